@@ -1,0 +1,112 @@
+# qrun - a QEMU launcher for kernel, hypervisor and network developers.
+# make [V=1] [WERROR=0] [SANITIZE=1] [VALGRIND=1] [PREFIX=/usr/local] [DESTDIR=]
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+DATADIR	?= $(PREFIX)/share/qrun
+SYSCONFDIR ?= /etc
+
+CC	?= cc
+PKG_CONFIG ?= pkg-config
+PKGS	:= libnl-route-3.0 libnl-3.0 libconfig json-c
+CFLAGS	?= -O2 -g
+WARN	:= -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+	   -Wpointer-arith -Wcast-qual -Wformat=2
+WERROR	?= 1
+ifeq ($(WERROR),1)
+WARN	+= -Werror
+endif
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ilauncher
+LIBS	    = $(PKG_LIBS) -lreadline -lcap
+
+V	?= 0
+ifeq ($(V),1)
+Q	:=
+else
+Q	:= @
+endif
+
+B	:= build
+SRCS	:= $(wildcard launcher/*.c)
+OBJS	:= $(SRCS:launcher/%.c=$(B)/%.o)
+LIBOBJS	:= $(filter-out $(B)/main.o,$(OBJS))
+TSRCS	:= $(wildcard tests/unit/*.c)
+TOBJS	:= $(TSRCS:tests/unit/%.c=$(B)/t_%.o)
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+.PHONY: all deps check unit e2e guests demo bench fuzz install uninstall clean
+
+all: qrun
+
+qrun: $(OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+$(B)/%.o: launcher/%.c launcher/qrun.h | $(B)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/t_%.o: tests/unit/%.c launcher/qrun.h $(B)/suites.h | $(B)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(B) $(shell $(PKG_CONFIG) --cflags check) -c -o $@ $<
+
+# Every suite function "NAME_suite(void)" (name at the start of a line, as
+# in BSD style) in tests/unit becomes part of the runner.
+$(B)/suites.h: $(TSRCS) | $(B)
+	$(Q)sed -n 's/^\([a-z0-9_]*\)_suite(void)$$/SUITE(\1)/p' $(TSRCS) > $@.tmp && mv $@.tmp $@
+
+$(B)/unit: $(LIBOBJS) $(TOBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOBJS) $(LIBOBJS) $(LIBS) $(CHECK_LIBS)
+
+$(B):
+	$(Q)mkdir -p $@
+
+deps:
+	sh scripts/deps
+
+unit: $(B)/unit
+
+guests:
+	$(Q)sh scripts/build-guests
+
+# Unit and end-to-end tests; the last line is "N passed, N failed[, N skipped]".
+check: qrun $(B)/unit guests
+	$(Q)VALGRIND=$(VALGRIND) sh tests/run
+
+e2e: qrun guests
+	$(Q)UNIT=no sh tests/run
+
+demo: qrun guests
+	$(Q)sh scripts/demo
+
+bench: qrun guests
+	$(Q)sh bench/run
+
+fuzz:
+	$(Q)sh tests/fuzz/run
+
+install: qrun
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(DATADIR)/profiles
+	install -m 0755 qrun $(DESTDIR)$(BINDIR)/qrun
+	install -m 0644 man/qrun.1 $(DESTDIR)$(MANDIR)/man1/qrun.1
+	install -m 0644 man/qrun.conf.5 $(DESTDIR)$(MANDIR)/man5/qrun.conf.5
+	install -m 0644 profiles/*.conf $(DESTDIR)$(DATADIR)/profiles/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/qrun $(DESTDIR)$(MANDIR)/man1/qrun.1 \
+		$(DESTDIR)$(MANDIR)/man5/qrun.conf.5
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf $(B) qrun

@@ -1,0 +1,2 @@
+#include "qrun.h"
+int main(void) { return 0; }

@@ -1,0 +1,238 @@
+/*
+ * util.c - small helpers shared by every layer: owned string vectors,
+ * allocation that cannot fail quietly, shell quoting, and the parsers for
+ * interface names, IPv4 addresses, MACs and bounded integers.
+ */
+#include <ctype.h>
+#include <err.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "qrun.h"
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		err(EXIT_QRUN, "malloc");
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		err(EXIT_QRUN, "calloc");
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		err(EXIT_QRUN, "strdup");
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		err(EXIT_QRUN, "vasprintf");
+	return s;
+}
+
+static void
+strv_take(struct strv *sv, char *s)
+{
+	if (sv->n + 2 > sv->cap) {
+		sv->cap = sv->cap ? sv->cap * 2 : 8;
+		sv->v = realloc(sv->v, sv->cap * sizeof(*sv->v));
+		if (sv->v == NULL)
+			err(EXIT_QRUN, "realloc");
+	}
+	sv->v[sv->n++] = s;
+	sv->v[sv->n] = NULL;
+}
+
+void
+strv_push(struct strv *sv, const char *s)
+{
+	strv_take(sv, xstrdup(s));
+}
+
+void
+strv_pushf(struct strv *sv, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		err(EXIT_QRUN, "vasprintf");
+	va_end(ap);
+	strv_take(sv, s);
+}
+
+void
+strv_free(struct strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = sv->cap = 0;
+}
+
+int
+strv_contains(const struct strv *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (strcmp(sv->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/* Words made only of these characters need no quotes. */
+static int
+shell_safe(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("@%+=:,./_-", *s))
+			return 0;
+	return 1;
+}
+
+char *
+shell_quote(const char *s)
+{
+	size_t n = 3;
+	char *q, *p;
+
+	if (shell_safe(s))
+		return xstrdup(s);
+	for (const char *c = s; *c; c++)
+		n += *c == '\'' ? 4 : 1;
+	q = p = xmalloc(n);
+	*p++ = '\'';
+	for (; *s; s++) {
+		if (*s == '\'') {
+			memcpy(p, "'\\''", 4);
+			p += 4;
+		} else
+			*p++ = *s;
+	}
+	*p++ = '\'';
+	*p = '\0';
+	return q;
+}
+
+int
+ifname_check(const char *name, const char **why)
+{
+	const char *reason = NULL;
+
+	if (name[0] == '\0')
+		reason = "empty name";
+	else if (strlen(name) > IFNAMSIZ - 1)
+		reason = "name too long (max 15)";
+	else if (strchr(name, '/'))
+		reason = "name contains '/'";
+	else if (strstr(name, ".."))
+		reason = "name contains '..'";
+	else if (strcmp(name, ".") == 0)
+		reason = "name is '.'";
+	else {
+		for (const char *c = name; *c; c++)
+			if (isspace((unsigned char)*c) || *c == ':' ||
+			    !isprint((unsigned char)*c)) {
+				reason = isspace((unsigned char)*c) ?
+				    "name contains whitespace" :
+				    "name contains a bad character";
+				break;
+			}
+	}
+	if (why)
+		*why = reason;
+	return reason ? -EINVAL : 0;
+}
+
+int
+parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	if (*s == '\0' || isspace((unsigned char)*s))
+		return -EINVAL;
+	v = strtol(s, &end, 10);
+	if (*end != '\0')
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int
+parse_ipv4(const char *s, struct in_addr *addr, int *prefix, bool need_prefix)
+{
+	char buf[INET_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t len = slash ? (size_t)(slash - s) : strlen(s);
+	long p = 32;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, addr) != 1)
+		return -EINVAL;
+	if (slash) {
+		if (prefix == NULL || parse_long(slash + 1, 0, 32, &p) < 0)
+			return -EINVAL;
+	} else if (need_prefix)
+		return -EINVAL;
+	if (prefix)
+		*prefix = (int)p;
+	return 0;
+}
+
+int
+parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char tail;
+
+	if (strlen(s) != 17 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+	    &b[4], &b[5], &tail) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		if (!isxdigit((unsigned char)s[i * 3]) ||
+		    !isxdigit((unsigned char)s[i * 3 + 1]))
+			return -EINVAL;
+		mac[i] = (uint8_t)b[i];
+	}
+	return 0;
+}

@@ -1,0 +1,88 @@
+# Sourced by every end-to-end test: reporting, private network namespaces,
+# snapshots of a namespace's network state, and where things are.
+#
+#   ok DESC | fail DESC | skip DESC   report one test ("ok - DESC" ...)
+#   check DESC CMD...                 ok when CMD succeeds, else fail
+#   expect_rc N DESC CMD...           ok when CMD exits N
+#   netns_make VAR                    make a namespace, its name in $VAR;
+#                                     removed at exit, also on failure
+#   in_ns NS CMD...                   run CMD inside NS
+#   snapshot NS                       `ip -d link` + `ip addr` of NS
+#   need_root DESC                    skip (and exit 0) when not root
+#
+# Each test is a shell script that prints one line per test case and exits
+# 0 unless it broke itself; tests/run counts the lines.
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+QRUN=${QRUN:-$TOP/qrun}
+GUESTS=${GUESTS:-$TOP/.cache/guests}
+TESTDIR=$(mktemp -d "${TMPDIR:-/tmp}/qrun-e2e.XXXXXX")
+_NSES=""
+_PIDS=""
+
+ok()   { echo "ok - $*"; }
+fail() { echo "FAIL - $*"; }
+skip() { echo "skip - $*"; }
+
+check() {
+	_d=$1; shift
+	if "$@"; then ok "$_d"; else fail "$_d"; fi
+}
+
+expect_rc() {
+	_n=$1 _d=$2; shift 2
+	"$@"
+	_rc=$?
+	if [ "$_rc" -eq "$_n" ]; then ok "$_d"; else fail "$_d (exit $_rc, want $_n)"; fi
+}
+
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		skip "$1: needs root"
+		exit 0
+	fi
+}
+
+_cleanup() {
+	for _p in $_PIDS; do kill -9 "$_p" 2>/dev/null; done
+	for _ns in $_NSES; do
+		# Kill whatever still runs in the namespace, then remove it.
+		for _p in $(ip netns pids "$_ns" 2>/dev/null); do kill -9 "$_p" 2>/dev/null; done
+		ip netns del "$_ns" 2>/dev/null
+	done
+	rm -rf "$TESTDIR"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+_nscount=0
+
+# Make a namespace with lo up; its name goes into the variable named $1.
+netns_make() {
+	_nscount=$((_nscount + 1))
+	_ns="qrun-t$$-$_nscount"
+	ip netns add "$_ns" || return 1
+	_NSES="$_NSES $_ns"
+	ip netns exec "$_ns" ip link set lo up
+	eval "$1=\$_ns"
+}
+
+in_ns() {
+	_ns=$1; shift
+	ip netns exec "$_ns" "$@"
+}
+
+# Background a command and remember it so it is killed at exit.
+bg_track() {
+	_PIDS="$_PIDS $1"
+}
+
+snapshot() {
+	ip netns exec "$1" sh -c 'ip -d link; ip addr' |
+	    sed -e 's/ qlen [0-9]*//'
+}
+
+# Fresh state dir per test script, so journals and locks never mix.
+export QRUN_STATE_DIR="$TESTDIR/state"
+export QRUN_CONFIG_DIR="$TESTDIR/config"
+mkdir -p "$QRUN_STATE_DIR" "$QRUN_CONFIG_DIR"

@@ -1,0 +1,22 @@
+/* Shared by the unit tests. */
+#ifndef UNIT_H
+#define UNIT_H
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+
+/* Prototypes of every suite function (build/suites.h). */
+#define SUITE(name) Suite *name##_suite(void);
+#include "suites.h"
+#undef SUITE
+
+/* Tests a suite could not run here; the suite says why on stderr. */
+extern int unit_skipped;
+#define UNIT_SKIP(n, ...) do { \
+	fprintf(stderr, "SKIP: " __VA_ARGS__); fputc('\n', stderr); \
+	unit_skipped += (n); } while (0)
+
+#ifndef SRCDIR
+#define SRCDIR "."
+#endif
+#endif
