@@ -1,0 +1,729 @@
+/*
+ * net.c - the host network: persistent TAPs through /dev/net/tun, and
+ * links, addresses, bridges and routes through rtnetlink (libnl-route-3).
+ *
+ * Every request is targeted: a link is fetched by name or index, the
+ * addresses of one link and the routes of the main table are dumped with
+ * NETLINK_GET_STRICT_CHK so the kernel filters them. qrun is as fast on a
+ * host with a thousand interfaces as on one with three.
+ *
+ * Replies are read with our own callbacks so the errno the kernel sent is
+ * kept as it is (libnl would translate it into its NLE_* codes). Nothing
+ * here prints; every function returns 0 or -errno.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <linux/if_link.h>
+#include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include <netlink/netlink.h>
+#include <netlink/attr.h>
+#include <netlink/errno.h>
+#include <netlink/msg.h>
+#include <netlink/socket.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+
+#include "qrun.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+struct net {
+	struct nl_sock *sk;
+};
+
+/* What one request collects: the parser for its replies and the result. */
+struct talk {
+	int (*parse)(struct nlmsghdr *, void *);
+	void *arg;
+	int err;		/* -errno from the kernel or a parser */
+	bool done;		/* ACK, error or end of dump seen */
+};
+
+/* libnl's own error codes, for the failures libnl detects itself. */
+static int
+nl_to_errno(int nlerr)
+{
+	switch (nlerr < 0 ? -nlerr : nlerr) {
+	case 0:			return 0;
+	case NLE_EXIST:		return -EEXIST;
+	case NLE_NODEV:		return -ENODEV;
+	case NLE_PERM:		return -EPERM;
+	case NLE_NOACCESS:	return -EACCES;
+	case NLE_NOADDR:	return -EADDRNOTAVAIL;
+	case NLE_BUSY:		return -EBUSY;
+	case NLE_INVAL:		return -EINVAL;
+	case NLE_RANGE:		return -ERANGE;
+	case NLE_OBJ_NOTFOUND:	return -ENOENT;
+	case NLE_NOMEM:		return -ENOMEM;
+	case NLE_AGAIN:		return -EAGAIN;
+	case NLE_DUMP_INTR:	return -EAGAIN;
+	case NLE_OPNOTSUPP:	return -EOPNOTSUPP;
+	case NLE_AF_NOSUPPORT:	return -EAFNOSUPPORT;
+	case NLE_PROTO_MISMATCH: return -EPROTONOSUPPORT;
+	case NLE_MSGSIZE:	return -EMSGSIZE;
+	default:		return -EIO;
+	}
+}
+
+static int
+talk_valid(struct nl_msg *msg, void *arg)
+{
+	struct talk *t = arg;
+	int rc;
+
+	if (t->parse == NULL || t->err != 0)
+		return NL_OK;	/* keep reading to the end of the reply */
+	if ((rc = t->parse(nlmsg_hdr(msg), t->arg)) < 0)
+		t->err = rc;
+	return NL_OK;
+}
+
+static int
+talk_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	struct talk *t = arg;
+
+	(void)who;
+	if (t->err == 0)
+		t->err = e->error;	/* already negative */
+	t->done = true;
+	return NL_STOP;
+}
+
+static int
+talk_end(struct nl_msg *msg, void *arg)
+{
+	struct talk *t = arg;
+
+	(void)msg;
+	t->done = true;
+	return NL_STOP;
+}
+
+/*
+ * Send one request (consumed: msg is freed) and read every reply up to
+ * its ACK, error or NLMSG_DONE, so the socket is clean for the next one.
+ * parse, when set, sees each reply message. 0 or -errno.
+ */
+static int
+net_talk(struct net *n, struct nl_msg *msg,
+    int (*parse)(struct nlmsghdr *, void *), void *arg)
+{
+	struct talk t = { .parse = parse, .arg = arg };
+	struct nl_cb *cb = NULL;
+	int rc;
+
+	if ((cb = nl_cb_alloc(NL_CB_DEFAULT)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, talk_valid, &t);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, talk_end, &t);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, talk_end, &t);
+	nl_cb_err(cb, NL_CB_CUSTOM, talk_error, &t);
+	if ((rc = nl_send_auto(n->sk, msg)) < 0) {
+		rc = nl_to_errno(rc);
+		goto out;
+	}
+	rc = 0;
+	while (!t.done) {
+		if ((rc = nl_recvmsgs(n->sk, cb)) < 0 && !t.done)
+			break;
+	}
+	if (t.err != 0)
+		rc = t.err;
+	else
+		rc = rc < 0 ? nl_to_errno(rc) : 0;
+out:
+	nl_cb_put(cb);
+	nlmsg_free(msg);
+	return rc;
+}
+
+/*
+ * One rtnetlink socket with strict checking of GET requests, which lets
+ * the kernel filter dumps by interface and table (Linux >= 5.0; without
+ * it the parsers below still filter, only slower).
+ */
+int
+net_open(struct net **np)
+{
+	struct net *n = xcalloc(1, sizeof(*n));
+	int one = 1, rc;
+
+	*np = NULL;
+	if ((n->sk = nl_socket_alloc()) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((rc = nl_connect(n->sk, NETLINK_ROUTE)) < 0) {
+		rc = nl_to_errno(rc);
+		goto out;
+	}
+	(void)setsockopt(nl_socket_get_fd(n->sk), SOL_NETLINK,
+	    NETLINK_GET_STRICT_CHK, &one, sizeof(one));
+	*np = n;
+	n = NULL;
+	rc = 0;
+out:
+	net_close(n);
+	return rc;
+}
+
+void
+net_close(struct net *n)
+{
+	if (n == NULL)
+		return;
+	nl_socket_free(n->sk);	/* closes the socket; NULL is fine */
+	free(n);
+}
+
+/* ------------------------------------------------------------- links */
+
+static void
+copy_name(char *dst, size_t size, const struct nlattr *a)
+{
+	size_t len = strnlen(nla_data(a), (size_t)nla_len(a));
+
+	if (len >= size)
+		len = size - 1;
+	memcpy(dst, nla_data(a), len);
+	dst[len] = '\0';
+}
+
+/* IFLA_LINKINFO: the kind, and for tun devices type, owner and group. */
+static void
+parse_linkinfo(struct nlattr *info, struct net_link *l)
+{
+	struct nlattr *li[IFLA_INFO_MAX + 1], *tun[IFLA_TUN_MAX + 1];
+
+	if (nla_parse_nested(li, IFLA_INFO_MAX, info, NULL) < 0 ||
+	    li[IFLA_INFO_KIND] == NULL)
+		return;
+	copy_name(l->kind, sizeof(l->kind), li[IFLA_INFO_KIND]);
+	if (strcmp(l->kind, "tun") != 0 || li[IFLA_INFO_DATA] == NULL ||
+	    nla_parse_nested(tun, IFLA_TUN_MAX, li[IFLA_INFO_DATA], NULL) < 0)
+		return;
+	if (tun[IFLA_TUN_TYPE] != NULL)
+		l->is_tap = nla_get_u8(tun[IFLA_TUN_TYPE]) == IFF_TAP;
+	if (tun[IFLA_TUN_OWNER] != NULL)
+		l->owner = nla_get_u32(tun[IFLA_TUN_OWNER]);
+	if (tun[IFLA_TUN_GROUP] != NULL)
+		l->group = nla_get_u32(tun[IFLA_TUN_GROUP]);
+}
+
+/* An RTM_NEWLINK reply into struct net_link. */
+static int
+parse_link(struct nlmsghdr *h, void *arg)
+{
+	struct net_link *l = arg;
+	struct nlattr *tb[IFLA_MAX + 1];
+	struct ifinfomsg *ifi;
+
+	if (h->nlmsg_type != RTM_NEWLINK ||
+	    nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
+		return -EPROTO;
+	ifi = nlmsg_data(h);
+	memset(l, 0, sizeof(*l));
+	l->ifindex = ifi->ifi_index;
+	l->up = (ifi->ifi_flags & IFF_UP) != 0;
+	l->owner = l->group = -1;
+	if (tb[IFLA_IFNAME] != NULL)
+		copy_name(l->name, sizeof(l->name), tb[IFLA_IFNAME]);
+	if (tb[IFLA_MASTER] != NULL)
+		l->master = (int)nla_get_u32(tb[IFLA_MASTER]);
+	if (tb[IFLA_MTU] != NULL)
+		l->mtu = nla_get_u32(tb[IFLA_MTU]);
+	if (tb[IFLA_LINKINFO] != NULL)
+		parse_linkinfo(tb[IFLA_LINKINFO], l);
+	return 0;
+}
+
+/* RTM_GETLINK for one link, by name or by index (never a dump). */
+static int
+link_get(struct net *n, const char *name, int ifindex, struct net_link *l)
+{
+	struct ifinfomsg ifi = {
+		.ifi_family = AF_UNSPEC, .ifi_index = ifindex
+	};
+	struct net_link got;
+	struct nl_msg *msg;
+	int rc;
+
+	if (name != NULL && strlen(name) >= IFNAMSIZ)
+		return -ENODEV;
+	if ((msg = nlmsg_alloc_simple(RTM_GETLINK, 0)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    (name != NULL && nla_put_string(msg, IFLA_IFNAME, name) < 0) ||
+	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	got.ifindex = 0;
+	if ((rc = net_talk(n, msg, parse_link, &got)) < 0)
+		return rc;
+	if (got.ifindex == 0)
+		return -ENODEV;
+	*l = got;
+	return 0;
+}
+
+int
+net_link_get(struct net *n, const char *name, struct net_link *l)
+{
+	if (name == NULL || *name == '\0')
+		return -ENODEV;
+	return link_get(n, name, 0, l);
+}
+
+int
+net_link_get_index(struct net *n, int ifindex, struct net_link *l)
+{
+	if (ifindex <= 0)
+		return -ENODEV;
+	return link_get(n, NULL, ifindex, l);
+}
+
+/*
+ * Apply one change object to link ifindex: the libnl way, a change
+ * request built from an "original" that only names the link.
+ */
+static int
+link_change(struct net *n, int ifindex, struct rtnl_link *change)
+{
+	struct rtnl_link *orig = NULL;
+	struct nl_msg *msg = NULL;
+	int rc;
+
+	if (ifindex <= 0) {
+		rc = -ENODEV;
+		goto out;
+	}
+	if ((orig = rtnl_link_alloc()) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rtnl_link_set_ifindex(orig, ifindex);
+	if ((rc = rtnl_link_build_change_request(orig, change, 0, &msg)) < 0) {
+		rc = nl_to_errno(rc);
+		goto out;
+	}
+	rc = net_talk(n, msg, NULL, NULL);
+out:
+	rtnl_link_put(orig);
+	return rc;
+}
+
+int
+net_link_set_up(struct net *n, int ifindex, bool up)
+{
+	struct rtnl_link *change;
+	int rc;
+
+	if ((change = rtnl_link_alloc()) == NULL)
+		return -ENOMEM;
+	if (up)
+		rtnl_link_set_flags(change, IFF_UP);
+	else
+		rtnl_link_unset_flags(change, IFF_UP);
+	rc = link_change(n, ifindex, change);
+	rtnl_link_put(change);
+	return rc;
+}
+
+int
+net_link_set_master(struct net *n, int ifindex, int master)
+{
+	struct rtnl_link *change;
+	int rc;
+
+	if (master < 0)
+		return -EINVAL;
+	if ((change = rtnl_link_alloc()) == NULL)
+		return -ENOMEM;
+	rtnl_link_set_master(change, master);	/* 0: IFLA_MASTER 0 releases */
+	rc = link_change(n, ifindex, change);
+	rtnl_link_put(change);
+	return rc;
+}
+
+int
+net_link_set_mtu(struct net *n, int ifindex, unsigned mtu)
+{
+	struct rtnl_link *change;
+	int rc;
+
+	if ((change = rtnl_link_alloc()) == NULL)
+		return -ENOMEM;
+	rtnl_link_set_mtu(change, mtu);
+	rc = link_change(n, ifindex, change);
+	rtnl_link_put(change);
+	return rc;
+}
+
+int
+net_link_delete(struct net *n, int ifindex)
+{
+	struct rtnl_link *link;
+	struct nl_msg *msg = NULL;
+	int rc;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	if ((link = rtnl_link_alloc()) == NULL)
+		return -ENOMEM;
+	rtnl_link_set_ifindex(link, ifindex);
+	if ((rc = rtnl_link_build_delete_request(link, &msg)) < 0)
+		rc = nl_to_errno(rc);
+	else
+		rc = net_talk(n, msg, NULL, NULL);
+	rtnl_link_put(link);
+	return rc;
+}
+
+/*
+ * A bridge for guests: STP off and forward delay 0, so a port forwards
+ * as soon as it is up. libnl 3.7 has no setters for IFLA_BR_*, so the
+ * RTM_NEWLINK is built here; NLM_F_EXCL makes an existing name -EEXIST.
+ */
+int
+net_bridge_create(struct net *n, const char *name)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct nlattr *info, *data;
+	struct nl_msg *msg;
+
+	if (name == NULL || *name == '\0' || strlen(name) >= IFNAMSIZ)
+		return -EINVAL;
+	msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	if (msg == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_string(msg, IFLA_IFNAME, name) < 0 ||
+	    (info = nla_nest_start(msg, IFLA_LINKINFO)) == NULL ||
+	    nla_put_string(msg, IFLA_INFO_KIND, "bridge") < 0 ||
+	    (data = nla_nest_start(msg, IFLA_INFO_DATA)) == NULL ||
+	    nla_put_u32(msg, IFLA_BR_STP_STATE, 0) < 0 ||
+	    nla_put_u32(msg, IFLA_BR_FORWARD_DELAY, 0) < 0 ||
+	    nla_nest_end(msg, data) < 0 || nla_nest_end(msg, info) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	return net_talk(n, msg, NULL, NULL);
+}
+
+/* --------------------------------------------------------- addresses */
+
+struct addr_list {
+	int ifindex;
+	struct net_addr *out;
+	size_t max, n;
+	bool overflow;
+};
+
+/* One RTM_NEWADDR of the dump; the kernel filtered, we check again. */
+static int
+parse_addr(struct nlmsghdr *h, void *arg)
+{
+	struct addr_list *al = arg;
+	struct nlattr *tb[IFA_MAX + 1], *a;
+	struct ifaddrmsg *ifa;
+
+	if (h->nlmsg_type != RTM_NEWADDR ||
+	    nlmsg_parse(h, sizeof(*ifa), tb, IFA_MAX, NULL) < 0)
+		return 0;
+	ifa = nlmsg_data(h);
+	if (ifa->ifa_family != AF_INET || (int)ifa->ifa_index != al->ifindex)
+		return 0;
+	if ((a = tb[IFA_LOCAL]) == NULL)
+		a = tb[IFA_ADDRESS];
+	if (a == NULL || nla_len(a) != sizeof(struct in_addr))
+		return 0;
+	if (al->n == al->max) {
+		al->overflow = true;
+		return 0;
+	}
+	memcpy(&al->out[al->n].addr, nla_data(a), sizeof(struct in_addr));
+	al->out[al->n].prefix = ifa->ifa_prefixlen;
+	al->n++;
+	return 0;
+}
+
+/*
+ * The IPv4 addresses of one link. At most max are stored (*n of them);
+ * -ENOSPC when the link has more.
+ */
+int
+net_addr_list(struct net *n, int ifindex, struct net_addr *out,
+    size_t max, size_t *np)
+{
+	struct ifaddrmsg ifa = { .ifa_family = AF_INET };
+	struct addr_list al = { .ifindex = ifindex, .out = out, .max = max };
+	struct nl_msg *msg;
+	int rc;
+
+	*np = 0;
+	if (ifindex <= 0)
+		return -ENODEV;
+	ifa.ifa_index = (unsigned)ifindex;
+	if ((msg = nlmsg_alloc_simple(RTM_GETADDR, NLM_F_DUMP)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifa, sizeof(ifa), NLMSG_ALIGNTO) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	if ((rc = net_talk(n, msg, parse_addr, &al)) < 0)
+		return rc;
+	*np = al.n;
+	return al.overflow ? -ENOSPC : 0;
+}
+
+/* Build an RTM_NEWADDR/RTM_DELADDR for A/P on ifindex, like `ip addr`:
+ * IFA_LOCAL and IFA_ADDRESS, no broadcast, scope global. rc holds libnl
+ * codes until the end. */
+static int
+addr_request(int ifindex, struct in_addr in, int prefix, bool add,
+    struct nl_msg **msg)
+{
+	struct rtnl_addr *addr = NULL;
+	struct nl_addr *local = NULL;
+	int rc;
+
+	if (ifindex <= 0 || prefix < 0 || prefix > 32)
+		return -EINVAL;
+	if ((addr = rtnl_addr_alloc()) == NULL ||
+	    (local = nl_addr_build(AF_INET, &in, sizeof(in))) == NULL) {
+		rc = -NLE_NOMEM;
+		goto out;
+	}
+	nl_addr_set_prefixlen(local, prefix);
+	rtnl_addr_set_ifindex(addr, ifindex);
+	rtnl_addr_set_family(addr, AF_INET);
+	if ((rc = rtnl_addr_set_local(addr, local)) < 0)
+		goto out;
+	rtnl_addr_set_prefixlen(addr, prefix);
+	if (add)
+		rc = rtnl_addr_build_add_request(addr, NLM_F_EXCL, msg);
+	else
+		rc = rtnl_addr_build_delete_request(addr, 0, msg);
+out:
+	nl_addr_put(local);
+	rtnl_addr_put(addr);
+	return rc < 0 ? nl_to_errno(rc) : 0;
+}
+
+int
+net_addr_add(struct net *n, int ifindex, struct in_addr in, int prefix)
+{
+	struct nl_msg *msg = NULL;
+	int rc;
+
+	if ((rc = addr_request(ifindex, in, prefix, true, &msg)) < 0)
+		return rc;
+	return net_talk(n, msg, NULL, NULL);
+}
+
+int
+net_addr_del(struct net *n, int ifindex, struct in_addr in, int prefix)
+{
+	struct nl_msg *msg = NULL;
+	int rc;
+
+	if ((rc = addr_request(ifindex, in, prefix, false, &msg)) < 0)
+		return rc;
+	return net_talk(n, msg, NULL, NULL);
+}
+
+/* ------------------------------------------------------------ routes */
+
+struct overlap {
+	uint32_t net;		/* host order, masked */
+	int prefix;
+	int exclude;
+	int found;		/* ifindex of the first overlapping route */
+};
+
+static uint32_t
+mask_of(int prefix)
+{
+	return prefix <= 0 ? 0 : 0xffffffffu << (32 - prefix);
+}
+
+/* Does dst/len overlap the wanted network, out of ifindex? */
+static void
+overlap_check(struct overlap *o, uint32_t dst, int len, int ifindex)
+{
+	uint32_t m = mask_of(len < o->prefix ? len : o->prefix);
+
+	if (o->found == 0 && ifindex > 0 && ifindex != o->exclude &&
+	    (dst & m) == (o->net & m))
+		o->found = ifindex;
+}
+
+/*
+ * One RTM_NEWROUTE of the main-table dump: unicast routes with a
+ * destination (not the default route), through RTA_OIF or any hop of
+ * RTA_MULTIPATH.
+ */
+static int
+parse_route(struct nlmsghdr *h, void *arg)
+{
+	struct overlap *o = arg;
+	struct nlattr *tb[RTA_MAX + 1];
+	struct rtnexthop *nh;
+	struct rtmsg *rtm;
+	uint32_t table, dst;
+	int left;
+
+	if (h->nlmsg_type != RTM_NEWROUTE ||
+	    nlmsg_parse(h, sizeof(*rtm), tb, RTA_MAX, NULL) < 0)
+		return 0;
+	rtm = nlmsg_data(h);
+	table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+	if (rtm->rtm_family != AF_INET || table != RT_TABLE_MAIN ||
+	    rtm->rtm_type != RTN_UNICAST || rtm->rtm_dst_len == 0 ||
+	    tb[RTA_DST] == NULL || nla_len(tb[RTA_DST]) != 4)
+		return 0;
+	dst = ntohl(nla_get_u32(tb[RTA_DST]));
+	if (tb[RTA_OIF] != NULL)
+		overlap_check(o, dst, rtm->rtm_dst_len,
+		    (int)nla_get_u32(tb[RTA_OIF]));
+	if (tb[RTA_MULTIPATH] == NULL)
+		return 0;
+	nh = nla_data(tb[RTA_MULTIPATH]);
+	left = nla_len(tb[RTA_MULTIPATH]);
+	while (left >= (int)sizeof(*nh) && RTNH_OK(nh, left)) {
+		overlap_check(o, dst, rtm->rtm_dst_len, nh->rtnh_ifindex);
+		left -= RTNH_ALIGN(nh->rtnh_len);
+		nh = RTNH_NEXT(nh);
+	}
+	return 0;
+}
+
+/*
+ * Is there a route of the main table, not through exclude_ifindex, whose
+ * network overlaps addr/prefix (the shorter prefix's network contains the
+ * other's address)? The dump is filtered by the kernel to AF_INET and the
+ * main table; only the conflicting route's interface is looked up.
+ */
+int
+net_route_overlap(struct net *n, struct in_addr addr, int prefix,
+    int exclude_ifindex, char ifname[IFNAMSIZ])
+{
+	struct rtmsg rtm = {
+		.rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN
+	};
+	struct overlap o = { .prefix = prefix, .exclude = exclude_ifindex };
+	struct net_link l;
+	struct nl_msg *msg;
+	int rc;
+
+	if (prefix < 0 || prefix > 32)
+		return -EINVAL;
+	o.net = ntohl(addr.s_addr) & mask_of(prefix);
+	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, RTA_TABLE, RT_TABLE_MAIN) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	if ((rc = net_talk(n, msg, parse_route, &o)) < 0)
+		return rc;
+	if (o.found == 0)
+		return 0;
+	if ((rc = net_link_get_index(n, o.found, &l)) < 0)
+		return rc;
+	memcpy(ifname, l.name, IFNAMSIZ);
+	return 1;
+}
+
+/* -------------------------------------------------------------- taps */
+
+static int
+tun_open(const char *name, short flags, struct ifreq *ifr)
+{
+	int fd;
+
+	if (name == NULL || *name == '\0' || strlen(name) >= IFNAMSIZ)
+		return -EINVAL;
+	memset(ifr, 0, sizeof(*ifr));
+	strcpy(ifr->ifr_name, name);
+	ifr->ifr_flags = flags;
+	if ((fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC)) < 0)
+		return -errno;
+	if (ioctl(fd, TUNSETIFF, ifr) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/*
+ * Create a persistent tap owned by owner (and group). IFF_TUN_EXCL makes
+ * an existing name fail instead of attaching to it. Until TUNSETPERSIST
+ * succeeds the device lives only as long as fd, so a failure leaves
+ * nothing behind.
+ */
+int
+net_tap_create(const char *name, uid_t owner, gid_t group)
+{
+	struct ifreq ifr;
+	int fd, rc = 0;
+
+	fd = tun_open(name, IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL, &ifr);
+	if (fd < 0) {
+		rc = fd == -EBUSY ? -EEXIST : fd;
+		goto out;
+	}
+	if (ioctl(fd, TUNSETOWNER, (unsigned long)owner) < 0 ||
+	    (group != (gid_t)-1 &&
+	    ioctl(fd, TUNSETGROUP, (unsigned long)group) < 0) ||
+	    ioctl(fd, TUNSETPERSIST, 1UL) < 0)
+		rc = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * Open one queue of an existing persistent tap, for QEMU's fd=. The
+ * owner may do this unprivileged. TUNSETIFF would create a missing
+ * device (when privileged), so the name is checked first, and a device
+ * that is not persistent - one we just made in a race - is dropped.
+ */
+int
+net_tap_open(const char *name)
+{
+	struct ifreq ifr;
+	int fd;
+
+	if (name == NULL || *name == '\0' || strlen(name) >= IFNAMSIZ)
+		return -EINVAL;
+	if (if_nametoindex(name) == 0)
+		return errno == ENODEV || errno == ENXIO ? -ENODEV : -errno;
+	fd = tun_open(name, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, &ifr);
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_PERSIST)) {
+		close(fd);
+		return -ENODEV;
+	}
+	return fd;
+}

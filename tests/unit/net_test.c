@@ -1,0 +1,319 @@
+/*
+ * net.c against the real kernel, each test in a private network namespace
+ * of its own (unshare(CLONE_NEWNET)), as iproute2 and libnl test. The
+ * fixture goes back to the original namespace afterwards, so the suite
+ * also runs with CK_FORK=no (valgrind). Without CAP_SYS_ADMIN the suite
+ * is skipped.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <linux/if_tun.h>
+
+#include "qrun.h"
+#include "unit.h"
+
+#define N_TESTS 8
+
+static int orig_ns = -1;
+static struct net *nl;
+
+/* Enter a fresh, empty network namespace and open a socket in it. */
+static void
+ns_setup(void)
+{
+	orig_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(orig_ns, 0);
+	ck_assert_msg(unshare(CLONE_NEWNET) == 0, "unshare: %s",
+	    strerror(errno));
+	ck_assert_int_eq(net_open(&nl), 0);
+}
+
+/* Close the socket (the namespace dies with it) and go back. */
+static void
+ns_teardown(void)
+{
+	net_close(nl);
+	nl = NULL;
+	if (orig_ns >= 0) {
+		ck_assert_int_eq(setns(orig_ns, CLONE_NEWNET), 0);
+		close(orig_ns);
+		orig_ns = -1;
+	}
+}
+
+static struct in_addr
+ip(const char *s)
+{
+	struct in_addr a;
+
+	ck_assert_int_eq(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+/* Make tap NAME owned by uid 4242 and return its index. */
+static int
+tap(const char *name)
+{
+	struct net_link l;
+
+	ck_assert_int_eq(net_tap_create(name, 4242, (gid_t)-1), 0);
+	ck_assert_int_eq(net_link_get(nl, name, &l), 0);
+	return l.ifindex;
+}
+
+START_TEST(test_tap_create)
+{
+	struct net_link l;
+
+	ck_assert_int_eq(net_tap_create("qt0", 4242, (gid_t)-1), 0);
+	ck_assert_int_eq(net_link_get(nl, "qt0", &l), 0);
+	ck_assert_str_eq(l.name, "qt0");
+	ck_assert_str_eq(l.kind, "tun");
+	ck_assert(l.is_tap);
+	ck_assert(!l.up);
+	ck_assert_int_eq(l.owner, 4242);
+	ck_assert_int_eq(l.group, -1);
+	ck_assert_int_eq(l.master, 0);
+	ck_assert_uint_eq(l.mtu, 1500);
+	ck_assert_int_eq(net_tap_create("qt0", 4242, (gid_t)-1), -EEXIST);
+	ck_assert_int_eq(net_tap_create("qt1", 4242, 4343), 0);
+	ck_assert_int_eq(net_link_get(nl, "qt1", &l), 0);
+	ck_assert_int_eq(l.group, 4343);
+	/* Not a tap: the loopback, looked up by index too. */
+	ck_assert_int_eq(net_link_get(nl, "lo", &l), 0);
+	ck_assert_str_eq(l.kind, "");
+	ck_assert(!l.is_tap);
+	ck_assert_int_eq(l.owner, -1);
+	ck_assert_int_eq(net_link_get_index(nl, l.ifindex, &l), 0);
+	ck_assert_str_eq(l.name, "lo");
+}
+END_TEST
+
+START_TEST(test_missing)
+{
+	struct net_link l;
+	char name[IFNAMSIZ];
+
+	ck_assert_int_eq(net_link_get(nl, "nosuch0", &l), -ENODEV);
+	ck_assert_int_eq(net_link_get_index(nl, 4711, &l), -ENODEV);
+	ck_assert_int_eq(net_link_get(nl, "", &l), -ENODEV);
+	ck_assert_int_eq(net_link_set_up(nl, 4711, true), -ENODEV);
+	ck_assert_int_eq(net_link_delete(nl, 4711), -ENODEV);
+	ck_assert_int_eq(net_tap_open("nosuch0"), -ENODEV);
+	/* ...and net_tap_open did not create it. */
+	ck_assert_int_eq(net_link_get(nl, "nosuch0", &l), -ENODEV);
+	ck_assert_int_eq(net_route_overlap(nl, ip("10.0.0.0"), 8, 0, name), 0);
+}
+END_TEST
+
+START_TEST(test_addr)
+{
+	struct net_addr a[4];
+	size_t n;
+	int t0 = tap("qt0"), t1 = tap("qt1");
+
+	ck_assert_int_eq(net_addr_list(nl, t0, a, 4, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(net_addr_add(nl, t0, ip("172.21.0.1"), 16), 0);
+	ck_assert_int_eq(net_addr_add(nl, t0, ip("172.21.0.1"), 16), -EEXIST);
+	ck_assert_int_eq(net_addr_add(nl, t1, ip("10.9.8.7"), 24), 0);
+	ck_assert_int_eq(net_addr_list(nl, t0, a, 4, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(a[0].addr.s_addr, ip("172.21.0.1").s_addr);
+	ck_assert_int_eq(a[0].prefix, 16);
+	ck_assert_int_eq(net_addr_add(nl, t0, ip("192.168.7.1"), 24), 0);
+	ck_assert_int_eq(net_addr_list(nl, t0, a, 4, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(net_addr_list(nl, t0, a, 1, &n), -ENOSPC);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(net_addr_del(nl, t0, ip("172.21.0.1"), 16), 0);
+	ck_assert_int_eq(net_addr_del(nl, t0, ip("172.21.0.1"), 16),
+	    -EADDRNOTAVAIL);
+	ck_assert_int_eq(net_addr_list(nl, t0, a, 4, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(a[0].addr.s_addr, ip("192.168.7.1").s_addr);
+	ck_assert_int_eq(a[0].prefix, 24);
+	ck_assert_int_eq(net_addr_list(nl, t1, a, 4, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(a[0].addr.s_addr, ip("10.9.8.7").s_addr);
+	ck_assert_int_eq(net_addr_add(nl, t0, ip("1.2.3.4"), 33), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_up_mtu)
+{
+	struct net_link l;
+	int t0 = tap("qt0");
+
+	ck_assert_int_eq(net_link_set_up(nl, t0, true), 0);
+	ck_assert_int_eq(net_link_get_index(nl, t0, &l), 0);
+	ck_assert(l.up);
+	ck_assert_int_eq(net_link_set_mtu(nl, t0, 1400), 0);
+	ck_assert_int_eq(net_link_get(nl, "qt0", &l), 0);
+	ck_assert_uint_eq(l.mtu, 1400);
+	ck_assert(l.up);
+	ck_assert_int_eq(net_link_set_up(nl, t0, false), 0);
+	ck_assert_int_eq(net_link_get(nl, "qt0", &l), 0);
+	ck_assert(!l.up);
+	ck_assert_int_eq(net_link_set_mtu(nl, t0, 10), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_bridge)
+{
+	struct net_link l, br;
+	int t0 = tap("qt0");
+
+	ck_assert_int_eq(net_bridge_create(nl, "qbr0"), 0);
+	ck_assert_int_eq(net_bridge_create(nl, "qbr0"), -EEXIST);
+	ck_assert_int_eq(net_bridge_create(nl, "qt0"), -EEXIST);
+	ck_assert_int_eq(net_link_get(nl, "qbr0", &br), 0);
+	ck_assert_str_eq(br.kind, "bridge");
+	ck_assert(!br.is_tap);
+	ck_assert_int_eq(net_link_set_master(nl, t0, br.ifindex), 0);
+	ck_assert_int_eq(net_link_get_index(nl, t0, &l), 0);
+	ck_assert_int_eq(l.master, br.ifindex);
+	ck_assert_int_eq(net_link_set_master(nl, t0, 0), 0);
+	ck_assert_int_eq(net_link_get_index(nl, t0, &l), 0);
+	ck_assert_int_eq(l.master, 0);
+	ck_assert_int_eq(net_link_delete(nl, br.ifindex), 0);
+	ck_assert_int_eq(net_link_get(nl, "qbr0", &br), -ENODEV);
+}
+END_TEST
+
+START_TEST(test_route_overlap)
+{
+	char name[IFNAMSIZ] = "";
+	struct net_link br;
+	int t0 = tap("qt0");
+
+	ck_assert_int_eq(net_bridge_create(nl, "qbr0"), 0);
+	ck_assert_int_eq(net_link_get(nl, "qbr0", &br), 0);
+	ck_assert_int_eq(net_addr_add(nl, t0, ip("172.21.0.1"), 16), 0);
+	ck_assert_int_eq(net_link_set_up(nl, t0, true), 0);
+	ck_assert_int_eq(net_route_overlap(nl, ip("172.21.5.0"), 24,
+	    br.ifindex, name), 1);
+	ck_assert_str_eq(name, "qt0");
+	ck_assert_int_eq(net_route_overlap(nl, ip("172.0.0.0"), 8, 0, name), 1);
+	ck_assert_int_eq(net_route_overlap(nl, ip("172.22.0.0"), 16,
+	    br.ifindex, name), 0);
+	ck_assert_int_eq(net_route_overlap(nl, ip("172.21.5.0"), 24, t0,
+	    name), 0);
+	/* The local table (172.21.0.1/32, broadcast) does not count. */
+	ck_assert_int_eq(net_addr_del(nl, t0, ip("172.21.0.1"), 16), 0);
+	ck_assert_int_eq(net_route_overlap(nl, ip("172.21.0.1"), 32, 0,
+	    name), 0);
+}
+END_TEST
+
+START_TEST(test_delete)
+{
+	struct net_link l;
+	int t0 = tap("qt0");
+
+	ck_assert_int_eq(net_link_delete(nl, t0), 0);
+	ck_assert_int_eq(net_link_get(nl, "qt0", &l), -ENODEV);
+	ck_assert_int_eq(net_link_get_index(nl, t0, &l), -ENODEV);
+	ck_assert_int_eq(net_link_delete(nl, t0), -ENODEV);
+}
+END_TEST
+
+/* In a child as uid: open the tap; exit status 0 or the errno. */
+static int
+open_as(const char *name, uid_t uid)
+{
+	pid_t pid;
+	int st, fd;
+
+	if ((pid = fork()) == 0) {
+		if (setresgid(uid, uid, uid) != 0 ||
+		    setresuid(uid, uid, uid) != 0)
+			_exit(100);
+		fd = net_tap_open(name);
+		_exit(fd >= 0 ? 0 : -fd);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+START_TEST(test_tap_open)
+{
+	struct ifreq ifr;
+	struct net_link l;
+	int fd;
+
+	tap("qt0");
+	fd = net_tap_open("qt0");
+	ck_assert_int_ge(fd, 0);
+	ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	memset(&ifr, 0, sizeof(ifr));
+	ck_assert_int_eq(ioctl(fd, TUNGETIFF, &ifr), 0);
+	ck_assert_str_eq(ifr.ifr_name, "qt0");
+	ck_assert(ifr.ifr_flags & IFF_TAP);
+	ck_assert(ifr.ifr_flags & IFF_NO_PI);
+	ck_assert(ifr.ifr_flags & IFF_VNET_HDR);
+	close(fd);
+	/* Persistent: still there once the queue is closed. */
+	ck_assert_int_eq(net_link_get(nl, "qt0", &l), 0);
+	/* The owner needs no privilege; anybody else is refused. */
+	ck_assert_int_eq(open_as("qt0", 4242), 0);
+	ck_assert_int_eq(open_as("qt0", 4343), EPERM);
+}
+END_TEST
+
+/* Can this process make network namespaces with taps in them? */
+static bool
+can_unshare(void)
+{
+	pid_t pid;
+	int st, fd;
+
+	if ((pid = fork()) < 0)
+		return false;
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET) != 0)
+			_exit(1);
+		if ((fd = open("/dev/net/tun", O_RDWR)) < 0)
+			_exit(2);
+		close(fd);
+		_exit(0);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return false;
+	if (WEXITSTATUS(st) == 1)
+		UNIT_SKIP(N_TESTS, "net: needs CAP_SYS_ADMIN for unshare -n");
+	else if (WEXITSTATUS(st) != 0)
+		UNIT_SKIP(N_TESTS, "net: cannot open /dev/net/tun");
+	return WEXITSTATUS(st) == 0;
+}
+
+Suite *
+net_suite(void)
+{
+	Suite *s;
+	TCase *tc;
+
+	if (!can_unshare())
+		return NULL;
+	s = suite_create("net");
+	tc = tcase_create("netns");
+	tcase_add_checked_fixture(tc, ns_setup, ns_teardown);
+	tcase_add_test(tc, test_tap_create);
+	tcase_add_test(tc, test_missing);
+	tcase_add_test(tc, test_addr);
+	tcase_add_test(tc, test_up_mtu);
+	tcase_add_test(tc, test_bridge);
+	tcase_add_test(tc, test_route_overlap);
+	tcase_add_test(tc, test_delete);
+	tcase_add_test(tc, test_tap_open);
+	suite_add_tcase(s, tc);
+	return s;
+}
