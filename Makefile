@@ -38,7 +38,7 @@ endif
 B	:= build
 SRCS	:= $(wildcard launcher/*.c)
 OBJS	:= $(SRCS:launcher/%.c=$(B)/%.o)
-LIBOBJS	:= $(filter-out $(B)/main.o,$(OBJS))
+LIBOBJS	:= $(filter-out $(B)/main.o $(B)/cmd_%.o,$(OBJS))
 TSRCS	:= $(wildcard tests/unit/*.c)
 TOBJS	:= $(TSRCS:tests/unit/%.c=$(B)/t_%.o)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
@@ -51,11 +51,11 @@ qrun: $(OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
-$(B)/%.o: launcher/%.c launcher/qrun.h | $(B)
+$(B)/%.o: launcher/%.c launcher/qrun.h launcher/cmd.h | $(B)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/t_%.o: tests/unit/%.c launcher/qrun.h $(B)/suites.h | $(B)
+$(B)/t_%.o: tests/unit/%.c launcher/qrun.h launcher/cmd.h $(B)/suites.h | $(B)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(B) $(shell $(PKG_CONFIG) --cflags check) -c -o $@ $<
 

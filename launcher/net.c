@@ -297,6 +297,61 @@ net_link_get_index(struct net *n, int ifindex, struct net_link *l)
 	return link_get(n, NULL, ifindex, l);
 }
 
+struct link_list {
+	const char *kind;
+	struct net_link *out;
+	size_t max, n;
+};
+
+static int
+parse_link_list(struct nlmsghdr *h, void *arg)
+{
+	struct link_list *ll = arg;
+	struct net_link l;
+	int rc;
+
+	if ((rc = parse_link(h, &l)) < 0)
+		return rc;
+	if (ll->kind && strcmp(l.kind, ll->kind) != 0)
+		return 0;
+	if (ll->n < ll->max)
+		ll->out[ll->n] = l;
+	ll->n++;
+	return 0;
+}
+
+/*
+ * Every link of one kind ("tun", "bridge"), for the list commands only:
+ * a dump the kernel filters by kind (IFLA_LINKINFO with strict checking),
+ * never used on the boot path. -ENOSPC when more than max exist.
+ */
+int
+net_link_list(struct net *n, const char *kind, struct net_link *out,
+    size_t max, size_t *count)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct link_list ll = { .kind = kind, .out = out, .max = max };
+	struct nlattr *info;
+	struct nl_msg *msg;
+	int rc;
+
+	if ((msg = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0 ||
+	    (kind && ((info = nla_nest_start(msg, IFLA_LINKINFO)) == NULL ||
+	    nla_put_string(msg, IFLA_INFO_KIND, kind) < 0 ||
+	    nla_nest_end(msg, info) < 0))) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	rc = net_talk(n, msg, parse_link_list, &ll);
+	*count = ll.n < max ? ll.n : max;
+	if (rc == 0 && ll.n > max)
+		rc = -ENOSPC;
+	return rc;
+}
+
 /*
  * Apply one change object to link ifindex: the libnl way, a change
  * request built from an "original" that only names the link.

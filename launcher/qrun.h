@@ -17,7 +17,10 @@
 #ifndef QRUN_H
 #define QRUN_H
 
+#include <errno.h>
 #include <net/if.h>
+#include <regex.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -131,9 +134,20 @@ struct profile_src {
 };
 
 /* Load and validate. Every problem is appended to diags as a full
- * "FILE:LINE: KEY: reason" line (without "qrun: "). Returns 0 or -EINVAL. */
+ * "FILE:LINE: KEY: reason" line (without "qrun: "). Returns 0 or -EINVAL.
+ * profile_load starts from config_init() itself (do not init first);
+ * config_free() the result in every case. $QRUN_SYSCONF_DIR replaces
+ * /etc/qrun (for tests) unless privileged_for_other. */
 int profile_load(struct config *, const struct profile_src *,
     struct strv *diags);
+/*
+ * libconfig exports a config_init(config_t *) too, and calls it itself from
+ * config_read_file(): a global of ours with that name would be called in
+ * its place. So ours is really qrun_config_init; callers write
+ * config_init(&cfg) as usual. A file that uses libconfig includes
+ * <libconfig.h> before qrun.h and calls libconfig's as (config_init)(&lc).
+ */
+#define config_init(cfg) qrun_config_init(cfg)
 void config_init(struct config *);	/* built-in defaults */
 void config_free(struct config *);
 const char *net_mode_name(enum net_mode);
@@ -141,7 +155,10 @@ const char *net_mode_name(enum net_mode);
 int profile_key_index(const char *name);
 const char *profile_key_name(int idx);
 /* Set one key from text (the -o path), recording where. 0 or -EINVAL
- * with the reason appended to diags. */
+ * with the reason appended to diags. A where starting with '-' names the
+ * key itself ("-o net.tap", "--timeout"): diags read "WHERE: reason";
+ * any other where ("FILE:LINE", "set") reads "WHERE: KEY: reason".
+ * where NULL means "-o KEY". Key "K+" appends one element to list K. */
 int profile_set(struct config *, const char *key, const char *value,
     const char *where, struct strv *diags);
 /* Render a key's current value as text (for show/--dry-run). */
@@ -250,6 +267,9 @@ void net_close(struct net *);
 /* Targeted lookup by name: 0, -ENODEV when missing, -errno. */
 int net_link_get(struct net *, const char *name, struct net_link *);
 int net_link_get_index(struct net *, int ifindex, struct net_link *);
+/* Every link of one kind (for list commands, not the boot path). */
+int net_link_list(struct net *, const char *kind, struct net_link *out,
+    size_t max, size_t *count);
 /* The IPv4 addresses of one link (targeted, no full dump). */
 int net_addr_list(struct net *, int ifindex, struct net_addr *out,
     size_t max, size_t *n);
@@ -276,13 +296,20 @@ int net_bridge_create(struct net *, const char *name);
 /* ------------------------------------------------------------- journal.c */
 
 /*
- * One journal file per run in the state dir: "run-PID.journal". Each
- * line is written and fsync'ed before the change it describes:
+ * One journal file per run in the state dir: "run-PID.journal", first
+ * line "qrun-journal 1 pid PID uid UID start TICKS". Each record is
+ * written and fdatasync'ed before the change it describes:
  *     tap-create TAP
  *     addr-add TAP A.B.C.D/P
  *     link-up TAP
  *     enslave TAP BRIDGE
- * Undo walks it backwards. Locks: "TAP.lock", flock'ed, holding the pid.
+ *     mtu TAP OLD NEW
+ *     bridge-create BR
+ *     info KEY VALUE        (run metadata for status; undo ignores it)
+ * journal_log refuses (-EINVAL) a line that does not parse. Undo walks
+ * it backwards, touching only what still looks as qrun left it. The
+ * state dir must be ours and not group/world-writable (-EPERM).
+ * Locks: "TAP.lock", flock'ed, holding the pid.
  */
 struct journal;
 
@@ -295,9 +322,88 @@ int journal_undo(struct journal *, struct net *);
 void journal_close(struct journal *);
 /* Replay every journal in state_dir whose writer is dead; count them. */
 int journal_cleanup(const char *state_dir, struct net *, int *n_undone);
+/* The change just logged did not happen (e.g. -EEXIST): drop its record. */
+int journal_cancel(struct journal *);
+/* Paths ("STATE/run-PID.journal") of the journals of live runs. */
+int journal_runs(const char *state_dir, struct strv *out);
+/* A journal's "info KEY VALUE" records, pushed as KEY, VALUE pairs. */
+int journal_read_info(const char *path, struct strv *kv);
+/* Count the records of a journal and the lines undo would skip. */
+int journal_scan(const char *path, int *records, int *skipped);
 
 /* Exclusive lock on a tap; -EBUSY with *holder = its pid. */
 int lock_tap(const char *state_dir, const char *tap, int *fd, pid_t *holder);
 void unlock_tap(int fd);
+
+/* -------------------------------------------------------------- ensure.c */
+
+struct priv;
+
+/* Local mode: make the planned tap exist, owned, addressed and up,
+ * journaling each change first. -errno with one sentence in why. */
+int ensure_tap(struct net *, struct journal *, const struct netplan *,
+    const struct priv *, char *why, size_t whylen);
+
+/* ---------------------------------------------------------------- priv.c */
+
+/* Who the developer is, and what qrun may do on their behalf. */
+struct priv {
+	uid_t uid;		/* the developer (SUDO_UID under sudo) */
+	gid_t gid;
+	char user[64];		/* login name, for MACs and messages */
+	bool root;		/* euid 0 */
+	bool for_other;		/* elevated on behalf of another user */
+};
+
+int priv_init(struct priv *);
+/* In the QEMU child: become the developer, no capabilities, no new
+ * privileges. 0 or -errno. */
+int priv_drop(const struct priv *);
+
+/* ------------------------------------------------------------------ vm.c */
+
+enum vm_event {
+	VM_EXITED = 1,		/* QEMU exited (status in vm.status) */
+	VM_MATCHED,		/* --expect matched */
+	VM_FAILED,		/* --fail matched */
+	VM_TIMEOUT,
+	VM_SIGNAL,		/* qrun got SIGINT/SIGTERM/SIGHUP */
+	VM_EOF,
+};
+
+struct vm_spec {
+	const struct strv *argv;
+	const struct priv *priv;
+	pid_t parent;		/* getpid() of qrun */
+	int keep_fds[4];	/* inherited by QEMU (the tap queue) */
+	size_t nkeep;
+	bool serial_pipe;	/* QEMU's stdout (the console) to qrun */
+	bool echo;		/* pass the console through to stdout */
+	FILE *log;		/* --serial-log, or NULL */
+	regex_t *expect, *fail;
+	long timeout_s;		/* 0 = none */
+};
+
+struct vm {
+	pid_t pid;		/* -1 once reaped */
+	int status;		/* wait status */
+	bool exited;
+	int serial_fd;
+	long start_ms;
+	char *tail[20];
+	int tail_pos;
+	char *line;
+	size_t line_len;
+};
+
+int vm_signals_init(void);
+int vm_signal_fd(void);
+int vm_signal_next(void);
+void vm_signals_reset(void);
+int vm_spawn(const struct vm_spec *, struct vm *);
+int vm_wait(const struct vm_spec *, struct vm *, int *sig);
+void vm_stop(struct vm *);
+void vm_print_tail(struct vm *);
+void vm_free(struct vm *);
 
 #endif /* QRUN_H */

@@ -1,0 +1,42 @@
+/*
+ * cmd.h - the command layer's view of parsed options and the command
+ * table. Private to main.c and the cmd_*.c files that implement commands.
+ */
+#ifndef CMD_H
+#define CMD_H
+
+#include "qrun.h"
+
+struct opts {
+	const char *profile;
+	struct strv overrides;		/* KEY=VALUE, in order */
+	struct strv override_where;	/* "-o KEY" or "--timeout" */
+	struct strv args;		/* positionals (command, image, ...) */
+	size_t argi;			/* first positional after the command */
+	struct strv extra;		/* after "--": verbatim to QEMU */
+	struct strv run;		/* --run CMD ARGS... */
+	const char *owner, *addr, *uplink;
+	bool dry_run, json, interactive, quiet, verbose;
+};
+
+struct cmd {
+	const char *name;
+	int (*fn)(struct opts *);
+	const char *usage;
+	const char *help;
+};
+
+/* Load the profile and plan the network; prints every problem; 0 or 125. */
+int boot_load(struct opts *, struct config *, struct netplan *,
+    const struct priv *);
+const struct cmd *cmd_find(const char *name, const struct cmd **ambiguous);
+
+int cmd_boot(struct opts *);
+int cmd_check(struct opts *);
+int cmd_cleanup(struct opts *);
+int cmd_status(struct opts *);
+int cmd_tap(struct opts *);
+int cmd_tap_list(struct opts *);
+int cmd_help(struct opts *);
+
+#endif

@@ -1,0 +1,420 @@
+/*
+ * cmd_boot.c - the main job: profile -> image -> plan -> network -> QEMU
+ * -> undo, and "qrun check". The only place where a boot's outcome is
+ * turned into one line and an exit status (DESIGN.md section 7).
+ */
+#include <err.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "qrun.h"
+#include "cmd.h"
+
+/* Everything one boot owns; released by boot_free(). */
+struct boot {
+	struct config cfg;
+	struct netplan plan;
+	struct priv priv;
+	enum image_type type;
+	const char *image;
+	struct net *net;
+	struct journal *journal;
+	char *state;
+	int lock_fd;
+	int tap_fd;
+	regex_t expect, fail;
+	bool have_expect, have_fail;
+	FILE *log;
+};
+
+/* Load the profile and plan the network; prints every problem. */
+int
+boot_load(struct opts *o, struct config *c, struct netplan *p,
+    const struct priv *pv)
+{
+	struct profile_src src = {
+		.profile = o->profile,
+		.overrides = &o->overrides,
+		.override_where = &o->override_where,
+		.privileged_for_other = pv->for_other,
+	};
+	struct strv diags = { 0 };
+	int r;
+
+	r = profile_load(c, &src, &diags);
+	if (r == 0)
+		r = netplan_make(c, pv->user, p, &diags);
+	for (size_t i = 0; i < diags.n; i++)
+		warnx("%s", diags.v[i]);
+	strv_free(&diags);
+	return r < 0 ? EXIT_QRUN : 0;
+}
+
+static int
+load_image(struct boot *b)
+{
+	int r = image_detect(b->image, &b->type);
+
+	switch (r) {
+	case 0:
+		break;
+	case -ENOENT:
+		warnx("%s: no such file", b->image);
+		return EXIT_QRUN;
+	case -ENODATA:
+		warnx("%s: empty file", b->image);
+		return EXIT_QRUN;
+	case -EINVAL:
+		warnx("%s: unknown image type (not a Linux or multiboot "
+		    "kernel, qcow2, ISO 9660 or disk image)", b->image);
+		return EXIT_QRUN;
+	default:
+		warnx("%s: %s", b->image, strerror(-r));
+		return EXIT_QRUN;
+	}
+	if (b->type == IMG_MULTIBOOT2) {
+		warnx("%s: multiboot2 kernels cannot be booted with QEMU's "
+		    "-kernel; wrap it in an ISO (grub-mkrescue)", b->image);
+		return EXIT_QRUN;
+	}
+	return 0;
+}
+
+static void
+print_dry_run(const struct boot *b, const struct qemu_opts *qo)
+{
+	struct strv argv = { 0 };
+	char *hint = netplan_hint(&b->plan), *line;
+
+	qemu_argv(&b->cfg, &b->plan, qo, &argv);
+	line = qemu_cmdline(&argv);
+	printf("# network: %s\n# image: %s (%s)\n", hint, b->image,
+	    image_type_name(b->type));
+	if (b->plan.mode == NET_TAP)
+		printf("# qrun would make %s exist (owner %s), carry its "
+		    "address and be up, then pass it to QEMU as an open fd\n",
+		    b->plan.tap, b->priv.user);
+	printf("%s\n", line);
+	free(line);
+	free(hint);
+	strv_free(&argv);
+}
+
+/* Run metadata for "qrun status", kept in the journal. */
+static void
+journal_info(struct boot *b)
+{
+	const struct netplan *p = &b->plan;
+	char h[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+
+	journal_log(b->journal, "info mode %s", net_mode_name(p->mode));
+	if (p->mode == NET_TAP || p->mode == NET_BRIDGE)
+		journal_log(b->journal, "info tap %s", p->tap);
+	if (p->mode == NET_TAP)
+		journal_log(b->journal, "info host %s/%d", ip_str(p->host, h),
+		    p->prefix);
+	if (p->have_guest)
+		journal_log(b->journal, "info guest %s", ip_str(p->guest, g));
+	if (p->mode != NET_NONE)
+		journal_log(b->journal, "info mac %02x:%02x:%02x:%02x:%02x:%02x",
+		    p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4],
+		    p->mac[5]);
+	journal_log(b->journal, "info image %s", b->image);
+}
+
+/* Journal the run; lock the tap, replay leftovers and make the tap. */
+static int
+setup_net(struct boot *b)
+{
+	char why[512];
+	pid_t holder = 0;
+	int r, n = 0;
+
+	b->state = state_dir(b->priv.for_other);
+	if ((r = journal_open(b->state, &b->journal)) < 0) {
+		warnx("%s: cannot open the journal: %s", b->state,
+		    strerror(-r));
+		return EXIT_QRUN;
+	}
+	journal_info(b);
+	if (b->plan.mode != NET_TAP)
+		return 0;
+	if ((r = net_open(&b->net)) < 0) {
+		warnx("netlink: %s", strerror(-r));
+		return EXIT_QRUN;
+	}
+	r = lock_tap(b->state, b->plan.tap, &b->lock_fd, &holder);
+	if (r == -EBUSY) {
+		warnx("%s: in use by qrun pid %ld", b->plan.tap, (long)holder);
+		return EXIT_QRUN;
+	} else if (r < 0) {
+		warnx("%s: cannot lock: %s", b->plan.tap, strerror(-r));
+		return EXIT_QRUN;
+	}
+	if (journal_cleanup(b->state, b->net, &n) == 0 && n > 0)
+		warnx("undid the leftovers of %d dead run%s", n,
+		    n == 1 ? "" : "s");
+	if (ensure_tap(b->net, b->journal, &b->plan, &b->priv, why,
+	    sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
+	if ((b->tap_fd = net_tap_open(b->plan.tap)) < 0) {
+		warnx("%s: cannot open: %s", b->plan.tap, strerror(-b->tap_fd));
+		return EXIT_QRUN;
+	}
+	return 0;
+}
+
+static void
+teardown_net(struct boot *b)
+{
+	int r;
+
+	if (b->tap_fd >= 0)
+		close(b->tap_fd);
+	b->tap_fd = -1;
+	if (b->journal && b->plan.keep)
+		journal_close(b->journal);
+	else if (b->journal && (r = journal_undo(b->journal, b->net)) < 0)
+		warnx("%s: undo incomplete (%s); run qrun cleanup",
+		    b->plan.tap, strerror(-r));
+	b->journal = NULL;
+	if (b->lock_fd >= 0)
+		unlock_tap(b->lock_fd);
+	b->lock_fd = -1;
+	if (b->net)
+		net_close(b->net);
+	b->net = NULL;
+}
+
+static void
+boot_free(struct boot *b)
+{
+	teardown_net(b);
+	if (b->have_expect)
+		regfree(&b->expect);
+	if (b->have_fail)
+		regfree(&b->fail);
+	if (b->log)
+		fclose(b->log);
+	free(b->state);
+	config_free(&b->cfg);
+}
+
+/* The status of a finished QEMU, as DESIGN.md section 7 maps it. */
+static int
+exit_status(struct boot *b, struct vm *vm)
+{
+	const struct config *c = &b->cfg;
+	int code;
+
+	if (WIFSIGNALED(vm->status)) {
+		warnx("QEMU killed by signal %d", WTERMSIG(vm->status));
+		return 128 + WTERMSIG(vm->status);
+	}
+	code = WEXITSTATUS(vm->status);
+	if (c->test_success_code >= 0) {
+		if (code == ((c->test_success_code << 1) | 1))
+			return EXIT_OK;
+		if (code & 1)
+			warnx("guest wrote debug-exit code %d, not %ld",
+			    code >> 1, c->test_success_code);
+		else
+			warnx("QEMU exited with status %d before the guest "
+			    "wrote success code %ld", code,
+			    c->test_success_code);
+		vm_print_tail(vm);
+		return EXIT_GUEST;
+	}
+	if (b->have_expect) {
+		warnx("QEMU exited with status %d before /%s/ matched", code,
+		    c->test_expect);
+		vm_print_tail(vm);
+		return EXIT_GUEST;
+	}
+	if (code != 0) {
+		warnx("QEMU exited with status %d", code);
+		if (c->batch)
+			vm_print_tail(vm);
+		return EXIT_GUEST;
+	}
+	return EXIT_OK;
+}
+
+/* Run QEMU and turn what happened into an exit status. */
+static int
+supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
+{
+	const struct config *c = &b->cfg;
+	struct vm vm;
+	int ev, sig = 0, r;
+
+	if ((r = vm_spawn(s, &vm)) < 0) {
+		warnx("%s: %s", c->qemu_binary, r == -ENOENT ?
+		    "not found" : strerror(-r));
+		return r == -ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+	}
+	if (b->journal)
+		journal_log(b->journal, "info qemu-pid %ld", (long)vm.pid);
+	ev = vm_wait(s, &vm, &sig);
+	vm_stop(&vm);
+	switch (ev) {
+	case VM_EXITED:
+		r = exit_status(b, &vm);
+		break;
+	case VM_MATCHED:
+		r = EXIT_OK;
+		break;
+	case VM_FAILED:
+		vm_print_tail(&vm);
+		warnx("guest failed: /%s/ matched", c->test_fail);
+		r = EXIT_GUEST;
+		break;
+	case VM_TIMEOUT:
+		vm_print_tail(&vm);
+		if (b->have_expect)
+			warnx("timeout after %ld s waiting for /%s/",
+			    c->test_timeout, c->test_expect);
+		else
+			warnx("timeout after %ld s", c->test_timeout);
+		r = EXIT_TIMEOUT;
+		break;
+	case VM_SIGNAL:
+		*fatal_sig = sig;
+		r = 128 + sig;
+		break;
+	default:
+		warnx("supervising QEMU: %s", strerror(-ev));
+		r = EXIT_QRUN;
+	}
+	vm_free(&vm);
+	return r;
+}
+
+static int
+compile(regex_t *re, const char *pat, bool *have)
+{
+	if (pat[0] == '\0')
+		return 0;
+	if (regcomp(re, pat, REG_EXTENDED | REG_NOSUB) != 0)
+		return -EINVAL;
+	*have = true;
+	return 0;
+}
+
+static int
+prepare_batch(struct boot *b, struct vm_spec *s)
+{
+	const struct config *c = &b->cfg;
+
+	if (compile(&b->expect, c->test_expect, &b->have_expect) < 0 ||
+	    compile(&b->fail, c->test_fail, &b->have_fail) < 0)
+		return EXIT_QRUN;	/* the profile validated them */
+	if (c->test_serial_log[0] != '\0') {
+		b->log = fopen(c->test_serial_log, "we");
+		if (b->log == NULL) {
+			warn("%s", c->test_serial_log);
+			return EXIT_QRUN;
+		}
+		setvbuf(b->log, NULL, _IOLBF, 0);
+	}
+	s->serial_pipe = c->batch || b->log != NULL;
+	s->echo = true;
+	s->log = b->log;
+	s->expect = b->have_expect ? &b->expect : NULL;
+	s->fail = s->serial_pipe && b->have_fail ? &b->fail : NULL;
+	s->timeout_s = c->test_timeout;
+	return 0;
+}
+
+int
+cmd_boot(struct opts *o)
+{
+	struct boot b = { .lock_fd = -1, .tap_fd = -1 };
+	struct qemu_opts qo = { .tap_fd = -1, .extra = &o->extra };
+	struct vm_spec s = { .priv = &b.priv, .parent = getpid() };
+	struct strv argv = { 0 };
+	int r, fatal = 0;
+	char *hint;
+
+	if (o->args.n != o->argi + 1) {
+		warnx(o->args.n <= o->argi ? "no image given (qrun [OPTIONS] "
+		    "IMAGE)" : "one image at a time; QEMU arguments go after --");
+		return EXIT_QRUN;
+	}
+	b.image = o->args.v[o->argi];
+	priv_init(&b.priv);
+	config_init(&b.cfg);
+	if ((r = boot_load(o, &b.cfg, &b.plan, &b.priv)) != 0 ||
+	    (r = load_image(&b)) != 0)
+		goto out;
+	qo.image = b.image;
+	qo.type = b.type;
+	qo.accel = qemu_accel_pick(b.cfg.qemu_accel, qemu_kvm_usable());
+	if (o->dry_run) {
+		print_dry_run(&b, &qo);
+		goto out;
+	}
+	if ((r = prepare_batch(&b, &s)) != 0 || vm_signals_init() < 0 ||
+	    (r = setup_net(&b)) != 0)
+		goto out;
+	qo.tap_fd = b.tap_fd;
+	if (b.tap_fd >= 0)
+		s.keep_fds[s.nkeep++] = b.tap_fd;
+	if (!o->quiet) {
+		hint = netplan_hint(&b.plan);
+		warnx("%s", hint);
+		free(hint);
+	}
+	qemu_argv(&b.cfg, &b.plan, &qo, &argv);
+	if (o->verbose) {
+		char *line = qemu_cmdline(&argv);
+		warnx("running %s", line);
+		free(line);
+	}
+	s.argv = &argv;
+	r = supervise(&b, &s, &fatal);
+out:
+	r = r ? r : EXIT_OK;
+	boot_free(&b);
+	strv_free(&argv);
+	if (fatal) {
+		/* Cleanup is done: die of the signal, as the shell expects. */
+		vm_signals_reset();
+		raise(fatal);
+	}
+	return r;
+}
+
+int
+cmd_check(struct opts *o)
+{
+	struct config c;
+	struct netplan p;
+	struct priv pv;
+	char *hint;
+	int r;
+
+	priv_init(&pv);
+	config_init(&c);
+	if ((r = boot_load(o, &c, &p, &pv)) == 0) {
+		hint = netplan_hint(&p);
+		printf("profile ok\nnetwork: %s\n", hint);
+		for (int k = 0; k < K_COUNT; k++) {
+			char *v = profile_get(&c, k);
+			printf("%s = %s\t# %s\n", profile_key_name(k), v,
+			    c.where[k]);
+			free(v);
+		}
+		free(hint);
+	}
+	config_free(&c);
+	return r;
+}

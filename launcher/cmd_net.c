@@ -1,0 +1,377 @@
+/*
+ * cmd_net.c - the admin and housekeeping commands: "qrun tap create|
+ * delete|list" (the replacement for the lab's root-only tap_create) and
+ * "qrun cleanup". Admin changes are journaled like a run's, so a failure
+ * half-way is undone, but on success they are kept.
+ */
+#include <err.h>
+#include <pwd.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qrun.h"
+#include "cmd.h"
+
+int
+cmd_cleanup(struct opts *o)
+{
+	struct priv pv;
+	struct net *n = NULL;
+	char *state;
+	int r, count = 0;
+
+	(void)o;
+	priv_init(&pv);
+	state = state_dir(pv.for_other);
+	if ((r = net_open(&n)) < 0) {
+		warnx("netlink: %s", strerror(-r));
+		r = EXIT_QRUN;
+		goto out;
+	}
+	r = journal_cleanup(state, n, &count);
+	if (r < 0 && r != -ENOENT) {
+		warnx("%s: %s", state, strerror(-r));
+		r = EXIT_QRUN;
+		goto out;
+	}
+	printf("qrun: undid %d leftover run%s\n", count, count == 1 ? "" : "s");
+	r = EXIT_OK;
+out:
+	if (n)
+		net_close(n);
+	free(state);
+	return r;
+}
+
+static int
+owner_uid(const char *s, uid_t *uid)
+{
+	struct passwd *pw = getpwnam(s);
+	long v;
+
+	if (pw) {
+		*uid = pw->pw_uid;
+		return 0;
+	}
+	if (parse_long(s, 0, 0x7fffffff, &v) == 0) {
+		*uid = (uid_t)v;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Make TAP exist, owned by uid, with addr (if any), up. Journaled. */
+static int
+tap_create(struct net *n, struct journal *j, const char *tap, uid_t uid,
+    const char *addr)
+{
+	struct in_addr a;
+	struct net_link l;
+	struct net_addr have[16];
+	size_t nh = 0;
+	int prefix = 0, r;
+	bool found = false;
+
+	if (addr && parse_ipv4(addr, &a, &prefix, true) < 0) {
+		warnx("--addr %s: must be an IPv4 address with prefix, like "
+		    "172.21.0.1/16", addr);
+		return -EINVAL;
+	}
+	r = net_link_get(n, tap, &l);
+	if (r == 0 && (!l.is_tap || l.owner != (long)uid)) {
+		if (!l.is_tap)
+			warnx("%s: exists and is not a tap", tap);
+		else
+			warnx("%s: exists, owned by uid %ld", tap, l.owner);
+		return -EEXIST;
+	}
+	if (r == -ENODEV) {
+		journal_log(j, "tap-create %s", tap);
+		if ((r = net_tap_create(tap, uid, (gid_t)-1)) < 0 ||
+		    (r = net_link_get(n, tap, &l)) < 0) {
+			warnx("%s: cannot create: %s", tap, strerror(-r));
+			return r;
+		}
+	} else if (r < 0) {
+		warnx("%s: %s", tap, strerror(-r));
+		return r;
+	}
+	if (addr) {
+		if ((r = net_addr_list(n, l.ifindex, have, 16, &nh)) < 0)
+			return r;
+		for (size_t i = 0; i < nh; i++)
+			found |= have[i].addr.s_addr == a.s_addr &&
+			    have[i].prefix == prefix;
+		if (!found) {
+			journal_log(j, "addr-add %s %s", tap, addr);
+			if ((r = net_addr_add(n, l.ifindex, a, prefix)) < 0) {
+				warnx("%s: cannot add %s: %s", tap, addr,
+				    strerror(-r));
+				return r;
+			}
+		}
+	}
+	if (!l.up && (r = net_link_set_up(n, l.ifindex, true)) < 0) {
+		warnx("%s: cannot set up: %s", tap, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static int
+tap_delete(struct net *n, const char *state, const char *tap)
+{
+	struct net_link l;
+	pid_t holder = 0;
+	int r, fd = -1;
+
+	if ((r = net_link_get(n, tap, &l)) < 0) {
+		warnx("%s: %s", tap, r == -ENODEV ? "no such tap" :
+		    strerror(-r));
+		return r;
+	}
+	if (!l.is_tap) {
+		warnx("%s: not a tap; qrun deletes only taps", tap);
+		return -EINVAL;
+	}
+	r = lock_tap(state, tap, &fd, &holder);
+	if (r == -EBUSY) {
+		warnx("%s: in use by qrun pid %ld", tap, (long)holder);
+		return r;
+	}
+	if ((r = net_link_delete(n, l.ifindex)) < 0)
+		warnx("%s: cannot delete: %s", tap, strerror(-r));
+	if (fd >= 0)
+		unlock_tap(fd);
+	return r;
+}
+
+int
+cmd_tap(struct opts *o)
+{
+	const char *verb = o->args.n > o->argi ? o->args.v[o->argi] : "list";
+	const char *tap = o->args.n > o->argi + 1 ? o->args.v[o->argi + 1] :
+	    NULL, *why;
+	struct journal *j = NULL;
+	struct net *n = NULL;
+	char *state = NULL;
+	uid_t uid = 0;
+	int r = EXIT_QRUN;
+
+	if (strcmp(verb, "list") == 0)
+		return cmd_tap_list(o);
+	if (strcmp(verb, "create") != 0 && strcmp(verb, "delete") != 0) {
+		warnx("tap %s: unknown; use create, delete or list", verb);
+		return EXIT_QRUN;
+	}
+	if (tap == NULL || ifname_check(tap, &why) < 0) {
+		warnx("tap %s: %s", verb, tap ? why : "which tap?");
+		return EXIT_QRUN;
+	}
+	if (geteuid() != 0) {
+		warnx("tap %s: needs root (sudo qrun tap %s %s ...)", verb,
+		    verb, tap);
+		return EXIT_QRUN;
+	}
+	if (strcmp(verb, "create") == 0 &&
+	    (o->owner == NULL || owner_uid(o->owner, &uid) < 0)) {
+		warnx("tap create: %s", o->owner ? "--owner: no such user" :
+		    "--owner USER is required");
+		return EXIT_QRUN;
+	}
+	state = state_dir(false);
+	if ((r = net_open(&n)) < 0) {
+		warnx("netlink: %s", strerror(-r));
+		r = EXIT_QRUN;
+		goto out;
+	}
+	if (strcmp(verb, "delete") == 0) {
+		r = tap_delete(n, state, tap) < 0 ? EXIT_QRUN : EXIT_OK;
+		goto out;
+	}
+	if ((r = journal_open(state, &j)) < 0) {
+		warnx("%s: cannot open the journal: %s", state, strerror(-r));
+		r = EXIT_QRUN;
+		goto out;
+	}
+	r = tap_create(n, j, tap, uid, o->addr);
+	if (r < 0)
+		journal_undo(j, n);
+	else
+		journal_close(j);
+	r = r < 0 ? EXIT_QRUN : EXIT_OK;
+out:
+	if (n)
+		net_close(n);
+	free(state);
+	return r;
+}
+
+/* Which live qrun run holds each tap: "TAP" -> pid, from the journals. */
+static void
+runs_info(const char *state, struct strv *runs)
+{
+	struct strv paths = { 0 };
+
+	if (journal_runs(state, &paths) < 0)
+		return;
+	for (size_t i = 0; i < paths.n; i++) {
+		struct strv kv = { 0 };
+		const char *pid = strrchr(paths.v[i], '-');
+
+		journal_read_info(paths.v[i], &kv);
+		strv_pushf(runs, "pid %ld", pid ? strtol(pid + 1, NULL, 10) :
+		    0L);
+		for (size_t k = 0; k + 1 < kv.n; k += 2)
+			strv_pushf(runs, "%s %s", kv.v[k], kv.v[k + 1]);
+		strv_push(runs, "");
+		strv_free(&kv);
+	}
+	strv_free(&paths);
+}
+
+/* The value of KEY in the run record starting at runs->v[i]. */
+static const char *
+run_get(const struct strv *runs, size_t i, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (; i < runs->n && runs->v[i][0] != '\0'; i++)
+		if (strncmp(runs->v[i], key, kl) == 0 &&
+		    runs->v[i][kl] == ' ')
+			return runs->v[i] + kl + 1;
+	return NULL;
+}
+
+static const char *
+holder_of(const struct strv *runs, const char *tap)
+{
+	for (size_t i = 0; i < runs->n; i++) {
+		const char *t;
+
+		if ((i == 0 || runs->v[i - 1][0] == '\0') &&
+		    (t = run_get(runs, i, "tap")) && strcmp(t, tap) == 0)
+			return run_get(runs, i, "pid");
+	}
+	return NULL;
+}
+
+int
+cmd_tap_list(struct opts *o)
+{
+	struct net_link l[256];
+	struct strv runs = { 0 };
+	struct priv pv;
+	struct net *n = NULL;
+	size_t cnt = 0;
+	char *state;
+	int r;
+
+	(void)o;
+	priv_init(&pv);
+	state = state_dir(pv.for_other);
+	runs_info(state, &runs);
+	if ((r = net_open(&n)) < 0 ||
+	    ((r = net_link_list(n, "tun", l, ARRAY_SIZE(l), &cnt)) < 0 &&
+	    r != -ENOSPC)) {
+		warnx("tap list: %s", strerror(-r));
+		r = EXIT_QRUN;
+		goto out;
+	}
+	printf("%-15s %-8s %-5s %-20s %s\n", "TAP", "OWNER", "STATE",
+	    "ADDRESS", "QRUN");
+	for (size_t i = 0; i < cnt; i++) {
+		struct net_addr a[4];
+		size_t na = 0;
+		char b[INET_ADDRSTRLEN], addr[32] = "-";
+		const char *h;
+
+		if (!l[i].is_tap)
+			continue;
+		if (net_addr_list(n, l[i].ifindex, a, 4, &na) >= 0 && na > 0)
+			snprintf(addr, sizeof(addr), "%s/%d",
+			    ip_str(a[0].addr, b), a[0].prefix);
+		h = holder_of(&runs, l[i].name);
+		printf("%-15s %-8ld %-5s %-20s %s\n", l[i].name, l[i].owner,
+		    l[i].up ? "up" : "down", addr, h ? h : "-");
+	}
+	r = EXIT_OK;
+out:
+	if (n)
+		net_close(n);
+	strv_free(&runs);
+	free(state);
+	return r;
+}
+
+static void
+status_json(const struct strv *runs)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < runs->n; i++) {
+		json_object *o;
+
+		if (i > 0 && runs->v[i - 1][0] != '\0')
+			continue;
+		if (runs->v[i][0] == '\0')
+			continue;
+		o = json_object_new_object();
+		for (size_t k = i; k < runs->n && runs->v[k][0]; k++) {
+			const char *sp = strchr(runs->v[k], ' ');
+			char *key = strndup(runs->v[k], (size_t)(sp - runs->v[k]));
+
+			if (strcmp(key, "pid") == 0 || strcmp(key, "qemu-pid") == 0)
+				json_object_object_add(o, key,
+				    json_object_new_int(atoi(sp + 1)));
+			else
+				json_object_object_add(o, key,
+				    json_object_new_string(sp + 1));
+			free(key);
+		}
+		json_object_array_add(arr, o);
+	}
+	printf("%s\n", json_object_to_json_string_ext(arr,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(arr);
+}
+
+int
+cmd_status(struct opts *o)
+{
+	struct strv runs = { 0 };
+	struct priv pv;
+	char *state;
+
+	priv_init(&pv);
+	state = state_dir(pv.for_other);
+	runs_info(state, &runs);
+	if (o->json)
+		status_json(&runs);
+	else {
+		printf("%-8s %-6s %-10s %-18s %-15s %-17s %-8s %s\n", "PID",
+		    "MODE", "TAP", "HOST", "GUEST", "MAC", "QEMU", "IMAGE");
+		for (size_t i = 0; i < runs.n; i++) {
+			const char *v[8] = { "pid", "mode", "tap", "host",
+			    "guest", "mac", "qemu-pid", "image" };
+
+			if (i > 0 && runs.v[i - 1][0] != '\0')
+				continue;
+			if (runs.v[i][0] == '\0')
+				continue;
+			for (int k = 0; k < 8; k++)
+				v[k] = run_get(&runs, i, v[k]);
+			printf("%-8s %-6s %-10s %-18s %-15s %-17s %-8s %s\n",
+			    v[0] ? v[0] : "-", v[1] ? v[1] : "-",
+			    v[2] ? v[2] : "-", v[3] ? v[3] : "-",
+			    v[4] ? v[4] : "-", v[5] ? v[5] : "-",
+			    v[6] ? v[6] : "-", v[7] ? v[7] : "-");
+		}
+	}
+	strv_free(&runs);
+	free(state);
+	return EXIT_OK;
+}

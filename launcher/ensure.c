@@ -1,0 +1,205 @@
+/*
+ * ensure.c - make the planned network true on the host, journaling each
+ * change before it is made: the developer's tap exists, belongs to them,
+ * is addressed and up (local mode). Refuses, before changing anything, a
+ * tap of another user, a tap on a bridge, a tap with other addresses, and
+ * an address whose network overlaps a route on another interface.
+ * Errors come back as -errno with one sentence in why (no "qrun: ").
+ */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "qrun.h"
+
+#define WHY(...) snprintf(why, whylen, __VA_ARGS__)
+
+/* An existing interface may serve as the developer's tap? */
+static int
+check_existing(const struct net_link *l, const struct priv *pv,
+    enum net_mode mode, char *why, size_t whylen)
+{
+	if (!l->is_tap) {
+		WHY("%s: exists and is not a tap (%s)", l->name,
+		    l->kind[0] ? l->kind : "no kind");
+		return -EEXIST;
+	}
+	if (l->owner >= 0 && (uid_t)l->owner != pv->uid) {
+		WHY("%s: owned by uid %ld, not you", l->name, l->owner);
+		return -EPERM;
+	}
+	if (l->owner < 0 && !pv->root) {
+		WHY("%s: has no owner; only root may use it", l->name);
+		return -EPERM;
+	}
+	if (mode == NET_TAP && l->master != 0) {
+		WHY("%s: is a bridge port; local mode needs a tap of its own "
+		    "(use -n bridge, or another tap)", l->name);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* Does the tap already carry exactly the planned address? 1, 0, -errno. */
+static int
+addr_state(struct net *n, const struct net_link *l, const struct netplan *p,
+    char *why, size_t whylen)
+{
+	struct net_addr a[16];
+	size_t na = 0;
+	int r, have = 0;
+	char b[INET_ADDRSTRLEN];
+
+	r = net_addr_list(n, l->ifindex, a, ARRAY_SIZE(a), &na);
+	if (r < 0) {
+		WHY("%s: cannot read addresses: %s", l->name, strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < na; i++) {
+		if (a[i].addr.s_addr == p->host.s_addr &&
+		    a[i].prefix == p->prefix)
+			have = 1;
+		else {
+			WHY("%s: has %s/%d, not the planned %s/%d", l->name,
+			    ip_str(a[i].addr, b), a[i].prefix,
+			    ip_str(p->host, (char[INET_ADDRSTRLEN]){ 0 }),
+			    p->prefix);
+			return -EEXIST;
+		}
+	}
+	return have;
+}
+
+static void
+admin_hint(const struct netplan *p, const struct priv *pv, bool with_addr,
+    char *why, size_t whylen, const char *what)
+{
+	char b[INET_ADDRSTRLEN];
+
+	if (with_addr)
+		WHY("%s: %s; ask an admin to run: sudo qrun tap create %s "
+		    "--owner %s --addr %s/%d", p->tap, what, p->tap, pv->user,
+		    ip_str(p->host, b), p->prefix);
+	else
+		WHY("%s: %s; ask an admin to run: sudo qrun tap create %s "
+		    "--owner %s", p->tap, what, p->tap, pv->user);
+}
+
+/* Refuse a network that overlaps a route on another interface. */
+static int
+check_overlap(struct net *n, const struct netplan *p, int ifindex, char *why,
+    size_t whylen)
+{
+	char other[IFNAMSIZ] = "", b[INET_ADDRSTRLEN];
+	struct in_addr net = { htonl(ntohl(p->host.s_addr) &
+	    (p->prefix ? 0xffffffffu << (32 - p->prefix) : 0)) };
+	int r = net_route_overlap(n, net, p->prefix, ifindex, other);
+
+	if (r < 0) {
+		WHY("%s: cannot read routes: %s", p->tap, strerror(-r));
+		return r;
+	}
+	if (r > 0) {
+		WHY("%s: %s/%d overlaps a route on %s; pick another tap or "
+		    "set net.host_addr", p->tap, ip_str(net, b), p->prefix,
+		    other);
+		return -EADDRINUSE;
+	}
+	return 0;
+}
+
+/* Journal one change before making it. */
+static int
+jlog(struct journal *j, const char *tap, char *why, size_t whylen,
+    const char *fmt, ...)
+{
+	char line[128];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if ((r = journal_log(j, "%s", line)) < 0)
+		WHY("%s: cannot write the journal: %s", tap, strerror(-r));
+	return r;
+}
+
+static int
+create_tap(struct net *n, struct journal *j, const struct netplan *p,
+    const struct priv *pv, struct net_link *l, char *why, size_t whylen)
+{
+	int r;
+
+	if ((r = jlog(j, p->tap, why, whylen, "tap-create %s", p->tap)) < 0)
+		return r;
+	r = net_tap_create(p->tap, pv->uid, (gid_t)-1);
+	if (r == -EPERM || r == -EACCES) {
+		admin_hint(p, pv, false, why, whylen, "no such tap");
+		return r;
+	}
+	if (r < 0 || (r = net_link_get(n, p->tap, l)) < 0)
+		WHY("%s: cannot create: %s", p->tap, strerror(-r));
+	return r;
+}
+
+static int
+add_addr(struct net *n, struct journal *j, const struct netplan *p,
+    const struct priv *pv, const struct net_link *l, char *why,
+    size_t whylen)
+{
+	char b[INET_ADDRSTRLEN];
+	int r;
+
+	ip_str(p->host, b);
+	if ((r = jlog(j, p->tap, why, whylen, "addr-add %s %s/%d", p->tap, b,
+	    p->prefix)) < 0)
+		return r;
+	r = net_addr_add(n, l->ifindex, p->host, p->prefix);
+	if (r == -EPERM || r == -EACCES)
+		admin_hint(p, pv, true, why, whylen,
+		    "has no address and you may not add one");
+	else if (r < 0)
+		WHY("%s: cannot add %s/%d: %s", p->tap, b, p->prefix,
+		    strerror(-r));
+	return r;
+}
+
+/*
+ * Local mode: make p->tap exist (owned by the developer), carry
+ * p->host/p->prefix and be up. Each change is journaled first; every
+ * check runs before the first change.
+ */
+int
+ensure_tap(struct net *n, struct journal *j, const struct netplan *p,
+    const struct priv *pv, char *why, size_t whylen)
+{
+	struct net_link l = { 0 };
+	bool exists;
+	int r, have = 0;
+
+	r = net_link_get(n, p->tap, &l);
+	if (r < 0 && r != -ENODEV) {
+		WHY("%s: cannot look up: %s", p->tap, strerror(-r));
+		return r;
+	}
+	exists = r == 0;
+	if (exists && (r = check_existing(&l, pv, p->mode, why, whylen)) < 0)
+		return r;
+	if (exists && (have = addr_state(n, &l, p, why, whylen)) < 0)
+		return have;
+	if ((r = check_overlap(n, p, exists ? l.ifindex : 0, why, whylen)) < 0)
+		return r;
+	if (!exists && (r = create_tap(n, j, p, pv, &l, why, whylen)) < 0)
+		return r;
+	if (!have && (r = add_addr(n, j, p, pv, &l, why, whylen)) < 0)
+		return r;
+	if (l.up)
+		return 0;
+	if ((r = jlog(j, p->tap, why, whylen, "link-up %s", p->tap)) < 0)
+		return r;
+	if ((r = net_link_set_up(n, l.ifindex, true)) < 0)
+		WHY("%s: cannot set up: %s", p->tap, strerror(-r));
+	return r;
+}

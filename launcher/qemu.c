@@ -1,0 +1,190 @@
+/*
+ * qemu.c - the QEMU command line, built from the profile, the network plan
+ * and the image. Pure: the same inputs give the same argv, so every mode
+ * is pinned by golden files. Only qemu_kvm_usable() looks at the host.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qrun.h"
+
+const char *
+qemu_accel_pick(const char *accel, bool kvm_usable)
+{
+	if (strcmp(accel, "kvm:tcg") == 0)
+		return kvm_usable ? "kvm" : "tcg";
+	return accel;
+}
+
+bool
+qemu_kvm_usable(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* QEMU option values escape ',' by doubling it. */
+static char *
+optval(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *q, *p;
+
+	for (const char *c = s; *c; c++)
+		n += *c == ',';
+	q = p = xmalloc(n);
+	for (; *s; s++) {
+		*p++ = *s;
+		if (*s == ',')
+			*p++ = ',';
+	}
+	*p = '\0';
+	return q;
+}
+
+/* OPT PRE<val>POST, with val escaped for QEMU's option syntax. */
+static void
+push_opt(struct strv *argv, const char *opt, const char *pre, const char *val,
+    const char *post)
+{
+	char *v = optval(val);
+
+	strv_push(argv, opt);
+	strv_pushf(argv, "%s%s%s", pre, v, post);
+	free(v);
+}
+
+/* -kernel/-initrd/-append for kernels; a drive or cdrom otherwise. */
+static void
+argv_boot(const struct config *c, const struct netplan *p,
+    const struct qemu_opts *o, struct strv *argv)
+{
+	char *ip, *append;
+
+	switch (o->type) {
+	case IMG_QCOW2:
+		push_opt(argv, "-drive", "file=", o->image, ",format=qcow2");
+		return;
+	case IMG_ISO:
+		push_opt(argv, "-drive", "file=", o->image,
+		    ",format=raw,media=cdrom");
+		return;
+	case IMG_MBR:
+	case IMG_RAW:
+		push_opt(argv, "-drive", "file=", o->image, ",format=raw");
+		return;
+	default:
+		break;
+	}
+	strv_push(argv, "-kernel");
+	strv_push(argv, o->image);
+	if (c->qemu_initrd[0] != '\0') {
+		strv_push(argv, "-initrd");
+		strv_push(argv, c->qemu_initrd);
+	}
+	ip = netplan_kernel_ip(p);
+	append = xasprintf("%s%s%s%s", c->qemu_append,
+	    ip && c->qemu_append[0] ? " " : "", ip ? ip : "",
+	    c->batch ? " panic=-1" : "");
+	if (append[0] != '\0') {
+		strv_push(argv, "-append");
+		strv_push(argv, append[0] == ' ' ? append + 1 : append);
+	}
+	free(append);
+	free(ip);
+}
+
+static void
+argv_net(const struct config *c, const struct netplan *p,
+    const struct qemu_opts *o, struct strv *argv)
+{
+	char mac[18], *model;
+
+	if (p->mode == NET_NONE) {
+		strv_push(argv, "-nic");
+		strv_push(argv, "none");
+		return;
+	}
+	strv_push(argv, "-netdev");
+	if (p->mode == NET_USER) {
+		char buf[32 * 48] = "user,id=n0";
+		size_t off = strlen(buf);
+
+		for (size_t i = 0; i < p->nfwd; i++)
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+			    ",hostfwd=%s:127.0.0.1:%u-:%u", p->fwd[i].proto,
+			    p->fwd[i].host_port, p->fwd[i].guest_port);
+		strv_push(argv, buf);
+	} else if (o->tap_fd >= 0)
+		strv_pushf(argv, "tap,id=n0,fd=%d", o->tap_fd);
+	else
+		strv_pushf(argv, "tap,id=n0,ifname=%s,script=no,downscript=no",
+		    p->tap);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+	    p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4], p->mac[5]);
+	model = optval(p->model);
+	strv_push(argv, "-device");
+	strv_pushf(argv, "%s,netdev=n0,mac=%s", model, mac);
+	free(model);
+	if (c->net_capture[0] != '\0')
+		push_opt(argv, "-object", "filter-dump,id=cap0,netdev=n0,file=",
+		    c->net_capture, "");
+}
+
+void
+qemu_argv(const struct config *c, const struct netplan *p,
+    const struct qemu_opts *o, struct strv *argv)
+{
+	strv_push(argv, c->qemu_binary);
+	strv_push(argv, "-accel");
+	strv_push(argv, o->accel);
+	strv_push(argv, "-m");
+	strv_pushf(argv, "%ld", c->qemu_memory);
+	strv_push(argv, "-smp");
+	strv_pushf(argv, "%ld", c->qemu_cpus);
+	argv_boot(c, p, o, argv);
+	argv_net(c, p, o, argv);
+	if (c->batch)
+		strv_push(argv, "-no-reboot");
+	if (c->test_success_code >= 0) {
+		strv_push(argv, "-device");
+		strv_push(argv, "isa-debug-exit,iobase=0xf4,iosize=0x04");
+	}
+	if (o->qmp_path)
+		push_opt(argv, "-qmp", "unix:", o->qmp_path,
+		    ",server=on,wait=off");
+	for (size_t i = 0; i < c->qemu_args.n; i++)
+		strv_push(argv, c->qemu_args.v[i]);
+	for (size_t i = 0; o->extra && i < o->extra->n; i++)
+		strv_push(argv, o->extra->v[i]);
+}
+
+char *
+qemu_cmdline(const struct strv *argv)
+{
+	size_t len = 1, off = 0;
+	struct strv q = { 0 };
+	char *line;
+
+	for (size_t i = 0; i < argv->n; i++) {
+		char *w = shell_quote(argv->v[i]);
+
+		len += strlen(w) + 1;
+		strv_push(&q, w);
+		free(w);
+	}
+	line = xmalloc(len);
+	line[0] = '\0';
+	for (size_t i = 0; i < q.n; i++)
+		off += (size_t)snprintf(line + off, len - off, "%s%s",
+		    i ? " " : "", q.v[i]);
+	strv_free(&q);
+	return line;
+}
