@@ -89,9 +89,13 @@ tap_create(struct net *n, struct journal *j, const char *tap, uid_t uid,
 		return -EEXIST;
 	}
 	if (r == -ENODEV) {
-		journal_log(j, "tap-create %s", tap);
-		if ((r = net_tap_create(tap, uid, (gid_t)-1)) < 0 ||
-		    (r = net_link_get(n, tap, &l)) < 0) {
+		if ((r = journal_log(j, "tap-create %s", tap)) < 0) {
+			warnx("cannot write the journal: %s", strerror(-r));
+			return r;
+		}
+		if ((r = net_tap_create(tap, uid, (gid_t)-1)) < 0)
+			journal_cancel(j);
+		if (r < 0 || (r = net_link_get(n, tap, &l)) < 0) {
 			warnx("%s: cannot create: %s", tap, strerror(-r));
 			return r;
 		}
@@ -106,8 +110,14 @@ tap_create(struct net *n, struct journal *j, const char *tap, uid_t uid,
 			found |= have[i].addr.s_addr == a.s_addr &&
 			    have[i].prefix == prefix;
 		if (!found) {
-			journal_log(j, "addr-add %s %s", tap, addr);
+			if ((r = journal_log(j, "addr-add %s %s", tap,
+			    addr)) < 0) {
+				warnx("cannot write the journal: %s",
+				    strerror(-r));
+				return r;
+			}
 			if ((r = net_addr_add(n, l.ifindex, a, prefix)) < 0) {
+				journal_cancel(j);
 				warnx("%s: cannot add %s: %s", tap, addr,
 				    strerror(-r));
 				return r;

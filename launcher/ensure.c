@@ -135,6 +135,8 @@ create_tap(struct net *n, struct journal *j, const struct netplan *p,
 	if ((r = jlog(j, p->tap, why, whylen, "tap-create %s", p->tap)) < 0)
 		return r;
 	r = net_tap_create(p->tap, pv->uid, (gid_t)-1);
+	if (r < 0)
+		journal_cancel(j);	/* it did not happen: never undo it */
 	if (r == -EPERM || r == -EACCES) {
 		admin_hint(p, pv, false, why, whylen, "no such tap");
 		return r;
@@ -157,6 +159,8 @@ add_addr(struct net *n, struct journal *j, const struct netplan *p,
 	    p->prefix)) < 0)
 		return r;
 	r = net_addr_add(n, l->ifindex, p->host, p->prefix);
+	if (r < 0)
+		journal_cancel(j);
 	if (r == -EPERM || r == -EACCES)
 		admin_hint(p, pv, true, why, whylen,
 		    "has no address and you may not add one");
@@ -199,7 +203,9 @@ ensure_tap(struct net *n, struct journal *j, const struct netplan *p,
 		return 0;
 	if ((r = jlog(j, p->tap, why, whylen, "link-up %s", p->tap)) < 0)
 		return r;
-	if ((r = net_link_set_up(n, l.ifindex, true)) < 0)
+	if ((r = net_link_set_up(n, l.ifindex, true)) < 0) {
+		journal_cancel(j);
 		WHY("%s: cannot set up: %s", p->tap, strerror(-r));
+	}
 	return r;
 }

@@ -135,9 +135,10 @@ struct profile_src {
 
 /* Load and validate. Every problem is appended to diags as a full
  * "FILE:LINE: KEY: reason" line (without "qrun: "). Returns 0 or -EINVAL.
- * profile_load starts from config_init() itself (do not init first);
- * config_free() the result in every case. $QRUN_SYSCONF_DIR replaces
- * /etc/qrun (for tests) unless privileged_for_other. */
+ * cfg must be config_init'ed (or zeroed, or hold an earlier load): it is
+ * reset to the defaults first. config_free() it in every case.
+ * $QRUN_SYSCONF_DIR replaces /etc/qrun (for tests) unless
+ * privileged_for_other. */
 int profile_load(struct config *, const struct profile_src *,
     struct strv *diags);
 /*

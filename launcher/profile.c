@@ -1,0 +1,968 @@
+/*
+ * profile.c - the profile: built-in defaults, then /etc/qrun/qrun.conf,
+ * the user's qrun.conf, the -p profile and the -o overrides, each layer
+ * replacing the keys it sets (libconfig files, DESIGN.md section 4).
+ *
+ * One schema table drives everything: the key names, their types, their
+ * defaults, where they live in struct config and how they are checked.
+ * Every value is checked before it is stored, and checking keeps going:
+ * each problem becomes one diag line
+ *     FILE:LINE: KEY: reason          (files)
+ *     -o KEY: reason, --option: reason (command line, see profile_set)
+ * so a user sees every mistake at once. Nothing here prints.
+ */
+#include <libconfig.h>		/* before qrun.h: see config_init there */
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "qrun.h"
+
+#ifndef QRUN_SYSCONFDIR
+#define QRUN_SYSCONFDIR "/etc/qrun"
+#endif
+
+enum ktype { T_STR, T_INT, T_BOOL, T_LIST, T_MODE };
+
+/* A proposed value, checked before it is stored. */
+struct val {
+	const char *s;			/* T_STR, T_MODE */
+	long i;				/* T_INT, T_BOOL */
+	const struct strv *list;	/* T_LIST */
+};
+
+/* A check appends one reason per problem to why (nothing when fine). */
+typedef void check_fn(const struct val *, struct strv *why);
+
+struct key {
+	const char *name;	/* "qemu.memory" */
+	enum ktype type;
+	size_t off;		/* into struct config */
+	const char *def;	/* T_STR, T_MODE; T_LIST: one element or NULL */
+	long idef;		/* T_INT, T_BOOL */
+	long min, max;		/* T_INT */
+	const char *range;	/* T_INT: the reason when out of [min, max] */
+	check_fn *check;
+};
+
+static check_fn check_binary, check_accel, check_mode, check_ifname,
+    check_host_addr, check_guest_addr, check_mac, check_model,
+    check_forwards, check_regex, check_ready, check_path;
+
+#define OFF(f) offsetof(struct config, f)
+#define STR(f, d, c) T_STR, OFF(f), d, 0, 0, 0, NULL, c
+#define INT(f, d, lo, hi, r) T_INT, OFF(f), NULL, d, lo, hi, r, NULL
+#define BOOL(f, d) T_BOOL, OFF(f), NULL, d, 0, 0, NULL, NULL
+#define LIST(f, d, c) T_LIST, OFF(f), d, 0, 0, 0, NULL, c
+
+/* The schema, indexed by enum cfg_key. */
+static const struct key keys[K_COUNT] = {
+	[K_QEMU_BINARY] = { "qemu.binary",
+	    STR(qemu_binary, "qemu-system-x86_64", check_binary) },
+	[K_QEMU_ACCEL] = { "qemu.accel",
+	    STR(qemu_accel, "kvm:tcg", check_accel) },
+	[K_QEMU_MEMORY] = { "qemu.memory", INT(qemu_memory, 256, 16, 1048576,
+	    "must be between 16 and 1048576 MiB") },
+	[K_QEMU_CPUS] = { "qemu.cpus", INT(qemu_cpus, 1, 1, 256,
+	    "must be between 1 and 256") },
+	[K_QEMU_INITRD] = { "qemu.initrd", STR(qemu_initrd, "", NULL) },
+	[K_QEMU_APPEND] = { "qemu.append",
+	    STR(qemu_append, "console=ttyS0", NULL) },
+	[K_QEMU_ARGS] = { "qemu.args", LIST(qemu_args, "-nographic", NULL) },
+	[K_NET_MODE] = { "net.mode", T_MODE, OFF(net_mode), "user", 0, 0, 0,
+	    NULL, check_mode },
+	[K_NET_TAP] = { "net.tap", STR(net_tap, "tap1", check_ifname) },
+	[K_NET_HOST_ADDR] = { "net.host_addr",
+	    STR(net_host_addr, "", check_host_addr) },
+	[K_NET_GUEST_ADDR] = { "net.guest_addr",
+	    STR(net_guest_addr, "", check_guest_addr) },
+	[K_NET_MAC] = { "net.mac", STR(net_mac, "", check_mac) },
+	[K_NET_MODEL] = { "net.model",
+	    STR(net_model, "virtio-net-pci", check_model) },
+	[K_NET_BRIDGE] = { "net.bridge", STR(net_bridge, "br0", check_ifname) },
+	[K_NET_FORWARDS] = { "net.forwards",
+	    LIST(net_forwards, NULL, check_forwards) },
+	[K_NET_KEEP] = { "net.keep", BOOL(net_keep, 0) },
+	[K_NET_CAPTURE] = { "net.capture", STR(net_capture, "", check_path) },
+	[K_TEST_TIMEOUT] = { "test.timeout", INT(test_timeout, 0, 0, 86400,
+	    "must be between 0 and 86400 seconds") },
+	[K_TEST_EXPECT] = { "test.expect", STR(test_expect, "", check_regex) },
+	[K_TEST_FAIL] = { "test.fail",
+	    STR(test_fail, "Kernel panic", check_regex) },
+	[K_TEST_SUCCESS_CODE] = { "test.success_code",
+	    INT(test_success_code, -1, -1, 255,
+	    "must be between 0 and 255, or -1 for none") },
+	[K_TEST_READY] = { "test.ready", STR(test_ready, "", check_ready) },
+	[K_TEST_SERIAL_LOG] = { "test.serial_log",
+	    STR(test_serial_log, "", check_path) },
+};
+
+static const char *const groups[] = { "qemu", "net", "test" };
+static const char *const modes[] = {
+	[NET_USER] = "user", [NET_TAP] = "tap", [NET_BRIDGE] = "bridge",
+	[NET_NONE] = "none",
+};
+
+/* The reason for each type mismatch. */
+static const char *const expected[] = {
+	[T_STR] = "expected a string", [T_INT] = "expected an integer",
+	[T_BOOL] = "expected true or false",
+	[T_LIST] = "expected a list of strings", [T_MODE] = "expected a string",
+};
+
+/* ------------------------------------------------------------ checks */
+
+static void
+check_binary(const struct val *v, struct strv *why)
+{
+	const char *c = v->s;
+
+	for (; *c; c++)
+		if (isspace((unsigned char)*c))
+			break;
+	if (v->s[0] == '\0' || *c != '\0')
+		strv_push(why, "must be a program name or path");
+}
+
+static void
+check_accel(const struct val *v, struct strv *why)
+{
+	if (strcmp(v->s, "kvm") && strcmp(v->s, "tcg") &&
+	    strcmp(v->s, "kvm:tcg"))
+		strv_push(why, "must be kvm, tcg or kvm:tcg");
+}
+
+static int
+mode_parse(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+		if (strcmp(s, modes[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+check_mode(const struct val *v, struct strv *why)
+{
+	if (mode_parse(v->s) < 0)
+		strv_push(why, "must be user, tap, bridge or none");
+}
+
+/* Taps and bridges; their names also go into QEMU's -netdev option
+ * syntax, where ',' would start another option. */
+static void
+check_ifname(const struct val *v, struct strv *why)
+{
+	const char *reason;
+
+	if (ifname_check(v->s, &reason) < 0)
+		strv_push(why, reason);
+	else if (strchr(v->s, ','))
+		strv_push(why, "name contains ','");
+}
+
+static void
+check_host_addr(const struct val *v, struct strv *why)
+{
+	struct in_addr a;
+	uint32_t h, mask;
+	int prefix;
+
+	if (v->s[0] == '\0')
+		return;
+	if (parse_ipv4(v->s, &a, &prefix, true) < 0) {
+		strv_push(why, "must be an IPv4 address with prefix, "
+		    "like 172.21.0.1/16");
+		return;
+	}
+	if (prefix < 1 || prefix > 30) {
+		strv_push(why, "prefix must be between 1 and 30");
+		return;
+	}
+	h = ntohl(a.s_addr);
+	mask = 0xffffffffu << (32 - prefix);
+	if ((h & ~mask) == 0)
+		strv_push(why, "is the network address of its prefix");
+	else if ((h & ~mask) == ~mask)
+		strv_push(why, "is the broadcast address of its prefix");
+}
+
+static void
+check_guest_addr(const struct val *v, struct strv *why)
+{
+	struct in_addr a;
+
+	if (v->s[0] && parse_ipv4(v->s, &a, NULL, false) < 0)
+		strv_push(why, "must be an IPv4 address, like 172.21.0.2");
+}
+
+static void
+check_mac(const struct val *v, struct strv *why)
+{
+	uint8_t mac[6];
+
+	if (v->s[0] == '\0')
+		return;
+	if (parse_mac(v->s, mac) < 0)
+		strv_push(why, "must be a MAC address like 52:54:00:12:34:56");
+	else if (mac[0] & 1)
+		strv_push(why, "must be a unicast MAC address");
+}
+
+static void
+check_model(const struct val *v, struct strv *why)
+{
+	const char *c = v->s;
+
+	for (; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
+			break;
+	if (v->s[0] == '\0' || *c != '\0')
+		strv_push(why,
+		    "must be a QEMU NIC model such as virtio-net-pci");
+}
+
+/* "[tcp|udp:]HOSTPORT:GUESTPORT": 0, -EINVAL (shape) or -ERANGE (port). */
+static int
+forward_parse(const char *s, char proto[4], long *host, long *guest)
+{
+	char buf[64], *f[4], *save = NULL;
+	int n = 0, r1, r2;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	for (char *t = strtok_r(buf, ":", &save); t && n < 4;
+	    t = strtok_r(NULL, ":", &save))
+		f[n++] = t;
+	if (s[0] == ':' || strstr(s, "::") || (n && s[strlen(s) - 1] == ':'))
+		return -EINVAL;
+	if (n == 3 && (strcmp(f[0], "tcp") == 0 || strcmp(f[0], "udp") == 0))
+		strcpy(proto, f[0]);
+	else if (n == 2)
+		strcpy(proto, "tcp");
+	else
+		return -EINVAL;
+	r1 = parse_long(f[n - 2], 1, 65535, host);
+	r2 = parse_long(f[n - 1], 1, 65535, guest);
+	if (r1 == -EINVAL || r2 == -EINVAL)
+		return -EINVAL;
+	return r1 < 0 || r2 < 0 ? -ERANGE : 0;
+}
+
+static void
+check_forwards(const struct val *v, struct strv *why)
+{
+	struct strv seen = { 0 };
+	char proto[4], *id;
+	long host, guest;
+	int r;
+
+	for (size_t i = 0; i < v->list->n; i++) {
+		const char *s = v->list->v[i];
+
+		r = forward_parse(s, proto, &host, &guest);
+		if (r == -EINVAL) {
+			strv_pushf(why, "forward \"%s\": must be "
+			    "[tcp|udp:]HOSTPORT:GUESTPORT", s);
+			continue;
+		}
+		if (r < 0) {
+			strv_pushf(why, "forward \"%s\": port must be 1..65535",
+			    s);
+			continue;
+		}
+		id = xasprintf("%s:%ld", proto, host);
+		if (strv_contains(&seen, id))
+			strv_pushf(why, "forward \"%s\": host port %ld used "
+			    "twice", s, host);
+		else
+			strv_push(&seen, id);
+		free(id);
+	}
+	strv_free(&seen);
+}
+
+/* A POSIX extended regex, as vm.c will compile it. */
+static void
+regex_check(const char *re, struct strv *why)
+{
+	char err[128];
+	regex_t rx;
+	int r;
+
+	if ((r = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB)) != 0) {
+		regerror(r, &rx, err, sizeof(err));
+		strv_pushf(why, "bad regex: %s", err);
+		return;
+	}
+	regfree(&rx);
+}
+
+static void
+check_regex(const struct val *v, struct strv *why)
+{
+	if (v->s[0])
+		regex_check(v->s, why);
+}
+
+static void
+check_ready(const struct val *v, struct strv *why)
+{
+	const char *s = v->s;
+	long port;
+	int r;
+
+	if (s[0] == '\0' || strcmp(s, "ping") == 0)
+		return;
+	if (strncmp(s, "serial:", 7) == 0 && s[7] != '\0') {
+		regex_check(s + 7, why);
+		return;
+	}
+	if (strncmp(s, "tcp:", 4) == 0) {
+		r = parse_long(s + 4, 0, LONG_MAX, &port);
+		if (r == 0 && (port < 1 || port > 65535)) {
+			strv_push(why, "port must be 1..65535");
+			return;
+		}
+		if (r == 0)
+			return;
+	}
+	strv_push(why, "must be ping, tcp:PORT or serial:REGEX");
+}
+
+/* An output file: its directory must exist (the file need not). */
+static void
+check_path(const struct val *v, struct strv *why)
+{
+	const char *slash = strrchr(v->s, '/');
+	struct stat st;
+	char *dir;
+
+	if (v->s[0] == '\0' || slash == NULL)
+		return;
+	dir = slash == v->s ? xstrdup("/") :
+	    xasprintf("%.*s", (int)(slash - v->s), v->s);
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		strv_pushf(why, "directory %s does not exist", dir);
+	free(dir);
+}
+
+/* ------------------------------------------------------------ storage */
+
+static void *
+key_ptr(struct config *cfg, int k)
+{
+	return (char *)cfg + keys[k].off;
+}
+
+static void
+config_batch(struct config *cfg)
+{
+	cfg->batch = cfg->test_timeout > 0 || cfg->test_expect[0] ||
+	    cfg->test_success_code >= 0 || cfg->test_ready[0];
+}
+
+/* Store a checked value, replacing the old one, and note its origin. */
+static void
+key_put(struct config *cfg, int k, const struct val *v, const char *where)
+{
+	void *p = key_ptr(cfg, k);
+	struct strv copy = { 0 };
+
+	switch (keys[k].type) {
+	case T_STR:
+		free(*(char **)p);
+		*(char **)p = xstrdup(v->s);
+		break;
+	case T_INT:
+		*(long *)p = v->i;
+		break;
+	case T_BOOL:
+		*(bool *)p = v->i != 0;
+		break;
+	case T_MODE:
+		*(enum net_mode *)p = (enum net_mode)mode_parse(v->s);
+		break;
+	case T_LIST:
+		for (size_t i = 0; i < v->list->n; i++)
+			strv_push(&copy, v->list->v[i]);
+		strv_free(p);
+		*(struct strv *)p = copy;
+		break;
+	}
+	free(cfg->where[k]);
+	cfg->where[k] = xstrdup(where);
+	if (cfg->test_expect && cfg->test_ready)	/* not while init */
+		config_batch(cfg);
+}
+
+/* Check v for key k; store it when fine, else report every reason as
+ * "PREFIX: reason". 0 or -EINVAL. */
+static int
+key_set(struct config *cfg, int k, const struct val *v, const char *where,
+    const char *prefix, struct strv *diags)
+{
+	struct strv why = { 0 };
+	int rc = 0;
+
+	if (keys[k].type == T_INT && (v->i < keys[k].min || v->i > keys[k].max))
+		strv_push(&why, keys[k].range);
+	else if (keys[k].check)
+		keys[k].check(v, &why);
+	for (size_t i = 0; i < why.n; i++)
+		strv_pushf(diags, "%s: %s", prefix, why.v[i]);
+	if (why.n)
+		rc = -EINVAL;
+	else
+		key_put(cfg, k, v, where);
+	strv_free(&why);
+	return rc;
+}
+
+void
+config_init(struct config *cfg)
+{
+	struct strv list = { 0 };
+	struct val v;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (int k = 0; k < K_COUNT; k++) {
+		v.s = keys[k].def;
+		v.i = keys[k].idef;
+		v.list = &list;
+		if (keys[k].type == T_LIST && keys[k].def)
+			strv_push(&list, keys[k].def);
+		key_put(cfg, k, &v, "default");
+		strv_free(&list);
+	}
+	config_batch(cfg);
+}
+
+void
+config_free(struct config *cfg)
+{
+	for (int k = 0; k < K_COUNT; k++) {
+		if (keys[k].type == T_STR)
+			free(*(char **)key_ptr(cfg, k));
+		else if (keys[k].type == T_LIST)
+			strv_free(key_ptr(cfg, k));
+		free(cfg->where[k]);
+	}
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const char *
+net_mode_name(enum net_mode m)
+{
+	return (size_t)m < ARRAY_SIZE(modes) ? modes[m] : "?";
+}
+
+int
+profile_key_index(const char *name)
+{
+	for (int k = 0; k < K_COUNT; k++)
+		if (strcmp(keys[k].name, name) == 0)
+			return k;
+	return -1;
+}
+
+const char *
+profile_key_name(int idx)
+{
+	return idx >= 0 && idx < K_COUNT ? keys[idx].name : NULL;
+}
+
+/* Append s as a libconfig string literal: "..." with \" \\ and \xNN. */
+static void
+quote_into(char **out, const char *s)
+{
+	char *o = *out, *n;
+
+	n = xasprintf("%s\"", o);
+	free(o);
+	for (; *s; s++) {
+		o = n;
+		if (*s == '"' || *s == '\\')
+			n = xasprintf("%s\\%c", o, *s);
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			n = xasprintf("%s\\x%02x", o, (unsigned char)*s);
+		else
+			n = xasprintf("%s%c", o, *s);
+		free(o);
+	}
+	*out = xasprintf("%s\"", n);
+	free(n);
+}
+
+char *
+profile_get(const struct config *cfg, int idx)
+{
+	const void *p;
+	const struct strv *l;
+	char *s, *t;
+
+	if (idx < 0 || idx >= K_COUNT)
+		return NULL;
+	p = (const char *)cfg + keys[idx].off;
+	switch (keys[idx].type) {
+	case T_STR:
+		return xstrdup(*(char *const *)p);
+	case T_INT:
+		return xasprintf("%ld", *(const long *)p);
+	case T_BOOL:
+		return xstrdup(*(const bool *)p ? "true" : "false");
+	case T_MODE:
+		return xstrdup(net_mode_name(*(const enum net_mode *)p));
+	case T_LIST:
+		break;
+	}
+	l = p;
+	s = xstrdup("[");
+	for (size_t i = 0; i < l->n; i++) {
+		t = s;
+		s = xasprintf("%s%s ", t, i ? "," : "");
+		free(t);
+		quote_into(&s, l->v[i]);
+	}
+	t = s;
+	s = xasprintf("%s ]", t);
+	free(t);
+	return s;
+}
+
+/* ------------------------------------------------------ from text (-o) */
+
+static int
+bool_parse(const char *s, long *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return *out = 1, 0;
+		if (strcasecmp(s, no[i]) == 0)
+			return *out = 0, 0;
+	}
+	return -EINVAL;
+}
+
+/* A list of strings from a libconfig setting; -EINVAL for anything else. */
+static int
+list_from_setting(const config_setting_t *s, struct strv *out)
+{
+	int t = config_setting_type(s);
+
+	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+		return -EINVAL;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		config_setting_t *e = config_setting_get_elem(s, i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return -EINVAL;
+		strv_push(out, config_setting_get_string(e));
+	}
+	return 0;
+}
+
+/* A list from text: a libconfig literal ["a", "b"] or "a,b" (elements
+ * trimmed; "" is the empty list). */
+static int
+list_parse(const char *text, struct strv *out)
+{
+	config_t lc;
+	char *src, *save = NULL;
+	int rc = -EINVAL;
+
+	while (isspace((unsigned char)*text))
+		text++;
+	if (*text != '[' && *text != '(') {
+		src = xstrdup(text);
+		for (char *t = strtok_r(src, ",", &save); t;
+		    t = strtok_r(NULL, ",", &save)) {
+			while (isspace((unsigned char)*t))
+				t++;
+			for (char *e = t + strlen(t); e > t &&
+			    isspace((unsigned char)e[-1]); *--e = '\0')
+				;
+			strv_push(out, t);
+		}
+		free(src);
+		return 0;
+	}
+	if (strchr(text, '\n'))		/* no @include through -o */
+		return -EINVAL;
+	(config_init)(&lc);
+	src = xasprintf("x = %s;", text);
+	if (config_read_string(&lc, src) &&
+	    config_setting_length(config_root_setting(&lc)) == 1)
+		rc = list_from_setting(config_lookup(&lc, "x"), out);
+	config_destroy(&lc);
+	free(src);
+	return rc;
+}
+
+/* Turn text into a value of key k's type. 0 or -EINVAL. */
+static int
+val_from_text(const struct config *cfg, int k, const char *text,
+    bool append, struct val *v, struct strv *list)
+{
+	const struct strv *cur;
+
+	v->s = text;
+	v->list = list;
+	switch (keys[k].type) {
+	case T_INT:
+		return parse_long(text, LONG_MIN, LONG_MAX, &v->i) ?
+		    -EINVAL : 0;
+	case T_BOOL:
+		return bool_parse(text, &v->i);
+	case T_LIST:
+		if (!append)
+			return list_parse(text, list);
+		cur = (const void *)((const char *)cfg + keys[k].off);
+		for (size_t i = 0; i < cur->n; i++)
+			strv_push(list, cur->v[i]);
+		strv_push(list, text);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int
+profile_set(struct config *cfg, const char *key, const char *value,
+    const char *where, struct strv *diags)
+{
+	size_t len = strlen(key);
+	bool append = len > 0 && key[len - 1] == '+';
+	char *name = xasprintf("%.*s", (int)(len - append), key);
+	char *own = where ? NULL : xasprintf("-o %s", name);
+	char *prefix;
+	struct strv list = { 0 };
+	struct val v;
+	int k = profile_key_index(name), rc = -EINVAL;
+
+	if (own)
+		where = own;
+	prefix = where[0] == '-' ? xstrdup(where) :
+	    xasprintf("%s: %s", where, name);
+	if (k < 0)
+		strv_pushf(diags, "%s: unknown key", prefix);
+	else if (append && keys[k].type != T_LIST)
+		strv_pushf(diags, "%s: only a list can be appended to", prefix);
+	else if (val_from_text(cfg, k, value, append, &v, &list) < 0)
+		strv_pushf(diags, "%s: %s", prefix, expected[keys[k].type]);
+	else
+		rc = key_set(cfg, k, &v, where, prefix, diags);
+	strv_free(&list);
+	free(prefix);
+	free(own);
+	free(name);
+	return rc;
+}
+
+/* ---------------------------------------------------------- from files */
+
+/* One file being read: its name as given, its directory (for @include)
+ * and where the results go. */
+struct file_ctx {
+	struct config *cfg;
+	struct strv *diags;
+	const char *path;
+	char *dir;
+};
+
+/* libconfig 1.5 names a setting's file by the @include text, resolved
+ * against the include dir: give it back as a path the user can open. */
+static char *
+file_name(const struct file_ctx *fx, const char *f)
+{
+	if (f == NULL || strcmp(f, fx->path) == 0 || f[0] == '/' ||
+	    strcmp(fx->dir, ".") == 0)
+		return xstrdup(f ? f : fx->path);
+	return xasprintf("%s%s%s", fx->dir,
+	    fx->dir[strlen(fx->dir) - 1] == '/' ? "" : "/", f);
+}
+
+/* "FILE:LINE" of a setting. */
+static char *
+setting_where(const struct file_ctx *fx, const config_setting_t *s)
+{
+	char *f = file_name(fx, config_setting_source_file(s));
+	char *w = xasprintf("%s:%u", f, config_setting_source_line(s));
+
+	free(f);
+	return w;
+}
+
+/* Check a setting's libconfig type against key k's and make a value. */
+static int
+val_from_setting(int k, const config_setting_t *s, struct val *v,
+    struct strv *list)
+{
+	int t = config_setting_type(s);
+
+	v->list = list;
+	switch (keys[k].type) {
+	case T_STR:
+	case T_MODE:
+		if (t != CONFIG_TYPE_STRING)
+			return -EINVAL;
+		v->s = config_setting_get_string(s);
+		return 0;
+	case T_INT:
+		if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+			return -EINVAL;
+		v->i = (long)config_setting_get_int64(s);
+		return 0;
+	case T_BOOL:
+		if (t != CONFIG_TYPE_BOOL)
+			return -EINVAL;
+		v->i = config_setting_get_bool(s);
+		return 0;
+	case T_LIST:
+		return list_from_setting(s, list);
+	}
+	return -EINVAL;
+}
+
+/* One setting inside group g ("qemu", "net", "test"). */
+static void
+file_setting(struct file_ctx *fx, const char *g, const config_setting_t *s)
+{
+	char *name = xasprintf("%s.%s", g, config_setting_name(s));
+	char *where = setting_where(fx, s);
+	char *prefix = xasprintf("%s: %s", where, name);
+	struct strv list = { 0 };
+	struct val v;
+	int k = profile_key_index(name);
+
+	if (k < 0)
+		strv_pushf(fx->diags, "%s: unknown key", prefix);
+	else if (val_from_setting(k, s, &v, &list) < 0)
+		strv_pushf(fx->diags, "%s: %s", prefix, expected[keys[k].type]);
+	else
+		key_set(fx->cfg, k, &v, where, prefix, fx->diags);
+	strv_free(&list);
+	free(prefix);
+	free(where);
+	free(name);
+}
+
+/* Walk the whole tree in file order: groups, then their keys. */
+static void
+file_walk(struct file_ctx *fx, const config_setting_t *root)
+{
+	for (int i = 0; i < config_setting_length(root); i++) {
+		const config_setting_t *g = config_setting_get_elem(root, i);
+		const char *name = config_setting_name(g);
+		char *where = setting_where(fx, g);
+		size_t j;
+
+		for (j = 0; j < ARRAY_SIZE(groups); j++)
+			if (strcmp(name, groups[j]) == 0)
+				break;
+		if (j == ARRAY_SIZE(groups))
+			strv_pushf(fx->diags, "%s: %s: unknown key", where,
+			    name);
+		else if (!config_setting_is_group(g))
+			strv_pushf(fx->diags, "%s: %s: expected a group", where,
+			    name);
+		else
+			for (int e = 0; e < config_setting_length(g); e++)
+				file_setting(fx, name,
+				    config_setting_get_elem(g, e));
+		free(where);
+	}
+}
+
+/* Can path be read? 0, or -errno (-EISDIR for a directory). */
+static int
+file_readable(const char *path)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (S_ISDIR(st.st_mode))
+		rc = -EISDIR;
+	close(fd);
+	return rc;
+}
+
+/* Layer one file onto cfg; optional files may be missing. */
+static void
+file_load(struct config *cfg, const char *path, bool optional,
+    struct strv *diags)
+{
+	struct file_ctx fx = { cfg, diags, path, NULL };
+	const char *slash = strrchr(path, '/');
+	config_t lc;
+	char *ef;
+	int r;
+
+	if ((r = file_readable(path)) < 0) {
+		if (!(optional && r == -ENOENT))
+			strv_pushf(diags, "%s: cannot read: %s", path,
+			    strerror(-r));
+		return;
+	}
+	fx.dir = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
+	    xasprintf("%.*s", (int)(slash - path), path);
+	(config_init)(&lc);
+	config_set_include_dir(&lc, fx.dir);
+	if (config_read_file(&lc, path))
+		file_walk(&fx, config_root_setting(&lc));
+	else if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+		strv_pushf(diags, "%s: cannot read: %s", path,
+		    config_error_text(&lc));
+	else {
+		ef = file_name(&fx, config_error_file(&lc));
+		strv_pushf(diags, "%s:%d: syntax error%s%s", ef,
+		    config_error_line(&lc),
+		    strcmp(config_error_text(&lc), "syntax error") ? ": " : "",
+		    strcmp(config_error_text(&lc), "syntax error") ?
+		    config_error_text(&lc) : "");
+		free(ef);
+	}
+	config_destroy(&lc);
+	free(fx.dir);
+}
+
+/* ------------------------------------------------------------ layering */
+
+static char *
+sysconf_dir(bool privileged_for_other)
+{
+	const char *e = getenv("QRUN_SYSCONF_DIR");
+
+	return xstrdup(!privileged_for_other && e && *e ? e : QRUN_SYSCONFDIR);
+}
+
+char *
+profile_config_dir(bool privileged_for_other)
+{
+	const char *e = getenv("QRUN_CONFIG_DIR");
+	struct passwd *pw;
+
+	if (!privileged_for_other && e && *e)
+		return xstrdup(e);
+	if ((e = getenv("XDG_CONFIG_HOME")) && *e)
+		return xasprintf("%s/qrun", e);
+	if (!((e = getenv("HOME")) && *e))
+		e = (pw = getpwuid(getuid())) ? pw->pw_dir : "/";
+	return xasprintf("%s/.config/qrun", e);
+}
+
+char *
+state_dir(bool privileged_for_other)
+{
+	const char *e = getenv("QRUN_STATE_DIR");
+
+	if (!privileged_for_other && e && *e)
+		return xstrdup(e);
+	if (geteuid() == 0)
+		return xstrdup("/run/qrun");
+	if ((e = getenv("XDG_RUNTIME_DIR")) && *e)
+		return xasprintf("%s/qrun", e);
+	return xasprintf("/tmp/qrun-%u", (unsigned)getuid());
+}
+
+/* -p: a path when it has a '/' or is an existing *.conf, else a NAME
+ * looked up in the user's then the system's profiles. NULL (and a diag)
+ * when there is no such profile. */
+static char *
+profile_path(const char *p, const char *confdir, const char *sysdir,
+    struct strv *diags)
+{
+	size_t len = strlen(p);
+	bool dotconf = len > 5 && strcmp(p + len - 5, ".conf") == 0;
+	char *name, *a, *b, *found = NULL;
+
+	if (strchr(p, '/') || (dotconf && access(p, F_OK) == 0))
+		return xstrdup(p);
+	name = xasprintf("%.*s", (int)(dotconf ? len - 5 : len), p);
+	a = xasprintf("%s/%s.conf", confdir, name);
+	b = xasprintf("%s/profiles/%s.conf", sysdir, name);
+	if (access(a, F_OK) == 0)
+		found = xstrdup(a);
+	else if (access(b, F_OK) == 0)
+		found = xstrdup(b);
+	else
+		strv_pushf(diags, "%s: no such profile (looked in %s, %s)", p,
+		    a, b);
+	free(name);
+	free(a);
+	free(b);
+	return found;
+}
+
+/* The -o layer: "KEY=VALUE" (or "KEY+=VALUE") strings. */
+static void
+overrides_apply(struct config *cfg, const struct profile_src *src,
+    struct strv *diags)
+{
+	const struct strv *o = src->overrides, *w = src->override_where;
+
+	for (size_t i = 0; o && i < o->n; i++) {
+		const char *eq = strchr(o->v[i], '=');
+		const char *where = w && i < w->n ? w->v[i] : NULL;
+		char *key;
+
+		if (eq == NULL || eq == o->v[i]) {
+			if (where)
+				strv_pushf(diags, "%s: expected KEY=VALUE",
+				    where);
+			else
+				strv_pushf(diags, "-o %s: expected KEY=VALUE",
+				    o->v[i]);
+			continue;
+		}
+		key = xasprintf("%.*s", (int)(eq - o->v[i]), o->v[i]);
+		profile_set(cfg, key, eq + 1, where, diags);
+		free(key);
+	}
+}
+
+int
+profile_load(struct config *cfg, const struct profile_src *src,
+    struct strv *diags)
+{
+	bool priv = src ? src->privileged_for_other : false;
+	char *sysdir = sysconf_dir(priv), *confdir = profile_config_dir(priv);
+	char *path, *prof = NULL;
+	size_t before = diags->n;
+
+	config_free(cfg);
+	config_init(cfg);
+	path = xasprintf("%s/qrun.conf", sysdir);
+	file_load(cfg, path, true, diags);
+	free(path);
+	path = xasprintf("%s/qrun.conf", confdir);
+	file_load(cfg, path, true, diags);
+	free(path);
+	if (src && src->profile &&
+	    (prof = profile_path(src->profile, confdir, sysdir, diags)))
+		file_load(cfg, prof, false, diags);
+	if (src)
+		overrides_apply(cfg, src, diags);
+	free(prof);
+	free(confdir);
+	free(sysdir);
+	return diags->n > before ? -EINVAL : 0;
+}
