@@ -220,51 +220,60 @@ out:
 	return r;
 }
 
-/* Which live qrun run holds each tap: "TAP" -> pid, from the journals. */
+/* The live qrun runs, from their journals: "pid" plus the info records. */
+struct runs {
+	struct strv *kv;	/* per run: KEY, VALUE, KEY, VALUE ... */
+	size_t n;
+};
+
 static void
-runs_info(const char *state, struct strv *runs)
+runs_load(const char *state, struct runs *rs)
 {
 	struct strv paths = { 0 };
 
-	if (journal_runs(state, &paths) < 0)
-		return;
+	rs->kv = NULL;
+	rs->n = 0;
+	if (journal_runs(state, &paths) < 0 || paths.n == 0)
+		goto out;
+	rs->kv = xcalloc(paths.n, sizeof(*rs->kv));
 	for (size_t i = 0; i < paths.n; i++) {
-		struct strv kv = { 0 };
 		const char *pid = strrchr(paths.v[i], '-');
+		struct strv *kv = &rs->kv[rs->n++];
 
-		journal_read_info(paths.v[i], &kv);
-		strv_pushf(runs, "pid %ld", pid ? strtol(pid + 1, NULL, 10) :
-		    0L);
-		for (size_t k = 0; k + 1 < kv.n; k += 2)
-			strv_pushf(runs, "%s %s", kv.v[k], kv.v[k + 1]);
-		strv_push(runs, "");
-		strv_free(&kv);
+		strv_push(kv, "pid");
+		strv_pushf(kv, "%ld", pid ? strtol(pid + 1, NULL, 10) : 0L);
+		journal_read_info(paths.v[i], kv);
 	}
+out:
 	strv_free(&paths);
 }
 
-/* The value of KEY in the run record starting at runs->v[i]. */
-static const char *
-run_get(const struct strv *runs, size_t i, const char *key)
+static void
+runs_free(struct runs *rs)
 {
-	size_t kl = strlen(key);
-
-	for (; i < runs->n && runs->v[i][0] != '\0'; i++)
-		if (strncmp(runs->v[i], key, kl) == 0 &&
-		    runs->v[i][kl] == ' ')
-			return runs->v[i] + kl + 1;
-	return NULL;
+	for (size_t i = 0; i < rs->n; i++)
+		strv_free(&rs->kv[i]);
+	free(rs->kv);
 }
 
 static const char *
-holder_of(const struct strv *runs, const char *tap)
+run_get(const struct strv *kv, const char *key)
 {
-	for (size_t i = 0; i < runs->n; i++) {
-		const char *t;
+	for (size_t k = 0; k + 1 < kv->n; k += 2)
+		if (strcmp(kv->v[k], key) == 0)
+			return kv->v[k + 1];
+	return NULL;
+}
 
-		if ((i == 0 || runs->v[i - 1][0] == '\0') &&
-		    (t = run_get(runs, i, "tap")) && strcmp(t, tap) == 0)
-			return run_get(runs, i, "pid");
+/* The pid of the live run that holds tap, or NULL. */
+static const char *
+holder_of(const struct runs *rs, const char *tap)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		const char *t = run_get(&rs->kv[i], "tap");
+
+		if (t && strcmp(t, tap) == 0)
+			return run_get(&rs->kv[i], "pid");
 	}
 	return NULL;
 }
@@ -273,7 +282,7 @@ int
 cmd_tap_list(struct opts *o)
 {
 	struct net_link l[256];
-	struct strv runs = { 0 };
+	struct runs runs;
 	struct priv pv;
 	struct net *n = NULL;
 	size_t cnt = 0;
@@ -283,7 +292,7 @@ cmd_tap_list(struct opts *o)
 	(void)o;
 	priv_init(&pv);
 	state = state_dir(pv.for_other);
-	runs_info(state, &runs);
+	runs_load(state, &runs);
 	if ((r = net_open(&n)) < 0 ||
 	    ((r = net_link_list(n, "tun", l, ARRAY_SIZE(l), &cnt)) < 0 &&
 	    r != -ENOSPC)) {
@@ -312,35 +321,28 @@ cmd_tap_list(struct opts *o)
 out:
 	if (n)
 		net_close(n);
-	strv_free(&runs);
+	runs_free(&runs);
 	free(state);
 	return r;
 }
 
 static void
-status_json(const struct strv *runs)
+status_json(const struct runs *rs)
 {
 	json_object *arr = json_object_new_array();
 
-	for (size_t i = 0; i < runs->n; i++) {
-		json_object *o;
+	for (size_t i = 0; i < rs->n; i++) {
+		json_object *o = json_object_new_object();
+		const struct strv *kv = &rs->kv[i];
 
-		if (i > 0 && runs->v[i - 1][0] != '\0')
-			continue;
-		if (runs->v[i][0] == '\0')
-			continue;
-		o = json_object_new_object();
-		for (size_t k = i; k < runs->n && runs->v[k][0]; k++) {
-			const char *sp = strchr(runs->v[k], ' ');
-			char *key = strndup(runs->v[k], (size_t)(sp - runs->v[k]));
+		for (size_t k = 0; k + 1 < kv->n; k += 2) {
+			const char *key = kv->v[k], *val = kv->v[k + 1];
 
-			if (strcmp(key, "pid") == 0 || strcmp(key, "qemu-pid") == 0)
-				json_object_object_add(o, key,
-				    json_object_new_int(atoi(sp + 1)));
-			else
-				json_object_object_add(o, key,
-				    json_object_new_string(sp + 1));
-			free(key);
+			json_object_object_add(o, key,
+			    strcmp(key, "pid") == 0 ||
+			    strcmp(key, "qemu-pid") == 0 ?
+			    json_object_new_int(atoi(val)) :
+			    json_object_new_string(val));
 		}
 		json_object_array_add(arr, o);
 	}
@@ -352,36 +354,31 @@ status_json(const struct strv *runs)
 int
 cmd_status(struct opts *o)
 {
-	struct strv runs = { 0 };
+	static const char *cols[] = { "pid", "mode", "tap", "host", "guest",
+	    "mac", "qemu-pid", "image" };
+	struct runs rs;
 	struct priv pv;
 	char *state;
 
 	priv_init(&pv);
 	state = state_dir(pv.for_other);
-	runs_info(state, &runs);
+	runs_load(state, &rs);
 	if (o->json)
-		status_json(&runs);
+		status_json(&rs);
 	else {
 		printf("%-8s %-6s %-10s %-18s %-15s %-17s %-8s %s\n", "PID",
 		    "MODE", "TAP", "HOST", "GUEST", "MAC", "QEMU", "IMAGE");
-		for (size_t i = 0; i < runs.n; i++) {
-			const char *v[8] = { "pid", "mode", "tap", "host",
-			    "guest", "mac", "qemu-pid", "image" };
+		for (size_t i = 0; i < rs.n; i++) {
+			const char *v[ARRAY_SIZE(cols)];
 
-			if (i > 0 && runs.v[i - 1][0] != '\0')
-				continue;
-			if (runs.v[i][0] == '\0')
-				continue;
-			for (int k = 0; k < 8; k++)
-				v[k] = run_get(&runs, i, v[k]);
+			for (size_t k = 0; k < ARRAY_SIZE(cols); k++)
+				if ((v[k] = run_get(&rs.kv[i], cols[k])) == NULL)
+					v[k] = "-";
 			printf("%-8s %-6s %-10s %-18s %-15s %-17s %-8s %s\n",
-			    v[0] ? v[0] : "-", v[1] ? v[1] : "-",
-			    v[2] ? v[2] : "-", v[3] ? v[3] : "-",
-			    v[4] ? v[4] : "-", v[5] ? v[5] : "-",
-			    v[6] ? v[6] : "-", v[7] ? v[7] : "-");
+			    v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
 		}
 	}
-	strv_free(&runs);
+	runs_free(&rs);
 	free(state);
 	return EXIT_OK;
 }
