@@ -1,0 +1,127 @@
+#!/bin/sh
+# The shell (qrun -i) driven through a FIFO, so the test can act between
+# commands: boot the Linux guest on tap1 in a namespace, wait for its ready
+# line, ping it, reboot through QMP (same QEMU pid, "guest reset"), ping
+# again, set qemu.memory and boot again (a new QEMU with 384 MiB), quit
+# (namespace as before). Then bad input over a plain pipe.
+. "$(dirname "$0")/lib.sh"
+need_root "shell"
+if [ ! -f "$GUESTS/vmlinuz" ] || [ ! -f "$GUESTS/initrd.gz" ]; then
+	skip "shell: no test guests (make guests)"
+	exit 0
+fi
+
+out=$TESTDIR/out
+fifo=$TESTDIR/in
+
+# until N REGEX SECS: wait until $out has N lines matching REGEX.
+until_n() {
+	_end=$(($(date +%s) + $3))
+	while [ "$(date +%s)" -lt "$_end" ]; do
+		[ "$(grep -Ec "$2" "$out" 2>/dev/null)" -ge "$1" ] && return 0
+		kill -0 "$spid" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	return 1
+}
+say() { printf '%s\n' "$*" >&3; }
+pings() {
+	for _i in 1 2 3 4 5; do
+		in_ns "$NS" ping -c 1 -W 2 "$guest" >/dev/null 2>&1 && return 0
+	done
+	return 1
+}
+# The Nth "guest: ..." line of status.
+status_line() { grep -E '^guest: ' "$out" | sed -n "${1}p"; }
+mem_line() { grep -E '^memory: ' "$out" | sed -n "${1}p"; }
+
+netns_make NS
+before=$(snapshot "$NS")
+mkfifo "$fifo"
+in_ns "$NS" "$QRUN" -i -n tap -t tap1 -o qemu.accel=tcg \
+    --initrd "$GUESTS/initrd.gz" "$GUESTS/vmlinuz" <"$fifo" >"$out" 2>&1 &
+spid=$!
+bg_track "$spid"
+exec 3>"$fifo"
+
+say boot
+say "wait QRUN-GUEST-READY 90"
+say status
+if until_n 1 '^guest: ' 120 && ! grep -q 'wait: ' "$out"; then
+	ok "shell: boot, wait for the ready line"
+else
+	fail "shell: boot, wait for the ready line"
+fi
+pid1=$(sed -n 's/^QEMU pid \([0-9]*\):.*/\1/p' "$out" | head -n 1)
+guest=$(sed -n 's/.*guest \([0-9.]*\).*/\1/p' "$out" | head -n 1)
+case $(status_line 1) in
+*"pid $pid1,"*) ok "shell: status names QEMU pid $pid1" ;;
+*) fail "shell: status names QEMU pid $pid1 ($(status_line 1))" ;;
+esac
+check "shell: host pings the guest ($guest)" pings
+
+say reboot
+say "wait QRUN-GUEST-READY 90"
+say status
+until_n 2 '^guest: ' 120
+case $(status_line 2) in
+*"pid $pid1,"*) ok "shell: reboot keeps QEMU pid $pid1" ;;
+*) fail "shell: reboot keeps QEMU pid $pid1 (status: $(status_line 2))" ;;
+esac
+check "shell: reboot prints 'guest reset'" grep -q '^qrun: guest reset$' "$out"
+check "shell: ready again after the reboot" \
+    [ "$(grep -c 'wait: ' "$out")" -eq 0 ]
+check "shell: host pings the guest after the reboot" pings
+
+say "set qemu.memory 384"
+say boot
+say "wait QRUN-GUEST-READY 90"
+say status
+until_n 3 '^guest: ' 120
+case $(mem_line 3) in
+*"memory: 384 MiB"*) ok "shell: boot after set qemu.memory 384 has 384 MiB" ;;
+*) fail "shell: boot after set qemu.memory 384 has 384 MiB ($(mem_line 3))" ;;
+esac
+case $(status_line 3) in
+*"pid $pid1,"*) fail "shell: boot restarted QEMU (same pid $pid1)" ;;
+*"guest: running"*) ok "shell: boot restarted QEMU" ;;
+*) fail "shell: boot restarted QEMU ($(status_line 3))" ;;
+esac
+check "shell: one network setup for all boots" \
+    [ "$(grep -c '^qrun: tap1' "$out")" -le 1 ]
+
+say quit
+exec 3>&-
+wait "$spid"
+rc=$?
+check "shell: quit exits 0 (got $rc)" [ "$rc" -eq 0 ]
+check "shell: namespace as before after quit" [ "$before" = "$(snapshot "$NS")" ]
+check "shell: no QEMU left" [ -z "$(ip netns pids "$NS")" ]
+check "shell: QMP socket dir removed" sh -c "! ls -d '$QRUN_STATE_DIR'/qmp-* 2>/dev/null"
+if [ -n "${SHELL_DEBUG:-}" ]; then cat "$out"; fi
+
+# Bad input: the shell says why, keeps going, and the exit status is that
+# of the last failing command.
+bad=$TESTDIR/bad
+printf '%s\n' bogus 'set qemu.memry 1' 'set qemu.memory abc' reboot \
+    'boot /nonexistent/vmlinuz' 'wait never 1' status |
+    "$QRUN" -i -n none -o qemu.accel=tcg >"$bad" 2>&1
+rc=$?
+check "shell: unknown command suggests the closest" \
+    grep -q '^qrun: bogus: unknown command; did you mean boot?' "$bad"
+want=$("$QRUN" check -n none -o qemu.memry=1 2>&1 | sed -n 's/^qrun: -o //p')
+check "shell: set of an unknown key: the validator's message ($want)" \
+    grep -q "^qrun: set: $want\$" "$bad"
+want=$("$QRUN" check -n none -o qemu.memory=abc 2>&1 | sed -n 's/^qrun: -o //p')
+check "shell: set of a bad value: the validator's message ($want)" \
+    grep -q "^qrun: set: $want\$" "$bad"
+check "shell: reboot with no guest" \
+    grep -q '^qrun: reboot: no guest running' "$bad"
+check "shell: boot of a missing image" \
+    grep -q '^qrun: /nonexistent/vmlinuz: no such file' "$bad"
+check "shell: kept running after errors" grep -q '^guest: none' "$bad"
+check "shell: wait with no guest fails, exit status 1 (got $rc)" \
+    [ "$rc" -eq 1 ]
+printf 'help\n' | "$QRUN" shell -n none >"$bad" 2>&1
+check "shell: 'qrun shell' reads commands, EOF quits (exit $?)" \
+    grep -q 'reboot' "$bad"

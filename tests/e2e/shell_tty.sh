@@ -1,0 +1,78 @@
+#!/bin/sh
+# The shell on a real terminal (tmux): the prompt, tab completion, guest
+# output arriving while a half-typed command is on the line, history, and
+# Ctrl-C at the prompt (clears the line, the guest keeps running).
+. "$(dirname "$0")/lib.sh"
+if ! command -v tmux >/dev/null 2>&1; then
+	skip "shell tty: no tmux"
+	exit 0
+fi
+if [ ! -f "$GUESTS/vmlinuz" ] || [ ! -f "$GUESTS/initrd.gz" ]; then
+	skip "shell tty: no test guests (make guests)"
+	exit 0
+fi
+
+sock=qrun-tty-$$
+T() { tmux -L "$sock" "$@"; }
+pane() { T capture-pane -p | grep -v '^$'; }
+last() { pane | tail -n 1; }
+# until_pane REGEX SECS: until the pane shows REGEX.
+until_pane() {
+	_end=$(($(date +%s) + $2))
+	while [ "$(date +%s)" -lt "$_end" ]; do
+		pane | grep -Eq "$1" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+count() { pane | grep -Ec "$1"; }
+cleanup_tmux() { T kill-server 2>/dev/null; }
+trap 'cleanup_tmux; _cleanup' EXIT
+
+export XDG_STATE_HOME="$TESTDIR/xdg"
+T new-session -d -x 160 -y 50 "env QRUN_STATE_DIR='$QRUN_STATE_DIR' \
+    QRUN_CONFIG_DIR='$QRUN_CONFIG_DIR' XDG_STATE_HOME='$XDG_STATE_HOME' \
+    '$QRUN' -i -n user -o qemu.accel=tcg --initrd '$GUESTS/initrd.gz' \
+    '$GUESTS/vmlinuz' 2>&1; echo QRUN-EXIT=\$?; sleep 60"
+T pipe-pane -o "cat >>'$TESTDIR/pane.log'"
+if until_pane '^qrun>$' 10; then ok "shell tty: prompt"
+else fail "shell tty: prompt ($(last))"; fi
+
+T send-keys 'reb' Tab
+sleep 0.5
+check "shell tty: reb<TAB> completes to reboot" [ "$(last)" = "qrun> reboot" ]
+T send-keys C-u 'boot' Enter
+until_pane 'QRUN-GUEST-READY' 60
+# Half-typed command, then the guest prints a whole boot again.
+T send-keys 'reboot' Enter
+sleep 0.3
+T send-keys 'sta'
+_end=$(($(date +%s) + 60))
+while [ "$(grep -ac QRUN-GUEST-READY "$TESTDIR/pane.log")" -lt 2 ] &&
+    [ "$(date +%s)" -lt "$_end" ]; do
+	sleep 0.3
+done
+sleep 1.5
+case $(last) in
+"qrun> sta") ok "shell tty: guest output keeps the half-typed line" ;;
+*) fail "shell tty: guest output keeps the half-typed line ($(last))" ;;
+esac
+T send-keys Enter
+until_pane '^guest: running' 10
+T send-keys Up
+sleep 0.3
+check "shell tty: Up recalls the last command" [ "$(last)" = "qrun> sta" ]
+T send-keys C-c
+sleep 0.5
+check "shell tty: Ctrl-C clears the line" [ "$(last)" = "qrun>" ]
+n=$(count '^guest: running')
+T send-keys 'status' Enter
+sleep 1
+check "shell tty: guest still running after Ctrl-C" \
+    [ "$(count '^guest: running')" -gt "$n" ]
+T send-keys 'quit' Enter
+until_pane 'QRUN-EXIT=' 20
+if pane | grep -q 'QRUN-EXIT=0'; then ok "shell tty: quit exits 0"
+else fail "shell tty: quit exits 0 ($(pane | grep QRUN-EXIT))"; fi
+check "shell tty: history file written" \
+    grep -qx reboot "$XDG_STATE_HOME/qrun/history"
