@@ -1,0 +1,314 @@
+/*
+ * access.c - the access list: which developers may use which taps and
+ * bridges while qrun holds privileges they lack (DESIGN.md section 6).
+ *
+ *     allow = (
+ *       { user  = "jack";   taps = [ "tap1" ];      bridges = [ "br0" ]; },
+ *       { group = "kvmdev"; taps = [ "tap1[0-9]" ]; }
+ *     );
+ *
+ * A name is granted when any entry naming the user (or a group they are
+ * in) has a pattern that matches it (fnmatch(3), no flags). The file must
+ * be owned by root and not writable by group or others; otherwise it is
+ * refused as a whole and nothing is granted (fail closed). Root may do
+ * anything; an unprivileged user is limited by the kernel, so the list is
+ * consulted only for netcap (a file-capability install).
+ */
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "qrun.h"
+
+#ifndef QRUN_SYSCONFDIR
+#define QRUN_SYSCONFDIR "/etc/qrun"
+#endif
+
+#define WHY(...) snprintf(why, whylen, __VA_ARGS__)
+
+/* The same rule as profile.c: $QRUN_SYSCONF_DIR only when not elevated. */
+char *
+access_path(const struct priv *pv)
+{
+	const char *e = getenv("QRUN_SYSCONF_DIR");
+
+	if (!pv->for_other && e && *e)
+		return xasprintf("%s/access.conf", e);
+	return xstrdup(QRUN_SYSCONFDIR "/access.conf");
+}
+
+/* Open path and check it may be trusted; returns a FILE or NULL. */
+static FILE *
+list_open(const char *path, int *err, char *why, size_t whylen)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		*err = -errno;
+		WHY("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	*err = -EPERM;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		WHY("%s: refused: not a regular file", path);
+	else if (st.st_uid != 0)
+		WHY("%s: refused: not owned by root", path);
+	else if (st.st_mode & (S_IWGRP | S_IWOTH))
+		WHY("%s: refused: writable by group or others", path);
+	else if ((f = fdopen(fd, "r")) == NULL)
+		*err = -errno;
+	else {
+		*err = 0;
+		return f;
+	}
+	close(fd);
+	return NULL;
+}
+
+/* Is every element of list (may be NULL) a string? */
+static bool
+strings_ok(const config_setting_t *list)
+{
+	if (list == NULL)
+		return true;
+	if (!config_setting_is_array(list) && !config_setting_is_list(list))
+		return false;
+	for (int i = 0; i < config_setting_length(list); i++)
+		if (config_setting_get_string_elem(list, i) == NULL)
+			return false;
+	return true;
+}
+
+/* Check the shape of one entry; a diagnostic in why when wrong. */
+static int
+entry_check(const char *path, const config_setting_t *e, char *why,
+    size_t whylen)
+{
+	const char *u = NULL, *g = NULL;
+	int line = (int)config_setting_source_line(e);
+
+	if (!config_setting_is_group(e)) {
+		WHY("%s:%d: allow: expected a group { ... }", path, line);
+		return -EINVAL;
+	}
+	for (int i = 0; i < config_setting_length(e); i++) {
+		const char *k = config_setting_name(config_setting_get_elem(e,
+		    (unsigned)i));
+		if (strcmp(k, "user") && strcmp(k, "group") &&
+		    strcmp(k, "taps") && strcmp(k, "bridges")) {
+			WHY("%s:%d: %s: unknown key", path, line, k);
+			return -EINVAL;
+		}
+	}
+	config_setting_lookup_string(e, "user", &u);
+	config_setting_lookup_string(e, "group", &g);
+	if ((u == NULL) == (g == NULL)) {
+		WHY("%s:%d: an entry names one user or one group", path, line);
+		return -EINVAL;
+	}
+	if (!strings_ok(config_setting_get_member(e, "taps")) ||
+	    !strings_ok(config_setting_get_member(e, "bridges"))) {
+		WHY("%s:%d: taps, bridges: expected lists of strings", path,
+		    line);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Read and validate the list into lc (config_destroy it in every case). */
+static int
+list_load(const char *path, config_t *lc, char *why, size_t whylen)
+{
+	config_setting_t *allow;
+	FILE *f;
+	int r;
+
+	(config_init)(lc);
+	if ((f = list_open(path, &r, why, whylen)) == NULL)
+		return r;
+	r = 0;
+	if (!config_read(lc, f)) {
+		WHY("%s:%d: %s", path, config_error_line(lc),
+		    config_error_text(lc));
+		r = -EINVAL;
+	} else if ((allow = config_lookup(lc, "allow")) == NULL ||
+	    !config_setting_is_list(allow)) {
+		WHY("%s: allow: expected a list ( { ... }, ... )", path);
+		r = -EINVAL;
+	}
+	for (int i = 0; r == 0 && i < config_setting_length(allow); i++)
+		r = entry_check(path, config_setting_get_elem(allow,
+		    (unsigned)i), why, whylen);
+	fclose(f);
+	return r;
+}
+
+int
+access_file_check(const char *path, char *why, size_t whylen)
+{
+	config_t lc;
+	int r = list_load(path, &lc, why, whylen);
+
+	config_destroy(&lc);
+	return r;
+}
+
+/* Is the developer a member of the group named name? */
+static bool
+in_group(const struct priv *pv, const char *name)
+{
+	struct group *gr = getgrnam(name);
+	gid_t gids[256];
+	int n = ARRAY_SIZE(gids);
+
+	if (gr == NULL)
+		return false;
+	if (gr->gr_gid == pv->gid)
+		return true;
+	if (getgrouplist(pv->user, pv->gid, gids, &n) < 0)
+		n = ARRAY_SIZE(gids);	/* the first 256 were filled */
+	for (int i = 0; i < n; i++)
+		if (gids[i] == gr->gr_gid)
+			return true;
+	return false;
+}
+
+/* Does any entry for pv grant name in its list key ("taps"...)? */
+static bool
+granted(const config_t *lc, const struct priv *pv, const char *key,
+    const char *name)
+{
+	config_setting_t *allow = config_lookup(lc, "allow"), *e, *l;
+	const char *u, *g, *pat;
+
+	for (int i = 0; i < config_setting_length(allow); i++) {
+		e = config_setting_get_elem(allow, (unsigned)i);
+		u = g = NULL;
+		config_setting_lookup_string(e, "user", &u);
+		config_setting_lookup_string(e, "group", &g);
+		if (u ? strcmp(u, pv->user) != 0 : !in_group(pv, g))
+			continue;
+		if ((l = config_setting_get_member(e, key)) == NULL)
+			continue;
+		for (int k = 0; k < config_setting_length(l); k++) {
+			pat = config_setting_get_string_elem(l, k);
+			if (fnmatch(pat, name, 0) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+int
+access_check(const struct priv *pv, const char *tap, const char *bridge,
+    char *why, size_t whylen)
+{
+	char *path;
+	config_t lc;
+	int r;
+
+	if (!pv->netcap)
+		return 0;
+	path = access_path(pv);
+	if ((r = list_load(path, &lc, why, whylen)) == -ENOENT)
+		WHY("%s: not granted to %s: there is no %s", tap ? tap : bridge,
+		    pv->user, path);
+	if (r < 0)
+		r = -EPERM;
+	else if (tap && !granted(&lc, pv, "taps", tap)) {
+		WHY("%s: not granted to %s by %s", tap, pv->user, path);
+		r = -EPERM;
+	} else if (bridge && !granted(&lc, pv, "bridges", bridge)) {
+		WHY("%s: bridge not granted to %s by %s", bridge, pv->user,
+		    path);
+		r = -EPERM;
+	}
+	config_destroy(&lc);
+	free(path);
+	return r;
+}
+
+/* net.c's guard: every change must name a granted tap (and bridge). */
+static int
+guard(const struct net_link *l, const struct net_link *master, void *arg)
+{
+	char why[512];
+
+	return access_check(arg, l->name, master ? master->name : NULL, why,
+	    sizeof(why));
+}
+
+int
+access_net_open(const struct priv *pv, struct net **np)
+{
+	int r = net_open(np);
+
+	if (r == 0 && pv->netcap)
+		net_guard(*np, guard, (void *)(uintptr_t)pv);
+	return r;
+}
+
+int
+access_user_file(const struct priv *pv, const char *path, char *why,
+    size_t whylen)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		WHY("%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (st.st_uid != pv->uid && st.st_uid != 0) {
+		WHY("%s: refused: owned by uid %lu, not %s or root", path,
+		    (unsigned long)st.st_uid, pv->user);
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		WHY("%s: refused: writable by group or others", path);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * Under sudo, "--serial-log /etc/passwd" must not truncate /etc/passwd:
+ * open as the user (fsuid/fsgid and their groups), then become root again.
+ */
+FILE *
+access_user_fopen(const struct priv *pv, const char *path, const char *mode)
+{
+	gid_t groups[256];
+	int ng, e;
+	FILE *f;
+
+	if (!(pv->root && pv->for_other))
+		return fopen(path, mode);
+	if ((ng = getgroups(ARRAY_SIZE(groups), groups)) < 0 ||
+	    setgroups(1, &pv->gid) < 0)
+		return NULL;
+	setfsgid(pv->gid);
+	setfsuid(pv->uid);
+	if ((gid_t)setfsgid((gid_t)-1) != pv->gid ||
+	    (uid_t)setfsuid((uid_t)-1) != pv->uid) {
+		f = NULL;		/* could not become the user */
+		errno = EPERM;
+	} else
+		f = fopen(path, mode);
+	e = errno;
+	setfsuid(0);
+	setfsgid(getegid());
+	if (setgroups((size_t)ng, groups) < 0)
+		abort();	/* cannot restore root's groups */
+	errno = e;
+	return f;
+}
