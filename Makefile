@@ -1,5 +1,6 @@
 # qrun - a QEMU launcher for kernel, hypervisor and network developers.
 # make [V=1] [WERROR=0] [SANITIZE=1] [VALGRIND=1] [PREFIX=/usr/local] [DESTDIR=]
+# make install CAPS=1: qrun gets the file capability cap_net_admin+ep
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
@@ -51,11 +52,17 @@ qrun: $(OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
-$(B)/%.o: launcher/%.c launcher/qrun.h launcher/cmd.h | $(B)
+# Objects are rebuilt when the flags change, so "make check SANITIZE=1"
+# after a plain "make" really gets instrumented objects.
+FLAGS_NOW := $(CC) $(ALL_CFLAGS) $(LDFLAGS)
+$(shell mkdir -p $(B) && (echo '$(FLAGS_NOW)' | cmp -s - $(B)/.flags || \
+	echo '$(FLAGS_NOW)' > $(B)/.flags))
+
+$(B)/%.o: launcher/%.c launcher/qrun.h launcher/cmd.h $(B)/.flags | $(B)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/t_%.o: tests/unit/%.c launcher/qrun.h launcher/cmd.h $(B)/suites.h | $(B)
+$(B)/t_%.o: tests/unit/%.c launcher/qrun.h launcher/cmd.h $(B)/suites.h $(B)/.flags | $(B)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(B) $(shell $(PKG_CONFIG) --cflags check) -c -o $@ $<
 
@@ -99,13 +106,20 @@ install: qrun
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(DATADIR)/profiles
 	install -m 0755 qrun $(DESTDIR)$(BINDIR)/qrun
+ifeq ($(CAPS),1)
+	setcap cap_net_admin+ep $(DESTDIR)$(BINDIR)/qrun
+endif
 	install -m 0644 man/qrun.1 $(DESTDIR)$(MANDIR)/man1/qrun.1
 	install -m 0644 man/qrun.conf.5 $(DESTDIR)$(MANDIR)/man5/qrun.conf.5
 	install -m 0644 profiles/*.conf $(DESTDIR)$(DATADIR)/profiles/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 scripts/qrun.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/qrun
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/qrun $(DESTDIR)$(MANDIR)/man1/qrun.1 \
-		$(DESTDIR)$(MANDIR)/man5/qrun.conf.5
+		$(DESTDIR)$(MANDIR)/man5/qrun.conf.5 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/qrun
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:

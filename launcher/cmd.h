@@ -37,6 +37,9 @@ int cmd_cleanup(struct opts *);
 int cmd_status(struct opts *);
 int cmd_tap(struct opts *);
 int cmd_tap_list(struct opts *);
+int cmd_bridge(struct opts *);
 int cmd_help(struct opts *);
+int cmd_shell(struct opts *);
+int cmd_doctor(struct opts *);
 
 #endif

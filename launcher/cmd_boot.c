@@ -31,6 +31,9 @@ struct boot {
 	regex_t expect, fail;
 	bool have_expect, have_fail;
 	FILE *log;
+	struct ready *ready;	/* --ready / --run, else NULL */
+	const struct strv *run;	/* --run CMD..., else NULL */
+	bool quiet;
 };
 
 /* Load the profile and plan the network; prints every problem. */
@@ -45,8 +48,16 @@ boot_load(struct opts *o, struct config *c, struct netplan *p,
 		.privileged_for_other = pv->for_other,
 	};
 	struct strv diags = { 0 };
+	char why[512];
 	int r;
 
+	/* elevated: a -p PATH must be the developer's (or root's) own */
+	if (pv->for_other && o->profile && (strchr(o->profile, '/') ||
+	    access(o->profile, F_OK) == 0) &&
+	    access_user_file(pv, o->profile, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
 	r = profile_load(c, &src, &diags);
 	if (r == 0)
 		r = netplan_make(c, pv->user, p, &diags);
@@ -100,6 +111,11 @@ print_dry_run(const struct boot *b, const struct qemu_opts *qo)
 		printf("# qrun would make %s exist (owner %s), carry its "
 		    "address and be up, then pass it to QEMU as an open fd\n",
 		    b->plan.tap, b->priv.user);
+	if (b->plan.mode == NET_BRIDGE)
+		printf("# qrun would make %s exist (owner %s), up without an "
+		    "address, with %s's MTU, enslave it to %s, then pass it "
+		    "to QEMU as an open fd\n", b->plan.tap, b->priv.user,
+		    b->plan.bridge, b->plan.bridge);
 	printf("%s\n", line);
 	free(line);
 	free(hint);
@@ -111,11 +127,13 @@ static void
 journal_info(struct boot *b)
 {
 	const struct netplan *p = &b->plan;
-	char h[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+	char h[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN], *abs;
 
 	journal_log(b->journal, "info mode %s", net_mode_name(p->mode));
 	if (p->mode == NET_TAP || p->mode == NET_BRIDGE)
 		journal_log(b->journal, "info tap %s", p->tap);
+	if (p->mode == NET_BRIDGE)
+		journal_log(b->journal, "info bridge %s", p->bridge);
 	if (p->mode == NET_TAP)
 		journal_log(b->journal, "info host %s/%d", ip_str(p->host, h),
 		    p->prefix);
@@ -125,7 +143,9 @@ journal_info(struct boot *b)
 		journal_log(b->journal, "info mac %02x:%02x:%02x:%02x:%02x:%02x",
 		    p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4],
 		    p->mac[5]);
-	journal_log(b->journal, "info image %s", b->image);
+	abs = realpath(b->image, NULL);
+	journal_log(b->journal, "info image %s", abs ? abs : b->image);
+	free(abs);
 }
 
 /* Journal the run; lock the tap, replay leftovers and make the tap. */
@@ -136,6 +156,13 @@ setup_net(struct boot *b)
 	pid_t holder = 0;
 	int r, n = 0;
 
+	if ((b->plan.mode == NET_TAP || b->plan.mode == NET_BRIDGE) &&
+	    access_check(&b->priv, b->plan.tap, b->plan.mode == NET_BRIDGE ?
+	    b->plan.bridge : NULL, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
+	priv_net(&b->priv, true);	/* lowered again by cmd_boot */
 	b->state = state_dir(b->priv.for_other);
 	if ((r = journal_open(b->state, &b->journal)) < 0) {
 		warnx("%s: cannot open the journal: %s", b->state,
@@ -143,9 +170,9 @@ setup_net(struct boot *b)
 		return EXIT_QRUN;
 	}
 	journal_info(b);
-	if (b->plan.mode != NET_TAP)
+	if (b->plan.mode != NET_TAP && b->plan.mode != NET_BRIDGE)
 		return 0;
-	if ((r = net_open(&b->net)) < 0) {
+	if ((r = access_net_open(&b->priv, &b->net)) < 0) {
 		warnx("netlink: %s", strerror(-r));
 		return EXIT_QRUN;
 	}
@@ -160,12 +187,15 @@ setup_net(struct boot *b)
 	if (journal_cleanup(b->state, b->net, &n) == 0 && n > 0)
 		warnx("undid the leftovers of %d dead run%s", n,
 		    n == 1 ? "" : "s");
-	if (ensure_tap(b->net, b->journal, &b->plan, &b->priv, why,
-	    sizeof(why)) < 0) {
+	if ((b->plan.mode == NET_BRIDGE ? bridge_ensure_port(b->net,
+	    b->journal, &b->plan, &b->priv, why, sizeof(why)) :
+	    ensure_tap(b->net, b->journal, &b->plan, &b->priv, why,
+	    sizeof(why))) < 0) {
 		warnx("%s", why);
 		return EXIT_QRUN;
 	}
-	if ((b->tap_fd = net_tap_open(b->plan.tap)) < 0) {
+	if ((b->tap_fd = net_tap_open(b->net, b->plan.tap,
+	    b->cfg.net_capture[0] != '\0')) < 0) {
 		warnx("%s: cannot open: %s", b->plan.tap, strerror(-b->tap_fd));
 		return EXIT_QRUN;
 	}
@@ -177,6 +207,7 @@ teardown_net(struct boot *b)
 {
 	int r;
 
+	priv_net(&b->priv, true);
 	if (b->tap_fd >= 0)
 		close(b->tap_fd);
 	b->tap_fd = -1;
@@ -192,6 +223,7 @@ teardown_net(struct boot *b)
 	if (b->net)
 		net_close(b->net);
 	b->net = NULL;
+	priv_net(&b->priv, false);
 }
 
 static void
@@ -204,6 +236,7 @@ boot_free(struct boot *b)
 		regfree(&b->fail);
 	if (b->log)
 		fclose(b->log);
+	ready_put(b->ready);
 	free(b->state);
 	config_free(&b->cfg);
 }
@@ -221,11 +254,23 @@ exit_status(struct boot *b, struct vm *vm)
 	}
 	code = WEXITSTATUS(vm->status);
 	if (c->test_success_code >= 0) {
-		if (code == ((c->test_success_code << 1) | 1))
+		/* QEMU's own errors exit 1 too, the status of debug-exit
+		 * code 0: with an empty console the guest never ran. */
+		if (code == 1 && vm->nlines == 0 && vm->line_len == 0) {
+			warnx("QEMU exited with status 1 before the guest "
+			    "printed anything: a QEMU error, not debug-exit "
+			    "code 0");
+			return EXIT_GUEST;
+		}
+		/* The status is 8 bits: codes N and N+128 look the same. */
+		if (code == (((c->test_success_code << 1) | 1) & 0xff))
 			return EXIT_OK;
-		if (code & 1)
+		if (code & 1 && c->test_success_code < 128)
 			warnx("guest wrote debug-exit code %d, not %ld",
 			    code >> 1, c->test_success_code);
+		else if (code & 1)
+			warnx("guest wrote debug-exit code %d or %d, not %ld",
+			    code >> 1, (code >> 1) + 128, c->test_success_code);
 		else
 			warnx("QEMU exited with status %d before the guest "
 			    "wrote success code %ld", code,
@@ -248,6 +293,137 @@ exit_status(struct boot *b, struct vm *vm)
 	return EXIT_OK;
 }
 
+/* --ready/--run: plan the probe (before the network changes); a --run
+ * makes the run a batch run. 0 or 125. */
+static int
+prepare_ready(struct boot *b, struct opts *o, bool open)
+{
+	const char *spec = b->cfg.test_ready;
+	char why[256];
+
+	if (o->run.n > 0) {
+		b->run = &o->run;
+		b->cfg.batch = true;
+	}
+	b->quiet = o->quiet;
+	if (spec[0] == '\0' && b->run == NULL)
+		return 0;
+	if (b->ready == NULL &&
+	    ready_alloc(spec, &b->plan, &b->ready, why, sizeof(why)) < 0) {
+		warnx("%s: test.ready \"%s\": %s", b->cfg.where[K_TEST_READY],
+		    spec, why);
+		return EXIT_QRUN;
+	}
+	if (open && ready_open(b->ready, why, sizeof(why)) < 0) {
+		warnx("--ready %s: %s", spec, why);
+		return EXIT_QRUN;
+	}
+	return 0;
+}
+
+/* Start --run's command; 0, or the exit status when it could not. */
+static int
+spawn_cmd(struct boot *b, struct ready_cmd *c)
+{
+	struct strv env = { 0 };
+	const char *cmd = b->run->v[0];
+	int r;
+
+	ready_env(&b->plan, &b->priv, &env);
+	r = ready_cmd_spawn(c, b->run, &env, &b->priv);
+	strv_free(&env);
+	if (r == 0)
+		return 0;
+	if (r == -ENOENT)
+		warnx("%s: command not found", cmd);
+	else if (r == -EACCES)
+		warnx("%s: cannot run: %s", cmd, strerror(c->exec_err));
+	else
+		warnx("%s: cannot run as %s: %s", cmd, b->priv.user,
+		    strerror(-r));
+	return r == -ENOENT ? EXIT_NOTFOUND : r == -EACCES ? EXIT_NOEXEC :
+	    EXIT_QRUN;
+}
+
+/* --run: the command against the ready guest; 0 with *rc, or the VM_*
+ * event that ended it first (the command is stopped then). */
+static int
+run_cmd(struct boot *b, struct vm_spec *s, struct vm *vm, int *sig, int *rc)
+{
+	struct ready_cmd c;
+	int ev;
+
+	s->expect = NULL;	/* the command's status decides */
+	if ((*rc = spawn_cmd(b, &c)) != 0)
+		return 0;
+	ev = ready_cmd_wait(s, vm, &c, sig);
+	if (ev == VM_RUN_EXITED) {
+		*rc = ready_cmd_status(&c);
+		if (WIFSIGNALED(c.status))
+			warnx("%s killed by signal %d", b->run->v[0],
+			    WTERMSIG(c.status));
+		return 0;
+	}
+	ready_cmd_stop(&c);
+	if (ev == VM_EXITED) {
+		vm_print_tail(vm);
+		warnx("guest exited (status %d) while %s was running",
+		    WIFEXITED(vm->status) ? WEXITSTATUS(vm->status) :
+		    128 + WTERMSIG(vm->status), b->run->v[0]);
+		*rc = EXIT_GUEST;
+		return 0;
+	}
+	if (ev == VM_TIMEOUT) {
+		vm_print_tail(vm);
+		warnx("timeout after %ld s; stopped %s", b->cfg.test_timeout,
+		    b->run->v[0]);
+		*rc = EXIT_TIMEOUT;
+		return 0;
+	}
+	return ev;
+}
+
+/*
+ * Wait for the guest, then run --run's command. Returns 0 with *rc when
+ * this decided the outcome, else the VM_* event for supervise. Ready
+ * with neither --run, --expect nor --success-code is success.
+ */
+static int
+ready_supervise(struct boot *b, struct vm_spec *s, struct vm *vm, int *sig,
+    int *rc)
+{
+	const struct config *c = &b->cfg;
+	char *msg;
+	int ev;
+
+	ready_start(b->ready, 0);
+	ev = ready_wait(s, vm, b->ready, sig);
+	if (ev == VM_TIMEOUT || ev == VM_EXITED) {
+		vm_print_tail(vm);
+		if (ev == VM_TIMEOUT)
+			warnx("timeout after %ld s waiting for the guest (%s)",
+			    c->test_timeout, c->test_ready);
+		else
+			warnx("QEMU exited (status %d) before the guest was "
+			    "ready", WIFEXITED(vm->status) ?
+			    WEXITSTATUS(vm->status) : 128 + WTERMSIG(vm->status));
+		*rc = ev == VM_TIMEOUT ? EXIT_TIMEOUT : EXIT_GUEST;
+		return 0;
+	}
+	if (ev != VM_READY)
+		return ev;
+	if (!b->quiet && c->test_ready[0] != '\0') {
+		msg = ready_message(b->ready, vm->start_ms);
+		warnx("%s", msg);
+		free(msg);
+	}
+	if (b->run)
+		return run_cmd(b, s, vm, sig, rc);
+	if (s->expect == NULL && c->test_success_code < 0)
+		return VM_READY;
+	return vm_wait(s, vm, sig);
+}
+
 /* Run QEMU and turn what happened into an exit status. */
 static int
 supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
@@ -263,13 +439,19 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 	}
 	if (b->journal)
 		journal_log(b->journal, "info qemu-pid %ld", (long)vm.pid);
-	ev = vm_wait(s, &vm, &sig);
+	if (b->ready)
+		ev = ready_supervise(b, s, &vm, &sig, &r);
+	else
+		ev = vm_wait(s, &vm, &sig);
 	vm_stop(&vm);
 	switch (ev) {
+	case 0:			/* ready_supervise decided: r */
+		break;
 	case VM_EXITED:
 		r = exit_status(b, &vm);
 		break;
 	case VM_MATCHED:
+	case VM_READY:
 		r = EXIT_OK;
 		break;
 	case VM_FAILED:
@@ -318,7 +500,8 @@ prepare_batch(struct boot *b, struct vm_spec *s)
 	    compile(&b->fail, c->test_fail, &b->have_fail) < 0)
 		return EXIT_QRUN;	/* the profile validated them */
 	if (c->test_serial_log[0] != '\0') {
-		b->log = fopen(c->test_serial_log, "we");
+		b->log = access_user_fopen(&b->priv, c->test_serial_log,
+		    "we");
 		if (b->log == NULL) {
 			warn("%s", c->test_serial_log);
 			return EXIT_QRUN;
@@ -353,7 +536,7 @@ cmd_boot(struct opts *o)
 	priv_init(&b.priv);
 	config_init(&b.cfg);
 	if ((r = boot_load(o, &b.cfg, &b.plan, &b.priv)) != 0 ||
-	    (r = load_image(&b)) != 0)
+	    (r = load_image(&b)) != 0 || (r = prepare_ready(&b, o, false)) != 0)
 		goto out;
 	qo.image = b.image;
 	qo.type = b.type;
@@ -363,8 +546,9 @@ cmd_boot(struct opts *o)
 		goto out;
 	}
 	if ((r = prepare_batch(&b, &s)) != 0 || vm_signals_init() < 0 ||
-	    (r = setup_net(&b)) != 0)
+	    (r = prepare_ready(&b, o, true)) != 0 || (r = setup_net(&b)) != 0)
 		goto out;
+	priv_net(&b.priv, false);
 	qo.tap_fd = b.tap_fd;
 	if (b.tap_fd >= 0)
 		s.keep_fds[s.nkeep++] = b.tap_fd;

@@ -26,7 +26,8 @@ cmd_cleanup(struct opts *o)
 	(void)o;
 	priv_init(&pv);
 	state = state_dir(pv.for_other);
-	if ((r = net_open(&n)) < 0) {
+	priv_net(&pv, true);
+	if ((r = access_net_open(&pv, &n)) < 0) {
 		warnx("netlink: %s", strerror(-r));
 		r = EXIT_QRUN;
 		goto out;

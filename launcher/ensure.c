@@ -138,7 +138,9 @@ create_tap(struct net *n, struct journal *j, const struct netplan *p,
 	if (r < 0)
 		journal_cancel(j);	/* it did not happen: never undo it */
 	if (r == -EPERM || r == -EACCES) {
-		admin_hint(p, pv, false, why, whylen, "no such tap");
+		/* Local mode also needs the address: one command does both. */
+		admin_hint(p, pv, p->mode == NET_TAP, why, whylen,
+		    "no such tap");
 		return r;
 	}
 	if (r < 0 || (r = net_link_get(n, p->tap, l)) < 0)

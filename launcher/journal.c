@@ -47,14 +47,14 @@ struct journal {
 };
 
 /* Argument types of a record. */
-enum arg { A_END, A_IF, A_ADDR, A_MTU, A_KEY, A_REST };
+enum arg { A_END, A_IF, A_ADDR, A_MTU, A_KEY, A_REST, A_IP, A_NUM };
 
 struct rec;
 typedef int undo_fn(struct net *, const struct rec *all, size_t i);
 
 struct kind {
 	const char *name;
-	enum arg args[4];
+	enum arg args[6];
 	undo_fn *undo;		/* NULL: nothing to undo */
 };
 
@@ -64,6 +64,8 @@ struct rec {
 	struct in_addr addr;
 	int prefix;
 	unsigned mtu[2];	/* mtu OLD NEW */
+	struct in_addr gw;	/* route-*: the gateway, 0.0.0.0 = none */
+	long num[2];		/* route-*: metric, protocol */
 	const char *key;	/* info: point into the journal buffer */
 	const char *rest;
 };
@@ -84,7 +86,8 @@ struct img {
 };
 
 static undo_fn undo_tap_create, undo_addr_add, undo_link_up, undo_enslave,
-    undo_mtu, undo_bridge_create;
+    undo_mtu, undo_bridge_create, undo_addr_del, undo_route_add,
+    undo_route_del, undo_release, undo_bridge_delete;
 
 /* The vocabulary: the parser and the undo action of each kind. */
 static const struct kind kinds[] = {
@@ -94,6 +97,15 @@ static const struct kind kinds[] = {
 	{ "enslave",	   { A_IF, A_IF },	   undo_enslave },
 	{ "mtu",	   { A_IF, A_MTU, A_MTU }, undo_mtu },
 	{ "bridge-create", { A_IF },		   undo_bridge_create },
+	/* qrun bridge create|delete: moving an uplink's addresses and
+	 * routes to its bridge and back (route: IF DST/P GW METRIC PROTO) */
+	{ "addr-del",	   { A_IF, A_ADDR },	   undo_addr_del },
+	{ "route-add",	   { A_IF, A_ADDR, A_IP, A_NUM, A_NUM },
+							   undo_route_add },
+	{ "route-del",	   { A_IF, A_ADDR, A_IP, A_NUM, A_NUM },
+							   undo_route_del },
+	{ "release",	   { A_IF, A_IF },	   undo_release },
+	{ "bridge-delete", { A_IF },		   undo_bridge_delete },
 	{ "info",	   { A_KEY, A_REST },	   NULL },
 };
 
@@ -143,7 +155,8 @@ text_ok(const char *s)
 
 /* One argument of type t from *pp into r. */
 static int
-arg_parse(enum arg t, char **pp, struct rec *r, size_t *nif, size_t *nmtu)
+arg_parse(enum arg t, char **pp, struct rec *r, size_t *nif, size_t *nmtu,
+    size_t *nnum)
 {
 	char *w;
 	long v;
@@ -173,6 +186,13 @@ arg_parse(enum arg t, char **pp, struct rec *r, size_t *nif, size_t *nmtu)
 	case A_KEY:
 		r->key = w;
 		return key_ok(w) ? 0 : -EINVAL;
+	case A_IP:
+		return parse_ipv4(w, &r->gw, NULL, false);
+	case A_NUM:
+		if (parse_long(w, 0, 0xffffffffL, &v) < 0)
+			return -EINVAL;
+		r->num[(*nnum)++] = v;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -185,7 +205,7 @@ arg_parse(enum arg t, char **pp, struct rec *r, size_t *nif, size_t *nmtu)
 static int
 rec_parse(char *line, struct rec *r)
 {
-	size_t nif = 0, nmtu = 0;
+	size_t nif = 0, nmtu = 0, nnum = 0;
 	char *p = line, *w;
 
 	memset(r, 0, sizeof(*r));
@@ -198,7 +218,8 @@ rec_parse(char *line, struct rec *r)
 		return -ENOENT;
 	for (size_t a = 0; a < ARRAY_SIZE(r->kind->args) &&
 	    r->kind->args[a] != A_END; a++)
-		if (arg_parse(r->kind->args[a], &p, r, &nif, &nmtu) < 0)
+		if (arg_parse(r->kind->args[a], &p, r, &nif, &nmtu,
+		    &nnum) < 0)
 			return -EINVAL;
 	return *p == '\0' ? 0 : -EINVAL;
 }
@@ -326,6 +347,18 @@ undo_addr_add(struct net *net, const struct rec *all, size_t i)
 	return 0;
 }
 
+/* Did this journal create the tap of record i (so its undo deletes it,
+ * and with it the link state, MTU and bridge port)? */
+static bool
+created_here(const struct rec *all, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (all[k].kind->undo == undo_tap_create &&
+		    strcmp(all[k].ifname[0], all[i].ifname[0]) == 0)
+			return true;
+	return false;
+}
+
 /* Set the link down again; not needed when our tap-create is undone. */
 static int
 undo_link_up(struct net *net, const struct rec *all, size_t i)
@@ -333,22 +366,23 @@ undo_link_up(struct net *net, const struct rec *all, size_t i)
 	struct net_link l;
 	int r;
 
-	for (size_t k = 0; k < i; k++)
-		if (all[k].kind->undo == undo_tap_create &&
-		    strcmp(all[k].ifname[0], all[i].ifname[0]) == 0)
-			return 0;
+	if (created_here(all, i))
+		return 0;
 	if ((r = net_link_get(net, all[i].ifname[0], &l)) < 0 || !l.up)
 		return gone_ok(r);
 	return gone_ok(net_link_set_up(net, l.ifindex, false));
 }
 
-/* Release the port from the bridge if that bridge is still its master. */
+/* Release the port from the bridge if that bridge is still its master;
+ * a tap we created is simply deleted (one RCU wait, not two). */
 static int
 undo_enslave(struct net *net, const struct rec *all, size_t i)
 {
 	struct net_link port, br;
 	int r;
 
+	if (created_here(all, i))
+		return 0;
 	if ((r = net_link_get(net, all[i].ifname[0], &port)) < 0 ||
 	    (r = net_link_get(net, all[i].ifname[1], &br)) < 0)
 		return gone_ok(r);
@@ -357,13 +391,15 @@ undo_enslave(struct net *net, const struct rec *all, size_t i)
 	return gone_ok(net_link_set_master(net, port.ifindex, 0));
 }
 
-/* Put the old MTU back if ours is still set. */
+/* Put the old MTU back if ours is still set (not on a tap we delete). */
 static int
 undo_mtu(struct net *net, const struct rec *all, size_t i)
 {
 	struct net_link l;
 	int r;
 
+	if (created_here(all, i))
+		return 0;
 	if ((r = net_link_get(net, all[i].ifname[0], &l)) < 0 ||
 	    l.mtu != all[i].mtu[1])
 		return gone_ok(r);
@@ -380,6 +416,98 @@ undo_bridge_create(struct net *net, const struct rec *all, size_t i)
 	if (r < 0 || strcmp(l.kind, "bridge") != 0)
 		return gone_ok(r);
 	return gone_ok(net_link_delete(net, l.ifindex));
+}
+
+/* Give IF back an address qrun moved away, unless it has it again. */
+static int
+undo_addr_del(struct net *net, const struct rec *all, size_t i)
+{
+	const struct rec *rec = &all[i];
+	struct net_link l;
+	int r;
+
+	if ((r = net_link_get(net, rec->ifname[0], &l)) < 0)
+		return gone_ok(r);
+	r = net_addr_add(net, l.ifindex, rec->addr, rec->prefix);
+	return r == -EEXIST ? 0 : gone_ok(r);
+}
+
+/* The route of a route-add/route-del record, on its interface. */
+static int
+rec_route(struct net *net, const struct rec *rec, struct net_route *rt)
+{
+	struct net_link l;
+	int r;
+
+	if ((r = net_link_get(net, rec->ifname[0], &l)) < 0)
+		return r;
+	memset(rt, 0, sizeof(*rt));
+	rt->ifindex = l.ifindex;
+	rt->dst = rec->addr;
+	rt->prefix = rec->prefix;
+	rt->gw = rec->gw;
+	rt->metric = (unsigned)rec->num[0];
+	rt->proto = (unsigned char)rec->num[1];
+	return 0;
+}
+
+/* Remove a route qrun added, if it is still there. */
+static int
+undo_route_add(struct net *net, const struct rec *all, size_t i)
+{
+	struct net_route rt;
+	int r;
+
+	if ((r = rec_route(net, &all[i], &rt)) < 0)
+		return gone_ok(r);
+	r = net_route_del(net, &rt);
+	return r == -ESRCH ? 0 : gone_ok(r);
+}
+
+/* Put back a route qrun removed, unless it is there again. */
+static int
+undo_route_del(struct net *net, const struct rec *all, size_t i)
+{
+	struct net_route rt;
+	int r;
+
+	if ((r = rec_route(net, &all[i], &rt)) < 0)
+		return gone_ok(r);
+	r = net_route_add(net, &rt);
+	return r == -EEXIST ? 0 : gone_ok(r);
+}
+
+/* Enslave a released port again, if it is still free and the bridge is
+ * still a bridge. */
+static int
+undo_release(struct net *net, const struct rec *all, size_t i)
+{
+	struct net_link port, br;
+	int r;
+
+	if ((r = net_link_get(net, all[i].ifname[0], &port)) < 0 ||
+	    (r = net_link_get(net, all[i].ifname[1], &br)) < 0)
+		return gone_ok(r);
+	if (port.master != 0 || strcmp(br.kind, "bridge") != 0)
+		return 0;
+	return gone_ok(net_link_set_master(net, port.ifindex, br.ifindex));
+}
+
+/* Make a bridge qrun deleted again (STP off, up), if the name is free. */
+static int
+undo_bridge_delete(struct net *net, const struct rec *all, size_t i)
+{
+	struct net_link l;
+	int r = net_link_get(net, all[i].ifname[0], &l);
+
+	if (r == 0)
+		return 0;
+	if (r != -ENODEV)
+		return r;
+	if ((r = net_bridge_create(net, all[i].ifname[0])) < 0 ||
+	    (r = net_link_get(net, all[i].ifname[0], &l)) < 0)
+		return r == -EEXIST ? 0 : r;
+	return net_link_set_up(net, l.ifindex, true);
 }
 
 /* Undo every record backwards; keep going, return the first error. */
@@ -582,11 +710,13 @@ journal_open(const char *state_dir, struct journal **jp)
 	}
 	snprintf(hdr, sizeof(hdr), HDR_FMT "\n", (long)getpid(),
 	    (long)geteuid(), start);
+	/* No fdatasync here: the first change record's fdatasync makes the
+	 * header durable too, and a run that changes nothing (warm path)
+	 * needs no disk flush at all. */
 	if (flock(j->fd, LOCK_EX) < 0)
 		r = -errno;
-	else if ((r = write_at(j->fd, hdr, strlen(hdr), 0)) == 0 &&
-	    fdatasync(j->fd) < 0)
-		r = -errno;
+	else
+		r = write_at(j->fd, hdr, strlen(hdr), 0);
 	if (r < 0)
 		goto out;	/* journal_close removes the file */
 	j->len = j->last = (off_t)strlen(hdr);
@@ -627,8 +757,9 @@ journal_log(struct journal *j, const char *fmt, ...)
 		goto out;
 	}
 	line[len] = '\n';
+	/* info is for status only: the next change's sync carries it */
 	if ((r = write_at(j->fd, line, (size_t)len + 1, j->len)) == 0 &&
-	    fdatasync(j->fd) < 0)
+	    rec.kind->undo != NULL && fdatasync(j->fd) < 0)
 		r = -errno;
 	if (r < 0) {
 		if (ftruncate(j->fd, j->len) < 0) {

@@ -23,6 +23,11 @@ static const struct cmd cmds[] = {
 	{ "status", cmd_status, "[--json]", "running qrun VMs" },
 	{ "tap", cmd_tap, "create|delete|list [TAP] [--owner USER] [--addr A/P]",
 	    "manage developers' taps (admin)" },
+	{ "bridge", cmd_bridge, "create|delete|list [BR] [--uplink IF] [--addr A/P]",
+	    "manage lab bridges (admin)" },
+	{ "doctor", cmd_doctor, "", "check host: tun, kvm, qemu, caps" },
+	{ "shell", cmd_shell, "[OPTIONS] [IMAGE]",
+	    "interactive shell: boot, reboot, wait... (also -i)" },
 	{ "help", cmd_help, "[COMMAND]", "this text" },
 };
 
@@ -211,8 +216,9 @@ main(int argc, char **argv)
 
 	parse_args(&o, argc, argv);
 	if (o.interactive) {
-		warnx("the shell (-i) is not available in this version");
-		r = EXIT_QRUN;
+		if (o.args.n > 0 && strcmp(o.args.v[0], "shell") == 0)
+			o.argi = 1;
+		r = cmd_shell(&o);
 		goto out;
 	}
 	if (o.args.n > 0 && stat(o.args.v[0], &st) < 0)

@@ -40,6 +40,8 @@
 
 struct net {
 	struct nl_sock *sk;
+	net_guard_fn *guard;	/* NULL: only the built-in rule */
+	void *guard_arg;
 };
 
 /* What one request collects: the parser for its replies and the result. */
@@ -222,6 +224,8 @@ parse_linkinfo(struct nlattr *info, struct net_link *l)
 		l->owner = nla_get_u32(tun[IFLA_TUN_OWNER]);
 	if (tun[IFLA_TUN_GROUP] != NULL)
 		l->group = nla_get_u32(tun[IFLA_TUN_GROUP]);
+	if (tun[IFLA_TUN_VNET_HDR] != NULL)
+		l->vnet_hdr = nla_get_u8(tun[IFLA_TUN_VNET_HDR]) != 0;
 }
 
 /* An RTM_NEWLINK reply into struct net_link. */
@@ -246,6 +250,8 @@ parse_link(struct nlmsghdr *h, void *arg)
 		l->master = (int)nla_get_u32(tb[IFLA_MASTER]);
 	if (tb[IFLA_MTU] != NULL)
 		l->mtu = nla_get_u32(tb[IFLA_MTU]);
+	if (tb[IFLA_ADDRESS] != NULL && nla_len(tb[IFLA_ADDRESS]) == 6)
+		memcpy(l->mac, nla_data(tb[IFLA_ADDRESS]), 6);
 	if (tb[IFLA_LINKINFO] != NULL)
 		parse_linkinfo(tb[IFLA_LINKINFO], l);
 	return 0;
@@ -284,7 +290,7 @@ link_get(struct net *n, const char *name, int ifindex, struct net_link *l)
 int
 net_link_get(struct net *n, const char *name, struct net_link *l)
 {
-	if (name == NULL || *name == '\0')
+	if (name == NULL || ifname_check(name, NULL) < 0)
 		return -ENODEV;
 	return link_get(n, name, 0, l);
 }
@@ -299,6 +305,7 @@ net_link_get_index(struct net *n, int ifindex, struct net_link *l)
 
 struct link_list {
 	const char *kind;
+	int master;		/* > 0: only the ports of this bridge */
 	struct net_link *out;
 	size_t max, n;
 };
@@ -313,6 +320,8 @@ parse_link_list(struct nlmsghdr *h, void *arg)
 	if ((rc = parse_link(h, &l)) < 0)
 		return rc;
 	if (ll->kind && strcmp(l.kind, ll->kind) != 0)
+		return 0;
+	if (ll->master > 0 && l.master != ll->master)
 		return 0;
 	if (ll->n < ll->max)
 		ll->out[ll->n] = l;
@@ -353,6 +362,37 @@ net_link_list(struct net *n, const char *kind, struct net_link *out,
 }
 
 /*
+ * The ports of bridge master: a dump the kernel filters by IFLA_MASTER
+ * (strict checking; the parser checks again). -ENOSPC when more than max.
+ */
+int
+net_link_ports(struct net *n, int master, struct net_link *out, size_t max,
+    size_t *count)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct link_list ll = { .master = master, .out = out, .max = max };
+	struct nl_msg *msg;
+	int rc;
+
+	*count = 0;
+	if (master <= 0)
+		return -ENODEV;
+	if ((msg = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0 ||
+	    nla_put_u32(msg, IFLA_MASTER, (uint32_t)master) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	rc = net_talk(n, msg, parse_link_list, &ll);
+	*count = ll.n < max ? ll.n : max;
+	if (rc == 0 && ll.n > max)
+		rc = -ENOSPC;
+	return rc;
+}
+
+/*
  * Apply one change object to link ifindex: the libnl way, a change
  * request built from an "original" that only names the link.
  */
@@ -382,12 +422,47 @@ out:
 	return rc;
 }
 
+void
+net_guard(struct net *n, net_guard_fn *fn, void *arg)
+{
+	n->guard = fn;
+	n->guard_arg = arg;
+}
+
+/*
+ * May this process change link ifindex (enslaving it to master when
+ * master > 0)? Root may; anyone else only a tap owned by their uid, and
+ * only to a bridge, and the guard must agree. The link is looked up
+ * again here, at the point of use, whatever the caller checked before.
+ */
+static int
+change_ok(struct net *n, int ifindex, int master)
+{
+	struct net_link l, m;
+	int rc;
+
+	if (geteuid() == 0 && n->guard == NULL)
+		return 0;
+	if ((rc = link_get(n, NULL, ifindex, &l)) < 0)
+		return rc;
+	if (master > 0 && (rc = link_get(n, NULL, master, &m)) < 0)
+		return rc;
+	if (geteuid() != 0 && (!l.is_tap || l.owner < 0 ||
+	    (uid_t)l.owner != getuid() ||
+	    (master > 0 && strcmp(m.kind, "bridge") != 0)))
+		return -EPERM;
+	return n->guard ? n->guard(&l, master > 0 ? &m : NULL, n->guard_arg) :
+	    0;
+}
+
 int
 net_link_set_up(struct net *n, int ifindex, bool up)
 {
 	struct rtnl_link *change;
 	int rc;
 
+	if ((rc = change_ok(n, ifindex, 0)) < 0)
+		return rc;
 	if ((change = rtnl_link_alloc()) == NULL)
 		return -ENOMEM;
 	if (up)
@@ -407,6 +482,8 @@ net_link_set_master(struct net *n, int ifindex, int master)
 
 	if (master < 0)
 		return -EINVAL;
+	if ((rc = change_ok(n, ifindex, master)) < 0)
+		return rc;
 	if ((change = rtnl_link_alloc()) == NULL)
 		return -ENOMEM;
 	rtnl_link_set_master(change, master);	/* 0: IFLA_MASTER 0 releases */
@@ -421,10 +498,34 @@ net_link_set_mtu(struct net *n, int ifindex, unsigned mtu)
 	struct rtnl_link *change;
 	int rc;
 
+	if ((rc = change_ok(n, ifindex, 0)) < 0)
+		return rc;
 	if ((change = rtnl_link_alloc()) == NULL)
 		return -ENOMEM;
 	rtnl_link_set_mtu(change, mtu);
 	rc = link_change(n, ifindex, change);
+	rtnl_link_put(change);
+	return rc;
+}
+
+int
+net_link_set_mac(struct net *n, int ifindex, const uint8_t mac[6])
+{
+	struct rtnl_link *change;
+	struct nl_addr *a;
+	int rc;
+
+	if ((rc = change_ok(n, ifindex, 0)) < 0)
+		return rc;
+	if ((change = rtnl_link_alloc()) == NULL)
+		return -ENOMEM;
+	if ((a = nl_addr_build(AF_LLC, mac, 6)) == NULL) {
+		rtnl_link_put(change);
+		return -ENOMEM;
+	}
+	rtnl_link_set_addr(change, a);
+	rc = link_change(n, ifindex, change);
+	nl_addr_put(a);
 	rtnl_link_put(change);
 	return rc;
 }
@@ -438,6 +539,8 @@ net_link_delete(struct net *n, int ifindex)
 
 	if (ifindex <= 0)
 		return -ENODEV;
+	if ((rc = change_ok(n, ifindex, 0)) < 0)
+		return rc;
 	if ((link = rtnl_link_alloc()) == NULL)
 		return -ENOMEM;
 	rtnl_link_set_ifindex(link, ifindex);
@@ -461,8 +564,10 @@ net_bridge_create(struct net *n, const char *name)
 	struct nlattr *info, *data;
 	struct nl_msg *msg;
 
-	if (name == NULL || *name == '\0' || strlen(name) >= IFNAMSIZ)
+	if (name == NULL || ifname_check(name, NULL) < 0)
 		return -EINVAL;
+	if (geteuid() != 0 || n->guard != NULL)
+		return -EPERM;		/* root only, never for a user */
 	msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
 	if (msg == NULL)
 		return -ENOMEM;
@@ -586,7 +691,8 @@ net_addr_add(struct net *n, int ifindex, struct in_addr in, int prefix)
 	struct nl_msg *msg = NULL;
 	int rc;
 
-	if ((rc = addr_request(ifindex, in, prefix, true, &msg)) < 0)
+	if ((rc = change_ok(n, ifindex, 0)) < 0 ||
+	    (rc = addr_request(ifindex, in, prefix, true, &msg)) < 0)
 		return rc;
 	return net_talk(n, msg, NULL, NULL);
 }
@@ -597,7 +703,8 @@ net_addr_del(struct net *n, int ifindex, struct in_addr in, int prefix)
 	struct nl_msg *msg = NULL;
 	int rc;
 
-	if ((rc = addr_request(ifindex, in, prefix, false, &msg)) < 0)
+	if ((rc = change_ok(n, ifindex, 0)) < 0 ||
+	    (rc = addr_request(ifindex, in, prefix, false, &msg)) < 0)
 		return rc;
 	return net_talk(n, msg, NULL, NULL);
 }
@@ -706,6 +813,135 @@ net_route_overlap(struct net *n, struct in_addr addr, int prefix,
 	return 1;
 }
 
+struct route_list {
+	int ifindex;
+	struct net_route *out;
+	size_t max, n;
+};
+
+/* One RTM_NEWROUTE of a per-interface dump: main table, unicast, through
+ * exactly that interface (multipath routes are left out), not proto
+ * kernel. */
+static int
+parse_route_dev(struct nlmsghdr *h, void *arg)
+{
+	struct route_list *rl = arg;
+	struct nlattr *tb[RTA_MAX + 1];
+	struct net_route *r;
+	struct rtmsg *rtm;
+	uint32_t table;
+
+	if (h->nlmsg_type != RTM_NEWROUTE ||
+	    nlmsg_parse(h, sizeof(*rtm), tb, RTA_MAX, NULL) < 0)
+		return 0;
+	rtm = nlmsg_data(h);
+	table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+	if (rtm->rtm_family != AF_INET || table != RT_TABLE_MAIN ||
+	    rtm->rtm_type != RTN_UNICAST || rtm->rtm_protocol == RTPROT_KERNEL ||
+	    tb[RTA_OIF] == NULL ||
+	    (int)nla_get_u32(tb[RTA_OIF]) != rl->ifindex)
+		return 0;
+	if (rl->n == rl->max) {
+		rl->n++;
+		return 0;
+	}
+	r = &rl->out[rl->n++];
+	memset(r, 0, sizeof(*r));
+	r->ifindex = rl->ifindex;
+	r->prefix = rtm->rtm_dst_len;
+	r->proto = rtm->rtm_protocol;
+	if (tb[RTA_DST] != NULL && nla_len(tb[RTA_DST]) == 4)
+		memcpy(&r->dst, nla_data(tb[RTA_DST]), 4);
+	if (tb[RTA_GATEWAY] != NULL && nla_len(tb[RTA_GATEWAY]) == 4)
+		memcpy(&r->gw, nla_data(tb[RTA_GATEWAY]), 4);
+	if (tb[RTA_PRIORITY] != NULL)
+		r->metric = nla_get_u32(tb[RTA_PRIORITY]);
+	return 0;
+}
+
+/*
+ * The routes of the main table through one interface, for moving them
+ * between an uplink and its bridge. The kernel filters the dump by table
+ * and RTA_OIF (strict checking); the parser checks again.
+ */
+int
+net_route_list_dev(struct net *n, int ifindex, struct net_route *out,
+    size_t max, size_t *np)
+{
+	struct rtmsg rtm = {
+		.rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN
+	};
+	struct route_list rl = { .ifindex = ifindex, .out = out, .max = max };
+	struct nl_msg *msg;
+	int rc;
+
+	*np = 0;
+	if (ifindex <= 0)
+		return -ENODEV;
+	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, RTA_TABLE, RT_TABLE_MAIN) < 0 ||
+	    nla_put_u32(msg, RTA_OIF, (uint32_t)ifindex) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	if ((rc = net_talk(n, msg, parse_route_dev, &rl)) < 0)
+		return rc;
+	*np = rl.n < max ? rl.n : max;
+	return rl.n > max ? -ENOSPC : 0;
+}
+
+/* RTM_NEWROUTE (NLM_F_CREATE without EXCL: a route to the same network
+ * through another interface may stay) or RTM_DELROUTE for r. */
+static int
+route_request(struct net *n, const struct net_route *r, bool add)
+{
+	struct rtmsg rtm = {
+		.rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN,
+		.rtm_dst_len = (unsigned char)r->prefix,
+		.rtm_protocol = r->proto, .rtm_type = RTN_UNICAST,
+		.rtm_scope = r->gw.s_addr ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,
+	};
+	struct nl_msg *msg;
+	int rc;
+
+	if (r->ifindex <= 0)
+		return -ENODEV;
+	if (r->prefix < 0 || r->prefix > 32)
+		return -EINVAL;
+	if ((rc = change_ok(n, r->ifindex, 0)) < 0)
+		return rc;
+	if (!add)
+		rtm.rtm_scope = RT_SCOPE_NOWHERE;	/* any scope */
+	msg = nlmsg_alloc_simple(add ? RTM_NEWROUTE : RTM_DELROUTE,
+	    add ? NLM_F_CREATE : 0);
+	if (msg == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, RTA_TABLE, RT_TABLE_MAIN) < 0 ||
+	    (r->prefix > 0 && nla_put(msg, RTA_DST, 4, &r->dst) < 0) ||
+	    (r->gw.s_addr && nla_put(msg, RTA_GATEWAY, 4, &r->gw) < 0) ||
+	    nla_put_u32(msg, RTA_OIF, (uint32_t)r->ifindex) < 0 ||
+	    nla_put_u32(msg, RTA_PRIORITY, r->metric) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	return net_talk(n, msg, NULL, NULL);
+}
+
+int
+net_route_add(struct net *n, const struct net_route *r)
+{
+	return route_request(n, r, true);
+}
+
+int
+net_route_del(struct net *n, const struct net_route *r)
+{
+	return route_request(n, r, false);
+}
+
 /* -------------------------------------------------------------- taps */
 
 static int
@@ -713,7 +949,7 @@ tun_open(const char *name, short flags, struct ifreq *ifr)
 {
 	int fd;
 
-	if (name == NULL || *name == '\0' || strlen(name) >= IFNAMSIZ)
+	if (name == NULL || ifname_check(name, NULL) < 0)
 		return -EINVAL;
 	memset(ifr, 0, sizeof(*ifr));
 	strcpy(ifr->ifr_name, name);
@@ -741,7 +977,8 @@ net_tap_create(const char *name, uid_t owner, gid_t group)
 	struct ifreq ifr;
 	int fd, rc = 0;
 
-	fd = tun_open(name, IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL, &ifr);
+	fd = tun_open(name, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_TUN_EXCL,
+	    &ifr);
 	if (fd < 0) {
 		rc = fd == -EBUSY ? -EEXIST : fd;
 		goto out;
@@ -762,18 +999,26 @@ out:
  * owner may do this unprivileged. TUNSETIFF would create a missing
  * device (when privileged), so the name is checked first, and a device
  * that is not persistent - one we just made in a race - is dropped.
+ * TUNSETIFF also stores its flags in a persistent device, so the tap's
+ * own IFF_VNET_HDR is kept (a tap that existed before is left as it was)
+ * unless no_vnet_hdr asks for plain frames: QEMU 7.2's filter-dump writes
+ * the virtio-net header into the pcap otherwise.
  */
 int
-net_tap_open(const char *name)
+net_tap_open(struct net *n, const char *name, bool no_vnet_hdr)
 {
+	struct net_link l;
 	struct ifreq ifr;
 	int fd;
 
 	if (name == NULL || *name == '\0' || strlen(name) >= IFNAMSIZ)
 		return -EINVAL;
-	if (if_nametoindex(name) == 0)
-		return errno == ENODEV || errno == ENXIO ? -ENODEV : -errno;
-	fd = tun_open(name, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, &ifr);
+	if ((fd = link_get(n, name, 0, &l)) < 0)
+		return fd;
+	if (!l.is_tap)
+		return -ENODEV;
+	fd = tun_open(name, IFF_TAP | IFF_NO_PI |
+	    (l.vnet_hdr && !no_vnet_hdr ? IFF_VNET_HDR : 0), &ifr);
 	if (fd < 0)
 		return fd;
 	if (ioctl(fd, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_PERSIST)) {

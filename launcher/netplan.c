@@ -293,10 +293,17 @@ netplan_hint(const struct netplan *p)
 		    ip_str(p->host, h), p->prefix, ip_str(p->guest, g),
 		    ip_str(p->gw, gw), mac);
 	case NET_BRIDGE:
-		if (p->have_guest)
-			return xasprintf("%s on %s -> guest %s/%d mac %s",
-			    p->tap, p->bridge, ip_str(p->guest, g), p->prefix,
-			    mac);
+		if (p->have_guest && p->prefix > 0)
+			return xasprintf("%s on %s -> guest %s/%d gw none mac "
+			    "%s", p->tap, p->bridge, ip_str(p->guest, g),
+			    p->prefix, mac);
+		if (p->have_guest)	/* the bridge's prefix is not known yet */
+			return xasprintf("%s on %s -> guest %s mac %s",
+			    p->tap, p->bridge, ip_str(p->guest, g), mac);
+		if (p->lan[0] != '\0')	/* read from the bridge */
+			return xasprintf("%s on %s -> guest needs an address "
+			    "in %s, gateway none, mac %s", p->tap, p->bridge,
+			    p->lan, mac);
 		return xasprintf("%s on %s -> guest needs an address of the "
 		    "bridge's network, mac %s", p->tap, p->bridge, mac);
 	}

@@ -3,6 +3,18 @@
  * Under sudo the developer is SUDO_UID/SUDO_GID; qrun sets up the network
  * as root and QEMU runs as the developer, with no capabilities and no way
  * to gain new privileges.
+ *
+ * Installed with the file capability cap_net_admin (make install CAPS=1)
+ * qrun runs as the developer holding CAP_NET_ADMIN ("netcap"). It counts
+ * as elevated on behalf of the developer (for_other: QRUN_* environment
+ * overrides are ignored), keeps the capability out of its effective set
+ * except around network changes (priv_net), and drops it for good before
+ * exec'ing QEMU. Such a process cannot create the root-owned /run/qrun,
+ * so its state dir is the developer's own ($XDG_RUNTIME_DIR/qrun, 0700):
+ * everything read back from there is treated as hostile, and net.c then
+ * only ever changes taps the developer owns (and access.c's guard only
+ * those the access list grants), so a planted journal can make qrun do
+ * nothing the developer could not ask of it directly.
  */
 #include <grp.h>
 #include <pwd.h>
@@ -14,6 +26,21 @@
 #include <sys/prctl.h>
 
 #include "qrun.h"
+
+/* Is CAP_NET_ADMIN in our permitted set (a file capability)? */
+static bool
+has_net_admin(void)
+{
+	cap_flag_value_t f = CAP_CLEAR;
+	cap_t c = cap_get_proc();
+
+	if (c == NULL)
+		return false;
+	if (cap_get_flag(c, CAP_NET_ADMIN, CAP_PERMITTED, &f) < 0)
+		f = CAP_CLEAR;
+	cap_free(c);
+	return f == CAP_SET;
+}
 
 int
 priv_init(struct priv *pv)
@@ -42,8 +69,28 @@ priv_init(struct priv *pv)
 	else
 		snprintf(pv->user, sizeof(pv->user), "%lu",
 		    (unsigned long)pv->uid);
-	pv->for_other = pv->uid != geteuid() || getuid() != geteuid();
-	return 0;
+	pv->netcap = !pv->root && has_net_admin();
+	pv->for_other = pv->uid != geteuid() || getuid() != geteuid() ||
+	    pv->netcap;
+	return priv_net(pv, false);	/* raised only around changes */
+}
+
+int
+priv_net(const struct priv *pv, bool on)
+{
+	cap_value_t v = CAP_NET_ADMIN;
+	cap_t c;
+	int r = 0;
+
+	if (!pv->netcap)
+		return 0;
+	if ((c = cap_get_proc()) == NULL)
+		return -errno;
+	if (cap_set_flag(c, CAP_EFFECTIVE, 1, &v, on ? CAP_SET : CAP_CLEAR) < 0
+	    || cap_set_proc(c) < 0)
+		r = -errno;
+	cap_free(c);
+	return r;
 }
 
 /* Drop every capability of this process (all sets). */

@@ -201,6 +201,9 @@ struct netplan {
 	bool have_guest;
 	uint8_t mac[6];
 	char model[64];
+	/* bridge mode: the bridge's IPv4 networks, "10.10.0.0/16, ...",
+	 * filled from the host by bridge_ensure_port ("" = not read yet) */
+	char lan[96];
 	struct forward fwd[32];
 	size_t nfwd;
 	bool keep;
@@ -256,6 +259,8 @@ struct net_link {
 	long owner;		/* tun owner uid, -1 = none */
 	long group;		/* tun group gid, -1 = none */
 	unsigned mtu;
+	uint8_t mac[6];		/* IFLA_ADDRESS; zero when none */
+	bool vnet_hdr;		/* tun IFF_VNET_HDR (kept as found) */
 };
 
 struct net_addr {
@@ -289,10 +294,42 @@ int net_route_overlap(struct net *, struct in_addr, int prefix,
 /* /dev/net/tun: create a persistent tap owned by uid (and gid when
  * != (gid_t)-1). */
 int net_tap_create(const char *name, uid_t owner, gid_t group);
-/* Open one queue of an existing tap: IFF_TAP|IFF_NO_PI|IFF_VNET_HDR;
- * returns the fd (close-on-exec cleared by the caller) or -errno. */
-int net_tap_open(const char *name);
+/* Open one queue of an existing tap (IFF_TAP|IFF_NO_PI, and the tap's
+ * own IFF_VNET_HDR unless no_vnet_hdr); returns the fd, close-on-exec,
+ * or -errno. */
+int net_tap_open(struct net *, const char *name, bool no_vnet_hdr);
 int net_bridge_create(struct net *, const char *name);
+/* Non-root qrun only changes taps owned by getuid() (masters: bridges);
+ * guard, when set, must also approve every change (0 or -EPERM). The
+ * master is NULL unless a port is being enslaved. */
+typedef int net_guard_fn(const struct net_link *link,
+    const struct net_link *master, void *arg);
+void net_guard(struct net *, net_guard_fn *, void *arg);
+/* Set a link's MAC address (a bridge with a set MAC keeps it). */
+int net_link_set_mac(struct net *, int ifindex, const uint8_t mac[6]);
+/* The ports of one bridge: a dump the kernel filters by IFLA_MASTER. */
+int net_link_ports(struct net *, int master, struct net_link *out,
+    size_t max, size_t *count);
+
+/* An IPv4 unicast route of the main table through one interface. */
+struct net_route {
+	struct in_addr dst;
+	int prefix;
+	struct in_addr gw;	/* INADDR_ANY = none (scope link) */
+	int ifindex;
+	unsigned metric;
+	unsigned char proto;	/* RTPROT_* */
+};
+
+/* The routes of the main table through ifindex (RTA_OIF), kernel
+ * filtered; proto kernel routes (of addresses) are left out. -ENOSPC
+ * when more than max. */
+int net_route_list_dev(struct net *, int ifindex, struct net_route *out,
+    size_t max, size_t *n);
+/* Add (-EEXIST when exactly this route exists) or delete (-ESRCH when
+ * missing) one route of the main table. */
+int net_route_add(struct net *, const struct net_route *);
+int net_route_del(struct net *, const struct net_route *);
 
 /* ------------------------------------------------------------- journal.c */
 
@@ -306,6 +343,11 @@ int net_bridge_create(struct net *, const char *name);
  *     enslave TAP BRIDGE
  *     mtu TAP OLD NEW
  *     bridge-create BR
+ *     addr-del IF A.B.C.D/P             (bridge create/delete: moves)
+ *     route-add IF DST/P GW METRIC PROTO
+ *     route-del IF DST/P GW METRIC PROTO
+ *     release PORT BR
+ *     bridge-delete BR
  *     info KEY VALUE        (run metadata for status; undo ignores it)
  * journal_log refuses (-EINVAL) a line that does not parse. Undo walks
  * it backwards, touching only what still looks as qrun left it. The
@@ -345,6 +387,20 @@ struct priv;
 int ensure_tap(struct net *, struct journal *, const struct netplan *,
     const struct priv *, char *why, size_t whylen);
 
+/* -------------------------------------------------------------- bridge.c */
+
+/* Bridged mode: read the bridge's IPv4 networks into p->lan and the
+ * prefix of the one holding the planned guest into p->prefix; a guest
+ * outside every network is -EDOM, a missing bridge -ENODEV (why says
+ * the admin command). Reads only. */
+int bridge_read_lan(struct net *, struct netplan *, char *why,
+    size_t whylen);
+/* Bridged mode: make the planned tap exist (the developer's), without
+ * address, with the bridge's MTU, enslaved and up, journaling each change
+ * first; fills p->lan and p->prefix. -errno with one sentence in why. */
+int bridge_ensure_port(struct net *, struct journal *, struct netplan *,
+    const struct priv *, char *why, size_t whylen);
+
 /* ---------------------------------------------------------------- priv.c */
 
 /* Who the developer is, and what qrun may do on their behalf. */
@@ -354,12 +410,45 @@ struct priv {
 	char user[64];		/* login name, for MACs and messages */
 	bool root;		/* euid 0 */
 	bool for_other;		/* elevated on behalf of another user */
+	bool netcap;		/* not root, holds CAP_NET_ADMIN (file cap) */
 };
 
 int priv_init(struct priv *);
+/* netcap: raise (on) or lower CAP_NET_ADMIN in the effective set around
+ * network changes; a no-op otherwise. 0 or -errno. */
+int priv_net(const struct priv *, bool on);
 /* In the QEMU child: become the developer, no capabilities, no new
  * privileges. 0 or -errno. */
 int priv_drop(const struct priv *);
+
+/* -------------------------------------------------------------- access.c */
+
+/*
+ * The access list, /etc/qrun/access.conf ($QRUN_SYSCONF_DIR unless
+ * for_other): which users and groups may use which taps and bridges
+ * (fnmatch patterns). Consulted only when qrun holds privileges the user
+ * lacks (netcap); root may do anything, and an unprivileged user is
+ * limited by the kernel (tap ownership). A file not owned by root or
+ * writable by group/others is refused, and then nothing is granted.
+ */
+char *access_path(const struct priv *);
+/* Does the list exist, is it safe and does it parse? 0, -ENOENT, -EPERM,
+ * -EINVAL; why says what is wrong. */
+int access_file_check(const char *path, char *why, size_t whylen);
+/* May pv use tap (and bridge, when not NULL)? 0, or -EPERM with
+ * "TAP: not granted to USER by PATH" (or the reason the list is refused). */
+int access_check(const struct priv *, const char *tap, const char *bridge,
+    char *why, size_t whylen);
+/* net_open + the guard that checks every change against the list. */
+int access_net_open(const struct priv *, struct net **);
+/* A file qrun reads for the user while privileged (-p PATH): owned by
+ * the user or root and not writable by group/others. 0 or -EPERM. */
+int access_user_file(const struct priv *, const char *path, char *why,
+    size_t whylen);
+/* fopen a file the user names (--serial-log) with the user's file access
+ * rights, not root's, when root on behalf of a user. */
+FILE *access_user_fopen(const struct priv *, const char *path,
+    const char *mode);
 
 /* ------------------------------------------------------------------ vm.c */
 
@@ -370,6 +459,24 @@ enum vm_event {
 	VM_TIMEOUT,
 	VM_SIGNAL,		/* qrun got SIGINT/SIGTERM/SIGHUP */
 	VM_EOF,
+	VM_READY,		/* the readiness probe succeeded (ready.c) */
+	VM_RUN_EXITED,		/* the host command exited (ready.c) */
+};
+
+/*
+ * Another participant in vm_wait's one poll loop (ready.c's probe and
+ * host command). prepare fills *pfd (fd -1: none) and returns the ms
+ * until it wants event called again (-1: only when pfd fires); event
+ * runs after every poll (revents may be 0) and line on every console
+ * line (NULL: none); both return 0 to go on or a VM_* event that ends
+ * vm_wait.
+ */
+struct pollfd;
+struct vm_hook {
+	int (*prepare)(void *arg, struct pollfd *pfd);
+	int (*event)(void *arg, const struct pollfd *pfd);
+	int (*line)(void *arg, const char *line);
+	void *arg;
 };
 
 struct vm_spec {
@@ -383,6 +490,7 @@ struct vm_spec {
 	FILE *log;		/* --serial-log, or NULL */
 	regex_t *expect, *fail;
 	long timeout_s;		/* 0 = none */
+	const struct vm_hook *hook;	/* NULL = none */
 };
 
 struct vm {
@@ -395,6 +503,8 @@ struct vm {
 	int tail_pos;
 	char *line;
 	size_t line_len;
+	unsigned long nlines;	/* lines that went to the tail */
+	unsigned long freeze_at; /* --fail matched: tail full at, else 0 */
 };
 
 int vm_signals_init(void);
@@ -406,5 +516,129 @@ int vm_wait(const struct vm_spec *, struct vm *, int *sig);
 void vm_stop(struct vm *);
 void vm_print_tail(struct vm *);
 void vm_free(struct vm *);
+
+/* ----------------------------------------------------------------- qmp.c */
+
+struct qmp;
+
+/* Connect to QEMU's QMP socket (retrying while it appears) and do the
+ * capabilities handshake. 0 or -errno. */
+int qmp_open(const char *path, int timeout_ms, struct qmp **);
+void qmp_close(struct qmp *);
+int qmp_fd(const struct qmp *);
+/* Run cmd (args_json: an object's JSON text, or NULL); the reply is
+ * matched by id, events read meanwhile are queued. 0 with *result the
+ * JSON text of "return", -EIO with *result the error's desc (or NULL),
+ * -ETIMEDOUT, -EPIPE. *result is malloc'd. */
+int qmp_execute(struct qmp *, const char *cmd, const char *args_json,
+    int timeout_ms, char **result);
+/* Read what the socket holds (after poll); 0, -EPIPE at EOF, -errno. */
+int qmp_input(struct qmp *);
+/* The next queued event: its name ("RESET"...), with ":guest" added
+ * when the guest caused it; malloc'd; NULL when none. */
+char *qmp_event_next(struct qmp *);
+
+/* ---------------------------------------------------------------- repl.c */
+
+/*
+ * The shell's input: GNU readline's callback interface on a terminal,
+ * plain lines otherwise. Fill out with candidates for the word text that
+ * starts at byte start of line; return 1 to complete file names instead.
+ */
+typedef int repl_complete_fn(const char *line, int start, const char *text,
+    struct strv *out);
+
+struct repl_conf {
+	bool tty;		/* stdin is a terminal: readline and a prompt */
+	const char *prompt;
+	const char *history;	/* file, or NULL */
+	repl_complete_fn *complete;
+};
+
+int repl_open(const struct repl_conf *);
+void repl_close(void);
+/* Feed what stdin holds to the line editor; lines are queued. */
+void repl_input(void);
+/* The next queued line (malloc'd) or NULL; *eof once input ended. */
+char *repl_line(bool *eof);
+/* The prompt is shown (and stdin read) only between pause and resume. */
+void repl_pause(void);
+void repl_resume(void);
+bool repl_active(void);
+/* Text from elsewhere (the guest, events), printed above the prompt
+ * and the half-typed line. */
+void repl_output(const char *buf, size_t n);
+void repl_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Ctrl-C at the prompt: forget the line, new prompt. */
+void repl_interrupt(void);
+/* While a command runs on a terminal: the keys typed meanwhile; returns
+ * 3 (Ctrl-C) or 29 (Ctrl-]) when one of them was among them, else 0. */
+int repl_read_key(void);
+
+/* --------------------------------------------------------------- ready.c */
+
+/*
+ * Guest readiness (--ready / test.ready) and the host command run against
+ * the guest (--run). A probe is "ping" (ICMP echo to the guest from the
+ * host side), "tcp:PORT" (a TCP connect to the guest; in user mode to the
+ * forwarded host port, counted only once the guest itself answers),
+ * "serial:REGEX" (a console line matches), or "" (ready at once). Every
+ * probe is non-blocking and runs inside a poll loop: vm_wait through
+ * ready_wait, or any other loop (the shell) through ready_prepare and
+ * ready_event directly. Nothing here prints.
+ */
+struct ready;
+
+/* Parse spec against the plan (pure): -EINVAL with why when the plan
+ * cannot do it (ping in user mode, tcp:PORT without a forward, no guest
+ * address). spec "" = ready at once. */
+int ready_alloc(const char *spec, const struct netplan *, struct ready **,
+    char *why, size_t whylen);
+void ready_put(struct ready *);
+/* Open what needs qrun's privileges (the ICMP socket): call before they
+ * are dropped. 0 or -errno with why. */
+int ready_open(struct ready *, char *why, size_t whylen);
+/* Start (again) from now: probe timers reset; timeout_ms > 0 bounds this
+ * wait (VM_TIMEOUT from ready_event), 0 = no bound of its own. */
+void ready_start(struct ready *, long timeout_ms);
+/* One poll loop turn: prepare fills pfd and returns the poll timeout
+ * (ms, -1 none); event returns VM_READY, VM_TIMEOUT or 0. ready_line
+ * feeds a console line (VM_READY when serial:REGEX matches). */
+int ready_prepare(struct ready *, struct pollfd *pfd);
+int ready_event(struct ready *, const struct pollfd *pfd);
+int ready_line(struct ready *, const char *line);
+/* "guest 172.21.0.2 ready after 3.1 s (ping)", malloc'd; start_ms is
+ * vm.start_ms (CLOCK_MONOTONIC). */
+char *ready_message(const struct ready *, long start_ms);
+/* vm_wait with the probe in the loop (s->hook is borrowed): VM_READY, or
+ * whatever else ended the wait (VM_EXITED, VM_TIMEOUT, VM_SIGNAL...). */
+int ready_wait(struct vm_spec *, struct vm *, struct ready *, int *sig);
+
+/* The host command: its own process group, stdin /dev/null, run as the
+ * developer with no capabilities (priv_drop), environment plus the
+ * QRUN_* variables of ready_env. */
+struct ready_cmd {
+	pid_t pid;		/* -1 once reaped */
+	int status;		/* wait status */
+	int exec_err;		/* errno when it could not start */
+};
+
+/* QRUN_GUEST_IP, QRUN_HOST_IP, QRUN_TAP, QRUN_MAC, QRUN_PORT_<guest>
+ * (user mode, tcp forwards) as "NAME=VALUE"; HOME, USER, LOGNAME of the
+ * developer when qrun acts for another user. */
+void ready_env(const struct netplan *, const struct priv *, struct strv *);
+/* 0; -ENOENT (not found: 127) or -EACCES (exec failed otherwise: 126),
+ * exec_err saying why; another -errno (exec_err too) when the child
+ * could not become the developer. */
+int ready_cmd_spawn(struct ready_cmd *, const struct strv *argv,
+    const struct strv *env, const struct priv *);
+/* vm_wait until the command exits (VM_RUN_EXITED) or something else
+ * ends the run; the command is left running then (ready_cmd_stop). */
+int ready_cmd_wait(struct vm_spec *, struct vm *, struct ready_cmd *,
+    int *sig);
+/* SIGTERM to its process group, SIGKILL after a grace period; reaps. */
+void ready_cmd_stop(struct ready_cmd *);
+/* Exit status as a shell reports it: N, or 128+N when killed by N. */
+int ready_cmd_status(const struct ready_cmd *);
 
 #endif /* QRUN_H */

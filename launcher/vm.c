@@ -24,6 +24,8 @@
 #define TAIL_LINES	20
 #define LINE_MAX_LEN	4096
 #define GRACE_MS	3000
+#define LINGER_QUIET_MS	300
+#define LINGER_MAX_MS	2000
 
 static int sigpipe_fds[2] = { -1, -1 };
 
@@ -215,10 +217,20 @@ vm_stop(struct vm *vm)
 	vm_reap(vm, true);
 }
 
-/* Keep the last TAIL_LINES lines of the console. */
+/* Keep the last TAIL_LINES lines of the console (once --fail matched:
+ * until the matching line is the oldest one kept). */
+static bool
+tail_frozen(const struct vm *vm)
+{
+	return vm->freeze_at != 0 && vm->nlines >= vm->freeze_at;
+}
+
 static void
 tail_add(struct vm *vm, const char *line)
 {
+	if (tail_frozen(vm))
+		return;
+	vm->nlines++;
 	free(vm->tail[vm->tail_pos]);
 	vm->tail[vm->tail_pos] = xstrdup(line);
 	vm->tail_pos = (vm->tail_pos + 1) % TAIL_LINES;
@@ -239,6 +251,12 @@ vm_print_tail(struct vm *vm)
 			    "console:\n");
 		any = true;
 		fprintf(stderr, "| %s\n", l);
+	}
+	if (vm->line_len > 0 && !tail_frozen(vm)) {	/* being written */
+		if (!any)
+			fprintf(stderr, "qrun: last lines of the serial "
+			    "console:\n");
+		fprintf(stderr, "| %.*s\n", (int)vm->line_len, vm->line);
 	}
 }
 
@@ -264,6 +282,8 @@ scan_line(const struct vm_spec *s, const char *line)
 		return VM_FAILED;
 	if (s->expect && regexec(s->expect, line, 0, NULL, 0) == 0)
 		return VM_MATCHED;
+	if (s->hook && s->hook->line)
+		return s->hook->line(s->hook->arg, line);
 	return 0;
 }
 
@@ -290,12 +310,14 @@ serial_input(const struct vm_spec *s, struct vm *vm)
 		fwrite(buf, 1, (size_t)n, s->log);
 	if (vm->line == NULL)
 		vm->line = xmalloc(LINE_MAX_LEN + 1);
-	for (ssize_t i = 0; i < n && r == 0; i++) {
+	/* The first decision counts; the rest of buf still goes to the tail. */
+	for (ssize_t i = 0; i < n; i++) {
 		char c = buf[i];
 
 		if (c == '\n' || vm->line_len == LINE_MAX_LEN) {
 			vm->line[vm->line_len] = '\0';
-			r = scan_line(s, vm->line);
+			if (r == 0 && (r = scan_line(s, vm->line)) == VM_FAILED)
+				vm->freeze_at = vm->nlines + TAIL_LINES;
 			tail_add(vm, vm->line);
 			vm->line_len = 0;
 			if (c == '\n')
@@ -306,20 +328,63 @@ serial_input(const struct vm_spec *s, struct vm *vm)
 	}
 	if (r == 0 && vm->line_len > 0) {
 		vm->line[vm->line_len] = '\0';
-		r = scan_line(s, vm->line);
-	}
-	if (r != 0 && vm->line_len > 0) {
-		vm->line[vm->line_len] = '\0';
-		tail_add(vm, vm->line);
-		vm->line_len = 0;
+		if ((r = scan_line(s, vm->line)) == VM_FAILED)
+			vm->freeze_at = vm->nlines + TAIL_LINES;
 	}
 	return r;
 }
 
 /*
+ * After --fail matched: keep passing the console through until it is
+ * quiet for LINGER_QUIET_MS, QEMU closes it, LINGER_MAX_MS passed or the
+ * matching line is the oldest the tail keeps, so the tail shows the whole
+ * failure (a panic's reason and the start of its trace), not the line cut
+ * where the pattern first matched.
+ */
+static void
+serial_linger(const struct vm_spec *s, struct vm *vm)
+{
+	struct vm_spec quiet = *s;
+	long end = now_ms() + LINGER_MAX_MS, t;
+	struct pollfd pfd[2];
+	unsigned char c;
+	int sg, n;
+
+	quiet.expect = quiet.fail = NULL;
+	quiet.hook = NULL;
+	while (vm->serial_fd >= 0 && !tail_frozen(vm)) {
+		t = end - now_ms();
+		if (t > LINGER_QUIET_MS)
+			t = LINGER_QUIET_MS;
+		if (t <= 0)
+			break;
+		pfd[0] = (struct pollfd){ .fd = vm->serial_fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = sigpipe_fds[0], .events = POLLIN };
+		if ((n = poll(pfd, 2, (int)t)) < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;		/* quiet (or poll failed) */
+		sg = pfd[1].revents ? vm_signal_next() : 0;
+		if (sg != 0 && sg != SIGCHLD) {
+			/* Asked to stop: not now; leave the signal pending. */
+			c = (unsigned char)sg;
+			if (write(sigpipe_fds[1], &c, 1) < 0) {
+				/* full: one is pending anyway */
+			}
+			break;
+		}
+		if (!pfd[0].revents)
+			continue;
+		if (serial_input(&quiet, vm) == VM_EOF)
+			break;
+	}
+}
+
+/*
  * Wait until something decides the run: QEMU exits, a pattern matches,
- * the deadline passes, or a signal arrives. Returns the VM_* event; the
- * signal number goes to *sig.
+ * the deadline passes, a signal arrives, or s->hook (a readiness probe,
+ * a host command) says so. Returns the VM_* event; the signal number
+ * goes to *sig.
  */
 int
 vm_wait(const struct vm_spec *s, struct vm *vm, int *sig)
@@ -327,11 +392,12 @@ vm_wait(const struct vm_spec *s, struct vm *vm, int *sig)
 	long deadline = s->timeout_s > 0 ? vm->start_ms + s->timeout_s * 1000 : -1;
 
 	for (;;) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = sigpipe_fds[0], .events = POLLIN },
 			{ .fd = vm->serial_fd, .events = POLLIN },
+			{ .fd = -1 },
 		};
-		int timeout = -1, r, sg;
+		int timeout = -1, r = 0, sg, ht;
 
 		if (vm_reap(vm, false)) {
 			/* Drain what the console still holds. */
@@ -347,8 +413,10 @@ vm_wait(const struct vm_spec *s, struct vm *vm, int *sig)
 			if (timeout <= 0)
 				return VM_TIMEOUT;
 		}
-		if (poll(pfd, vm->serial_fd >= 0 ? 2 : 1, timeout) < 0 &&
-		    errno != EINTR)
+		if (s->hook && (ht = s->hook->prepare(s->hook->arg, &pfd[2])) >=
+		    0 && (timeout < 0 || ht < timeout))
+			timeout = ht;
+		if (poll(pfd, 3, timeout) < 0 && errno != EINTR)
 			return -errno;
 		while ((sg = vm_signal_next()) != 0)
 			if (sg != SIGCHLD) {
@@ -360,8 +428,13 @@ vm_wait(const struct vm_spec *s, struct vm *vm, int *sig)
 			if (r == VM_EOF) {
 				close(vm->serial_fd);
 				vm->serial_fd = -1;
-			} else if (r != 0)
+			} else if (r != 0) {
+				if (r == VM_FAILED)
+					serial_linger(s, vm);
 				return r;
+			}
 		}
+		if (s->hook && (r = s->hook->event(s->hook->arg, &pfd[2])) != 0)
+			return r;
 	}
 }

@@ -105,7 +105,7 @@ START_TEST(test_missing)
 	ck_assert_int_eq(net_link_get(nl, "", &l), -ENODEV);
 	ck_assert_int_eq(net_link_set_up(nl, 4711, true), -ENODEV);
 	ck_assert_int_eq(net_link_delete(nl, 4711), -ENODEV);
-	ck_assert_int_eq(net_tap_open("nosuch0"), -ENODEV);
+	ck_assert_int_eq(net_tap_open(nl, "nosuch0", false), -ENODEV);
 	/* ...and net_tap_open did not create it. */
 	ck_assert_int_eq(net_link_get(nl, "nosuch0", &l), -ENODEV);
 	ck_assert_int_eq(net_route_overlap(nl, ip("10.0.0.0"), 8, 0, name), 0);
@@ -235,7 +235,11 @@ open_as(const char *name, uid_t uid)
 		if (setresgid(uid, uid, uid) != 0 ||
 		    setresuid(uid, uid, uid) != 0)
 			_exit(100);
-		fd = net_tap_open(name);
+		struct net *un;
+
+		if (net_open(&un) < 0)
+			_exit(101);
+		fd = net_tap_open(un, name, false);
 		_exit(fd >= 0 ? 0 : -fd);
 	}
 	ck_assert_int_gt(pid, 0);
@@ -251,7 +255,7 @@ START_TEST(test_tap_open)
 	int fd;
 
 	tap("qt0");
-	fd = net_tap_open("qt0");
+	fd = net_tap_open(nl, "qt0", false);
 	ck_assert_int_ge(fd, 0);
 	ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	memset(&ifr, 0, sizeof(ifr));
@@ -260,6 +264,12 @@ START_TEST(test_tap_open)
 	ck_assert(ifr.ifr_flags & IFF_TAP);
 	ck_assert(ifr.ifr_flags & IFF_NO_PI);
 	ck_assert(ifr.ifr_flags & IFF_VNET_HDR);
+	close(fd);
+	/* Plain frames on request (for --capture). */
+	fd = net_tap_open(nl, "qt0", true);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ioctl(fd, TUNGETIFF, &ifr), 0);
+	ck_assert(!(ifr.ifr_flags & IFF_VNET_HDR));
 	close(fd);
 	/* Persistent: still there once the queue is closed. */
 	ck_assert_int_eq(net_link_get(nl, "qt0", &l), 0);
