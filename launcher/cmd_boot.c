@@ -23,11 +23,7 @@ struct boot {
 	struct priv priv;
 	enum image_type type;
 	const char *image;
-	struct net *net;
-	struct journal *journal;
-	char *state;
-	int lock_fd;
-	int tap_fd;
+	struct runnet rn;	/* the host network of this run */
 	regex_t expect, fail;
 	bool have_expect, have_fail;
 	FILE *log;
@@ -122,114 +118,10 @@ print_dry_run(const struct boot *b, const struct qemu_opts *qo)
 	strv_free(&argv);
 }
 
-/* Run metadata for "qrun status", kept in the journal. */
-static void
-journal_info(struct boot *b)
-{
-	const struct netplan *p = &b->plan;
-	char h[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN], *abs;
-
-	journal_log(b->journal, "info mode %s", net_mode_name(p->mode));
-	if (p->mode == NET_TAP || p->mode == NET_BRIDGE)
-		journal_log(b->journal, "info tap %s", p->tap);
-	if (p->mode == NET_BRIDGE)
-		journal_log(b->journal, "info bridge %s", p->bridge);
-	if (p->mode == NET_TAP)
-		journal_log(b->journal, "info host %s/%d", ip_str(p->host, h),
-		    p->prefix);
-	if (p->have_guest)
-		journal_log(b->journal, "info guest %s", ip_str(p->guest, g));
-	if (p->mode != NET_NONE)
-		journal_log(b->journal, "info mac %02x:%02x:%02x:%02x:%02x:%02x",
-		    p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4],
-		    p->mac[5]);
-	abs = realpath(b->image, NULL);
-	journal_log(b->journal, "info image %s", abs ? abs : b->image);
-	free(abs);
-}
-
-/* Journal the run; lock the tap, replay leftovers and make the tap. */
-static int
-setup_net(struct boot *b)
-{
-	char why[512];
-	pid_t holder = 0;
-	int r, n = 0;
-
-	if ((b->plan.mode == NET_TAP || b->plan.mode == NET_BRIDGE) &&
-	    access_check(&b->priv, b->plan.tap, b->plan.mode == NET_BRIDGE ?
-	    b->plan.bridge : NULL, why, sizeof(why)) < 0) {
-		warnx("%s", why);
-		return EXIT_QRUN;
-	}
-	priv_net(&b->priv, true);	/* lowered again by cmd_boot */
-	b->state = state_dir(b->priv.for_other);
-	if ((r = journal_open(b->state, &b->journal)) < 0) {
-		warnx("%s: cannot open the journal: %s", b->state,
-		    strerror(-r));
-		return EXIT_QRUN;
-	}
-	journal_info(b);
-	if (b->plan.mode != NET_TAP && b->plan.mode != NET_BRIDGE)
-		return 0;
-	if ((r = access_net_open(&b->priv, &b->net)) < 0) {
-		warnx("netlink: %s", strerror(-r));
-		return EXIT_QRUN;
-	}
-	r = lock_tap(b->state, b->plan.tap, &b->lock_fd, &holder);
-	if (r == -EBUSY) {
-		warnx("%s: in use by qrun pid %ld", b->plan.tap, (long)holder);
-		return EXIT_QRUN;
-	} else if (r < 0) {
-		warnx("%s: cannot lock: %s", b->plan.tap, strerror(-r));
-		return EXIT_QRUN;
-	}
-	if (journal_cleanup(b->state, b->net, &n) == 0 && n > 0)
-		warnx("undid the leftovers of %d dead run%s", n,
-		    n == 1 ? "" : "s");
-	if ((b->plan.mode == NET_BRIDGE ? bridge_ensure_port(b->net,
-	    b->journal, &b->plan, &b->priv, why, sizeof(why)) :
-	    ensure_tap(b->net, b->journal, &b->plan, &b->priv, why,
-	    sizeof(why))) < 0) {
-		warnx("%s", why);
-		return EXIT_QRUN;
-	}
-	if ((b->tap_fd = net_tap_open(b->net, b->plan.tap,
-	    b->cfg.net_capture[0] != '\0')) < 0) {
-		warnx("%s: cannot open: %s", b->plan.tap, strerror(-b->tap_fd));
-		return EXIT_QRUN;
-	}
-	return 0;
-}
-
-static void
-teardown_net(struct boot *b)
-{
-	int r;
-
-	priv_net(&b->priv, true);
-	if (b->tap_fd >= 0)
-		close(b->tap_fd);
-	b->tap_fd = -1;
-	if (b->journal && b->plan.keep)
-		journal_close(b->journal);
-	else if (b->journal && (r = journal_undo(b->journal, b->net)) < 0)
-		warnx("%s: undo incomplete (%s); run qrun cleanup",
-		    b->plan.tap, strerror(-r));
-	b->journal = NULL;
-	if (b->lock_fd >= 0)
-		unlock_tap(b->lock_fd);
-	b->lock_fd = -1;
-	if (b->net)
-		net_close(b->net);
-	b->net = NULL;
-	priv_net(&b->priv, false);
-}
-
 static void
 boot_free(struct boot *b)
 {
-	teardown_net(b);
+	runnet_down(&b->rn);
 	if (b->have_expect)
 		regfree(&b->expect);
 	if (b->have_fail)
@@ -237,7 +129,6 @@ boot_free(struct boot *b)
 	if (b->log)
 		fclose(b->log);
 	ready_put(b->ready);
-	free(b->state);
 	config_free(&b->cfg);
 }
 
@@ -437,8 +328,8 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 		    "not found" : strerror(-r));
 		return r == -ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
 	}
-	if (b->journal)
-		journal_log(b->journal, "info qemu-pid %ld", (long)vm.pid);
+	if (b->rn.journal)
+		journal_log(b->rn.journal, "info qemu-pid %ld", (long)vm.pid);
 	if (b->ready)
 		ev = ready_supervise(b, s, &vm, &sig, &r);
 	else
@@ -520,7 +411,7 @@ prepare_batch(struct boot *b, struct vm_spec *s)
 int
 cmd_boot(struct opts *o)
 {
-	struct boot b = { .lock_fd = -1, .tap_fd = -1 };
+	struct boot b = { 0 };
 	struct qemu_opts qo = { .tap_fd = -1, .extra = &o->extra };
 	struct vm_spec s = { .priv = &b.priv, .parent = getpid() };
 	struct strv argv = { 0 };
@@ -535,6 +426,7 @@ cmd_boot(struct opts *o)
 	b.image = o->args.v[o->argi];
 	priv_init(&b.priv);
 	config_init(&b.cfg);
+	runnet_init(&b.rn, &b.plan, &b.priv, false);
 	if ((r = boot_load(o, &b.cfg, &b.plan, &b.priv)) != 0 ||
 	    (r = load_image(&b)) != 0 || (r = prepare_ready(&b, o, false)) != 0)
 		goto out;
@@ -546,12 +438,15 @@ cmd_boot(struct opts *o)
 		goto out;
 	}
 	if ((r = prepare_batch(&b, &s)) != 0 || vm_signals_init() < 0 ||
-	    (r = prepare_ready(&b, o, true)) != 0 || (r = setup_net(&b)) != 0)
+	    (r = prepare_ready(&b, o, true)) != 0)
+		goto out;
+	b.rn.plain_frames = b.cfg.net_capture[0] != '\0';
+	if ((r = runnet_up(&b.rn, b.image)) != 0)
 		goto out;
 	priv_net(&b.priv, false);
-	qo.tap_fd = b.tap_fd;
-	if (b.tap_fd >= 0)
-		s.keep_fds[s.nkeep++] = b.tap_fd;
+	qo.tap_fd = b.rn.tap_fd;
+	if (b.rn.tap_fd >= 0)
+		s.keep_fds[s.nkeep++] = b.rn.tap_fd;
 	if (!o->quiet) {
 		hint = netplan_hint(&b.plan);
 		warnx("%s", hint);

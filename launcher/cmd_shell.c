@@ -44,10 +44,7 @@ struct shell {
 	/* The network, once up. */
 	struct netplan plan;
 	bool net_up;
-	char *state;
-	struct net *net;
-	struct journal *journal;
-	int lock_fd, tap_fd;
+	struct runnet rn;	/* journal, lock, tap: the same path as boot */
 	char *qmp_dir, *qmp_path;
 	/* The guest. */
 	char *image;		/* for the next boot/reboot */
@@ -447,33 +444,12 @@ shell_load(struct shell *sh, const char *profile)
 	return r < 0 ? EXIT_QRUN : 0;
 }
 
-/* Run metadata for "qrun status", as a plain boot writes it. */
-static void
-net_info(struct shell *sh)
-{
-	const struct netplan *p = &sh->plan;
-	char h[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
-
-	journal_log(sh->journal, "info mode %s", net_mode_name(p->mode));
-	if (p->mode == NET_TAP || p->mode == NET_BRIDGE)
-		journal_log(sh->journal, "info tap %s", p->tap);
-	if (p->mode == NET_TAP)
-		journal_log(sh->journal, "info host %s/%d", ip_str(p->host, h),
-		    p->prefix);
-	if (p->have_guest)
-		journal_log(sh->journal, "info guest %s", ip_str(p->guest, g));
-	if (p->mode != NET_NONE)
-		journal_log(sh->journal,
-		    "info mac %02x:%02x:%02x:%02x:%02x:%02x", p->mac[0],
-		    p->mac[1], p->mac[2], p->mac[3], p->mac[4], p->mac[5]);
-}
-
 /* The QMP socket lives in a directory of its own, 0700 and owned by
  * whoever QEMU runs as. */
 static int
 qmp_dir_make(struct shell *sh)
 {
-	sh->qmp_dir = xasprintf("%s/qmp-%ld", sh->state, (long)getpid());
+	sh->qmp_dir = xasprintf("%s/qmp-%ld", sh->rn.state, (long)getpid());
 	sh->qmp_path = xasprintf("%s/qmp.sock", sh->qmp_dir);
 	if (mkdir(sh->qmp_dir, 0700) < 0 && errno != EEXIST) {
 		warn("%s", sh->qmp_dir);
@@ -488,17 +464,14 @@ qmp_dir_make(struct shell *sh)
 }
 
 /*
- * Once per shell: plan the network from the settings of the first boot,
- * journal the run, lock the tap, replay leftovers, make the tap (the same
- * steps, messages and journal as cmd_boot.c's setup_net).
+ * Once per shell: plan the network from the settings of the first boot
+ * and take it up through runnet.c, the path a plain boot takes.
  */
 static int
 net_up(struct shell *sh)
 {
 	struct strv diags = { 0 };
-	char why[512];
-	pid_t holder = 0;
-	int r, n = 0;
+	int r;
 
 	r = netplan_make(&sh->cfg, sh->priv.user, &sh->plan, &diags);
 	for (size_t i = 0; i < diags.n; i++)
@@ -506,68 +479,24 @@ net_up(struct shell *sh)
 	strv_free(&diags);
 	if (r < 0)
 		return EXIT_QRUN;
-	sh->state = state_dir(sh->priv.for_other);
-	if ((r = journal_open(sh->state, &sh->journal)) < 0) {
-		warnx("%s: cannot open the journal: %s", sh->state,
-		    strerror(-r));
-		return EXIT_QRUN;
-	}
+	runnet_init(&sh->rn, &sh->plan, &sh->priv,
+	    sh->cfg.net_capture[0] != '\0');
 	sh->net_up = true;
-	net_info(sh);
-	if (qmp_dir_make(sh) != 0)
-		return EXIT_QRUN;
-	if (sh->plan.mode != NET_TAP)
-		return 0;
-	if ((r = net_open(&sh->net)) < 0) {
-		warnx("netlink: %s", strerror(-r));
-		return EXIT_QRUN;
-	}
-	r = lock_tap(sh->state, sh->plan.tap, &sh->lock_fd, &holder);
-	if (r == -EBUSY) {
-		warnx("%s: in use by qrun pid %ld", sh->plan.tap, (long)holder);
-		return EXIT_QRUN;
-	} else if (r < 0) {
-		warnx("%s: cannot lock: %s", sh->plan.tap, strerror(-r));
-		return EXIT_QRUN;
-	}
-	if (journal_cleanup(sh->state, sh->net, &n) == 0 && n > 0)
-		warnx("undid the leftovers of %d dead run%s", n,
-		    n == 1 ? "" : "s");
-	if (ensure_tap(sh->net, sh->journal, &sh->plan, &sh->priv, why,
-	    sizeof(why)) < 0) {
-		warnx("%s", why);
-		return EXIT_QRUN;
-	}
-	if ((sh->tap_fd = net_tap_open(sh->net, sh->plan.tap,
-	    sh->cfg.net_capture[0] != '\0')) < 0) {
-		warnx("%s: cannot open: %s", sh->plan.tap, strerror(-sh->tap_fd));
-		return EXIT_QRUN;
-	}
+	if ((r = runnet_up(&sh->rn, sh->image)) != 0 ||
+	    (r = qmp_dir_make(sh)) != 0)
+		return r;
+	priv_net(&sh->priv, false);
 	return 0;
 }
 
 static void
 net_down(struct shell *sh)
 {
-	int r;
-
-	if (sh->tap_fd >= 0)
-		close(sh->tap_fd);
-	sh->tap_fd = -1;
-	if (sh->journal && sh->plan.keep)
-		journal_close(sh->journal);
-	else if (sh->journal && (r = journal_undo(sh->journal, sh->net)) < 0)
-		warnx("%s: undo incomplete (%s); run qrun cleanup",
-		    sh->plan.tap, strerror(-r));
-	sh->journal = NULL;
-	if (sh->lock_fd >= 0)
-		unlock_tap(sh->lock_fd);
-	sh->lock_fd = -1;
-	if (sh->net)
-		net_close(sh->net);
-	sh->net = NULL;
+	if (!sh->net_up)
+		return;
 	if (sh->qmp_dir && rmdir(sh->qmp_dir) < 0 && errno != ENOENT)
 		warn("%s", sh->qmp_dir);
+	runnet_down(&sh->rn);
 	sh->net_up = false;
 }
 
@@ -600,7 +529,7 @@ static int
 guest_start(struct shell *sh)
 {
 	struct qemu_opts qo = { .image = sh->image, .type = sh->type,
-	    .tap_fd = sh->tap_fd, .qmp_path = sh->qmp_path,
+	    .tap_fd = sh->rn.tap_fd, .qmp_path = sh->qmp_path,
 	    .serial_pipe = true, .extra = &sh->o->extra };
 	struct vm_spec s = { .priv = &sh->priv, .parent = getpid(),
 	    .serial_pipe = true };
@@ -618,8 +547,8 @@ guest_start(struct shell *sh)
 		warnx("running %s", line);
 		free(line);
 	}
-	if (sh->tap_fd >= 0)
-		s.keep_fds[s.nkeep++] = sh->tap_fd;
+	if (sh->rn.tap_fd >= 0)
+		s.keep_fds[s.nkeep++] = sh->rn.tap_fd;
 	s.argv = &argv;
 	unlink(sh->qmp_path);
 	um = umask(077);	/* the QMP socket: 0600 */
@@ -636,8 +565,7 @@ guest_start(struct shell *sh)
 	stat(sh->image, &sh->img_st);
 	sh->boot_ms = mono_ms();
 	sh->wait_from = sh->nlog + (sh->line_len > 0);
-	journal_log(sh->journal, "info image %s", sh->image);
-	journal_log(sh->journal, "info qemu-pid %ld", (long)sh->vm.pid);
+	journal_log(sh->rn.journal, "info qemu-pid %ld", (long)sh->vm.pid);
 	if ((r = qmp_open(sh->qmp_path, QMP_MS, &sh->qmp)) < 0)
 		warnx("QMP: %s: %s (reboot will restart QEMU)", sh->qmp_path,
 		    strerror(-r));
@@ -1301,7 +1229,7 @@ shell_loop(struct shell *sh)
 int
 cmd_shell(struct opts *o)
 {
-	struct shell sh = { .o = o, .lock_fd = -1, .tap_fd = -1 };
+	struct shell sh = { .o = o };
 	struct repl_conf rc = { .prompt = "qrun> " };
 	char *hist = NULL;
 	int r;
@@ -1340,7 +1268,6 @@ out:
 	free(sh.disp);
 	free(sh.image);
 	free(sh.profile);
-	free(sh.state);
 	free(sh.qmp_dir);
 	free(sh.qmp_path);
 	free(hist);

@@ -401,6 +401,26 @@ int bridge_read_lan(struct net *, struct netplan *, char *why,
 int bridge_ensure_port(struct net *, struct journal *, struct netplan *,
     const struct priv *, char *why, size_t whylen);
 
+/* -------------------------------------------------------------- runnet.c */
+
+/* One run's hold on the host network (boot and shell share it). */
+struct runnet {
+	struct netplan *plan;
+	const struct priv *priv;
+	bool plain_frames;	/* open the tap without IFF_VNET_HDR */
+	char *state;		/* the state dir */
+	struct net *net;
+	struct journal *journal;
+	int lock_fd, tap_fd;
+};
+
+void runnet_init(struct runnet *, struct netplan *, const struct priv *,
+    bool plain_frames);
+/* Journal the run; in tap/bridge mode lock, replay, ensure, open the tap.
+ * Prints; 0 or EXIT_QRUN (then runnet_down undoes). */
+int runnet_up(struct runnet *, const char *image);
+void runnet_down(struct runnet *);
+
 /* ---------------------------------------------------------------- priv.c */
 
 /* Who the developer is, and what qrun may do on their behalf. */
