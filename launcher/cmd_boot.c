@@ -376,7 +376,9 @@ compile(regex_t *re, const char *pat, bool *have)
 {
 	if (pat[0] == '\0')
 		return 0;
-	if (regcomp(re, pat, REG_EXTENDED | REG_NOSUB) != 0)
+	char why[128];
+
+	if (regex_compile(re, pat, why, sizeof(why)) < 0)
 		return -EINVAL;
 	*have = true;
 	return 0;

@@ -943,6 +943,7 @@ sh_wait(struct shell *sh, int argc, char **argv)
 {
 	long secs = 60, end, left;
 	regex_t re;
+	char why[128];
 	int r = EXIT_GUEST;
 
 	if (argc < 2 || argc > 3 ||
@@ -950,8 +951,8 @@ sh_wait(struct shell *sh, int argc, char **argv)
 		warnx("usage: wait REGEX [SECONDS]");
 		return EXIT_QRUN;
 	}
-	if (regcomp(&re, argv[1], REG_EXTENDED | REG_NOSUB) != 0) {
-		warnx("wait: /%s/: not a valid regular expression", argv[1]);
+	if (regex_compile(&re, argv[1], why, sizeof(why)) < 0) {
+		warnx("wait: /%s/: bad regex: %s", argv[1], why);
 		return EXIT_QRUN;
 	}
 	end = mono_ms() + secs * 1000;

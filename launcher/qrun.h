@@ -72,6 +72,9 @@ int ifname_check(const char *name, const char **why);
 int parse_ipv4(const char *s, struct in_addr *addr, int *prefix,
     bool need_prefix);
 int parse_mac(const char *s, uint8_t mac[6]);
+/* A user's POSIX extended regex (REG_NOSUB), refusing ones that would
+ * take glibc exponential time; 0, or -EINVAL with the reason in why. */
+int regex_compile(regex_t *, const char *pat, char *why, size_t len);
 /* Parse a decimal integer in [min, max]; 0 or -EINVAL/-ERANGE. */
 int parse_long(const char *s, long min, long max, long *out);
 

@@ -169,8 +169,10 @@ ready_alloc(const char *spec, const struct netplan *p, struct ready **out,
 		e = plan_tcp(r, p, port, why, len);
 	} else if (strncmp(spec, "serial:", 7) == 0 && spec[7] != '\0') {
 		r->kind = R_SERIAL;
-		if (regcomp(&r->re, spec + 7, REG_EXTENDED | REG_NOSUB) != 0) {
-			snprintf(why, len, "bad regular expression");
+		char err[128];
+
+		if (regex_compile(&r->re, spec + 7, err, sizeof(err)) < 0) {
+			snprintf(why, len, "bad regex: %s", err);
 			e = -EINVAL;
 		} else
 			r->have_re = true;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <regex.h>
 
 #include "qrun.h"
 
@@ -233,6 +234,94 @@ parse_mac(const char *s, uint8_t mac[6])
 		    !isxdigit((unsigned char)s[i * 3 + 1]))
 			return -EINVAL;
 		mac[i] = (uint8_t)b[i];
+	}
+	return 0;
+}
+
+/*
+ * glibc's regcomp() copies a subexpression for "+" and for each count of
+ * "{n,m}", so "a++++..." or "((a{999}){999}){999}" takes exponential
+ * time and memory (found by tests/fuzz). Estimate the size of the tree
+ * it would build and refuse more than REGEX_COST nodes before compiling.
+ */
+#define REGEX_COST	100000.0
+
+static bool
+regex_too_big(const char *re)
+{
+	double stack[64], cur = 0, last = 0;
+	size_t depth = 0;
+	long n, m;
+	char *end;
+
+	for (; *re; re++) {
+		double k = 1;
+
+		switch (*re) {
+		case '(':
+			if (depth == ARRAY_SIZE(stack))
+				return true;
+			stack[depth++] = cur;
+			cur = 0;
+			continue;
+		case ')':
+			last = cur;
+			cur = depth ? stack[--depth] + last : last;
+			continue;
+		case '+':
+			k = 2;
+			break;
+		case '{':
+			n = strtol(re + 1, &end, 10);
+			m = *end == ',' ? (end[1] == '}' ? n + 1 :
+			    strtol(end + 1, &end, 10)) : n;
+			k = (double)(n > m ? n : m) + 1;
+			re += strcspn(re, "}") - (re[strcspn(re, "}")] == '\0');
+			break;
+		case '*': case '?': case '|':
+			continue;
+		case '[':		/* a bracket expression: one node */
+			re += 1 + (re[1] == '^');
+			re += *re == ']';
+			re += strcspn(re, "]");
+			if (*re == '\0')
+				re--;
+			last = 1;
+			cur += 1;
+			continue;
+		case '\\':
+			re += re[1] != '\0';
+			/* FALLTHROUGH */
+		default:
+			last = 1;
+			cur += 1;
+			continue;
+		}
+		cur += last * (k - 1);
+		last *= k;
+		if (cur > REGEX_COST || last > REGEX_COST)
+			return true;
+	}
+	return cur > REGEX_COST;
+}
+
+/*
+ * Compile a POSIX extended regex given by a user (profile, option, shell),
+ * refusing the ones glibc would take exponential time over. 0, or -EINVAL
+ * with the reason in why.
+ */
+int
+regex_compile(regex_t *rx, const char *pat, char *why, size_t len)
+{
+	int r;
+
+	if (regex_too_big(pat)) {
+		snprintf(why, len, "too many repetitions");
+		return -EINVAL;
+	}
+	if ((r = regcomp(rx, pat, REG_EXTENDED | REG_NOSUB)) != 0) {
+		regerror(r, rx, why, len);
+		return -EINVAL;
 	}
 	return 0;
 }
