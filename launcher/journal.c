@@ -1030,7 +1030,8 @@ lock_holder(int fd)
 		return 0;
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
-	return parse_long(buf, 1, 0x7fffffff, &pid) < 0 ? 0 : (pid_t)pid;
+	return parse_long(buf + strspn(buf, " "), 1, 0x7fffffff, &pid) < 0 ?
+	    0 : (pid_t)pid;
 }
 
 int
@@ -1064,11 +1065,9 @@ lock_tap(const char *state_dir, const char *tap, int *fdp, pid_t *holder)
 			*holder = lock_holder(fd);
 		goto out;
 	}
-	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0) {
-		r = -errno;
-		goto out;
-	}
+	/* Fixed width, so the pid overwrites the last holder's without a
+	 * truncate (which costs more than the rest of the lock). */
+	snprintf(pid, sizeof(pid), "%10ld\n", (long)getpid());
 	if ((r = write_at(fd, pid, strlen(pid), 0)) < 0)
 		goto out;
 	*fdp = fd;
