@@ -15,8 +15,12 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <linux/if_link.h>
@@ -175,6 +179,13 @@ net_open(struct net **np)
 	}
 	(void)setsockopt(nl_socket_get_fd(n->sk), SOL_NETLINK,
 	    NETLINK_GET_STRICT_CHK, &one, sizeof(one));
+	/* One recvmsg per reply instead of a MSG_PEEK first: a buffer as
+	 * large as the largest dump skb the kernel builds (32 KiB). */
+	nl_socket_disable_msg_peek(n->sk);
+	if ((rc = nl_socket_set_msg_buf_size(n->sk, 65536)) < 0) {
+		rc = nl_to_errno(rc);
+		goto out;
+	}
 	*np = n;
 	n = NULL;
 	rc = 0;
@@ -530,17 +541,14 @@ net_link_set_mac(struct net *n, int ifindex, const uint8_t mac[6])
 	return rc;
 }
 
-int
-net_link_delete(struct net *n, int ifindex)
+/* RTM_DELLINK; returns once the kernel has freed the device. */
+static int
+link_delete_now(struct net *n, int ifindex)
 {
 	struct rtnl_link *link;
 	struct nl_msg *msg = NULL;
 	int rc;
 
-	if (ifindex <= 0)
-		return -ENODEV;
-	if ((rc = change_ok(n, ifindex, 0)) < 0)
-		return rc;
 	if ((link = rtnl_link_alloc()) == NULL)
 		return -ENOMEM;
 	rtnl_link_set_ifindex(link, ifindex);
@@ -549,6 +557,105 @@ net_link_delete(struct net *n, int ifindex)
 	else
 		rc = net_talk(n, msg, NULL, NULL);
 	rtnl_link_put(link);
+	return rc;
+}
+
+/* In a detached grandchild: delete, report the result on fd 3, exit. */
+static void __attribute__((noreturn))
+delete_child(int ifindex, int report)
+{
+	struct net *n = NULL;
+	int rc, nul = open("/dev/null", O_RDWR);
+
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
+	    dup2(nul, 2) < 0 || dup2(report, 3) < 0)
+		_exit(1);
+	/* No inherited fd may outlive the caller: a tap lock above all. */
+	syscall(SYS_close_range, 4, ~0U, 0);
+	prctl(PR_SET_NAME, "qrun-del");
+	if ((rc = net_open(&n)) == 0)
+		rc = link_delete_now(n, ifindex);
+	net_close(n);
+	if (write(3, &rc, sizeof(rc)) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+/* Wait for the kernel's RTM_DELLINK of ifindex or the child's report. */
+static int
+delete_wait(int mon, int report, int ifindex)
+{
+	char buf[8192];
+	int rc;
+
+	for (;;) {
+		struct pollfd pfd[2] = { { mon, POLLIN, 0 },
+		    { report, POLLIN, 0 } };
+		ssize_t len;
+		int r = poll(pfd, 2, 10000);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -ETIMEDOUT;
+		if (pfd[1].revents)
+			return read(report, &rc, sizeof(rc)) == sizeof(rc) ?
+			    rc : -EIO;
+		if ((len = recv(mon, buf, sizeof(buf), 0)) < 0)
+			continue;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		    NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+			const struct ifinfomsg *ifi = NLMSG_DATA(h);
+
+			if (h->nlmsg_type == RTM_DELLINK &&
+			    ifi->ifi_index == ifindex)
+				return 0;
+		}
+	}
+}
+
+/*
+ * Delete a link, returning as soon as the kernel has taken it out of the
+ * namespace (its name is free again). RTM_DELLINK itself returns only
+ * when the device is freed, 15-20 ms of RCU grace periods later, longer
+ * than all the rest of a run; so a detached grandchild sends it and this
+ * waits for the kernel's RTM_DELLINK notification (or the child's error).
+ * Without a monitor socket or a fork, it deletes synchronously.
+ */
+int
+net_link_delete(struct net *n, int ifindex)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
+	    .nl_groups = RTMGRP_LINK };
+	int rc, mon = -1, p[2] = { -1, -1 };
+	pid_t pid;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	if ((rc = change_ok(n, ifindex, 0)) < 0)
+		return rc;
+	mon = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (mon < 0 || bind(mon, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		rc = link_delete_now(n, ifindex);
+		goto out;
+	}
+	if (pid == 0) {
+		if (fork() == 0)
+			delete_child(ifindex, p[1]);
+		_exit(0);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	close(p[1]);
+	p[1] = -1;
+	rc = delete_wait(mon, p[0], ifindex);
+out:
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+	if (mon >= 0)
+		close(mon);
 	return rc;
 }
 

@@ -62,7 +62,7 @@ if [ "$n" -eq 4 ]; then
 else
 	fail "make -j4: $n hint lines, want 4"
 fi
-if [ "$(snapshot "$ns")" = "$before" ] && [ -z "$(ip netns pids "$ns")" ] &&
+if [ "$(snapshot "$ns")" = "$before" ] && ns_empty "$ns" &&
     ! ls "$QRUN_STATE_DIR"/run-*.journal >/dev/null 2>&1; then
 	ok "make -j4: nothing left (namespace as before, no process, no journal)"
 else

@@ -8,6 +8,7 @@
 #                                     removed at exit, also on failure
 #   in_ns NS CMD...                   run CMD inside NS
 #   snapshot NS                       `ip -d link` + `ip addr` of NS
+#   ns_empty NS                       no process left in NS (2 s grace)
 #   need_root DESC                    skip (and exit 0) when not root
 #
 # Each test is a shell script that prints one line per test case and exits
@@ -75,6 +76,17 @@ in_ns() {
 # Background a command and remember it so it is killed at exit.
 bg_track() {
 	_PIDS="$_PIDS $1"
+}
+
+# No process left in namespace $1. qrun returns as soon as a tap it
+# deleted is out of the namespace; the kernel's own freeing finishes in a
+# detached "qrun-del" child for up to ~20 ms more, so allow it 2 s.
+ns_empty() {
+	for _i in $(seq 40); do
+		[ -z "$(ip netns pids "$1")" ] && return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 snapshot() {

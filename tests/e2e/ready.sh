@@ -25,7 +25,7 @@ boot() {
 # Nothing of the run may survive it: no qemu, no tap, no journal.
 left_clean() {
 	_ns=$1 _before=$2
-	[ -z "$(ip netns pids "$_ns")" ] &&
+	ns_empty "$_ns" &&
 	    [ "$(snapshot "$_ns")" = "$_before" ] &&
 	    [ -z "$(ls "$QRUN_STATE_DIR"/*.journal 2>/dev/null)" ]
 }
@@ -144,7 +144,7 @@ expect_rc 125 "user mode --ready tcp:22 without a forward: 125" \
     boot "$UNS" "$TESTDIR/u22" -n user -o qemu.accel=tcg \
     -o net.forwards=tcp:18080:80 --ready tcp:22 \
     --initrd "$INITRD" "$KERNEL"
-check "user mode: no qemu left" [ -z "$(ip netns pids "$UNS")" ]
+check "user mode: no qemu left" ns_empty "$UNS"
 
 # ready is success without --run and --expect
 expect_rc 0 "--ready ping alone: exit 0 once ready" \
