@@ -85,17 +85,29 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: qrun [OPTIONS] IMAGE [-- QEMU-ARGS...]\n");
 	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
-		fprintf(f, "       qrun %s %s\n", cmds[i].name, cmds[i].usage);
+		fprintf(f, "       qrun %s%s%s\n", cmds[i].name,
+		    cmds[i].usage[0] ? " " : "", cmds[i].usage);
 	fprintf(f, "options: -p PROFILE -o KEY=VALUE -n MODE -t TAP -b BRIDGE "
 	    "-m MIB --initrd FILE\n         --dry-run --timeout SEC --expect "
 	    "REGEX --fail REGEX --success-code N\n         --serial-log FILE "
-	    "--capture FILE.pcap -q -v -V -h\n");
+	    "--capture FILE.pcap --ready SPEC --run CMD [ARGS...]\n"
+	    "         -i -q -v -V -h\n");
 }
 
 int
 cmd_help(struct opts *o)
 {
-	(void)o;
+	const struct cmd *c, *amb;
+
+	if (o->args.n > o->argi) {
+		if ((c = cmd_find(o->args.v[o->argi], &amb)) == NULL) {
+			warnx("help %s: no such command", o->args.v[o->argi]);
+			return EXIT_QRUN;
+		}
+		printf("qrun %s%s%s\n  %s\n", c->name, c->usage[0] ? " " : "",
+		    c->usage, c->help);
+		return EXIT_OK;
+	}
 	usage(stdout);
 	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
 		printf("  %-8s %s\n", cmds[i].name, cmds[i].help);
