@@ -12,7 +12,8 @@ ready_run() {	# ready_run I: one boot; prints "T0 STAMP REPLY RC"
 	    --initrd "$G/initrd.gz" "$G/vmlinuz" --run date +%s.%N \
 	    < /dev/null > "$TMP/r$1.out" 2> "$TMP/r$1.err"
 	rc=$?
-	stamp=$(tr -d '\r' < "$TMP/r$1.out" | grep -E '^[0-9]{9,}\.[0-9]+$' | tail -1)
+	# date's line may follow the guest's prompt on the console's line
+	stamp=$(tr -d '\r' < "$TMP/r$1.out" | grep -Eo '[0-9]{10}\.[0-9]{9}' | tail -1)
 	reply=$(tcpdump -tt -n -r "$TMP/r$1.pcap" 'icmp[icmptype] == icmp-echoreply' \
 	    2>/dev/null | head -1 | cut -d' ' -f1)
 	echo "$t0 ${stamp:--} ${reply:--} $rc"

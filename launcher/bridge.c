@@ -8,7 +8,6 @@
  * "qrun: ").
  */
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -178,23 +177,6 @@ check_tap(struct net *n, const struct net_link *l, const struct net_link *br,
 	return 0;
 }
 
-/* Journal one change before making it. */
-static int
-jlog(struct journal *j, const char *tap, char *why, size_t whylen,
-    const char *fmt, ...)
-{
-	char line[128];
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if ((r = journal_log(j, "%s", line)) < 0)
-		WHY("%s: cannot write the journal: %s", tap, strerror(-r));
-	return r;
-}
-
 /*
  * Create the tap for the developer. Its host-side MAC is set high
  * (fe:...), as libvirt does, so it never becomes the lowest port MAC and
@@ -207,19 +189,8 @@ create_tap(struct net *n, struct journal *j, const struct netplan *p,
 	uint8_t mac[6];
 	int r;
 
-	if ((r = jlog(j, p->tap, why, whylen, "tap-create %s", p->tap)) < 0)
+	if ((r = ensure_create_tap(n, j, p, pv, l, why, whylen)) < 0)
 		return r;
-	if ((r = net_tap_create(p->tap, pv->uid, (gid_t)-1)) < 0)
-		journal_cancel(j);	/* it did not happen: never undo it */
-	if (r == -EPERM || r == -EACCES) {
-		WHY("%s: no such tap; ask an admin to run: sudo qrun tap "
-		    "create %s --owner %s", p->tap, p->tap, pv->user);
-		return r;
-	}
-	if (r < 0 || (r = net_link_get(n, p->tap, l)) < 0) {
-		WHY("%s: cannot create: %s", p->tap, strerror(-r));
-		return r;
-	}
 	memcpy(mac, p->mac, sizeof(mac));
 	mac[0] = 0xfe;
 	(void)net_link_set_mac(n, l->ifindex, mac);	/* best effort */
@@ -268,15 +239,15 @@ bridge_ensure_port(struct net *n, struct journal *j, struct netplan *p,
 	if (!exists && (r = create_tap(n, j, p, pv, &l, why, whylen)) < 0)
 		return r;
 	if (l.mtu != br.mtu && br.mtu >= 68) {
-		if ((r = jlog(j, p->tap, why, whylen, "mtu %s %u %u", p->tap,
-		    l.mtu, br.mtu)) < 0 ||
+		if ((r = ensure_log(j, p->tap, why, whylen, "mtu %s %u %u",
+		    p->tap, l.mtu, br.mtu)) < 0 ||
 		    (r = step(j, p, net_link_set_mtu(n, l.ifindex, br.mtu),
 		    why, whylen, "set the MTU")) < 0)
 			return r;
 	}
 	if (l.master != br.ifindex) {
-		if ((r = jlog(j, p->tap, why, whylen, "enslave %s %s", p->tap,
-		    p->bridge)) < 0)
+		if ((r = ensure_log(j, p->tap, why, whylen, "enslave %s %s",
+		    p->tap, p->bridge)) < 0)
 			return r;
 		r = net_link_set_master(n, l.ifindex, br.ifindex);
 		if ((r = step(j, p, r, why, whylen, "join the bridge")) < 0)
@@ -284,7 +255,7 @@ bridge_ensure_port(struct net *n, struct journal *j, struct netplan *p,
 	}
 	if (l.up)
 		return 0;
-	if ((r = jlog(j, p->tap, why, whylen, "link-up %s", p->tap)) < 0)
+	if ((r = ensure_log(j, p->tap, why, whylen, "link-up %s", p->tap)) < 0)
 		return r;
 	return step(j, p, net_link_set_up(n, l.ifindex, true), why, whylen,
 	    "set up");

@@ -297,7 +297,8 @@ ready_supervise(struct boot *b, struct vm_spec *s, struct vm *vm, int *sig,
 		else
 			warnx("QEMU exited (status %d) before the guest was "
 			    "ready", WIFEXITED(vm->status) ?
-			    WEXITSTATUS(vm->status) : 128 + WTERMSIG(vm->status));
+			    WEXITSTATUS(vm->status) :
+			    128 + WTERMSIG(vm->status));
 		*rc = ev == VM_TIMEOUT ? EXIT_TIMEOUT : EXIT_GUEST;
 		return 0;
 	}
@@ -422,7 +423,8 @@ cmd_boot(struct opts *o)
 
 	if (o->args.n != o->argi + 1) {
 		warnx(o->args.n <= o->argi ? "no image given (qrun [OPTIONS] "
-		    "IMAGE)" : "one image at a time; QEMU arguments go after --");
+		    "IMAGE)" : "one image at a time; QEMU arguments go "
+		    "after --");
 		return EXIT_QRUN;
 	}
 	b.image = o->args.v[o->argi];

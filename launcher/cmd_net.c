@@ -373,7 +373,8 @@ cmd_status(struct opts *o)
 			const char *v[ARRAY_SIZE(cols)];
 
 			for (size_t k = 0; k < ARRAY_SIZE(cols); k++)
-				if ((v[k] = run_get(&rs.kv[i], cols[k])) == NULL)
+				if ((v[k] = run_get(&rs.kv[i],
+				    cols[k])) == NULL)
 					v[k] = "-";
 			printf("%-8s %-6s %-10s %-18s %-15s %-17s %-8s %s\n",
 			    v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);

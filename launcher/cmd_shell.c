@@ -350,11 +350,13 @@ pump(struct shell *sh, int timeout_ms, bool prompt)
 
 	if (sh->vm.serial_fd >= 0) {
 		iser = n;
-		p[n++] = (struct pollfd){ .fd = sh->vm.serial_fd, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = sh->vm.serial_fd,
+		    .events = POLLIN };
 	}
 	if (sh->qmp) {
 		iqmp = n;
-		p[n++] = (struct pollfd){ .fd = qmp_fd(sh->qmp), .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = qmp_fd(sh->qmp),
+		    .events = POLLIN };
 	}
 	if (prompt || sh->tty) {
 		iin = n;
@@ -394,7 +396,8 @@ guest_stop(struct shell *sh, bool hard)
 	sh->stopping = true;
 	if (hard)
 		kill(sh->vm.pid, SIGKILL);
-	else if (sh->qmp && qmp_execute(sh->qmp, "quit", NULL, 2000, &res) == 0) {
+	else if (sh->qmp &&
+	    qmp_execute(sh->qmp, "quit", NULL, 2000, &res) == 0) {
 		end = mono_ms() + 3000;
 		while (running(sh) && mono_ms() < end)
 			pump(sh, 50, false);
@@ -708,7 +711,8 @@ sh_status(struct shell *sh, int argc, char **argv)
 		printf("guest: none%s%s\n", sh->image ? "; image " : "",
 		    sh->image ? sh->image : "");
 	else {
-		mem = qmp_member(sh, "query-memory-size-summary", "base-memory");
+		mem = qmp_member(sh, "query-memory-size-summary",
+		    "base-memory");
 		st = qmp_member(sh, "query-status", "status");
 		if (mem)
 			mib = atol(mem) / (1024 * 1024);
@@ -962,7 +966,8 @@ sh_wait(struct shell *sh, int argc, char **argv)
 			break;
 		}
 		if (!running(sh)) {
-			warnx("wait: no guest running (/%s/ not seen)", argv[1]);
+			warnx("wait: no guest running (/%s/ not seen)",
+			    argv[1]);
 			break;
 		}
 		if (sh->quit || (left = end - mono_ms()) <= 0) {
@@ -1101,8 +1106,9 @@ shcmd_find(const char *name, bool quiet)
 		if (strncmp(shcmds[i].name, name, len) == 0) {
 			hit = &shcmds[i];
 			nhit++;
-			snprintf(list + strlen(list), sizeof(list) - strlen(list),
-			    "%s%s", nhit > 1 ? ", " : "", shcmds[i].name);
+			snprintf(list + strlen(list),
+			    sizeof(list) - strlen(list), "%s%s",
+			    nhit > 1 ? ", " : "", shcmds[i].name);
 		}
 		if ((d = distance(name, shcmds[i].name)) < best) {
 			best = d;

@@ -109,9 +109,9 @@ check_overlap(struct net *n, const struct netplan *p, int ifindex, char *why,
 	return 0;
 }
 
-/* Journal one change before making it. */
-static int
-jlog(struct journal *j, const char *tap, char *why, size_t whylen,
+/* Journal one change before making it; the reason in why on failure. */
+int
+ensure_log(struct journal *j, const char *tap, char *why, size_t whylen,
     const char *fmt, ...)
 {
 	char line[128];
@@ -126,13 +126,15 @@ jlog(struct journal *j, const char *tap, char *why, size_t whylen,
 	return r;
 }
 
-static int
-create_tap(struct net *n, struct journal *j, const struct netplan *p,
+/* Create p->tap for the developer (journaled); l gets the new link. */
+int
+ensure_create_tap(struct net *n, struct journal *j, const struct netplan *p,
     const struct priv *pv, struct net_link *l, char *why, size_t whylen)
 {
 	int r;
 
-	if ((r = jlog(j, p->tap, why, whylen, "tap-create %s", p->tap)) < 0)
+	if ((r = ensure_log(j, p->tap, why, whylen, "tap-create %s",
+	    p->tap)) < 0)
 		return r;
 	r = net_tap_create(p->tap, pv->uid, (gid_t)-1);
 	if (r < 0)
@@ -157,8 +159,8 @@ add_addr(struct net *n, struct journal *j, const struct netplan *p,
 	int r;
 
 	ip_str(p->host, b);
-	if ((r = jlog(j, p->tap, why, whylen, "addr-add %s %s/%d", p->tap, b,
-	    p->prefix)) < 0)
+	if ((r = ensure_log(j, p->tap, why, whylen, "addr-add %s %s/%d",
+	    p->tap, b, p->prefix)) < 0)
 		return r;
 	r = net_addr_add(n, l->ifindex, p->host, p->prefix);
 	if (r < 0)
@@ -197,13 +199,14 @@ ensure_tap(struct net *n, struct journal *j, const struct netplan *p,
 		return have;
 	if ((r = check_overlap(n, p, exists ? l.ifindex : 0, why, whylen)) < 0)
 		return r;
-	if (!exists && (r = create_tap(n, j, p, pv, &l, why, whylen)) < 0)
+	if (!exists &&
+	    (r = ensure_create_tap(n, j, p, pv, &l, why, whylen)) < 0)
 		return r;
 	if (!have && (r = add_addr(n, j, p, pv, &l, why, whylen)) < 0)
 		return r;
 	if (l.up)
 		return 0;
-	if ((r = jlog(j, p->tap, why, whylen, "link-up %s", p->tap)) < 0)
+	if ((r = ensure_log(j, p->tap, why, whylen, "link-up %s", p->tap)) < 0)
 		return r;
 	if ((r = net_link_set_up(n, l.ifindex, true)) < 0) {
 		journal_cancel(j);

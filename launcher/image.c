@@ -130,7 +130,8 @@ classify(const uint8_t *buf, size_t n, uint64_t size, enum image_type *type)
 		*type = IMG_MULTIBOOT;
 	else if (is_multiboot2(buf, n))
 		*type = IMG_MULTIBOOT2;
-	else if (has(buf, n, 0, "\x7f" "ELF", 4) && (buf[4] == 1 || buf[4] == 2))
+	else if (has(buf, n, 0, "\x7f" "ELF", 4) &&
+	    (buf[4] == 1 || buf[4] == 2))
 		*type = IMG_ELF;
 	else if (has(buf, n, 0x8001, "CD001", 5))
 		*type = IMG_ISO;

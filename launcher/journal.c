@@ -135,7 +135,8 @@ key_ok(const char *s)
 	if (n == 0 || n > KEY_MAX)
 		return false;
 	for (; *s; s++)
-		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) &&
+		if (!islower((unsigned char)*s) &&
+		    !isdigit((unsigned char)*s) &&
 		    *s != '-' && *s != '_')
 			return false;
 	return true;

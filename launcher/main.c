@@ -21,9 +21,11 @@ static const struct cmd cmds[] = {
 	    "validate the profile, print the plan" },
 	{ "cleanup", cmd_cleanup, "", "undo leftovers of crashed runs" },
 	{ "status", cmd_status, "[--json]", "running qrun VMs" },
-	{ "tap", cmd_tap, "create|delete|list [TAP] [--owner USER] [--addr A/P]",
+	{ "tap", cmd_tap, "create|delete|list [TAP] [--owner USER] "
+	    "[--addr A/P]",
 	    "manage developers' taps (admin)" },
-	{ "bridge", cmd_bridge, "create|delete|list [BR] [--uplink IF] [--addr A/P]",
+	{ "bridge", cmd_bridge, "create|delete|list [BR] [--uplink IF] "
+	    "[--addr A/P]",
 	    "manage lab bridges (admin)" },
 	{ "doctor", cmd_doctor, "", "check host: tun, kvm, qemu, caps" },
 	{ "shell", cmd_shell, "[OPTIONS] [IMAGE]",

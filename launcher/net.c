@@ -944,7 +944,8 @@ parse_route_dev(struct nlmsghdr *h, void *arg)
 	rtm = nlmsg_data(h);
 	table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
 	if (rtm->rtm_family != AF_INET || table != RT_TABLE_MAIN ||
-	    rtm->rtm_type != RTN_UNICAST || rtm->rtm_protocol == RTPROT_KERNEL ||
+	    rtm->rtm_type != RTN_UNICAST ||
+	    rtm->rtm_protocol == RTPROT_KERNEL ||
 	    tb[RTA_OIF] == NULL ||
 	    (int)nla_get_u32(tb[RTA_OIF]) != rl->ifindex)
 		return 0;

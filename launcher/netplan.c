@@ -297,7 +297,7 @@ netplan_hint(const struct netplan *p)
 			return xasprintf("%s on %s -> guest %s/%d gw none mac "
 			    "%s", p->tap, p->bridge, ip_str(p->guest, g),
 			    p->prefix, mac);
-		if (p->have_guest)	/* the bridge's prefix is not known yet */
+		if (p->have_guest) /* the bridge's prefix is not known yet */
 			return xasprintf("%s on %s -> guest %s mac %s",
 			    p->tap, p->bridge, ip_str(p->guest, g), mac);
 		if (p->lan[0] != '\0')	/* read from the bridge */

@@ -868,7 +868,10 @@ profile_config_dir(bool privileged_for_other)
 	if (!privileged_for_other && e && *e)
 		return xstrdup(e);
 	if (privileged_for_other) {
-		/* elevated: the developer's own files, never the environment's */
+		/*
+		 * elevated: the developer's own files, never the
+		 * environment's
+		 */
 		struct priv pv;
 
 		priv_init(&pv);

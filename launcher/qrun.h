@@ -125,7 +125,7 @@ struct config {
 
 	/* "FILE:LINE", "-o KEY", "--option" or "default", per key. */
 	char *where[K_COUNT];
-	bool batch;		/* any of timeout/expect/success_code/ready set */
+	bool batch;	/* any of timeout/expect/success_code/ready set */
 };
 
 /* Where profiles come from; all NULL = the standard places. */
@@ -389,6 +389,12 @@ struct priv;
  * journaling each change first. -errno with one sentence in why. */
 int ensure_tap(struct net *, struct journal *, const struct netplan *,
     const struct priv *, char *why, size_t whylen);
+/* Shared with bridge.c: journal one change first (the reason in why),
+ * and create the developer's tap (an admin hint on EPERM). */
+int ensure_log(struct journal *, const char *tap, char *why, size_t whylen,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int ensure_create_tap(struct net *, struct journal *, const struct netplan *,
+    const struct priv *, struct net_link *, char *why, size_t whylen);
 
 /* -------------------------------------------------------------- bridge.c */
 

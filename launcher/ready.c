@@ -132,8 +132,9 @@ plan_check(struct ready *r, const struct netplan *p, char *why, size_t len)
 		return -EINVAL;
 	}
 	if (r->kind == R_PING && p->mode == NET_USER) {
-		snprintf(why, len, "ping cannot reach a user-mode guest (QEMU's "
-		    "slirp handles ICMP itself); use tcp:PORT with a forward");
+		snprintf(why, len, "ping cannot reach a user-mode guest "
+		    "(QEMU's slirp handles ICMP itself); use tcp:PORT with a "
+		    "forward");
 		return -EINVAL;
 	}
 	if (!p->have_guest) {
@@ -223,8 +224,8 @@ ready_open(struct ready *r, char *why, size_t len)
 	}
 	if (r->fd < 0) {
 		e = -errno;
-		snprintf(why, len, "cannot open an ICMP socket (%s): gid %lu is "
-		    "outside net.ipv4.ping_group_range and qrun has no "
+		snprintf(why, len, "cannot open an ICMP socket (%s): gid %lu "
+		    "is outside net.ipv4.ping_group_range and qrun has no "
 		    "CAP_NET_RAW; use tcp:PORT", strerror(-e),
 		    (unsigned long)getgid());
 		return e;

@@ -43,7 +43,8 @@ runnet_info(struct runnet *rn, const char *image)
 	if (p->have_guest)
 		journal_log(rn->journal, "info guest %s", ip_str(p->guest, g));
 	if (p->mode != NET_NONE)
-		journal_log(rn->journal, "info mac %02x:%02x:%02x:%02x:%02x:%02x",
+		journal_log(rn->journal,
+		    "info mac %02x:%02x:%02x:%02x:%02x:%02x",
 		    p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4],
 		    p->mac[5]);
 	abs = realpath(image, NULL);

@@ -358,8 +358,10 @@ serial_linger(const struct vm_spec *s, struct vm *vm)
 			t = LINGER_QUIET_MS;
 		if (t <= 0)
 			break;
-		pfd[0] = (struct pollfd){ .fd = vm->serial_fd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = sigpipe_fds[0], .events = POLLIN };
+		pfd[0] = (struct pollfd){ .fd = vm->serial_fd,
+		    .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = sigpipe_fds[0],
+		    .events = POLLIN };
 		if ((n = poll(pfd, 2, (int)t)) < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -389,7 +391,8 @@ serial_linger(const struct vm_spec *s, struct vm *vm)
 int
 vm_wait(const struct vm_spec *s, struct vm *vm, int *sig)
 {
-	long deadline = s->timeout_s > 0 ? vm->start_ms + s->timeout_s * 1000 : -1;
+	long deadline = s->timeout_s > 0 ?
+	    vm->start_ms + s->timeout_s * 1000 : -1;
 
 	for (;;) {
 		struct pollfd pfd[3] = {
