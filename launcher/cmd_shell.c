@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
@@ -55,6 +56,10 @@ struct shell {
 	long boot_ms;
 	long reset_ms;		/* when we last asked for system_reset */
 	bool stopping;		/* we asked QEMU to go */
+	unsigned long boot_line;	/* the first console line of this boot */
+	struct ready *probe;	/* ready: the probe in the loop, else NULL */
+	int probe_ev;		/* what it said: VM_READY, VM_TIMEOUT, 0 */
+	bool attached;		/* console: keys go to the guest */
 	/* The console. */
 	char *log[LOG_LINES];
 	unsigned long nlog;	/* lines so far; the next one's number */
@@ -103,6 +108,8 @@ log_line(struct shell *sh, const char *l)
 	free(sh->log[i]);
 	sh->log[i] = xstrdup(l);
 	sh->nlog++;
+	if (sh->probe && sh->probe_ev == 0)
+		sh->probe_ev = ready_line(sh->probe, l);
 }
 
 /* Start our own text on a line of its own after partial console output. */
@@ -214,7 +221,7 @@ serial_read(struct shell *sh)
 		sh->vm.serial_fd = -1;
 		return;
 	}
-	if (sh->tty)
+	if (sh->tty && !sh->attached)
 		n = (ssize_t)drop_queries(sh, buf, (size_t)n);
 	show(sh, buf, (size_t)n);
 	for (ssize_t i = 0; i < n; i++) {
@@ -336,17 +343,60 @@ on_signal(struct shell *sh, int sig)
 	}
 }
 
+/* Attached console: pass what was typed to the guest up to Ctrl-]
+ * (KEY_DETACH then; 1 at the end of input, else 0). */
+static int
+console_keys(struct shell *sh)
+{
+	char buf[256], *d;
+	ssize_t n = read(0, buf, sizeof(buf)), w;
+	size_t len, off = 0;
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : 1;
+	if (n == 0)
+		return 1;
+	d = memchr(buf, KEY_DETACH, (size_t)n);
+	len = d ? (size_t)(d - buf) : (size_t)n;
+	while (off < len && sh->vm.stdin_fd >= 0) {
+		if ((w = write(sh->vm.stdin_fd, buf + off, len - off)) < 0 &&
+		    errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	return d ? KEY_DETACH : 0;
+}
+
+/* ready: the probe's poll slot and timeout, folded into pump's. */
+static int
+probe_prepare(struct shell *sh, struct pollfd *pfd, int timeout_ms)
+{
+	int t;
+
+	pfd->fd = -1;
+	if (sh->probe == NULL || sh->probe_ev != 0)
+		return timeout_ms;
+	t = ready_prepare(sh->probe, pfd);
+	if (t >= 0 && (timeout_ms < 0 || t < timeout_ms))
+		timeout_ms = t;
+	return timeout_ms;
+}
+
 /*
  * Serve everything for up to timeout_ms (-1: until something happens):
- * signals, the console, QMP, and stdin (the line editor when prompt, else
- * on a terminal the keys typed during a command). Returns the control key
- * or 1 when the command in progress should stop, else 0.
+ * signals, the console, QMP, the ready probe, and stdin (the line editor
+ * when prompt, else on a terminal the keys typed during a command, or
+ * the guest's input while the console is attached). Returns the control
+ * key or 1 when the command in progress should stop, else 0.
  */
 static int
 pump(struct shell *sh, int timeout_ms, bool prompt)
 {
-	struct pollfd p[4] = { { .fd = vm_signal_fd(), .events = POLLIN } };
-	int n = 1, iser = -1, iqmp = -1, iin = -1, sig, brk = 0;
+	struct pollfd p[5] = { { .fd = vm_signal_fd(), .events = POLLIN } };
+	struct pollfd pp;
+	int n = 1, iser = -1, iqmp = -1, iin = -1, iprb = -1, sig, brk = 0;
 
 	if (sh->vm.serial_fd >= 0) {
 		iser = n;
@@ -362,10 +412,18 @@ pump(struct shell *sh, int timeout_ms, bool prompt)
 		iin = n;
 		p[n++] = (struct pollfd){ .fd = 0, .events = POLLIN };
 	}
+	timeout_ms = probe_prepare(sh, &pp, timeout_ms);
+	if (pp.fd >= 0) {
+		iprb = n;
+		p[n++] = pp;
+	}
 	if (sh->disp_len > 0 && (timeout_ms < 0 || timeout_ms > PARTIAL_MS))
 		timeout_ms = PARTIAL_MS;
 	if (poll(p, (nfds_t)n, timeout_ms) < 0 && errno != EINTR)
 		return 1;
+	if (sh->probe && sh->probe_ev == 0)
+		sh->probe_ev = ready_event(sh->probe, iprb >= 0 ? &p[iprb] :
+		    &pp);
 	while ((sig = vm_signal_next()) != 0)
 		brk |= on_signal(sh, sig);
 	if (iser >= 0 && p[iser].revents && sh->vm.serial_fd >= 0)
@@ -377,6 +435,8 @@ pump(struct shell *sh, int timeout_ms, bool prompt)
 	if (iin >= 0 && p[iin].revents) {
 		if (prompt)
 			repl_input();
+		else if (sh->attached)
+			brk = console_keys(sh);
 		else if ((sig = repl_read_key()) != 0)
 			brk = sig;
 	}
@@ -535,7 +595,7 @@ guest_start(struct shell *sh)
 	    .tap_fd = sh->rn.tap_fd, .qmp_path = sh->qmp_path,
 	    .serial_pipe = true, .extra = &sh->o->extra };
 	struct vm_spec s = { .priv = &sh->priv, .parent = getpid(),
-	    .serial_pipe = true };
+	    .serial_pipe = true, .stdin_pipe = true };
 	struct strv argv = { 0 };
 	bool batch = sh->cfg.batch;
 	mode_t um;
@@ -568,6 +628,7 @@ guest_start(struct shell *sh)
 	stat(sh->image, &sh->img_st);
 	sh->boot_ms = mono_ms();
 	sh->wait_from = sh->nlog + (sh->line_len > 0);
+	sh->boot_line = sh->wait_from;
 	journal_log(sh->rn.journal, "info qemu-pid %ld", (long)sh->vm.pid);
 	if ((r = qmp_open(sh->qmp_path, QMP_MS, &sh->qmp)) < 0)
 		warnx("QMP: %s: %s (reboot will restart QEMU)", sh->qmp_path,
@@ -659,6 +720,7 @@ sh_reboot(struct shell *sh, int argc, char **argv)
 	free(res);
 	sh->boot_ms = mono_ms();
 	sh->wait_from = sh->nlog + (sh->line_len > 0);
+	sh->boot_line = sh->wait_from;
 	return 0;
 }
 
@@ -873,9 +935,15 @@ sh_profile(struct shell *sh, int argc, char **argv)
 
 /* ------------------------------------------------------------ console */
 
+/*
+ * Attach the terminal to the guest's console: raw mode, every key but
+ * Ctrl-] goes to QEMU's stdin (the serial port), the console's output
+ * comes as it is, terminal queries included (their answers go back).
+ */
 static int
 sh_console(struct shell *sh, int argc, char **argv)
 {
+	struct termios saved, raw;
 	int k;
 
 	(void)argc;
@@ -888,14 +956,179 @@ sh_console(struct shell *sh, int argc, char **argv)
 		warnx("console: no guest running");
 		return EXIT_GUEST;
 	}
-	printf("console attached (output only); Ctrl-] detaches\n");
+	if (tcgetattr(0, &saved) < 0) {
+		warn("console: terminal");
+		return EXIT_QRUN;
+	}
+	printf("console attached; Ctrl-] detaches\n");
+	fflush(stdout);
+	raw = saved;
+	cfmakeraw(&raw);
+	raw.c_oflag |= OPOST | ONLCR;
+	tcsetattr(0, TCSANOW, &raw);
+	sh->attached = true;
 	while (running(sh) && !sh->quit) {
 		k = pump(sh, -1, false);
-		if (k == KEY_DETACH || k == KEY_CTRL_C || k == 1)
+		if (k == KEY_DETACH || k == 1)
 			break;
 	}
-	printf("\r\nconsole detached\n");
+	sh->attached = false;
+	tcsetattr(0, TCSANOW, &saved);
+	show_flush(sh, true);
+	console_break(sh);
+	printf("console detached\n");
 	return 0;
+}
+
+/* ready [SPEC] [SEC]: the arguments; a lone number is SEC. */
+static int
+ready_args(struct shell *sh, int argc, char **argv, const char **spec,
+    long *secs)
+{
+	long n;
+
+	*spec = sh->cfg.test_ready[0] ? sh->cfg.test_ready : "ping";
+	*secs = 60;
+	if (argc > 3)
+		return -1;
+	if (argc == 2 && parse_long(argv[1], 1, 86400, &n) == 0) {
+		*secs = n;
+		return 0;
+	}
+	if (argc >= 2)
+		*spec = argv[1];
+	if (argc == 3 && parse_long(argv[2], 1, 86400, secs) < 0)
+		return -1;
+	return 0;
+}
+
+/* Replay this boot's console lines for a serial:REGEX probe. */
+static void
+probe_replay(struct shell *sh)
+{
+	unsigned long i = sh->boot_line;
+
+	if (sh->nlog > LOG_LINES && i < sh->nlog - LOG_LINES)
+		i = sh->nlog - LOG_LINES;
+	for (; i < sh->nlog && sh->probe_ev == 0; i++)
+		sh->probe_ev = ready_line(sh->probe, sh->log[i % LOG_LINES]);
+}
+
+/* Block until the probe says the running guest is ready (ready.c, the
+ * same probes as --ready), the time is up, QEMU exits or Ctrl-C. */
+static int
+sh_ready(struct shell *sh, int argc, char **argv)
+{
+	const char *spec;
+	char why[256], *msg;
+	long secs;
+	int r = EXIT_GUEST;
+
+	if (ready_args(sh, argc, argv, &spec, &secs) < 0) {
+		warnx("usage: ready [SPEC] [SECONDS]");
+		return EXIT_QRUN;
+	}
+	if (!running(sh)) {
+		warnx("ready: no guest running (boot first)");
+		return EXIT_GUEST;
+	}
+	if (ready_alloc(spec, &sh->plan, &sh->probe, why, sizeof(why)) < 0 ||
+	    ready_open(sh->probe, why, sizeof(why)) < 0) {
+		warnx("ready: %s: %s", spec, why);
+		r = EXIT_QRUN;
+		goto out;
+	}
+	ready_start(sh->probe, secs * 1000);
+	sh->probe_ev = 0;
+	probe_replay(sh);
+	while (sh->probe_ev == 0 && running(sh) && !sh->quit)
+		if (pump(sh, -1, false) != 0) {
+			warnx("ready: interrupted");
+			goto out;
+		}
+	if (sh->probe_ev == VM_READY) {
+		msg = ready_message(sh->probe, sh->boot_ms);
+		printf("qrun: %s\n", msg);
+		free(msg);
+		r = 0;
+	} else if (sh->probe_ev == VM_TIMEOUT || sh->quit)
+		warnx("ready: timeout after %ld s waiting for the guest (%s)",
+		    secs, spec);
+	else
+		warnx("ready: QEMU exited before the guest was ready (%s)",
+		    spec);
+out:
+	ready_put(sh->probe);
+	sh->probe = NULL;
+	return r;
+}
+
+/* Start run's command as --run does; 0, or the status when it could
+ * not start. */
+static int
+run_spawn(struct shell *sh, struct ready_cmd *c, int argc, char **argv)
+{
+	struct strv cmd = { 0 }, env = { 0 };
+	int r;
+
+	for (int i = 1; i < argc; i++)
+		strv_push(&cmd, argv[i]);
+	ready_env(&sh->plan, &sh->priv, &env);
+	fflush(stdout);
+	r = ready_cmd_spawn(c, &cmd, &env, &sh->priv);
+	strv_free(&cmd);
+	strv_free(&env);
+	if (r == 0)
+		return 0;
+	if (r == -ENOENT)
+		warnx("run: %s: command not found", argv[1]);
+	else if (r == -EACCES)
+		warnx("run: %s: cannot run: %s", argv[1],
+		    strerror(c->exec_err));
+	else
+		warnx("run: %s: cannot run as %s: %s", argv[1], sh->priv.user,
+		    strerror(-r));
+	return r == -ENOENT ? EXIT_NOTFOUND : r == -EACCES ? EXIT_NOEXEC :
+	    EXIT_QRUN;
+}
+
+/* run CMD [ARGS...]: on the host, as the developer, with --run's QRUN_*
+ * environment; its exit status is ours. The guest keeps running. */
+static int
+sh_run(struct shell *sh, int argc, char **argv)
+{
+	struct ready_cmd c;
+	pid_t pg;
+	int r;
+
+	if (argc < 2) {
+		warnx("usage: run COMMAND [ARGS...]");
+		return EXIT_QRUN;
+	}
+	if (!sh->net_up) {
+		warnx("run: no guest yet (boot first)");
+		return EXIT_GUEST;
+	}
+	if ((r = run_spawn(sh, &c, argc, argv)) != 0)
+		return r;
+	pg = c.pid;
+	while (c.pid > 0) {
+		if (waitpid(c.pid, &c.status, WNOHANG) == c.pid) {
+			c.pid = -1;
+			kill(-pg, SIGTERM);	/* what it left in its group */
+			break;
+		}
+		if (sh->quit || pump(sh, 200, false) != 0) {
+			ready_cmd_stop(&c);
+			warnx("run: %s: interrupted", argv[1]);
+			return EXIT_QRUN;
+		}
+	}
+	fflush(stdout);
+	if (WIFSIGNALED(c.status))
+		warnx("run: %s killed by signal %d", argv[1],
+		    WTERMSIG(c.status));
+	return ready_cmd_status(&c);
 }
 
 static int
@@ -1007,10 +1240,15 @@ static const struct shcmd shcmds[] = {
 	{ "unset", sh_unset, "KEY", "back to the profile's value" },
 	{ "show", sh_show, "[KEY]", "settings and where they come from" },
 	{ "profile", sh_profile, "NAME", "load another profile" },
-	{ "console", sh_console, "", "watch the console; Ctrl-] detaches" },
+	{ "console", sh_console, "", "attach to the console; Ctrl-] "
+	    "detaches" },
 	{ "log", sh_log, "[N]", "the last N console lines" },
 	{ "wait", sh_wait, "REGEX [SEC]", "until the console matches "
 	    "(default 60 s)" },
+	{ "ready", sh_ready, "[SPEC] [SEC]", "until the guest is ready: ping, "
+	    "tcp:PORT, serial:RE" },
+	{ "run", sh_run, "CMD [ARGS...]", "run CMD on the host against the "
+	    "guest" },
 	{ "help", sh_help, "[COMMAND]", "this text" },
 	{ "quit", sh_quit, "", "stop QEMU, undo the network, leave" },
 };

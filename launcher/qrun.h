@@ -515,6 +515,7 @@ struct vm_spec {
 	int keep_fds[4];	/* inherited by QEMU (the tap queue) */
 	size_t nkeep;
 	bool serial_pipe;	/* QEMU's stdout (the console) to qrun */
+	bool stdin_pipe;	/* with serial_pipe: QEMU's stdin from qrun */
 	bool echo;		/* pass the console through to stdout */
 	FILE *log;		/* --serial-log, or NULL */
 	regex_t *expect, *fail;
@@ -527,6 +528,7 @@ struct vm {
 	int status;		/* wait status */
 	bool exited;
 	int serial_fd;
+	int stdin_fd;		/* stdin_pipe: the console's input, else -1 */
 	long start_ms;
 	char *tail[20];
 	int tail_pos;

@@ -104,15 +104,15 @@ now_ms(void)
  * first because a credential change clears the parent-death signal.
  */
 static void __attribute__((noreturn))
-child_exec(const struct vm_spec *s, int errpipe, int serial_w)
+child_exec(const struct vm_spec *s, int errpipe, int serial_w, int stdin_r)
 {
 	int e, parent = s->parent;
 
 	vm_signals_reset();
 	if (serial_w >= 0) {
-		int nul = open("/dev/null", O_RDONLY);
+		int in = stdin_r >= 0 ? stdin_r : open("/dev/null", O_RDONLY);
 
-		if (nul < 0 || dup2(nul, 0) < 0 || dup2(serial_w, 1) < 0)
+		if (in < 0 || dup2(in, 0) < 0 || dup2(serial_w, 1) < 0)
 			goto fail;
 	}
 	if (priv_drop(s->priv) < 0)
@@ -135,15 +135,17 @@ fail:
 int
 vm_spawn(const struct vm_spec *s, struct vm *vm)
 {
-	int ep[2], sp[2] = { -1, -1 }, e = 0, r;
+	int ep[2], sp[2] = { -1, -1 }, ip[2] = { -1, -1 }, e = 0, r;
 	ssize_t n;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->pid = -1;
 	vm->serial_fd = -1;
+	vm->stdin_fd = -1;
 	if (pipe2(ep, O_CLOEXEC) < 0)
 		return -errno;
-	if (s->serial_pipe && pipe2(sp, O_CLOEXEC) < 0) {
+	if ((s->serial_pipe && pipe2(sp, O_CLOEXEC) < 0) ||
+	    (s->serial_pipe && s->stdin_pipe && pipe2(ip, O_CLOEXEC) < 0)) {
 		r = -errno;
 		goto out;
 	}
@@ -153,7 +155,7 @@ vm_spawn(const struct vm_spec *s, struct vm *vm)
 		goto out;
 	}
 	if (vm->pid == 0)
-		child_exec(s, ep[1], sp[1]);
+		child_exec(s, ep[1], sp[1], ip[0]);
 	close(ep[1]);
 	ep[1] = -1;
 	while ((n = read(ep[0], &e, sizeof(e))) < 0 && errno == EINTR)
@@ -166,6 +168,8 @@ vm_spawn(const struct vm_spec *s, struct vm *vm)
 	}
 	vm->serial_fd = sp[0];
 	sp[0] = -1;
+	vm->stdin_fd = ip[1];
+	ip[1] = -1;
 	vm->start_ms = now_ms();
 	r = 0;
 out:
@@ -174,6 +178,8 @@ out:
 			close(ep[i]);
 		if (sp[i] >= 0)
 			close(sp[i]);
+		if (ip[i] >= 0)
+			close(ip[i]);
 	}
 	return r;
 }
@@ -272,6 +278,9 @@ vm_free(struct vm *vm)
 	if (vm->serial_fd >= 0)
 		close(vm->serial_fd);
 	vm->serial_fd = -1;
+	if (vm->stdin_fd >= 0)
+		close(vm->stdin_fd);
+	vm->stdin_fd = -1;
 }
 
 /* Check a (partial or whole) line against the batch patterns. */

@@ -60,6 +60,14 @@ case $(status_line 1) in
 esac
 check "shell: host pings the guest ($guest)" pings
 
+say "ready ping 90"
+say "run sh -c 'wget -q -O - http://\$QRUN_GUEST_IP/; echo RUN-DONE'"
+until_n 1 '^RUN-DONE' 120
+check "shell: ready ping says the guest is ready" \
+    grep -Eq "^qrun: guest $guest ready after [0-9]+\.[0-9] s \(ping\)\$" "$out"
+check "shell: run wget against \$QRUN_GUEST_IP prints the guest's page" \
+    grep -q 'qrun test guest' "$out"
+
 say reboot
 say "wait QRUN-GUEST-READY 90"
 say status
@@ -104,7 +112,7 @@ if [ -n "${SHELL_DEBUG:-}" ]; then cat "$out"; fi
 # of the last failing command.
 bad=$TESTDIR/bad
 printf '%s\n' bogus 'set qemu.memry 1' 'set qemu.memory abc' reboot \
-    'boot /nonexistent/vmlinuz' 'wait never 1' status |
+    'boot /nonexistent/vmlinuz' ready 'wait never 1' status |
     "$QRUN" -i -n none -o qemu.accel=tcg >"$bad" 2>&1
 rc=$?
 check "shell: unknown command suggests the closest" \
@@ -122,6 +130,26 @@ check "shell: boot of a missing image" \
 check "shell: kept running after errors" grep -q '^guest: none' "$bad"
 check "shell: wait with no guest fails, exit status 1 (got $rc)" \
     [ "$rc" -eq 1 ]
+check "shell: ready with no guest" \
+    grep -q '^qrun: ready: no guest running' "$bad"
+
+# ready and run against a guest with no network: a serial probe that
+# times out, a missing command, a command exiting 3 (the last failure:
+# the shell's status). The guest keeps running across them.
+printf '%s\n' "boot $GUESTS/vmlinuz" 'ready serial:never-printed 2' \
+    'run no-such-command-qrun' "run sh -c 'echo QRUN_TAP=\${QRUN_TAP-unset}; exit 3'" \
+    status | "$QRUN" -i -n none -o qemu.accel=tcg \
+    --initrd "$GUESTS/initrd.gz" >"$bad" 2>&1
+rc=$?
+check "shell: ready timeout says so" \
+    grep -q '^qrun: ready: timeout after 2 s waiting for the guest (serial:never-printed)' "$bad"
+check "shell: run of a missing command" \
+    grep -q '^qrun: run: no-such-command-qrun: command not found' "$bad"
+check "shell: run's command ran (net none: no QRUN_TAP)" \
+    grep -q '^QRUN_TAP=unset' "$bad"
+check "shell: guest still running after run" grep -q '^guest: running' "$bad"
+check "shell: run sh -c 'exit 3' makes the shell exit 3 (got $rc)" [ "$rc" -eq 3 ]
+if [ -n "${SHELL_DEBUG:-}" ]; then cat "$bad"; fi
 printf 'help\n' | "$QRUN" shell -n none >"$bad" 2>&1
 check "shell: 'qrun shell' reads commands, EOF quits (exit $?)" \
     grep -q 'reboot' "$bad"

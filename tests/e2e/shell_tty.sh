@@ -1,7 +1,8 @@
 #!/bin/sh
 # The shell on a real terminal (tmux): the prompt, tab completion, guest
 # output arriving while a half-typed command is on the line, history, and
-# Ctrl-C at the prompt (clears the line, the guest keeps running).
+# Ctrl-C at the prompt (clears the line, the guest keeps running), and
+# console (typing into the guest's shell, Ctrl-] detaches).
 . "$(dirname "$0")/lib.sh"
 if ! command -v tmux >/dev/null 2>&1; then
 	skip "shell tty: no tmux"
@@ -70,6 +71,21 @@ T send-keys 'status' Enter
 sleep 1
 check "shell tty: guest still running after Ctrl-C" \
     [ "$(count '^guest: running')" -gt "$n" ]
+# console: a real attach; keys go to the guest's shell, Ctrl-] detaches.
+T send-keys 'console' Enter
+until_pane '^console attached' 5
+T send-keys Enter
+sleep 0.5
+T send-keys 'echo hi-from-''console' Enter
+if until_pane '^hi-from-console' 15; then
+	ok "shell tty: console attach: the guest's shell echoes typed input"
+else
+	fail "shell tty: console attach: the guest's shell echoes typed input ($(last))"
+fi
+T send-keys 'C-]'
+until_pane '^console detached' 5
+sleep 0.5
+check "shell tty: Ctrl-] detaches, the prompt returns" [ "$(last)" = "qrun>" ]
 T send-keys 'quit' Enter
 until_pane 'QRUN-EXIT=' 20
 if pane | grep -q 'QRUN-EXIT=0'; then ok "shell tty: quit exits 0"
