@@ -56,7 +56,7 @@ struct shell {
 	long boot_ms;
 	long reset_ms;		/* when we last asked for system_reset */
 	bool stopping;		/* we asked QEMU to go */
-	unsigned long boot_line;	/* the first console line of this boot */
+	unsigned long boot_line; /* the first console line of this boot */
 	struct ready *probe;	/* ready: the probe in the loop, else NULL */
 	int probe_ev;		/* what it said: VM_READY, VM_TIMEOUT, 0 */
 	bool attached;		/* console: keys go to the guest */
