@@ -341,24 +341,28 @@ parse_link_list(struct nlmsghdr *h, void *arg)
 }
 
 /*
- * Every link of one kind ("tun", "bridge"), for the list commands only:
- * a dump the kernel filters by kind (IFLA_LINKINFO with strict checking),
- * never used on the boot path. -ENOSPC when more than max exist.
+ * A link dump the kernel filters (strict checking) by kind (IFLA_LINKINFO)
+ * and/or master (IFLA_MASTER); the parser checks again. For the list
+ * commands only, never the boot path. -ENOSPC when more than max exist.
  */
-int
-net_link_list(struct net *n, const char *kind, struct net_link *out,
+static int
+link_dump(struct net *n, const char *kind, int master, struct net_link *out,
     size_t max, size_t *count)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
-	struct link_list ll = { .kind = kind, .out = out, .max = max };
+	struct link_list ll = { .kind = kind, .master = master, .out = out,
+	    .max = max };
 	struct nlattr *info;
 	struct nl_msg *msg;
 	int rc;
 
+	*count = 0;
 	if ((msg = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP)) == NULL)
 		return -ENOMEM;
 	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
 	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0 ||
+	    (master > 0 &&
+	    nla_put_u32(msg, IFLA_MASTER, (uint32_t)master) < 0) ||
 	    (kind && ((info = nla_nest_start(msg, IFLA_LINKINFO)) == NULL ||
 	    nla_put_string(msg, IFLA_INFO_KIND, kind) < 0 ||
 	    nla_nest_end(msg, info) < 0))) {
@@ -372,35 +376,23 @@ net_link_list(struct net *n, const char *kind, struct net_link *out,
 	return rc;
 }
 
-/*
- * The ports of bridge master: a dump the kernel filters by IFLA_MASTER
- * (strict checking; the parser checks again). -ENOSPC when more than max.
- */
+/* Every link of one kind ("tun", "bridge"). */
+int
+net_link_list(struct net *n, const char *kind, struct net_link *out,
+    size_t max, size_t *count)
+{
+	return link_dump(n, kind, 0, out, max, count);
+}
+
+/* The ports of bridge master. */
 int
 net_link_ports(struct net *n, int master, struct net_link *out, size_t max,
     size_t *count)
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
-	struct link_list ll = { .master = master, .out = out, .max = max };
-	struct nl_msg *msg;
-	int rc;
-
 	*count = 0;
 	if (master <= 0)
 		return -ENODEV;
-	if ((msg = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP)) == NULL)
-		return -ENOMEM;
-	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0 ||
-	    nla_put_u32(msg, IFLA_MASTER, (uint32_t)master) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
-	rc = net_talk(n, msg, parse_link_list, &ll);
-	*count = ll.n < max ? ll.n : max;
-	if (rc == 0 && ll.n > max)
-		rc = -ENOSPC;
-	return rc;
+	return link_dump(n, NULL, master, out, max, count);
 }
 
 /*
