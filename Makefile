@@ -94,11 +94,16 @@ unit: $(B)/unit
 guests:
 	$(Q)sh scripts/build-guests
 
+# Fault injection for tests/e2e/faults.sh (LD_PRELOAD; never in qrun).
+$(B)/nlfail.so: tests/fault/nlfail.c | $(B)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -shared -fPIC -O2 -Wall -Wextra -o $@ $< -ldl
+
 # Unit and end-to-end tests; the last line is "N passed, N failed[, N skipped]".
-check: qrun $(B)/unit guests
+check: qrun $(B)/unit $(B)/nlfail.so guests
 	$(Q)VALGRIND=$(VALGRIND) sh tests/run
 
-e2e: qrun guests
+e2e: qrun $(B)/nlfail.so guests
 	$(Q)UNIT=no sh tests/run
 
 demo: qrun guests

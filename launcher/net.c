@@ -117,6 +117,24 @@ talk_end(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
+static int sock_open(struct nl_sock **);
+
+/*
+ * After a failed send or receive the socket may hold unread replies and
+ * libnl's expected sequence number is off by one, so every later request
+ * (the undo above all) would fail: start again on a fresh socket.
+ */
+static void
+net_reset(struct net *n)
+{
+	struct nl_sock *sk;
+
+	if (sock_open(&sk) == 0) {
+		nl_socket_free(n->sk);
+		n->sk = sk;
+	}
+}
+
 /*
  * Send one request (consumed: msg is freed) and read every reply up to
  * its ACK, error or NLMSG_DONE, so the socket is clean for the next one.
@@ -140,6 +158,7 @@ net_talk(struct net *n, struct nl_msg *msg,
 	nl_cb_err(cb, NL_CB_CUSTOM, talk_error, &t);
 	if ((rc = nl_send_auto(n->sk, msg)) < 0) {
 		rc = nl_to_errno(rc);
+		net_reset(n);
 		goto out;
 	}
 	rc = 0;
@@ -149,8 +168,11 @@ net_talk(struct net *n, struct nl_msg *msg,
 	}
 	if (t.err != 0)
 		rc = t.err;
-	else
-		rc = rc < 0 ? nl_to_errno(rc) : 0;
+	else if (rc < 0) {
+		rc = nl_to_errno(rc);
+		net_reset(n);
+	} else
+		rc = 0;
 out:
 	nl_cb_put(cb);
 	nlmsg_free(msg);
@@ -162,36 +184,44 @@ out:
  * the kernel filter dumps by interface and table (Linux >= 5.0; without
  * it the parsers below still filter, only slower).
  */
+static int
+sock_open(struct nl_sock **skp)
+{
+	struct nl_sock *sk;
+	int one = 1, rc;
+
+	if ((sk = nl_socket_alloc()) == NULL)
+		return -ENOMEM;
+	if ((rc = nl_connect(sk, NETLINK_ROUTE)) < 0) {
+		nl_socket_free(sk);
+		return nl_to_errno(rc);
+	}
+	(void)setsockopt(nl_socket_get_fd(sk), SOL_NETLINK,
+	    NETLINK_GET_STRICT_CHK, &one, sizeof(one));
+	/* One recvmsg per reply instead of a MSG_PEEK first: a buffer as
+	 * large as the largest dump skb the kernel builds (32 KiB). */
+	nl_socket_disable_msg_peek(sk);
+	if ((rc = nl_socket_set_msg_buf_size(sk, 65536)) < 0) {
+		nl_socket_free(sk);
+		return nl_to_errno(rc);
+	}
+	*skp = sk;
+	return 0;
+}
+
 int
 net_open(struct net **np)
 {
 	struct net *n = xcalloc(1, sizeof(*n));
-	int one = 1, rc;
+	int rc;
 
 	*np = NULL;
-	if ((n->sk = nl_socket_alloc()) == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if ((rc = nl_connect(n->sk, NETLINK_ROUTE)) < 0) {
-		rc = nl_to_errno(rc);
-		goto out;
-	}
-	(void)setsockopt(nl_socket_get_fd(n->sk), SOL_NETLINK,
-	    NETLINK_GET_STRICT_CHK, &one, sizeof(one));
-	/* One recvmsg per reply instead of a MSG_PEEK first: a buffer as
-	 * large as the largest dump skb the kernel builds (32 KiB). */
-	nl_socket_disable_msg_peek(n->sk);
-	if ((rc = nl_socket_set_msg_buf_size(n->sk, 65536)) < 0) {
-		rc = nl_to_errno(rc);
-		goto out;
+	if ((rc = sock_open(&n->sk)) < 0) {
+		free(n);
+		return rc;
 	}
 	*np = n;
-	n = NULL;
-	rc = 0;
-out:
-	net_close(n);
-	return rc;
+	return 0;
 }
 
 void
