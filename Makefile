@@ -125,6 +125,12 @@ endif
 	install -m 0644 man/qrun.1 $(DESTDIR)$(MANDIR)/man1/qrun.1
 	install -m 0644 man/qrun.conf.5 $(DESTDIR)$(MANDIR)/man5/qrun.conf.5
 	install -m 0644 profiles/*.conf $(DESTDIR)$(DATADIR)/profiles/
+	# the examples also where "qrun -p NAME" looks, never over an edited one
+	install -d $(DESTDIR)$(SYSCONFDIR)/qrun/profiles
+	for f in profiles/*.conf; do \
+		t=$(DESTDIR)$(SYSCONFDIR)/qrun/profiles/$${f#profiles/}; \
+		[ -e "$$t" ] || install -m 0644 "$$f" "$$t"; \
+	done
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0644 scripts/qrun.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/qrun
@@ -134,6 +140,7 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man5/qrun.conf.5 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/qrun
 	rm -rf $(DESTDIR)$(DATADIR)
+	# profiles in $(SYSCONFDIR)/qrun are configuration: left in place
 
 clean:
 	rm -rf $(B) qrun
