@@ -1,21 +1,29 @@
 # bench/ready.sh - sourced by bench/run: readiness (issue 9).
-# Boots the Linux guest on tap1 with --ready ping --capture and --run date,
-# NSLOW times.  Boot-to-ready: from just before qrun starts to the moment
-# the --run command runs (date's own clock).  Ready delay: from the first
-# ICMP echo reply in the capture (QEMU's filter-dump, host clock) to that
+# Boots the Linux guest on tap1 with --ready ping and --run date, NSLOW
+# times.  Boot-to-ready: from just before qrun starts to the moment the
+# --run command runs (date's own clock).  Ready delay: from the first ICMP
+# echo reply the host kernel sees (tcpdump -i any in the namespace, host
+# clock; QEMU 7.2's filter-dump stamps packets with the guest's virtual
+# clock plus a start time in whole seconds, useless at this scale) to that
 # same moment.  Skips loudly when --ready is missing or does not work.
 
 ready_run() {	# ready_run I: one boot; prints "T0 STAMP REPLY RC"
+	ip netns exec "$NS0" tcpdump -i any --immediate-mode -tt -n -l -c 1 \
+	    'icmp[icmptype] == icmp-echoreply' > "$TMP/r$1.dump" 2>"$TMP/r$1.tderr" &
+	tdpid=$!
+	sleep 0.5	# tcpdump listening
 	t0=$(date +%s.%N)
 	ip netns exec "$NS0" "$QRUN" -n tap -t tap1 -o qemu.accel=tcg \
-	    --timeout 60 --ready ping --capture "$TMP/r$1.pcap" \
+	    --timeout 60 --ready ping \
 	    --initrd "$G/initrd.gz" "$G/vmlinuz" --run date +%s.%N \
 	    < /dev/null > "$TMP/r$1.out" 2> "$TMP/r$1.err"
 	rc=$?
+	sleep 0.2
+	kill "$tdpid" 2>/dev/null
+	wait "$tdpid" 2>/dev/null
 	# date's line may follow the guest's prompt on the console's line
 	stamp=$(tr -d '\r' < "$TMP/r$1.out" | grep -Eo '[0-9]{10}\.[0-9]{9}' | tail -1)
-	reply=$(tcpdump -tt -n -r "$TMP/r$1.pcap" 'icmp[icmptype] == icmp-echoreply' \
-	    2>/dev/null | head -1 | cut -d' ' -f1)
+	reply=$(head -1 "$TMP/r$1.dump" | cut -d' ' -f1)
 	echo "$t0 ${stamp:--} ${reply:--} $rc"
 }
 
