@@ -13,15 +13,7 @@ if [ ! -r "$GUESTS/vmlinuz" ] || [ ! -r "$GUESTS/initrd.gz" ]; then
 	exit 0
 fi
 
-# wait_for FILE REGEX SECS: poll FILE until REGEX matches or SECS pass.
-wait_for() {
-	_end=$(($(date +%s) + $3))
-	while [ "$(date +%s)" -lt "$_end" ]; do
-		grep -Eq "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
+# wait_line FILE REGEX SECS: poll FILE until REGEX matches or SECS pass.
 
 # The host namespace's links, addresses and routes. The bridge's and
 # ports' running timers (gc_timer 12.34 ...) are not state: cut them.
@@ -110,7 +102,7 @@ bridged=$(snap)
 
 # --- one guest on tap10 -----------------------------------------------
 guest tap10 10.10.0.50 g1
-if wait_for "$TESTDIR/g1.log" QRUN-GUEST-READY 60; then
+if wait_line "$TESTDIR/g1.log" QRUN-GUEST-READY 60; then
 	ok "tap10: guest ready"
 else
 	fail "tap10: guest ready ($(tail -n 3 "$TESTDIR/g1.err"))"
@@ -148,8 +140,8 @@ guest tap10 10.10.0.50 g2
 p1=$qpid
 guest tap11 10.10.0.51 g3
 p2=$qpid
-wait_for "$TESTDIR/g2.log" QRUN-GUEST-READY 60 &&
-    wait_for "$TESTDIR/g3.log" QRUN-GUEST-READY 60
+wait_line "$TESTDIR/g2.log" QRUN-GUEST-READY 60 &&
+    wait_line "$TESTDIR/g3.log" QRUN-GUEST-READY 60
 check "two guests: both ready" [ $? -eq 0 ]
 n=$(replies "$LAB" 10.10.0.50)
 m=$(replies "$LAB" 10.10.0.51)
@@ -198,7 +190,7 @@ run_fail "guest address outside the lab network: 125" \
 
 # --- SIGKILL in the middle of a run, then qrun cleanup -----------------
 guest tap10 10.10.0.50 g4
-if wait_for "$TESTDIR/g4.log" QRUN-GUEST-READY 60; then
+if wait_line "$TESTDIR/g4.log" QRUN-GUEST-READY 60; then
 	qemu=$(pgrep -P "$qpid")
 	kill -KILL "$qpid"
 	{ wait "$qpid"; } 2>/dev/null

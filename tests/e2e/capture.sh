@@ -14,15 +14,6 @@ if ! command -v tcpdump >/dev/null || ! command -v ping >/dev/null; then
 	exit 0
 fi
 
-wait_for() {
-	_n=$(($1 * 10)); shift
-	while [ "$_n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
-}
 
 PCAP=$TESTDIR/guest.pcap
 netns_make ns
@@ -33,7 +24,7 @@ ip netns exec "$ns" "$QRUN" -n tap -t tap1 -o qemu.accel=tcg \
     </dev/null >"$TESTDIR/out" 2>"$TESTDIR/err" &
 q=$!
 bg_track "$q"
-if ! wait_for 60 grep -qs 'QRUN-GUEST-READY' "$TESTDIR/out"; then
+if ! wait_cmd 60 grep -qs 'QRUN-GUEST-READY' "$TESTDIR/out"; then
 	fail "capture: the guest did not come up"
 	tail -n 20 "$TESTDIR/out" "$TESTDIR/err" | sed 's/^/#   /'
 	exit 0

@@ -9,6 +9,8 @@
 #   in_ns NS CMD...                   run CMD inside NS
 #   snapshot NS                       `ip -d link` + `ip addr` of NS
 #   ns_empty NS                       no process left in NS (2 s grace)
+#   wait_cmd SEC CMD...               poll CMD until it succeeds
+#   wait_line FILE REGEX SEC          until FILE has a matching line
 #   need_root DESC                    skip (and exit 0) when not root
 #
 # Each test is a shell script that prints one line per test case and exits
@@ -76,6 +78,27 @@ in_ns() {
 # Background a command and remember it so it is killed at exit.
 bg_track() {
 	_PIDS="$_PIDS $1"
+}
+
+# wait_cmd SEC CMD...: poll CMD every 0.1 s for up to SEC seconds.
+wait_cmd() {
+	_n=$(($1 * 10)); shift
+	while [ "$_n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	return 1
+}
+
+# wait_line FILE REGEX SEC: until FILE has a line matching REGEX.
+wait_line() {
+	_end=$(($(date +%s) + $3))
+	while [ "$(date +%s)" -lt "$_end" ]; do
+		grep -Eq "$2" "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
 }
 
 # No process left in namespace $1. qrun returns as soon as a tap it

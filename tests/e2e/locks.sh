@@ -12,15 +12,6 @@ if [ ! -f "$MB" ]; then
 fi
 Q="$QRUN -n tap -o qemu.accel=tcg"
 
-wait_for() {
-	_n=$(($1 * 10)); shift
-	while [ "$_n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
-}
 addr_of() { in_ns "$1" ip -o -4 addr show dev "$2" 2>/dev/null | awk '{print $4}'; }
 
 # 1. Two qruns on tap1 at once.
@@ -31,7 +22,7 @@ ip netns exec "$ns" $Q -t tap1 --timeout 5 -o 'qemu.append=hang' "$MB" \
     </dev/null >"$TESTDIR/a.out" 2>"$TESTDIR/a.err" &
 a=$!
 bg_track "$a"
-if wait_for 20 grep -qs 'mbtest: hanging' "$TESTDIR/a.out"; then
+if wait_cmd 20 grep -qs 'mbtest: hanging' "$TESTDIR/a.out"; then
 	avm=$(pgrep -P "$a" | head -n 1)
 	in_ns "$ns" $Q -t tap1 --success-code 0 -o 'qemu.append=exit=0' "$MB" \
 	    </dev/null >"$TESTDIR/b.out" 2>"$TESTDIR/b.err"
@@ -83,7 +74,7 @@ all_hang() {
 		grep -qs 'mbtest: hanging' "$TESTDIR/p$_i.out" || return 1
 	done
 }
-if wait_for 8 all_hang; then
+if wait_cmd 8 all_hang; then
 	good=0
 	for i in 0 1 2 3 4 5 6 7; do
 		[ "$(addr_of "$ns" "tap$i")" = "172.2$i.0.1/16" ] &&

@@ -13,16 +13,6 @@ if [ ! -f "$MB" ]; then
 fi
 Q="$QRUN -n tap -t tap1 -o qemu.accel=tcg"
 
-# wait_for SEC CMD...: poll CMD every 0.1 s for up to SEC seconds.
-wait_for() {
-	_n=$(($1 * 10)); shift
-	while [ "$_n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
-}
 alive() { kill -0 "$1" 2>/dev/null; }
 dead() { ! kill -0 "$1" 2>/dev/null; }
 has_tap() { in_ns "$1" ip link show "$2" >/dev/null 2>&1; }
@@ -37,7 +27,7 @@ start() {
 	qpid=$!
 	bg_track "$qpid"
 	vpid=""
-	if ! wait_for 20 grep -qs 'mbtest: hanging' "$TESTDIR/out"; then
+	if ! wait_cmd 20 grep -qs 'mbtest: hanging' "$TESTDIR/out"; then
 		echo "# guest did not start:"; sed 's/^/#   /' "$TESTDIR/err"
 		return 1
 	fi
@@ -87,7 +77,7 @@ for how in next cleanup; do
 	fi
 	kill -9 "$qpid"
 	wait "$qpid" 2>/dev/null
-	if wait_for 5 dead "$vpid"; then
+	if wait_cmd 5 dead "$vpid"; then
 		ok "qrun killed with SIGKILL -> QEMU dies too ($how)"
 	else
 		fail "qrun killed with SIGKILL -> QEMU $vpid still running"

@@ -7,15 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root "tap local"
 
-# wait_for FILE REGEX SECS: poll FILE until REGEX matches or SECS pass.
-wait_for() {
-	_end=$(($(date +%s) + $3))
-	while [ "$(date +%s)" -lt "$_end" ]; do
-		grep -Eq "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
+# wait_line FILE REGEX SECS: poll FILE until REGEX matches or SECS pass.
 
 # stop PID: SIGTERM, then the exit status of PID in $rc.
 stop() {
@@ -33,7 +25,7 @@ ip netns exec "$NS" "$QRUN" -n tap -t tap1 -o qemu.accel=tcg \
     >"$TESTDIR/out" 2>"$TESTDIR/err" </dev/null &
 qpid=$!
 bg_track "$qpid"
-if wait_for "$log" QRUN-GUEST-READY 60; then
+if wait_line "$log" QRUN-GUEST-READY 60; then
 	ok "tap1: guest ready"
 else
 	fail "tap1: guest ready (no marker in 60 s: $(tail -n 3 "$TESTDIR/err"))"

@@ -35,14 +35,6 @@ same_as() {
 		sleep 0.1
 	done
 }
-wait_for() {
-	_end=$(($(date +%s) + $3))
-	while [ "$(date +%s)" -lt "$_end" ]; do
-		grep -Eq "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
 
 # as_user NS CMD...: CMD as the test user inside NS, in a private mount
 # namespace whose /dev/net/tun is 0666 (the host's may be 0600). Every
@@ -69,7 +61,7 @@ boot_user() {
 	    "$GUESTS/vmlinuz") >"$TESTDIR/out" 2>"$TESTDIR/err" </dev/null &
 	_p=$!
 	bg_track "$_p"
-	if wait_for "$UDIR/serial.log" QRUN-GUEST-READY 60; then
+	if wait_line "$UDIR/serial.log" QRUN-GUEST-READY 60; then
 		_n=$(in_ns "$_ns" ping -c 3 -W 2 172.21.0.2 2>&1 |
 		    sed -n 's/.* \([0-9]*\) received.*/\1/p')
 		check "$_bd: guest reachable (${_n:-0} of 3 replies)" \

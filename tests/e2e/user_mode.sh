@@ -6,15 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root "user mode"
 
-# wait_for FILE REGEX SECS: poll FILE until REGEX matches or SECS pass.
-wait_for() {
-	_end=$(($(date +%s) + $3))
-	while [ "$(date +%s)" -lt "$_end" ]; do
-		grep -Eq "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
+# wait_line FILE REGEX SECS: poll FILE until REGEX matches or SECS pass.
 
 netns_make NS
 before=$(snapshot "$NS")
@@ -24,7 +16,7 @@ ip netns exec "$NS" "$QRUN" -n user -o net.forwards=tcp:18080:80 -o qemu.accel=t
     >"$TESTDIR/out" 2>"$TESTDIR/err" </dev/null &
 qpid=$!
 bg_track "$qpid"
-if wait_for "$log" QRUN-GUEST-READY 60; then
+if wait_line "$log" QRUN-GUEST-READY 60; then
 	ok "user mode: guest ready"
 else
 	fail "user mode: guest ready (no marker in 60 s)"
