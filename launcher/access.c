@@ -28,21 +28,17 @@
 
 #include "qrun.h"
 
-#ifndef QRUN_SYSCONFDIR
-#define QRUN_SYSCONFDIR "/etc/qrun"
-#endif
-
 #define WHY(...) snprintf(why, whylen, __VA_ARGS__)
 
-/* The same rule as profile.c: $QRUN_SYSCONF_DIR only when not elevated. */
+/* access.conf in profile.c's system config dir. */
 char *
 access_path(const struct priv *pv)
 {
-	const char *e = getenv("QRUN_SYSCONF_DIR");
+	char *dir = profile_sysconf_dir(pv->for_other);
+	char *path = xasprintf("%s/access.conf", dir);
 
-	if (!pv->for_other && e && *e)
-		return xasprintf("%s/access.conf", e);
-	return xstrdup(QRUN_SYSCONFDIR "/access.conf");
+	free(dir);
+	return path;
 }
 
 /* Open path and check it may be trusted; returns a FILE or NULL. */
@@ -280,35 +276,58 @@ access_user_file(const struct priv *pv, const char *path, char *why,
 	return 0;
 }
 
-/*
- * Under sudo, "--serial-log /etc/passwd" must not truncate /etc/passwd:
- * open as the user (fsuid/fsgid and their groups), then become root again.
- */
-FILE *
-access_user_fopen(const struct priv *pv, const char *path, const char *mode)
-{
-	gid_t groups[256];
-	int ng, e;
-	FILE *f;
+/* Root's groups while acting as the user (access_as_user). */
+static gid_t saved_groups[256];
+static int saved_ngroups = -1;
 
+/*
+ * Under sudo, file access on the user's behalf (their profiles, the
+ * serial log) must have the user's rights, or "--serial-log /etc/passwd"
+ * truncates /etc/passwd and "-p /etc/shadow" reads it: switch fsuid,
+ * fsgid and groups to the user (on), and back to root (off). A no-op
+ * unless root acts for another user. 0 or -EPERM.
+ */
+int
+access_as_user(const struct priv *pv, bool on)
+{
 	if (!(pv->root && pv->for_other))
-		return fopen(path, mode);
-	if ((ng = getgroups(ARRAY_SIZE(groups), groups)) < 0 ||
-	    setgroups(1, &pv->gid) < 0)
-		return NULL;
+		return 0;
+	if (!on) {
+		if (saved_ngroups < 0)
+			return 0;
+		setfsuid(0);
+		setfsgid(getegid());
+		if (setgroups((size_t)saved_ngroups, saved_groups) < 0)
+			abort();	/* cannot restore root's groups */
+		saved_ngroups = -1;
+		return 0;
+	}
+	if ((saved_ngroups = getgroups(ARRAY_SIZE(saved_groups),
+	    saved_groups)) < 0 || setgroups(1, &pv->gid) < 0) {
+		saved_ngroups = -1;
+		return -EPERM;
+	}
 	setfsgid(pv->gid);
 	setfsuid(pv->uid);
 	if ((gid_t)setfsgid((gid_t)-1) != pv->gid ||
 	    (uid_t)setfsuid((uid_t)-1) != pv->uid) {
-		f = NULL;		/* could not become the user */
-		errno = EPERM;
-	} else
+		access_as_user(pv, false);
+		return -EPERM;
+	}
+	return 0;
+}
+
+FILE *
+access_user_fopen(const struct priv *pv, const char *path, const char *mode)
+{
+	FILE *f = NULL;
+	int e = EPERM;
+
+	if (access_as_user(pv, true) == 0) {
 		f = fopen(path, mode);
-	e = errno;
-	setfsuid(0);
-	setfsgid(getegid());
-	if (setgroups((size_t)ng, groups) < 0)
-		abort();	/* cannot restore root's groups */
+		e = errno;
+		access_as_user(pv, false);
+	}
 	errno = e;
 	return f;
 }

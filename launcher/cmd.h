@@ -26,6 +26,11 @@ struct cmd {
 	const char *help;
 };
 
+/* vm_spawn failed with r: say why; 127/126 for exec, else 125. */
+int spawn_failed(const struct vm *, int r, const char *binary);
+/* profile_load with the developer's file rights and -p ownership rule. */
+int user_profile_load(const struct priv *, struct config *,
+    const struct profile_src *, struct strv *diags);
 /* Load the profile and plan the network; prints every problem; 0 or 125. */
 int boot_load(struct opts *, struct config *, struct netplan *,
     const struct priv *);

@@ -32,6 +32,35 @@ struct boot {
 	bool quiet;
 };
 
+/*
+ * profile_load for the developer: elevated on their behalf, a -p PATH must
+ * be their own (or root's, not writable by others), and every file is
+ * read with their rights, so "sudo qrun -p /etc/shadow" reads nothing.
+ * Problems go to diags; 0 or -errno.
+ */
+int
+user_profile_load(const struct priv *pv, struct config *c,
+    const struct profile_src *src, struct strv *diags)
+{
+	const char *prof = src->profile;
+	char why[512];
+	int r;
+
+	if (pv->for_other && prof && (strchr(prof, '/') ||
+	    access(prof, F_OK) == 0) &&
+	    access_user_file(pv, prof, why, sizeof(why)) < 0) {
+		strv_push(diags, why);
+		return -EPERM;
+	}
+	if (access_as_user(pv, true) < 0) {
+		strv_pushf(diags, "cannot take %s's file rights", pv->user);
+		return -EPERM;
+	}
+	r = profile_load(c, src, diags);
+	access_as_user(pv, false);
+	return r;
+}
+
 /* Load the profile and plan the network; prints every problem. */
 int
 boot_load(struct opts *o, struct config *c, struct netplan *p,
@@ -44,17 +73,9 @@ boot_load(struct opts *o, struct config *c, struct netplan *p,
 		.privileged_for_other = pv->for_other,
 	};
 	struct strv diags = { 0 };
-	char why[512];
 	int r;
 
-	/* elevated: a -p PATH must be the developer's (or root's) own */
-	if (pv->for_other && o->profile && (strchr(o->profile, '/') ||
-	    access(o->profile, F_OK) == 0) &&
-	    access_user_file(pv, o->profile, why, sizeof(why)) < 0) {
-		warnx("%s", why);
-		return EXIT_QRUN;
-	}
-	r = profile_load(c, &src, &diags);
+	r = user_profile_load(pv, c, &src, &diags);
 	if (r == 0)
 		r = netplan_make(c, pv->user, p, &diags);
 	for (size_t i = 0; i < diags.n; i++)
@@ -316,6 +337,18 @@ ready_supervise(struct boot *b, struct vm_spec *s, struct vm *vm, int *sig,
 	return vm_wait(s, vm, sig);
 }
 
+/* vm_spawn failed with r: say why; 127/126 for exec, else 125. */
+int
+spawn_failed(const struct vm *vm, int r, const char *binary)
+{
+	if (vm->setup_failed) {
+		warnx("cannot start QEMU: %s", strerror(-r));
+		return EXIT_QRUN;
+	}
+	warnx("%s: %s", binary, r == -ENOENT ? "not found" : strerror(-r));
+	return r == -ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+}
+
 /* Run QEMU and turn what happened into an exit status. */
 static int
 supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
@@ -324,11 +357,8 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 	struct vm vm;
 	int ev, sig = 0, r;
 
-	if ((r = vm_spawn(s, &vm)) < 0) {
-		warnx("%s: %s", c->qemu_binary, r == -ENOENT ?
-		    "not found" : strerror(-r));
-		return r == -ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
-	}
+	if ((r = vm_spawn(s, &vm)) < 0)
+		return spawn_failed(&vm, r, c->qemu_binary);
 	if (b->rn.journal)
 		journal_log(b->rn.journal, "info qemu-pid %ld", (long)vm.pid);
 	if (b->ready)
@@ -441,7 +471,12 @@ cmd_boot(struct opts *o)
 		print_dry_run(&b, &qo);
 		goto out;
 	}
-	if ((r = prepare_batch(&b, &s)) != 0 || vm_signals_init() < 0 ||
+	if (vm_signals_init() < 0) {
+		warnx("signals: %s", strerror(errno));
+		r = EXIT_QRUN;
+		goto out;
+	}
+	if ((r = prepare_batch(&b, &s)) != 0 ||
 	    (r = prepare_ready(&b, o, true)) != 0)
 		goto out;
 	b.rn.plain_frames = b.cfg.net_capture[0] != '\0';

@@ -453,6 +453,7 @@ cmd_bridge(struct opts *o)
 	    NULL, *why;
 	struct journal *j = NULL;
 	struct net *n = NULL;
+	struct priv pv;
 	char *state = NULL;
 	int r;
 
@@ -471,7 +472,8 @@ cmd_bridge(struct opts *o)
 		    verb, verb, br);
 		return EXIT_QRUN;
 	}
-	state = state_dir(false);
+	priv_init(&pv);		/* under sudo: no QRUN_STATE_DIR */
+	state = state_dir(pv.for_other);
 	if ((r = net_open(&n)) < 0) {
 		warnx("netlink: %s", strerror(-r));
 		r = EXIT_QRUN;

@@ -168,6 +168,7 @@ cmd_tap(struct opts *o)
 	    NULL, *why;
 	struct journal *j = NULL;
 	struct net *n = NULL;
+	struct priv pv;
 	char *state = NULL;
 	uid_t uid = 0;
 	int r = EXIT_QRUN;
@@ -193,7 +194,8 @@ cmd_tap(struct opts *o)
 		    "--owner USER is required");
 		return EXIT_QRUN;
 	}
-	state = state_dir(false);
+	priv_init(&pv);		/* under sudo: no QRUN_STATE_DIR */
+	state = state_dir(pv.for_other);
 	if ((r = net_open(&n)) < 0) {
 		warnx("netlink: %s", strerror(-r));
 		r = EXIT_QRUN;

@@ -493,7 +493,7 @@ shell_load(struct shell *sh, const char *profile)
 		strv_push(&where, "set");
 	}
 	config_init(&c);
-	r = profile_load(&c, &src, &diags);
+	r = user_profile_load(&sh->priv, &c, &src, &diags);
 	for (size_t i = 0; i < diags.n; i++)
 		warnx("%s", diags.v[i]);
 	if (r == 0) {
@@ -620,9 +620,7 @@ guest_start(struct shell *sh)
 	strv_free(&argv);
 	if (r < 0) {
 		sh->vm.pid = -1;
-		warnx("%s: %s", sh->cfg.qemu_binary, r == -ENOENT ?
-		    "not found" : strerror(-r));
-		return r == -ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+		return spawn_failed(&sh->vm, r, sh->cfg.qemu_binary);
 	}
 	fcntl(sh->vm.serial_fd, F_SETFL, O_NONBLOCK);
 	stat(sh->image, &sh->img_st);
@@ -1501,7 +1499,9 @@ cmd_shell(struct opts *o)
 	}
 	rc.tty = sh.tty;
 	rc.complete = complete;
-	rc.history = hist = sh.tty ? history_path() : NULL;
+	/* no history file from the environment when root acts for a user */
+	rc.history = hist = sh.tty && !sh.priv.for_other ?
+	    history_path() : NULL;
 	repl_open(&rc);
 	r = shell_loop(&sh);
 	repl_close();

@@ -851,8 +851,9 @@ file_load(struct config *cfg, const char *path, bool optional,
 
 /* ------------------------------------------------------------ layering */
 
-static char *
-sysconf_dir(bool privileged_for_other)
+/* /etc/qrun, or $QRUN_SYSCONF_DIR (tests) unless elevated for a user. */
+char *
+profile_sysconf_dir(bool privileged_for_other)
 {
 	const char *e = getenv("QRUN_SYSCONF_DIR");
 
@@ -961,7 +962,8 @@ profile_load(struct config *cfg, const struct profile_src *src,
     struct strv *diags)
 {
 	bool priv = src ? src->privileged_for_other : false;
-	char *sysdir = sysconf_dir(priv), *confdir = profile_config_dir(priv);
+	char *sysdir = profile_sysconf_dir(priv);
+	char *confdir = profile_config_dir(priv);
 	char *path, *prof = NULL;
 	size_t before = diags->n;
 

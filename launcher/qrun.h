@@ -170,6 +170,8 @@ char *profile_get(const struct config *, int idx);
 /* Directories: QRUN_CONFIG_DIR or XDG; QRUN_STATE_DIR or /run/qrun or
  * $XDG_RUNTIME_DIR/qrun. Malloc'd. */
 char *profile_config_dir(bool privileged_for_other);
+/* /etc/qrun, or $QRUN_SYSCONF_DIR (tests) unless elevated for a user. */
+char *profile_sysconf_dir(bool privileged_for_other);
 char *state_dir(bool privileged_for_other);
 
 /* --------------------------------------------------------------- image.c */
@@ -476,6 +478,9 @@ int access_user_file(const struct priv *, const char *path, char *why,
     size_t whylen);
 /* fopen a file the user names (--serial-log) with the user's file access
  * rights, not root's, when root on behalf of a user. */
+/* Switch file access to the user's rights (on) and back (off), when
+ * root acts for another user; 0 or -EPERM. */
+int access_as_user(const struct priv *, bool on);
 FILE *access_user_fopen(const struct priv *, const char *path,
     const char *mode);
 
@@ -525,6 +530,7 @@ struct vm_spec {
 
 struct vm {
 	pid_t pid;		/* -1 once reaped */
+	bool setup_failed;	/* vm_spawn: the child failed before exec */
 	int status;		/* wait status */
 	bool exited;
 	int serial_fd;
@@ -650,6 +656,7 @@ int ready_wait(struct vm_spec *, struct vm *, struct ready *, int *sig);
  * QRUN_* variables of ready_env. */
 struct ready_cmd {
 	pid_t pid;		/* -1 once reaped */
+	bool setup_failed;	/* vm_spawn: the child failed before exec */
 	int status;		/* wait status */
 	int exec_err;		/* errno when it could not start */
 };

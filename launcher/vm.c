@@ -27,6 +27,9 @@
 #define LINGER_QUIET_MS	300
 #define LINGER_MAX_MS	2000
 
+/* Marks a child's errno from before exec (privileges, fds), not exec's. */
+#define SETUP_FAILED	0x10000
+
 static int sigpipe_fds[2] = { -1, -1 };
 
 static void
@@ -125,11 +128,15 @@ child_exec(const struct vm_spec *s, int errpipe, int serial_w, int stdin_r)
 		if (fcntl(s->keep_fds[i], F_SETFD, 0) < 0)
 			goto fail;
 	execvp(s->argv->v[0], s->argv->v);
-fail:
-	e = errno;
+	e = errno;		/* exec itself: 126/127 */
 	if (write(errpipe, &e, sizeof(e)) < 0)
 		_exit(EXIT_NOTFOUND);
 	_exit(e == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC);
+fail:
+	e = errno | SETUP_FAILED;	/* before exec: qrun's own error */
+	if (write(errpipe, &e, sizeof(e)) < 0)
+		_exit(EXIT_QRUN);
+	_exit(EXIT_QRUN);
 }
 
 int
@@ -142,6 +149,7 @@ vm_spawn(const struct vm_spec *s, struct vm *vm)
 	vm->pid = -1;
 	vm->serial_fd = -1;
 	vm->stdin_fd = -1;
+	vm->setup_failed = true;	/* until the child says otherwise */
 	if (pipe2(ep, O_CLOEXEC) < 0)
 		return -errno;
 	if ((s->serial_pipe && pipe2(sp, O_CLOEXEC) < 0) ||
@@ -160,10 +168,12 @@ vm_spawn(const struct vm_spec *s, struct vm *vm)
 	ep[1] = -1;
 	while ((n = read(ep[0], &e, sizeof(e))) < 0 && errno == EINTR)
 		;
+	vm->setup_failed = false;
 	if (n == sizeof(e)) {
 		waitpid(vm->pid, NULL, 0);
 		vm->pid = -1;
-		r = -e;
+		vm->setup_failed = (e & SETUP_FAILED) != 0;
+		r = -(e & ~SETUP_FAILED);
 		goto out;
 	}
 	vm->serial_fd = sp[0];

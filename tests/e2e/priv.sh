@@ -244,6 +244,28 @@ expect_rc 125 "sudo-style --serial-log to a root-only file is refused" \
 check "the root-only file is untouched" \
     [ "$(cat "$TESTDIR/rootonly")" = keep ]
 
+# --- root on behalf of a user reads profiles with the user's rights ------
+# A root-owned 0600 file (think /etc/shadow) in a directory anyone may
+# enter: the user cannot read it, so neither may qrun on their behalf.
+pub=$(mktemp -d /tmp/qrun-pub.XXXXXX)
+chmod 755 "$pub"
+printf 'qemu: { memory = 300; };\n' >"$pub/secret.conf"
+chmod 600 "$pub/secret.conf"
+env SUDO_UID="$UID1" SUDO_GID="$GID1" "$QRUN" -n none --dry-run \
+    -p "$pub/secret.conf" "$MB" >"$TESTDIR/out" 2>&1
+rc=$?
+if [ "$rc" -eq 125 ] && grep -q "secret.conf: cannot read: Permission denied" \
+    "$TESTDIR/out"; then
+	ok "sudo-style -p of a root-only profile: not read (exit 125)"
+else
+	fail "sudo-style -p of a root-only profile (exit $rc): $(cat "$TESTDIR/out")"
+fi
+chmod 644 "$pub/secret.conf"
+check "the same profile, readable by the user: used" sh -c \
+    "env SUDO_UID=$UID1 SUDO_GID=$GID1 '$QRUN' -n none --dry-run \
+    -p '$pub/secret.conf' '$MB' | grep -q -- '-m 300'"
+rm -rf "$pub"
+
 # --- doctor sees the capability and the access list ---------------------
 u1 doctor >"$TESTDIR/out" 2>&1
 rc=$?
