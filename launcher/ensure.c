@@ -109,6 +109,34 @@ check_overlap(struct net *n, const struct netplan *p, int ifindex, char *why,
 	return 0;
 }
 
+/*
+ * The tap already carries the planned address and is up, so qrun adds no
+ * network: what matters is that traffic for the guest goes out the tap.
+ * One route lookup answers that, where the overlap check above must read
+ * the whole main table (slow on hosts with many addressed interfaces).
+ */
+static int
+check_guest_route(struct net *n, const struct netplan *p,
+    const struct net_link *l, char *why, size_t whylen)
+{
+	struct net_link o = { .name = "nowhere" };
+	char b[INET_ADDRSTRLEN];
+	int oif, r = net_route_oif(n, p->guest, &oif);
+
+	if (r < 0) {
+		WHY("%s: cannot read routes: %s", p->tap, strerror(-r));
+		return r;
+	}
+	if (oif == l->ifindex)
+		return 0;
+	if (oif > 0)
+		(void)net_link_get_index(n, oif, &o);
+	WHY("%s: traffic to the guest %s goes out %s, not %s; a route on %s "
+	    "overlaps %s/%d", p->tap, ip_str(p->guest, b), o.name, p->tap,
+	    o.name, ip_str(p->host, (char[INET_ADDRSTRLEN]){ 0 }), p->prefix);
+	return -EADDRINUSE;
+}
+
 /* Journal one change before making it; the reason in why on failure. */
 int
 ensure_log(struct journal *j, const char *tap, char *why, size_t whylen,
@@ -197,6 +225,8 @@ ensure_tap(struct net *n, struct journal *j, const struct netplan *p,
 		return r;
 	if (exists && (have = addr_state(n, &l, p, why, whylen)) < 0)
 		return have;
+	if (have && l.up)
+		return check_guest_route(n, p, &l, why, whylen);
 	if ((r = check_overlap(n, p, exists ? l.ifindex : 0, why, whylen)) < 0)
 		return r;
 	if (!exists &&

@@ -942,6 +942,45 @@ net_route_overlap(struct net *n, struct in_addr addr, int prefix,
 	return 1;
 }
 
+/* The reply to a single RTM_GETROUTE: the output interface. */
+static int
+parse_route_oif(struct nlmsghdr *h, void *arg)
+{
+	struct nlattr *tb[RTA_MAX + 1];
+	int *oif = arg;
+
+	if (h->nlmsg_type != RTM_NEWROUTE ||
+	    nlmsg_parse(h, sizeof(struct rtmsg), tb, RTA_MAX, NULL) < 0)
+		return 0;
+	if (tb[RTA_OIF] != NULL)
+		*oif = (int)nla_get_u32(tb[RTA_OIF]);
+	return 0;
+}
+
+/*
+ * Which interface the kernel sends traffic for dst out of (a single
+ * RTM_GETROUTE lookup, like "ip route get"): its index in *oif, or 0 when
+ * unreachable. 0 or -errno.
+ */
+int
+net_route_oif(struct net *n, struct in_addr dst, int *oif)
+{
+	struct rtmsg rtm = { .rtm_family = AF_INET, .rtm_dst_len = 32 };
+	struct nl_msg *msg;
+	int rc;
+
+	*oif = 0;
+	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, 0)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, RTA_DST, dst.s_addr) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	rc = net_talk(n, msg, parse_route_oif, oif);
+	return rc == -ENETUNREACH || rc == -EHOSTUNREACH ? 0 : rc;
+}
+
 struct route_list {
 	int ifindex;
 	struct net_route *out;

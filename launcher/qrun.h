@@ -296,6 +296,9 @@ int net_link_delete(struct net *, int ifindex);
  * ifname), 0, or -errno. The default route does not count. */
 int net_route_overlap(struct net *, struct in_addr, int prefix,
     int exclude_ifindex, char ifname[IFNAMSIZ]);
+/* The interface traffic for dst goes out of (a single route lookup);
+ * 0 in *oif when unreachable. */
+int net_route_oif(struct net *, struct in_addr dst, int *oif);
 /* /dev/net/tun: create a persistent tap owned by uid (and gid when
  * != (gid_t)-1). */
 int net_tap_create(const char *name, uid_t owner, gid_t group);
