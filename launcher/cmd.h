@@ -15,7 +15,7 @@ struct opts {
 	size_t argi;			/* first positional after the command */
 	struct strv extra;		/* after "--": verbatim to QEMU */
 	struct strv run;		/* --run CMD ARGS... */
-	const char *owner, *addr, *uplink;
+	const char *owner, *group, *addr, *uplink;
 	bool dry_run, json, interactive, quiet, verbose;
 };
 

@@ -5,6 +5,7 @@
  * half-way is undone, but on success they are kept.
  */
 #include <err.h>
+#include <grp.h>
 #include <pwd.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -64,10 +65,30 @@ owner_uid(const char *s, uid_t *uid)
 	return -ENOENT;
 }
 
-/* Make TAP exist, owned by uid, with addr (if any), up. Journaled. */
+static int
+group_gid(const char *s, gid_t *gid)
+{
+	struct group *gr = getgrnam(s);
+	long v;
+
+	if (gr) {
+		*gid = gr->gr_gid;
+		return 0;
+	}
+	if (parse_long(s, 0, 0x7fffffff, &v) == 0) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/*
+ * Make TAP exist, owned by uid (and usable by the members of gid when it
+ * is not (gid_t)-1: TUNSETGROUP), with addr (if any), up. Journaled.
+ */
 static int
 tap_create(struct net *n, struct journal *j, const char *tap, uid_t uid,
-    const char *addr)
+    gid_t gid, const char *addr)
 {
 	struct in_addr a;
 	struct net_link l;
@@ -82,11 +103,14 @@ tap_create(struct net *n, struct journal *j, const char *tap, uid_t uid,
 		return -EINVAL;
 	}
 	r = net_link_get(n, tap, &l);
-	if (r == 0 && (!l.is_tap || l.owner != (long)uid)) {
+	if (r == 0 && (!l.is_tap || l.owner != (long)uid ||
+	    (gid != (gid_t)-1 && l.group != (long)gid))) {
 		if (!l.is_tap)
 			warnx("%s: exists and is not a tap", tap);
-		else
+		else if (l.owner != (long)uid)
 			warnx("%s: exists, owned by uid %ld", tap, l.owner);
+		else
+			warnx("%s: exists, group %ld", tap, l.group);
 		return -EEXIST;
 	}
 	if (r == -ENODEV) {
@@ -94,7 +118,7 @@ tap_create(struct net *n, struct journal *j, const char *tap, uid_t uid,
 			warnx("cannot write the journal: %s", strerror(-r));
 			return r;
 		}
-		if ((r = net_tap_create(tap, uid, (gid_t)-1)) < 0)
+		if ((r = net_tap_create(tap, uid, gid)) < 0)
 			journal_cancel(j);
 		if (r < 0 || (r = net_link_get(n, tap, &l)) < 0) {
 			warnx("%s: cannot create: %s", tap, strerror(-r));
@@ -171,6 +195,7 @@ cmd_tap(struct opts *o)
 	struct priv pv;
 	char *state = NULL;
 	uid_t uid = 0;
+	gid_t gid = (gid_t)-1;
 	int r = EXIT_QRUN;
 
 	if (strcmp(verb, "list") == 0)
@@ -194,6 +219,10 @@ cmd_tap(struct opts *o)
 		    "--owner USER is required");
 		return EXIT_QRUN;
 	}
+	if (o->group && group_gid(o->group, &gid) < 0) {
+		warnx("tap create: --group %s: no such group", o->group);
+		return EXIT_QRUN;
+	}
 	priv_init(&pv);		/* under sudo: no QRUN_STATE_DIR */
 	state = state_dir(pv.for_other);
 	if ((r = net_open(&n)) < 0) {
@@ -210,7 +239,7 @@ cmd_tap(struct opts *o)
 		r = EXIT_QRUN;
 		goto out;
 	}
-	r = tap_create(n, j, tap, uid, o->addr);
+	r = tap_create(n, j, tap, uid, gid, o->addr);
 	if (r < 0)
 		journal_undo(j, n);
 	else
@@ -303,8 +332,8 @@ cmd_tap_list(struct opts *o)
 		r = EXIT_QRUN;
 		goto out;
 	}
-	printf("%-15s %-8s %-5s %-20s %s\n", "TAP", "OWNER", "STATE",
-	    "ADDRESS", "QRUN");
+	printf("%-15s %-8s %-8s %-5s %-20s %s\n", "TAP", "OWNER", "GROUP",
+	    "STATE", "ADDRESS", "QRUN");
 	for (size_t i = 0; i < cnt; i++) {
 		struct net_addr a[4];
 		size_t na = 0;
@@ -317,8 +346,9 @@ cmd_tap_list(struct opts *o)
 			snprintf(addr, sizeof(addr), "%s/%d",
 			    ip_str(a[0].addr, b), a[0].prefix);
 		h = holder_of(&runs, l[i].name);
-		printf("%-15s %-8ld %-5s %-20s %s\n", l[i].name, l[i].owner,
-		    l[i].up ? "up" : "down", addr, h ? h : "-");
+		printf("%-15s %-8ld %-8ld %-5s %-20s %s\n", l[i].name,
+		    l[i].owner, l[i].group, l[i].up ? "up" : "down", addr,
+		    h ? h : "-");
 	}
 	r = EXIT_OK;
 out:

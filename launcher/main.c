@@ -22,7 +22,7 @@ static const struct cmd cmds[] = {
 	{ "cleanup", cmd_cleanup, "", "undo leftovers of crashed runs" },
 	{ "status", cmd_status, "[--json]", "running qrun VMs" },
 	{ "tap", cmd_tap, "create|delete|list [TAP] [--owner USER] "
-	    "[--addr A/P]",
+	    "[--group GROUP] [--addr A/P]",
 	    "manage developers' taps (admin)" },
 	{ "bridge", cmd_bridge, "create|delete|list [BR] [--uplink IF] "
 	    "[--addr A/P]",
@@ -71,6 +71,7 @@ static const struct option longopts[] = {
 	{ "ready", required_argument, NULL, 'R' },
 	{ "run", no_argument, NULL, 'X' },
 	{ "owner", required_argument, NULL, 'U' },
+	{ "group", required_argument, NULL, 'G' },
 	{ "addr", required_argument, NULL, 'A' },
 	{ "uplink", required_argument, NULL, 'P' },
 	{ "json", no_argument, NULL, 'J' },
@@ -179,6 +180,7 @@ take_opt(struct opts *o, int c, int argc, char **argv)
 		}
 		return -1;
 	case 'U': o->owner = optarg; break;
+	case 'G': o->group = optarg; break;
 	case 'A': o->addr = optarg; break;
 	case 'P': o->uplink = optarg; break;
 	case 'J': o->json = true; break;

@@ -35,6 +35,8 @@ refused "tap create with a bad --addr" "--addr 172.21.0.1: must be" \
 refused "tap create with a bad name" "name too long" \
     tap create abcdefghijklmnopq --owner root
 refused "tap delete of a missing tap" "tap9: no such tap" tap delete tap9
+refused "tap create for an unknown group" "--group no-such-group-qrun: no such group" \
+    tap create tap1 --owner root --group no-such-group-qrun
 refused "tap frobnicate" "use create, delete or list" tap frobnicate tap1
 refused "an unknown -o key" "-o net.tapp: unknown key" \
     -o net.tapp=x --dry-run "$GUESTS/mbtest.elf"
@@ -46,14 +48,27 @@ check "tap create tap1 --owner nobody --addr 172.21.0.1/16" \
     in_ns "$NS" "$QRUN" tap create tap1 --owner nobody --addr 172.21.0.1/16
 nobody=$(id -u nobody)
 in_ns "$NS" "$QRUN" tap list >"$out" 2>&1
-check "tap list: tap1, owner $nobody, up, 172.21.0.1/16" grep -Eq \
-    "^tap1 +$nobody +up +172\.21\.0\.1/16" "$out"
+check "tap list: tap1, owner $nobody, no group, up, 172.21.0.1/16" grep -Eq \
+    "^tap1 +$nobody +-1 +up +172\.21\.0\.1/16" "$out"
 before=$(snapshot "$NS")
 check "tap create again: nothing to do (exit 0)" \
     in_ns "$NS" "$QRUN" tap create tap1 --owner nobody --addr 172.21.0.1/16
 check "tap create again: namespace unchanged" [ "$(snapshot "$NS")" = "$before" ]
 refused "tap create of another user's tap" "owned by uid $nobody" \
     tap create tap1 --owner root
+# --group: TUNSETGROUP, so the group's members may open the tap too
+ngid=$(getent group nogroup | cut -d: -f3)
+check "tap create tap2 --owner nobody --group nogroup" \
+    in_ns "$NS" "$QRUN" tap create tap2 --owner nobody --group nogroup
+check "tap2 carries group nogroup (ip -d link)" sh -c \
+    "ip netns exec '$NS' ip -d link show tap2 | grep -q 'user nobody group nogroup'"
+in_ns "$NS" "$QRUN" tap list >"$out" 2>&1
+check "tap list: tap2, owner $nobody, group $ngid" grep -Eq \
+    "^tap2 +$nobody +$ngid +" "$out"
+before=$(snapshot "$NS")
+refused "tap create of tap2 with another group" "tap2: exists, group $ngid" \
+    tap create tap2 --owner nobody --group root
+check "tap delete tap2" in_ns "$NS" "$QRUN" tap delete tap2
 in_ns "$NS" ip link add v0 type veth peer name v1
 before=$(snapshot "$NS")
 refused "tap delete of a veth" "v0: not a tap" tap delete v0
