@@ -15,12 +15,6 @@
 
 #define WHY(...) snprintf(why, whylen, __VA_ARGS__)
 
-static uint32_t
-mask_of(int prefix)
-{
-	return prefix <= 0 ? 0 : 0xffffffffu << (32 - prefix);
-}
-
 /* The planned bridge, which must exist and be a bridge. */
 static int
 bridge_get(struct net *n, const struct netplan *p, struct net_link *br,
@@ -51,22 +45,25 @@ static void
 lan_add(struct netplan *p, const struct net_addr *a)
 {
 	struct in_addr net = { htonl(ntohl(a->addr.s_addr) &
-	    mask_of(a->prefix)) };
-	char b[INET_ADDRSTRLEN], item[24];
+	    prefix_mask(a->prefix)) };
+	char b[INET_ADDRSTRLEN], item[24], list[sizeof(p->lan) + 4];
 	size_t len = strlen(p->lan);
 
-	snprintf(item, sizeof(item), "%s/%d", ip_str(net, b), a->prefix);
-	if (strstr(p->lan, item) != NULL)
+	/* whole items only: "1.2.3.0/24" is not in "11.2.3.0/24" */
+	snprintf(item, sizeof(item), ", %s/%d,", ip_str(net, b), a->prefix);
+	snprintf(list, sizeof(list), ", %s,", p->lan);
+	if (strstr(list, item) != NULL)
 		return;
+	item[strlen(item) - 1] = '\0';
 	snprintf(p->lan + len, sizeof(p->lan) - len, "%s%s",
-	    len ? ", " : "", item);
+	    len ? ", " : "", item + 2);
 }
 
 /* Is the planned guest a free host address in a's network? */
 static bool
 guest_in(const struct netplan *p, const struct net_addr *a)
 {
-	uint32_t m = mask_of(a->prefix), g = ntohl(p->guest.s_addr);
+	uint32_t m = prefix_mask(a->prefix), g = ntohl(p->guest.s_addr);
 
 	if ((g & m) != (ntohl(a->addr.s_addr) & m))
 		return false;
@@ -140,17 +137,8 @@ check_tap(struct net *n, const struct net_link *l, const struct net_link *br,
 	size_t na = 0, len;
 	int r;
 
-	if (!l->is_tap) {
-		WHY("%s: exists and is not a tap (%s)", l->name,
-		    l->kind[0] ? l->kind : "no kind");
-		return -EEXIST;
-	}
-	if ((l->owner >= 0 && (uid_t)l->owner != pv->uid) ||
-	    (l->owner < 0 && !pv->root)) {
-		WHY("%s: %s", l->name, l->owner >= 0 ? "owned by another "
-		    "user" : "has no owner; only root may use it");
-		return -EPERM;
-	}
+	if ((r = ensure_check_tap(l, pv, NET_BRIDGE, why, whylen)) < 0)
+		return r;
 	if (l->master != 0 && l->master != br->ifindex) {
 		if (net_link_get_index(n, l->master, &m) < 0)
 			snprintf(m.name, sizeof(m.name), "ifindex %d",

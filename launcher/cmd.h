@@ -26,6 +26,8 @@ struct cmd {
 	const char *help;
 };
 
+/* The image's type, read with the developer's rights; prints; 0 or 125. */
+int image_load(const struct priv *, const char *img, enum image_type *);
 /* vm_spawn failed with r: say why; 127/126 for exec, else 125. */
 int spawn_failed(const struct vm *, int r, const char *binary);
 /* profile_load with the developer's file rights and -p ownership rule. */

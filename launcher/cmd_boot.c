@@ -84,34 +84,35 @@ boot_load(struct opts *o, struct config *c, struct netplan *p,
 	return r < 0 ? EXIT_QRUN : 0;
 }
 
-static int
-load_image(struct boot *b)
+/*
+ * Detect the image's type, read with the developer's rights (under sudo
+ * a root-only file is not theirs to boot); print why it cannot boot.
+ * 0 or EXIT_QRUN.
+ */
+int
+image_load(const struct priv *pv, const char *img, enum image_type *type)
 {
-	int r = image_detect(b->image, &b->type);
+	int r = access_as_user(pv, true);
 
-	switch (r) {
-	case 0:
-		break;
-	case -ENOENT:
-		warnx("%s: no such file", b->image);
-		return EXIT_QRUN;
-	case -ENODATA:
-		warnx("%s: empty file", b->image);
-		return EXIT_QRUN;
-	case -EINVAL:
+	if (r == 0) {
+		r = image_detect(img, type);
+		access_as_user(pv, false);
+	}
+	if (r == -ENOENT)
+		warnx("%s: no such file", img);
+	else if (r == -ENODATA)
+		warnx("%s: empty file", img);
+	else if (r == -EINVAL)
 		warnx("%s: unknown image type (not a Linux or multiboot "
-		    "kernel, qcow2, ISO 9660 or disk image)", b->image);
-		return EXIT_QRUN;
-	default:
-		warnx("%s: %s", b->image, strerror(-r));
-		return EXIT_QRUN;
-	}
-	if (b->type == IMG_MULTIBOOT2) {
+		    "kernel, qcow2, ISO 9660 or disk image)", img);
+	else if (r < 0)
+		warnx("%s: %s", img, strerror(-r));
+	else if (*type == IMG_MULTIBOOT2) {
 		warnx("%s: multiboot2 kernels cannot be booted with QEMU's "
-		    "-kernel; wrap it in an ISO (grub-mkrescue)", b->image);
-		return EXIT_QRUN;
+		    "-kernel; wrap it in an ISO (grub-mkrescue)", img);
+		r = -EINVAL;
 	}
-	return 0;
+	return r < 0 ? EXIT_QRUN : 0;
 }
 
 static void
@@ -462,7 +463,8 @@ cmd_boot(struct opts *o)
 	config_init(&b.cfg);
 	runnet_init(&b.rn, &b.plan, &b.priv, false);
 	if ((r = boot_load(o, &b.cfg, &b.plan, &b.priv)) != 0 ||
-	    (r = load_image(&b)) != 0 || (r = prepare_ready(&b, o, false)) != 0)
+	    (r = image_load(&b.priv, b.image, &b.type)) != 0 ||
+	    (r = prepare_ready(&b, o, false)) != 0)
 		goto out;
 	qo.image = b.image;
 	qo.type = b.type;

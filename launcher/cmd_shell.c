@@ -83,15 +83,6 @@ struct shcmd {
 	const char *help;
 };
 
-static long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static bool
 running(const struct shell *sh)
 {
@@ -512,6 +503,8 @@ shell_load(struct shell *sh, const char *profile)
 static int
 qmp_dir_make(struct shell *sh)
 {
+	free(sh->qmp_dir);
+	free(sh->qmp_path);
 	sh->qmp_dir = xasprintf("%s/qmp-%ld", sh->rn.state, (long)getpid());
 	sh->qmp_path = xasprintf("%s/qmp.sock", sh->qmp_dir);
 	if (mkdir(sh->qmp_dir, 0700) < 0 && errno != EEXIST) {
@@ -565,28 +558,6 @@ net_down(struct shell *sh)
 
 /* ----------------------------------------------------------------- boot */
 
-static int
-image_check(const char *img, enum image_type *type)
-{
-	int r = image_detect(img, type);
-
-	if (r == -ENOENT)
-		warnx("%s: no such file", img);
-	else if (r == -ENODATA)
-		warnx("%s: empty file", img);
-	else if (r == -EINVAL)
-		warnx("%s: unknown image type (not a Linux or multiboot "
-		    "kernel, qcow2, ISO 9660 or disk image)", img);
-	else if (r < 0)
-		warnx("%s: %s", img, strerror(-r));
-	else if (*type == IMG_MULTIBOOT2) {
-		warnx("%s: multiboot2 kernels cannot be booted with QEMU's "
-		    "-kernel; wrap it in an ISO (grub-mkrescue)", img);
-		r = -EINVAL;
-	}
-	return r < 0 ? EXIT_QRUN : 0;
-}
-
 /* Start QEMU on sh->image with the current settings and connect QMP. */
 static int
 guest_start(struct shell *sh)
@@ -628,11 +599,15 @@ guest_start(struct shell *sh)
 	sh->wait_from = sh->nlog + (sh->line_len > 0);
 	sh->boot_line = sh->wait_from;
 	journal_log(sh->rn.journal, "info qemu-pid %ld", (long)sh->vm.pid);
-	if ((r = qmp_open(sh->qmp_path, QMP_MS, &sh->qmp)) < 0)
+	/* QEMU runs as the developer and owns the socket's directory: connect
+	 * with their rights (the socket is 0600 by the umask above). */
+	if ((r = access_as_user(&sh->priv, true)) == 0) {
+		r = qmp_open(sh->qmp_path, QMP_MS, &sh->qmp);
+		access_as_user(&sh->priv, false);
+	}
+	if (r < 0)
 		warnx("QMP: %s: %s (reboot will restart QEMU)", sh->qmp_path,
 		    strerror(-r));
-	else
-		chmod(sh->qmp_path, 0600);
 	printf("QEMU pid %ld: %s\n", (long)sh->vm.pid, sh->image);
 	return 0;
 }
@@ -653,7 +628,7 @@ sh_boot(struct shell *sh, int argc, char **argv)
 		warnx("boot: no image given (boot IMAGE)");
 		return EXIT_QRUN;
 	}
-	if ((r = image_check(img, &type)) != 0)
+	if ((r = image_load(&sh->priv, img, &type)) != 0)
 		return r;
 	if (running(sh)) {
 		printf("stopping QEMU pid %ld\n", (long)sh->vm.pid);
@@ -1374,7 +1349,8 @@ run_line(struct shell *sh, const char *line)
 
 	if (split(line, &w) < 0) {
 		warnx("unterminated quote");
-		return EXIT_QRUN;
+		r = EXIT_QRUN;
+		goto out;
 	}
 	if (w.n == 0)
 		goto out;

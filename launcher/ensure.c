@@ -16,8 +16,8 @@
 #define WHY(...) snprintf(why, whylen, __VA_ARGS__)
 
 /* An existing interface may serve as the developer's tap? */
-static int
-check_existing(const struct net_link *l, const struct priv *pv,
+int
+ensure_check_tap(const struct net_link *l, const struct priv *pv,
     enum net_mode mode, char *why, size_t whylen)
 {
 	if (!l->is_tap) {
@@ -93,7 +93,7 @@ check_overlap(struct net *n, const struct netplan *p, int ifindex, char *why,
 {
 	char other[IFNAMSIZ] = "", b[INET_ADDRSTRLEN];
 	struct in_addr net = { htonl(ntohl(p->host.s_addr) &
-	    (p->prefix ? 0xffffffffu << (32 - p->prefix) : 0)) };
+	    prefix_mask(p->prefix)) };
 	int r = net_route_overlap(n, net, p->prefix, ifindex, other);
 
 	if (r < 0) {
@@ -221,7 +221,7 @@ ensure_tap(struct net *n, struct journal *j, const struct netplan *p,
 		return r;
 	}
 	exists = r == 0;
-	if (exists && (r = check_existing(&l, pv, p->mode, why, whylen)) < 0)
+	if (exists && (r = ensure_check_tap(&l, pv, p->mode, why, whylen)) < 0)
 		return r;
 	if (exists && (have = addr_state(n, &l, p, why, whylen)) < 0)
 		return have;

@@ -847,17 +847,11 @@ struct overlap {
 	int found;		/* ifindex of the first overlapping route */
 };
 
-static uint32_t
-mask_of(int prefix)
-{
-	return prefix <= 0 ? 0 : 0xffffffffu << (32 - prefix);
-}
-
 /* Does dst/len overlap the wanted network, out of ifindex? */
 static void
 overlap_check(struct overlap *o, uint32_t dst, int len, int ifindex)
 {
-	uint32_t m = mask_of(len < o->prefix ? len : o->prefix);
+	uint32_t m = prefix_mask(len < o->prefix ? len : o->prefix);
 
 	if (o->found == 0 && ifindex > 0 && ifindex != o->exclude &&
 	    (dst & m) == (o->net & m))
@@ -924,7 +918,7 @@ net_route_overlap(struct net *n, struct in_addr addr, int prefix,
 
 	if (prefix < 0 || prefix > 32)
 		return -EINVAL;
-	o.net = ntohl(addr.s_addr) & mask_of(prefix);
+	o.net = ntohl(addr.s_addr) & prefix_mask(prefix);
 	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP)) == NULL)
 		return -ENOMEM;
 	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||

@@ -25,12 +25,6 @@ ip_str(struct in_addr a, char *buf)
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
-static uint32_t
-prefix_mask(int prefix)
-{
-	return prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
-}
-
 /* RFC 1918: 10/8, 172.16/12, 192.168/16. */
 static bool
 is_private(struct in_addr a)

@@ -30,15 +30,6 @@ struct qmp {
 	long want_id;
 };
 
-static long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static int
 qmp_connect(const char *path, int timeout_ms)
 {

@@ -75,6 +75,10 @@ int parse_mac(const char *s, uint8_t mac[6]);
 /* A user's POSIX extended regex (REG_NOSUB), refusing ones that would
  * take glibc exponential time; 0, or -EINVAL with the reason in why. */
 int regex_compile(regex_t *, const char *pat, char *why, size_t len);
+/* The netmask of prefix (0..32), host byte order. */
+uint32_t prefix_mask(int prefix);
+/* Milliseconds on the monotonic clock. */
+long mono_ms(void);
 /* Parse a decimal integer in [min, max]; 0 or -EINVAL/-ERANGE. */
 int parse_long(const char *s, long min, long max, long *out);
 
@@ -394,6 +398,10 @@ struct priv;
  * journaling each change first. -errno with one sentence in why. */
 int ensure_tap(struct net *, struct journal *, const struct netplan *,
     const struct priv *, char *why, size_t whylen);
+/* May an existing link serve as the developer's tap (a tap, theirs, and
+ * in local mode no bridge port)? 0 or -errno with the reason in why. */
+int ensure_check_tap(const struct net_link *, const struct priv *,
+    enum net_mode, char *why, size_t whylen);
 /* Shared with bridge.c: journal one change first (the reason in why),
  * and create the developer's tap (an admin hint on EPERM). */
 int ensure_log(struct journal *, const char *tap, char *why, size_t whylen,

@@ -81,15 +81,6 @@ struct ready {
 	long ready_ms;		/* when it became ready, 0 = not yet */
 };
 
-static long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static void
 close_probe(struct ready *r)
 {

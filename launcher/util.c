@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <regex.h>
 
@@ -324,4 +325,21 @@ regex_compile(regex_t *rx, const char *pat, char *why, size_t len)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* The netmask of prefix (0..32), host byte order. */
+uint32_t
+prefix_mask(int prefix)
+{
+	return prefix <= 0 ? 0 : 0xffffffffu << (32 - prefix);
+}
+
+/* Milliseconds on the monotonic clock, for deadlines and intervals. */
+long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }

@@ -93,15 +93,6 @@ vm_signals_reset(void)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /*
  * In the child: everything between fork and exec. Privileges are dropped
  * first because a credential change clears the parent-death signal.
@@ -180,7 +171,7 @@ vm_spawn(const struct vm_spec *s, struct vm *vm)
 	sp[0] = -1;
 	vm->stdin_fd = ip[1];
 	ip[1] = -1;
-	vm->start_ms = now_ms();
+	vm->start_ms = mono_ms();
 	r = 0;
 out:
 	for (int i = 0; i < 2; i++) {
@@ -223,8 +214,8 @@ vm_stop(struct vm *vm)
 	if (vm->pid < 0)
 		return;
 	kill(vm->pid, SIGTERM);
-	end = now_ms() + GRACE_MS;
-	while (now_ms() < end) {
+	end = mono_ms() + GRACE_MS;
+	while (mono_ms() < end) {
 		if (vm_reap(vm, false))
 			return;
 		usleep(10000);
@@ -364,7 +355,7 @@ static void
 serial_linger(const struct vm_spec *s, struct vm *vm)
 {
 	struct vm_spec quiet = *s;
-	long end = now_ms() + LINGER_MAX_MS, t;
+	long end = mono_ms() + LINGER_MAX_MS, t;
 	struct pollfd pfd[2];
 	unsigned char c;
 	int sg, n;
@@ -372,7 +363,7 @@ serial_linger(const struct vm_spec *s, struct vm *vm)
 	quiet.expect = quiet.fail = NULL;
 	quiet.hook = NULL;
 	while (vm->serial_fd >= 0 && !tail_frozen(vm)) {
-		t = end - now_ms();
+		t = end - mono_ms();
 		if (t > LINGER_QUIET_MS)
 			t = LINGER_QUIET_MS;
 		if (t <= 0)
@@ -431,7 +422,7 @@ vm_wait(const struct vm_spec *s, struct vm *vm, int *sig)
 			return VM_EXITED;
 		}
 		if (deadline >= 0) {
-			timeout = (int)(deadline - now_ms());
+			timeout = (int)(deadline - mono_ms());
 			if (timeout <= 0)
 				return VM_TIMEOUT;
 		}
