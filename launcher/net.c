@@ -488,79 +488,72 @@ change_ok(struct net *n, int ifindex, int master)
 	    0;
 }
 
+/*
+ * Check that the change is allowed (change_ok), then apply the change
+ * object, which this consumes: the one path of every link setter below.
+ */
+static int
+link_apply(struct net *n, int ifindex, int master, struct rtnl_link *change)
+{
+	int rc;
+
+	if (change == NULL)
+		return -ENOMEM;
+	if ((rc = change_ok(n, ifindex, master)) == 0)
+		rc = link_change(n, ifindex, change);
+	rtnl_link_put(change);
+	return rc;
+}
+
 int
 net_link_set_up(struct net *n, int ifindex, bool up)
 {
-	struct rtnl_link *change;
-	int rc;
+	struct rtnl_link *change = rtnl_link_alloc();
 
-	if ((rc = change_ok(n, ifindex, 0)) < 0)
-		return rc;
-	if ((change = rtnl_link_alloc()) == NULL)
-		return -ENOMEM;
-	if (up)
+	if (change && up)
 		rtnl_link_set_flags(change, IFF_UP);
-	else
+	else if (change)
 		rtnl_link_unset_flags(change, IFF_UP);
-	rc = link_change(n, ifindex, change);
-	rtnl_link_put(change);
-	return rc;
+	return link_apply(n, ifindex, 0, change);
 }
 
 int
 net_link_set_master(struct net *n, int ifindex, int master)
 {
 	struct rtnl_link *change;
-	int rc;
 
 	if (master < 0)
 		return -EINVAL;
-	if ((rc = change_ok(n, ifindex, master)) < 0)
-		return rc;
-	if ((change = rtnl_link_alloc()) == NULL)
-		return -ENOMEM;
-	rtnl_link_set_master(change, master);	/* 0: IFLA_MASTER 0 releases */
-	rc = link_change(n, ifindex, change);
-	rtnl_link_put(change);
-	return rc;
+	if ((change = rtnl_link_alloc()) != NULL)	/* 0: releases */
+		rtnl_link_set_master(change, master);
+	return link_apply(n, ifindex, master, change);
 }
 
 int
 net_link_set_mtu(struct net *n, int ifindex, unsigned mtu)
 {
-	struct rtnl_link *change;
-	int rc;
+	struct rtnl_link *change = rtnl_link_alloc();
 
-	if ((rc = change_ok(n, ifindex, 0)) < 0)
-		return rc;
-	if ((change = rtnl_link_alloc()) == NULL)
-		return -ENOMEM;
-	rtnl_link_set_mtu(change, mtu);
-	rc = link_change(n, ifindex, change);
-	rtnl_link_put(change);
-	return rc;
+	if (change)
+		rtnl_link_set_mtu(change, mtu);
+	return link_apply(n, ifindex, 0, change);
 }
 
 int
 net_link_set_mac(struct net *n, int ifindex, const uint8_t mac[6])
 {
-	struct rtnl_link *change;
+	struct rtnl_link *change = rtnl_link_alloc();
 	struct nl_addr *a;
-	int rc;
 
-	if ((rc = change_ok(n, ifindex, 0)) < 0)
-		return rc;
-	if ((change = rtnl_link_alloc()) == NULL)
+	if (change == NULL)
 		return -ENOMEM;
 	if ((a = nl_addr_build(AF_LLC, mac, 6)) == NULL) {
 		rtnl_link_put(change);
 		return -ENOMEM;
 	}
-	rtnl_link_set_addr(change, a);
-	rc = link_change(n, ifindex, change);
+	rtnl_link_set_addr(change, a);	/* takes its own reference */
 	nl_addr_put(a);
-	rtnl_link_put(change);
-	return rc;
+	return link_apply(n, ifindex, 0, change);
 }
 
 /* RTM_DELLINK; returns once the kernel has freed the device. */
