@@ -44,6 +44,8 @@ int cmd_cleanup(struct opts *);
 int cmd_status(struct opts *);
 int cmd_tap(struct opts *);
 int cmd_tap_list(struct opts *);
+/* tap|bridge create|delete NAME: known verb, valid name, root; prints. */
+int admin_check(const char *what, const char *verb, const char *name);
 int cmd_bridge(struct opts *);
 int cmd_help(struct opts *);
 int cmd_shell(struct opts *);

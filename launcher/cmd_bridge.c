@@ -450,7 +450,7 @@ cmd_bridge(struct opts *o)
 {
 	const char *verb = o->args.n > o->argi ? o->args.v[o->argi] : "list";
 	const char *br = o->args.n > o->argi + 1 ? o->args.v[o->argi + 1] :
-	    NULL, *why;
+	    NULL;
 	struct journal *j = NULL;
 	struct net *n = NULL;
 	struct priv pv;
@@ -459,19 +459,8 @@ cmd_bridge(struct opts *o)
 
 	if (strcmp(verb, "list") == 0)
 		return bridge_list();
-	if (strcmp(verb, "create") != 0 && strcmp(verb, "delete") != 0) {
-		warnx("bridge %s: unknown; use create, delete or list", verb);
+	if (admin_check("bridge", verb, br) != 0)
 		return EXIT_QRUN;
-	}
-	if (br == NULL || ifname_check(br, &why) < 0) {
-		warnx("bridge %s: %s", verb, br ? why : "which bridge?");
-		return EXIT_QRUN;
-	}
-	if (geteuid() != 0) {
-		warnx("bridge %s: needs root (sudo qrun bridge %s %s ...)",
-		    verb, verb, br);
-		return EXIT_QRUN;
-	}
 	priv_init(&pv);		/* under sudo: no QRUN_STATE_DIR */
 	state = state_dir(pv.for_other);
 	if ((r = net_open(&n)) < 0) {

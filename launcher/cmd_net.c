@@ -184,12 +184,39 @@ tap_delete(struct net *n, const char *state, const char *tap)
 	return r;
 }
 
+/*
+ * The common checks of "qrun tap|bridge create|delete NAME" (what is
+ * "tap" or "bridge"): a known verb, a valid name, root. Prints; 0 or
+ * EXIT_QRUN.
+ */
+int
+admin_check(const char *what, const char *verb, const char *name)
+{
+	const char *why;
+
+	if (strcmp(verb, "create") != 0 && strcmp(verb, "delete") != 0) {
+		warnx("%s %s: unknown; use create, delete or list", what, verb);
+		return EXIT_QRUN;
+	}
+	if (name == NULL || ifname_check(name, &why) < 0) {
+		warnx("%s %s: %s", what, verb, name ? why : strcmp(what,
+		    "tap") == 0 ? "which tap?" : "which bridge?");
+		return EXIT_QRUN;
+	}
+	if (geteuid() != 0) {
+		warnx("%s %s: needs root (sudo qrun %s %s %s ...)", what, verb,
+		    what, verb, name);
+		return EXIT_QRUN;
+	}
+	return 0;
+}
+
 int
 cmd_tap(struct opts *o)
 {
 	const char *verb = o->args.n > o->argi ? o->args.v[o->argi] : "list";
 	const char *tap = o->args.n > o->argi + 1 ? o->args.v[o->argi + 1] :
-	    NULL, *why;
+	    NULL;
 	struct journal *j = NULL;
 	struct net *n = NULL;
 	struct priv pv;
@@ -200,19 +227,8 @@ cmd_tap(struct opts *o)
 
 	if (strcmp(verb, "list") == 0)
 		return cmd_tap_list(o);
-	if (strcmp(verb, "create") != 0 && strcmp(verb, "delete") != 0) {
-		warnx("tap %s: unknown; use create, delete or list", verb);
+	if (admin_check("tap", verb, tap) != 0)
 		return EXIT_QRUN;
-	}
-	if (tap == NULL || ifname_check(tap, &why) < 0) {
-		warnx("tap %s: %s", verb, tap ? why : "which tap?");
-		return EXIT_QRUN;
-	}
-	if (geteuid() != 0) {
-		warnx("tap %s: needs root (sudo qrun tap %s %s ...)", verb,
-		    verb, tap);
-		return EXIT_QRUN;
-	}
 	if (strcmp(verb, "create") == 0 &&
 	    (o->owner == NULL || owner_uid(o->owner, &uid) < 0)) {
 		warnx("tap create: %s", o->owner ? "--owner: no such user" :
