@@ -13,8 +13,6 @@ if [ ! -r "$GUESTS/vmlinuz" ] || [ ! -r "$GUESTS/initrd.gz" ]; then
 	exit 0
 fi
 
-# wait_line FILE REGEX SECS: poll FILE until REGEX matches or SECS pass.
-
 # The host namespace's links, addresses and routes. The bridge's and
 # ports' running timers (gc_timer 12.34 ...) are not state: cut them.
 snap() {

@@ -9,6 +9,8 @@
 #   in_ns NS CMD...                   run CMD inside NS
 #   snapshot NS                       `ip -d link` + `ip addr` of NS
 #   ns_empty NS                       no process left in NS (2 s grace)
+#   snap_stable NS, same_as NS BEFORE snapshot without link-local v6, and
+#                                     equality allowing 3 s for carrier
 #   wait_cmd SEC CMD...               poll CMD until it succeeds
 #   wait_line FILE REGEX SEC          until FILE has a matching line
 #   need_root DESC                    skip (and exit 0) when not root
@@ -99,6 +101,23 @@ wait_line() {
 		sleep 0.2
 	done
 	return 1
+}
+
+# snap_stable NS: snapshot without IPv6 link-local addresses, which the
+# kernel adds to a tap when it first gets carrier (QEMU attached) and keeps:
+# its autoconfiguration, not a change qrun made. For taps that outlive a run.
+snap_stable() {
+	snapshot "$1" | sed -e '/inet6 fe80::/{N;d;}'
+}
+
+# same_as NS BEFORE: snap_stable of NS equals BEFORE within 3 s (the kernel
+# reports a tap's carrier loss through linkwatch, up to 1 s late).
+same_as() {
+	_end=$(($(date +%s) + 3))
+	while [ "$2" != "$(snap_stable "$1")" ]; do
+		[ "$(date +%s)" -lt "$_end" ] || return 1
+		sleep 0.1
+	done
 }
 
 # No process left in namespace $1. qrun returns as soon as a tap it

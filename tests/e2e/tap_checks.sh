@@ -9,23 +9,6 @@ need_root "tap checks"
 
 MB=$GUESTS/mbtest.elf
 
-# A snapshot without IPv6 link-local addresses: the kernel adds one to a
-# tap when it first gets carrier (QEMU attached) and keeps it; that is
-# the kernel's autoconfiguration, not a change qrun made.
-snap() {
-	snapshot "$1" | sed -e '/inet6 fe80::/{N;d;}'
-}
-
-# same_as NS BEFORE: the snapshot of NS equals BEFORE within 3 s (the
-# kernel reports a tap's carrier loss through linkwatch, up to 1 s late).
-same_as() {
-	_end=$(($(date +%s) + 3))
-	while [ "$2" != "$(snap "$1")" ]; do
-		[ "$(date +%s)" -lt "$_end" ] || return 1
-		sleep 0.1
-	done
-}
-
 # refused DESC NS TEXT ARGS...: qrun in NS exits 125, stderr has TEXT,
 # the namespace is unchanged.
 refused() {
@@ -50,7 +33,7 @@ refused() {
 netns_make NS
 in_ns "$NS" sh -e -c 'ip tuntap add tap1 mode tap user 0
     ip addr add 172.21.0.1/16 dev tap1; ip link set tap1 up'
-before=$(snap "$NS")
+before=$(snap_stable "$NS")
 in_ns "$NS" timeout 60 "$QRUN" -n tap -t tap1 -o qemu.accel=tcg \
     --success-code 0 -o 'qemu.append=exit=0' "$MB" >"$TESTDIR/out" \
     2>"$TESTDIR/err" </dev/null
@@ -60,7 +43,7 @@ check "pre-addressed tap1: left exactly as it was" \
     same_as "$NS" "$before"
 # The same tap, down: qrun may set it up but must restore it.
 in_ns "$NS" ip link set tap1 down
-before=$(snap "$NS")
+before=$(snap_stable "$NS")
 in_ns "$NS" timeout 60 "$QRUN" -n tap -t tap1 -o qemu.accel=tcg \
     --success-code 0 -o 'qemu.append=exit=0' "$MB" >"$TESTDIR/out" \
     2>"$TESTDIR/err" </dev/null
@@ -106,7 +89,7 @@ refused "addressed tap1, guest 172.21.0.2 routed out v0: refused, names v0" \
     "$NS7" "goes out v0, not tap1" -n tap -t tap1
 in_ns "$NS7" sh -e -c 'ip route del 172.21.0.0/24 dev v0
     ip route add 172.21.5.0/24 dev v0'
-before=$(snap "$NS7")
+before=$(snap_stable "$NS7")
 in_ns "$NS7" timeout 60 "$QRUN" -n tap -t tap1 -o qemu.accel=tcg \
     --success-code 0 -o 'qemu.append=exit=0' "$MB" >"$TESTDIR/out" \
     2>"$TESTDIR/err" </dev/null

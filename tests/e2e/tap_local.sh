@@ -7,8 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 need_root "tap local"
 
-# wait_line FILE REGEX SECS: poll FILE until REGEX matches or SECS pass.
-
 # stop PID: SIGTERM, then the exit status of PID in $rc.
 stop() {
 	kill -TERM "$1" 2>/dev/null

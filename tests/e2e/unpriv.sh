@@ -22,20 +22,6 @@ UDIR=$TESTDIR/u
 mkdir -p "$UDIR/state" "$UDIR/config"
 chown -R "$U:" "$UDIR"
 
-# A snapshot without IPv6 link-local addresses (the kernel adds one when
-# the tap first gets carrier), and equality that waits for the kernel's
-# late carrier report.
-snap() {
-	snapshot "$1" | sed -e '/inet6 fe80::/{N;d;}'
-}
-same_as() {
-	_end=$(($(date +%s) + 3))
-	while [ "$2" != "$(snap "$1")" ]; do
-		[ "$(date +%s)" -lt "$_end" ] || return 1
-		sleep 0.1
-	done
-}
-
 # as_user NS CMD...: CMD as the test user inside NS, in a private mount
 # namespace whose /dev/net/tun is 0666 (the host's may be 0600). Every
 # step execs, so $! of a backgrounded as_user is CMD's pid.
@@ -78,13 +64,13 @@ boot_user() {
 # 1. Root made tap1 for the user: the user's qrun uses it, leaves it.
 netns_make NS
 in_ns "$NS" "$QRUN" tap create tap1 --owner "$U" --addr 172.21.0.1/16
-before=$(snap "$NS")
+before=$(snap_stable "$NS")
 boot_user "$NS" "user on root-made tap1"
 check "user on root-made tap1: tap left as it was" same_as "$NS" "$before"
 
 # 2. No tap: 125 and the admin command; that command works when run.
 netns_make NS2
-before=$(snap "$NS2")
+before=$(snap_stable "$NS2")
 (as_user "$NS2" "$QRUN" -n tap -t tap1 -o qemu.accel=tcg \
     "$GUESTS/mbtest.elf") >"$TESTDIR/out" 2>"$TESTDIR/err" </dev/null
 rc=$?
@@ -114,7 +100,7 @@ esac
 
 # 3. Under sudo: network set up as root, QEMU runs as the user, no caps.
 netns_make NS3
-before=$(snap "$NS3")
+before=$(snap_stable "$NS3")
 ip netns exec "$NS3" env SUDO_UID="$UID_" SUDO_GID="$GID_" SUDO_USER="$U" \
     "$QRUN" -n tap -t tap1 -o qemu.accel=tcg --timeout 60 \
     -o qemu.append=hang "$GUESTS/mbtest.elf" >"$TESTDIR/out" \

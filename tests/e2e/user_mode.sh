@@ -6,8 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 need_root "user mode"
 
-# wait_line FILE REGEX SECS: poll FILE until REGEX matches or SECS pass.
-
 netns_make NS
 before=$(snapshot "$NS")
 log=$TESTDIR/serial.log
