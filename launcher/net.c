@@ -807,28 +807,30 @@ out:
 	return rc < 0 ? nl_to_errno(rc) : 0;
 }
 
-int
-net_addr_add(struct net *n, int ifindex, struct in_addr in, int prefix)
+/* Add or delete one IPv4 address, after change_ok. */
+static int
+addr_change(struct net *n, int ifindex, struct in_addr in, int prefix,
+    bool add)
 {
 	struct nl_msg *msg = NULL;
 	int rc;
 
 	if ((rc = change_ok(n, ifindex, 0)) < 0 ||
-	    (rc = addr_request(ifindex, in, prefix, true, &msg)) < 0)
+	    (rc = addr_request(ifindex, in, prefix, add, &msg)) < 0)
 		return rc;
 	return net_talk(n, msg, NULL, NULL);
 }
 
 int
+net_addr_add(struct net *n, int ifindex, struct in_addr in, int prefix)
+{
+	return addr_change(n, ifindex, in, prefix, true);
+}
+
+int
 net_addr_del(struct net *n, int ifindex, struct in_addr in, int prefix)
 {
-	struct nl_msg *msg = NULL;
-	int rc;
-
-	if ((rc = change_ok(n, ifindex, 0)) < 0 ||
-	    (rc = addr_request(ifindex, in, prefix, false, &msg)) < 0)
-		return rc;
-	return net_talk(n, msg, NULL, NULL);
+	return addr_change(n, ifindex, in, prefix, false);
 }
 
 /* ------------------------------------------------------------ routes */
