@@ -172,12 +172,13 @@ check_tap(struct net *n, const struct net_link *l, const struct net_link *br,
  */
 static int
 create_tap(struct net *n, struct journal *j, const struct netplan *p,
-    const struct priv *pv, struct net_link *l, char *why, size_t whylen)
+    const struct priv *pv, struct net_link *l, int *fd, char *why,
+    size_t whylen)
 {
 	uint8_t mac[6];
 	int r;
 
-	if ((r = ensure_create_tap(n, j, p, pv, l, why, whylen)) < 0)
+	if ((r = ensure_create_tap(n, j, p, pv, l, fd, why, whylen)) < 0)
 		return r;
 	memcpy(mac, p->mac, sizeof(mac));
 	mac[0] = 0xfe;
@@ -207,7 +208,7 @@ step(struct journal *j, const struct netplan *p, int r, char *why,
  */
 int
 bridge_ensure_port(struct net *n, struct journal *j, struct netplan *p,
-    const struct priv *pv, char *why, size_t whylen)
+    const struct priv *pv, int *fd, char *why, size_t whylen)
 {
 	struct net_link br, l = { 0 };
 	bool exists;
@@ -224,7 +225,7 @@ bridge_ensure_port(struct net *n, struct journal *j, struct netplan *p,
 	exists = r == 0;
 	if (exists && (r = check_tap(n, &l, &br, pv, why, whylen)) < 0)
 		return r;
-	if (!exists && (r = create_tap(n, j, p, pv, &l, why, whylen)) < 0)
+	if (!exists && (r = create_tap(n, j, p, pv, &l, fd, why, whylen)) < 0)
 		return r;
 	if (l.mtu != br.mtu && br.mtu >= 68) {
 		if ((r = ensure_log(j, p->tap, why, whylen, "mtu %s %u %u",

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "qrun.h"
 
@@ -154,19 +155,27 @@ ensure_log(struct journal *j, const char *tap, char *why, size_t whylen,
 	return r;
 }
 
-/* Create p->tap for the developer (journaled); l gets the new link. */
+/*
+ * Create p->tap for the developer (journaled); l gets the new link, *fd
+ * the creator's open queue when fd is not NULL.
+ */
 int
 ensure_create_tap(struct net *n, struct journal *j, const struct netplan *p,
-    const struct priv *pv, struct net_link *l, char *why, size_t whylen)
+    const struct priv *pv, struct net_link *l, int *fd, char *why,
+    size_t whylen)
 {
 	int r;
 
 	if ((r = ensure_log(j, p->tap, why, whylen, "tap-create %s",
 	    p->tap)) < 0)
 		return r;
-	r = net_tap_create(p->tap, pv->uid, (gid_t)-1);
+	r = net_tap_create_open(p->tap, pv->uid, (gid_t)-1);
 	if (r < 0)
 		journal_cancel(j);	/* it did not happen: never undo it */
+	else if (fd != NULL)
+		*fd = r;
+	else
+		close(r);
 	if (r == -EPERM || r == -EACCES) {
 		/* Local mode also needs the address: one command does both. */
 		admin_hint(p, pv, p->mode == NET_TAP, why, whylen,
@@ -175,7 +184,7 @@ ensure_create_tap(struct net *n, struct journal *j, const struct netplan *p,
 	}
 	if (r < 0 || (r = net_link_get(n, p->tap, l)) < 0)
 		WHY("%s: cannot create: %s", p->tap, strerror(-r));
-	return r;
+	return r < 0 ? r : 0;
 }
 
 static int
@@ -209,7 +218,7 @@ add_addr(struct net *n, struct journal *j, const struct netplan *p,
  */
 int
 ensure_tap(struct net *n, struct journal *j, const struct netplan *p,
-    const struct priv *pv, char *why, size_t whylen)
+    const struct priv *pv, int *fd, char *why, size_t whylen)
 {
 	struct net_link l = { 0 };
 	bool exists;
@@ -230,7 +239,7 @@ ensure_tap(struct net *n, struct journal *j, const struct netplan *p,
 	if ((r = check_overlap(n, p, exists ? l.ifindex : 0, why, whylen)) < 0)
 		return r;
 	if (!exists &&
-	    (r = ensure_create_tap(n, j, p, pv, &l, why, whylen)) < 0)
+	    (r = ensure_create_tap(n, j, p, pv, &l, fd, why, whylen)) < 0)
 		return r;
 	if (!have && (r = add_addr(n, j, p, pv, &l, why, whylen)) < 0)
 		return r;

@@ -323,7 +323,20 @@ undo_tap_create(struct net *net, const struct rec *all, size_t i)
 	return gone_ok(net_link_delete(net, l.ifindex));
 }
 
-/* Remove the address we added, if the interface still has it. */
+/* Did this journal create the tap of record i (so its undo deletes it,
+ * and with it the link state, MTU and bridge port)? */
+static bool
+created_here(const struct rec *all, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (all[k].kind->undo == undo_tap_create &&
+		    strcmp(all[k].ifname[0], all[i].ifname[0]) == 0)
+			return true;
+	return false;
+}
+
+/* Remove the address we added, if the interface still has it; a tap we
+ * created takes it along when it is deleted. */
 static int
 undo_addr_add(struct net *net, const struct rec *all, size_t i)
 {
@@ -333,6 +346,8 @@ undo_addr_add(struct net *net, const struct rec *all, size_t i)
 	size_t n = 0;
 	int r;
 
+	if (created_here(all, i))
+		return 0;
 	if ((r = net_link_get(net, rec->ifname[0], &l)) < 0)
 		return gone_ok(r);
 	r = net_addr_list(net, l.ifindex, a, ARRAY_SIZE(a), &n);
@@ -346,18 +361,6 @@ undo_addr_add(struct net *net, const struct rec *all, size_t i)
 		return r == -EADDRNOTAVAIL ? 0 : gone_ok(r);
 	}
 	return 0;
-}
-
-/* Did this journal create the tap of record i (so its undo deletes it,
- * and with it the link state, MTU and bridge port)? */
-static bool
-created_here(const struct rec *all, size_t i)
-{
-	for (size_t k = 0; k < i; k++)
-		if (all[k].kind->undo == undo_tap_create &&
-		    strcmp(all[k].ifname[0], all[i].ifname[0]) == 0)
-			return true;
-	return false;
 }
 
 /* Set the link down again; not needed when our tap-create is undone. */

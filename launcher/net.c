@@ -1124,32 +1124,44 @@ tun_open(const char *name, short flags, struct ifreq *ifr)
 }
 
 /*
- * Create a persistent tap owned by owner (and group). IFF_TUN_EXCL makes
- * an existing name fail instead of attaching to it. Until TUNSETPERSIST
- * succeeds the device lives only as long as fd, so a failure leaves
- * nothing behind.
+ * Create a persistent tap owned by owner (and group) and return the
+ * creator's queue, attached and close-on-exec: handing it to QEMU spares
+ * a second TUNSETIFF and a detach, each a netdev event whose IPv6 route
+ * walk grows with the host's interfaces. IFF_TUN_EXCL makes an existing
+ * name fail instead of attaching to it. Until TUNSETPERSIST succeeds the
+ * device lives only as long as the fd, so a failure leaves nothing
+ * behind.
  */
 int
-net_tap_create(const char *name, uid_t owner, gid_t group)
+net_tap_create_open(const char *name, uid_t owner, gid_t group)
 {
 	struct ifreq ifr;
-	int fd, rc = 0;
+	int fd, e;
 
 	fd = tun_open(name, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_TUN_EXCL,
 	    &ifr);
-	if (fd < 0) {
-		rc = fd == -EBUSY ? -EEXIST : fd;
-		goto out;
-	}
+	if (fd < 0)
+		return fd == -EBUSY ? -EEXIST : fd;
 	if (ioctl(fd, TUNSETOWNER, (unsigned long)owner) < 0 ||
 	    (group != (gid_t)-1 &&
 	    ioctl(fd, TUNSETGROUP, (unsigned long)group) < 0) ||
-	    ioctl(fd, TUNSETPERSIST, 1UL) < 0)
-		rc = -errno;
-out:
-	if (fd >= 0)
+	    ioctl(fd, TUNSETPERSIST, 1UL) < 0) {
+		e = errno;
 		close(fd);
-	return rc;
+		return -e;
+	}
+	return fd;
+}
+
+int
+net_tap_create(const char *name, uid_t owner, gid_t group)
+{
+	int fd = net_tap_create_open(name, owner, group);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }
 
 /*

@@ -59,7 +59,7 @@ runnet_tap(struct runnet *rn)
 	struct netplan *p = rn->plan;
 	char why[512];
 	pid_t holder = 0;
-	int r, n = 0;
+	int r, n = 0, *fd;
 
 	if ((r = access_net_open(rn->priv, &rn->net)) < 0) {
 		warnx("netlink: %s", strerror(-r));
@@ -76,15 +76,18 @@ runnet_tap(struct runnet *rn)
 	if (journal_cleanup(rn->state, rn->net, &n) == 0 && n > 0)
 		warnx("undid the leftovers of %d dead run%s", n,
 		    n == 1 ? "" : "s");
+	/* A tap made here comes with its queue open (with IFF_VNET_HDR:
+	 * a capture wants plain frames, so it opens its own). */
+	fd = rn->plain_frames ? NULL : &rn->tap_fd;
 	if ((p->mode == NET_BRIDGE ?
-	    bridge_ensure_port(rn->net, rn->journal, p, rn->priv, why,
+	    bridge_ensure_port(rn->net, rn->journal, p, rn->priv, fd, why,
 	    sizeof(why)) :
-	    ensure_tap(rn->net, rn->journal, p, rn->priv, why,
+	    ensure_tap(rn->net, rn->journal, p, rn->priv, fd, why,
 	    sizeof(why))) < 0) {
 		warnx("%s", why);
 		return EXIT_QRUN;
 	}
-	if ((rn->tap_fd = net_tap_open(rn->net, p->tap,
+	if (rn->tap_fd < 0 && (rn->tap_fd = net_tap_open(rn->net, p->tap,
 	    rn->plain_frames)) < 0) {
 		warnx("%s: cannot open: %s", p->tap, strerror(-rn->tap_fd));
 		return EXIT_QRUN;
@@ -128,15 +131,17 @@ runnet_down(struct runnet *rn)
 	int r;
 
 	priv_net(rn->priv, true);
-	if (rn->tap_fd >= 0)
-		close(rn->tap_fd);
-	rn->tap_fd = -1;
 	if (rn->journal && rn->plan->keep)
 		journal_close(rn->journal);
 	else if (rn->journal && (r = journal_undo(rn->journal, rn->net)) < 0)
 		warnx("%s: undo incomplete (%s); run qrun cleanup",
 		    rn->plan->tap, strerror(-r));
 	rn->journal = NULL;
+	/* Closed after the undo: detaching the last queue of a tap that is
+	 * about to go is one more netdev event for the kernel to process. */
+	if (rn->tap_fd >= 0)
+		close(rn->tap_fd);
+	rn->tap_fd = -1;
 	if (rn->lock_fd >= 0)
 		unlock_tap(rn->lock_fd);
 	rn->lock_fd = -1;
