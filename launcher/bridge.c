@@ -208,44 +208,50 @@ step(struct journal *j, const struct netplan *p, int r, char *why,
  */
 int
 bridge_ensure_port(struct net *n, struct journal *j, struct netplan *p,
-    const struct priv *pv, int *fd, char *why, size_t whylen)
+    const struct priv *pv, struct net_link *l, int *fd, char *why,
+    size_t whylen)
 {
-	struct net_link br, l = { 0 };
+	struct net_link br;
 	bool exists;
 	int r;
 
+	memset(l, 0, sizeof(*l));
 	if ((r = bridge_get(n, p, &br, why, whylen)) < 0 ||
 	    (r = lan_read(n, &br, p, why, whylen)) < 0)
 		return r;
-	r = net_link_get(n, p->tap, &l);
+	r = net_link_get(n, p->tap, l);
 	if (r < 0 && r != -ENODEV) {
 		WHY("%s: cannot look up: %s", p->tap, strerror(-r));
 		return r;
 	}
 	exists = r == 0;
-	if (exists && (r = check_tap(n, &l, &br, pv, why, whylen)) < 0)
+	if (exists && (r = check_tap(n, l, &br, pv, why, whylen)) < 0)
 		return r;
-	if (!exists && (r = create_tap(n, j, p, pv, &l, fd, why, whylen)) < 0)
+	if (!exists && (r = create_tap(n, j, p, pv, l, fd, why, whylen)) < 0)
 		return r;
-	if (l.mtu != br.mtu && br.mtu >= 68) {
+	if (l->mtu != br.mtu && br.mtu >= 68) {
 		if ((r = ensure_log(j, p->tap, why, whylen, "mtu %s %u %u",
-		    p->tap, l.mtu, br.mtu)) < 0 ||
-		    (r = step(j, p, net_link_set_mtu(n, l.ifindex, br.mtu),
+		    p->tap, l->mtu, br.mtu)) < 0 ||
+		    (r = step(j, p, net_link_set_mtu(n, l->ifindex, br.mtu),
 		    why, whylen, "set the MTU")) < 0)
 			return r;
+		l->mtu = br.mtu;
 	}
-	if (l.master != br.ifindex) {
+	if (l->master != br.ifindex) {
 		if ((r = ensure_log(j, p->tap, why, whylen, "enslave %s %s",
 		    p->tap, p->bridge)) < 0)
 			return r;
-		r = net_link_set_master(n, l.ifindex, br.ifindex);
+		r = net_link_set_master(n, l->ifindex, br.ifindex);
 		if ((r = step(j, p, r, why, whylen, "join the bridge")) < 0)
 			return r;
+		l->master = br.ifindex;
 	}
-	if (l.up)
+	if (l->up)
 		return 0;
 	if ((r = ensure_log(j, p->tap, why, whylen, "link-up %s", p->tap)) < 0)
 		return r;
-	return step(j, p, net_link_set_up(n, l.ifindex, true), why, whylen,
-	    "set up");
+	if ((r = step(j, p, net_link_set_up(n, l->ifindex, true), why, whylen,
+	    "set up")) == 0)
+		l->up = true;
+	return r;
 }

@@ -169,22 +169,24 @@ ensure_create_tap(struct net *n, struct journal *j, const struct netplan *p,
 	if ((r = ensure_log(j, p->tap, why, whylen, "tap-create %s",
 	    p->tap)) < 0)
 		return r;
-	r = net_tap_create_open(p->tap, pv->uid, (gid_t)-1);
+	r = net_tap_create_open(n, p->tap, pv->uid, (gid_t)-1, l);
 	if (r < 0)
 		journal_cancel(j);	/* it did not happen: never undo it */
-	else if (fd != NULL)
-		*fd = r;
-	else
-		close(r);
 	if (r == -EPERM || r == -EACCES) {
 		/* Local mode also needs the address: one command does both. */
 		admin_hint(p, pv, p->mode == NET_TAP, why, whylen,
 		    "no such tap");
 		return r;
 	}
-	if (r < 0 || (r = net_link_get(n, p->tap, l)) < 0)
+	if (r < 0) {
 		WHY("%s: cannot create: %s", p->tap, strerror(-r));
-	return r < 0 ? r : 0;
+		return r;
+	}
+	if (fd != NULL)
+		*fd = r;
+	else
+		close(r);
+	return 0;
 }
 
 static int
@@ -218,38 +220,42 @@ add_addr(struct net *n, struct journal *j, const struct netplan *p,
  */
 int
 ensure_tap(struct net *n, struct journal *j, const struct netplan *p,
-    const struct priv *pv, int *fd, char *why, size_t whylen)
+    const struct priv *pv, struct net_link *l, int *fd, char *why,
+    size_t whylen)
 {
-	struct net_link l = { 0 };
 	bool exists;
 	int r, have = 0;
 
-	r = net_link_get(n, p->tap, &l);
+	memset(l, 0, sizeof(*l));
+	r = net_link_get(n, p->tap, l);
 	if (r < 0 && r != -ENODEV) {
 		WHY("%s: cannot look up: %s", p->tap, strerror(-r));
 		return r;
 	}
 	exists = r == 0;
-	if (exists && (r = ensure_check_tap(&l, pv, p->mode, why, whylen)) < 0)
+	if (exists && (r = ensure_check_tap(l, pv, p->mode, why, whylen)) < 0)
 		return r;
-	if (exists && (have = addr_state(n, &l, p, why, whylen)) < 0)
+	if (exists && (have = addr_state(n, l, p, why, whylen)) < 0)
 		return have;
-	if (have && l.up)
-		return check_guest_route(n, p, &l, why, whylen);
-	if ((r = check_overlap(n, p, exists ? l.ifindex : 0, why, whylen)) < 0)
+	if (have && l->up)
+		return check_guest_route(n, p, l, why, whylen);
+	if ((r = check_overlap(n, p, exists ? l->ifindex : 0, why,
+	    whylen)) < 0)
 		return r;
 	if (!exists &&
-	    (r = ensure_create_tap(n, j, p, pv, &l, fd, why, whylen)) < 0)
+	    (r = ensure_create_tap(n, j, p, pv, l, fd, why, whylen)) < 0)
 		return r;
-	if (!have && (r = add_addr(n, j, p, pv, &l, why, whylen)) < 0)
+	if (!have && (r = add_addr(n, j, p, pv, l, why, whylen)) < 0)
 		return r;
-	if (l.up)
+	if (l->up)
 		return 0;
 	if ((r = ensure_log(j, p->tap, why, whylen, "link-up %s", p->tap)) < 0)
 		return r;
-	if ((r = net_link_set_up(n, l.ifindex, true)) < 0) {
+	if ((r = net_link_set_up(n, l->ifindex, true)) < 0) {
 		journal_cancel(j);
 		WHY("%s: cannot set up: %s", p->tap, strerror(-r));
+		return r;
 	}
-	return r;
+	l->up = true;
+	return 0;
 }

@@ -1124,16 +1124,48 @@ tun_open(const char *name, short flags, struct ifreq *ifr)
 }
 
 /*
- * Create a persistent tap owned by owner (and group) and return the
- * creator's queue, attached and close-on-exec: handing it to QEMU spares
- * a second TUNSETIFF and a detach, each a netdev event whose IPv6 route
- * walk grows with the host's interfaces. IFF_TUN_EXCL makes an existing
- * name fail instead of attaching to it. Until TUNSETPERSIST succeeds the
+ * What a tap just made is: the name and index, ours, down, no master,
+ * the kernel's MTU and MAC. Read with SIOCGIF* (an RCU lookup by name):
+ * an RTM_GETLINK now would make the kernel process the new tap's
+ * pending carrier event on the spot, an IPv6 route walk as long as the
+ * host's interface list.
+ */
+static int
+tap_made(struct net *n, int tunfd, const char *name, uid_t owner,
+    gid_t group, struct net_link *l)
+{
+	int sfd = nl_socket_get_fd(n->sk);
+	struct ifreq ifr;
+
+	memset(l, 0, sizeof(*l));
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, name);
+	if (ioctl(sfd, SIOCGIFINDEX, &ifr) < 0)
+		return -errno;
+	l->ifindex = ifr.ifr_ifindex;
+	if (ioctl(sfd, SIOCGIFMTU, &ifr) < 0)
+		return -errno;
+	l->mtu = (unsigned)ifr.ifr_mtu;
+	if (ioctl(tunfd, SIOCGIFHWADDR, &ifr) < 0)
+		return -errno;
+	memcpy(l->mac, ifr.ifr_hwaddr.sa_data, sizeof(l->mac));
+	strcpy(l->name, name);
+	strcpy(l->kind, "tun");
+	l->is_tap = l->vnet_hdr = true;
+	l->owner = (long)owner;
+	l->group = group == (gid_t)-1 ? -1 : (long)group;
+	return 0;
+}
+
+/*
+ * Create a persistent tap owned by owner (and group); returns the
+ * creator's queue, close-on-exec. IFF_TUN_EXCL makes an existing name
+ * fail instead of attaching to it. Until TUNSETPERSIST succeeds the
  * device lives only as long as the fd, so a failure leaves nothing
  * behind.
  */
-int
-net_tap_create_open(const char *name, uid_t owner, gid_t group)
+static int
+tap_create(const char *name, uid_t owner, gid_t group)
 {
 	struct ifreq ifr;
 	int fd, e;
@@ -1156,7 +1188,7 @@ net_tap_create_open(const char *name, uid_t owner, gid_t group)
 int
 net_tap_create(const char *name, uid_t owner, gid_t group)
 {
-	int fd = net_tap_create_open(name, owner, group);
+	int fd = tap_create(name, owner, group);
 
 	if (fd < 0)
 		return fd;
@@ -1165,30 +1197,45 @@ net_tap_create(const char *name, uid_t owner, gid_t group)
 }
 
 /*
- * Open one queue of an existing persistent tap, for QEMU's fd=. The
- * owner may do this unprivileged. TUNSETIFF would create a missing
- * device (when privileged), so the name is checked first, and a device
- * that is not persistent - one we just made in a race - is dropped.
+ * The same, keeping the creator's queue for QEMU, with the new link in
+ * *l: handing the queue on spares a second TUNSETIFF and a detach, each
+ * a netdev event whose IPv6 route walk grows with the host's interfaces.
+ */
+int
+net_tap_create_open(struct net *n, const char *name, uid_t owner,
+    gid_t group, struct net_link *l)
+{
+	int fd = tap_create(name, owner, group), e;
+
+	if (fd >= 0 && (e = tap_made(n, fd, name, owner, group, l)) < 0) {
+		/* not persistent again: closing the last queue deletes it */
+		(void)ioctl(fd, TUNSETPERSIST, 0UL);
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/*
+ * Open one queue of the existing persistent tap l (as just looked up),
+ * for QEMU's fd=. The owner may do this unprivileged. TUNSETIFF would
+ * create a missing device (when privileged), so a device that is not
+ * persistent - one made in a race after the lookup - is dropped.
  * TUNSETIFF also stores its flags in a persistent device, so the tap's
  * own IFF_VNET_HDR is kept (a tap that existed before is left as it was)
  * unless no_vnet_hdr asks for plain frames: QEMU 7.2's filter-dump writes
  * the virtio-net header into the pcap otherwise.
  */
 int
-net_tap_open(struct net *n, const char *name, bool no_vnet_hdr)
+net_tap_open(const struct net_link *l, bool no_vnet_hdr)
 {
-	struct net_link l;
 	struct ifreq ifr;
 	int fd;
 
-	if (name == NULL || *name == '\0' || strlen(name) >= IFNAMSIZ)
-		return -EINVAL;
-	if ((fd = link_get(n, name, 0, &l)) < 0)
-		return fd;
-	if (!l.is_tap)
+	if (!l->is_tap)
 		return -ENODEV;
-	fd = tun_open(name, IFF_TAP | IFF_NO_PI |
-	    (l.vnet_hdr && !no_vnet_hdr ? IFF_VNET_HDR : 0), &ifr);
+	fd = tun_open(l->name, IFF_TAP | IFF_NO_PI |
+	    (l->vnet_hdr && !no_vnet_hdr ? IFF_VNET_HDR : 0), &ifr);
 	if (fd < 0)
 		return fd;
 	if (ioctl(fd, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_PERSIST)) {

@@ -307,12 +307,13 @@ int net_route_oif(struct net *, struct in_addr dst, int *oif);
  * != (gid_t)-1). */
 int net_tap_create(const char *name, uid_t owner, gid_t group);
 /* The same, returning the creator's queue (IFF_VNET_HDR), close-on-exec,
- * for QEMU's fd=; or -errno. */
-int net_tap_create_open(const char *name, uid_t owner, gid_t group);
-/* Open one queue of an existing tap (IFF_TAP|IFF_NO_PI, and the tap's
- * own IFF_VNET_HDR unless no_vnet_hdr); returns the fd, close-on-exec,
- * or -errno. */
-int net_tap_open(struct net *, const char *name, bool no_vnet_hdr);
+ * for QEMU's fd=, and the new link in *l (no RTM_GETLINK); or -errno. */
+int net_tap_create_open(struct net *, const char *name, uid_t owner,
+    gid_t group, struct net_link *l);
+/* Open one queue of the tap l, as just looked up (IFF_TAP|IFF_NO_PI, and
+ * the tap's own IFF_VNET_HDR unless no_vnet_hdr); returns the fd,
+ * close-on-exec, or -errno. */
+int net_tap_open(const struct net_link *l, bool no_vnet_hdr);
 int net_bridge_create(struct net *, const char *name);
 /* Non-root qrun only changes taps owned by getuid() (masters: bridges);
  * guard, when set, must also approve every change (0 or -EPERM). The
@@ -398,11 +399,12 @@ void unlock_tap(int fd);
 struct priv;
 
 /* Local mode: make the planned tap exist, owned, addressed and up,
- * journaling each change first. -errno with one sentence in why. A tap
- * made here leaves its open queue in *fd (fd not NULL); else *fd is
- * untouched. */
+ * journaling each change first. -errno with one sentence in why. On
+ * success the link is the tap as it now is; a tap made here leaves its
+ * open queue in *fd (fd not NULL), else *fd is untouched. */
 int ensure_tap(struct net *, struct journal *, const struct netplan *,
-    const struct priv *, int *fd, char *why, size_t whylen);
+    const struct priv *, struct net_link *, int *fd, char *why,
+    size_t whylen);
 /* May an existing link serve as the developer's tap (a tap, theirs, and
  * in local mode no bridge port)? 0 or -errno with the reason in why. */
 int ensure_check_tap(const struct net_link *, const struct priv *,
@@ -426,9 +428,10 @@ int bridge_read_lan(struct net *, struct netplan *, char *why,
 /* Bridged mode: make the planned tap exist (the developer's), without
  * address, with the bridge's MTU, enslaved and up, journaling each change
  * first; fills p->lan and p->prefix. -errno with one sentence in why.
- * *fd as for ensure_tap. */
+ * The link and *fd as for ensure_tap. */
 int bridge_ensure_port(struct net *, struct journal *, struct netplan *,
-    const struct priv *, int *fd, char *why, size_t whylen);
+    const struct priv *, struct net_link *, int *fd, char *why,
+    size_t whylen);
 
 /* -------------------------------------------------------------- runnet.c */
 

@@ -59,7 +59,8 @@ runnet_tap(struct runnet *rn)
 	struct netplan *p = rn->plan;
 	char why[512];
 	pid_t holder = 0;
-	int r, n = 0, *fd;
+	struct net_link l;
+	int r, n = 0;
 
 	if ((r = access_net_open(rn->priv, &rn->net)) < 0) {
 		warnx("netlink: %s", strerror(-r));
@@ -76,19 +77,22 @@ runnet_tap(struct runnet *rn)
 	if (journal_cleanup(rn->state, rn->net, &n) == 0 && n > 0)
 		warnx("undid the leftovers of %d dead run%s", n,
 		    n == 1 ? "" : "s");
-	/* A tap made here comes with its queue open (with IFF_VNET_HDR:
-	 * a capture wants plain frames, so it opens its own). */
-	fd = rn->plain_frames ? NULL : &rn->tap_fd;
 	if ((p->mode == NET_BRIDGE ?
-	    bridge_ensure_port(rn->net, rn->journal, p, rn->priv, fd, why,
-	    sizeof(why)) :
-	    ensure_tap(rn->net, rn->journal, p, rn->priv, fd, why,
-	    sizeof(why))) < 0) {
+	    bridge_ensure_port(rn->net, rn->journal, p, rn->priv, &l,
+	    &rn->tap_fd, why, sizeof(why)) :
+	    ensure_tap(rn->net, rn->journal, p, rn->priv, &l, &rn->tap_fd,
+	    why, sizeof(why))) < 0) {
 		warnx("%s", why);
 		return EXIT_QRUN;
 	}
-	if (rn->tap_fd < 0 && (rn->tap_fd = net_tap_open(rn->net, p->tap,
-	    rn->plain_frames)) < 0) {
+	/* A tap made here comes with its queue open, with IFF_VNET_HDR; a
+	 * capture wants plain frames. */
+	if (rn->tap_fd >= 0 && rn->plain_frames) {
+		close(rn->tap_fd);
+		rn->tap_fd = -1;
+	}
+	if (rn->tap_fd < 0 &&
+	    (rn->tap_fd = net_tap_open(&l, rn->plain_frames)) < 0) {
 		warnx("%s: cannot open: %s", p->tap, strerror(-rn->tap_fd));
 		return EXIT_QRUN;
 	}

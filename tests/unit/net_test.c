@@ -95,6 +95,44 @@ START_TEST(test_tap_create)
 }
 END_TEST
 
+/* The link net_tap_create_open reports without asking rtnetlink is the
+ * one RTM_GETLINK describes; its queue is attached and outlives nothing. */
+START_TEST(test_tap_create_open)
+{
+	struct net_link made, got;
+	struct ifreq ifr;
+	int fd;
+
+	fd = net_tap_create_open(nl, "qt2", 4242, 4343, &made);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	memset(&ifr, 0, sizeof(ifr));
+	ck_assert_int_eq(ioctl(fd, TUNGETIFF, &ifr), 0);
+	ck_assert_str_eq(ifr.ifr_name, "qt2");
+	ck_assert(ifr.ifr_flags & IFF_PERSIST);
+	ck_assert(ifr.ifr_flags & IFF_VNET_HDR);
+	ck_assert_int_eq(net_link_get(nl, "qt2", &got), 0);
+	ck_assert_int_eq(made.ifindex, got.ifindex);
+	ck_assert_str_eq(made.name, got.name);
+	ck_assert_str_eq(made.kind, got.kind);
+	ck_assert(made.is_tap && got.is_tap);
+	ck_assert(made.up == got.up);
+	ck_assert_int_eq(made.master, got.master);
+	ck_assert_int_eq(made.owner, got.owner);
+	ck_assert_int_eq(made.group, got.group);
+	ck_assert_uint_eq(made.mtu, got.mtu);
+	ck_assert_mem_eq(made.mac, got.mac, sizeof(made.mac));
+	ck_assert(made.vnet_hdr == got.vnet_hdr);
+	close(fd);
+	/* Persistent: the queue's close leaves the tap. */
+	ck_assert_int_eq(net_link_get(nl, "qt2", &got), 0);
+	ck_assert_int_eq(net_tap_create_open(nl, "qt2", 4242, (gid_t)-1,
+	    &made), -EEXIST);
+	ck_assert_int_eq(net_tap_create_open(nl, "bad/name", 4242, (gid_t)-1,
+	    &made), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_missing)
 {
 	struct net_link l;
@@ -105,9 +143,15 @@ START_TEST(test_missing)
 	ck_assert_int_eq(net_link_get(nl, "", &l), -ENODEV);
 	ck_assert_int_eq(net_link_set_up(nl, 4711, true), -ENODEV);
 	ck_assert_int_eq(net_link_delete(nl, 4711), -ENODEV);
-	ck_assert_int_eq(net_tap_open(nl, "nosuch0", false), -ENODEV);
-	/* ...and net_tap_open did not create it. */
+	/* A tap gone since it was looked up: TUNSETIFF makes a new one, not
+	 * persistent, which net_tap_open drops again. */
+	memset(&l, 0, sizeof(l));
+	strcpy(l.name, "nosuch0");
+	l.is_tap = true;
+	ck_assert_int_eq(net_tap_open(&l, false), -ENODEV);
 	ck_assert_int_eq(net_link_get(nl, "nosuch0", &l), -ENODEV);
+	l.is_tap = false;
+	ck_assert_int_eq(net_tap_open(&l, false), -ENODEV);
 	ck_assert_int_eq(net_route_overlap(nl, ip("10.0.0.0"), 8, 0, name), 0);
 }
 END_TEST
@@ -235,11 +279,12 @@ open_as(const char *name, uid_t uid)
 		if (setresgid(uid, uid, uid) != 0 ||
 		    setresuid(uid, uid, uid) != 0)
 			_exit(100);
+		struct net_link l;
 		struct net *un;
 
-		if (net_open(&un) < 0)
+		if (net_open(&un) < 0 || net_link_get(un, name, &l) < 0)
 			_exit(101);
-		fd = net_tap_open(un, name, false);
+		fd = net_tap_open(&l, false);
 		_exit(fd >= 0 ? 0 : -fd);
 	}
 	ck_assert_int_gt(pid, 0);
@@ -255,7 +300,8 @@ START_TEST(test_tap_open)
 	int fd;
 
 	tap("qt0");
-	fd = net_tap_open(nl, "qt0", false);
+	ck_assert_int_eq(net_link_get(nl, "qt0", &l), 0);
+	fd = net_tap_open(&l, false);
 	ck_assert_int_ge(fd, 0);
 	ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	memset(&ifr, 0, sizeof(ifr));
@@ -266,7 +312,7 @@ START_TEST(test_tap_open)
 	ck_assert(ifr.ifr_flags & IFF_VNET_HDR);
 	close(fd);
 	/* Plain frames on request (for --capture). */
-	fd = net_tap_open(nl, "qt0", true);
+	fd = net_tap_open(&l, true);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ioctl(fd, TUNGETIFF, &ifr), 0);
 	ck_assert(!(ifr.ifr_flags & IFF_VNET_HDR));
@@ -317,6 +363,7 @@ net_suite(void)
 	tc = tcase_create("netns");
 	tcase_add_checked_fixture(tc, ns_setup, ns_teardown);
 	tcase_add_test(tc, test_tap_create);
+	tcase_add_test(tc, test_tap_create_open);
 	tcase_add_test(tc, test_missing);
 	tcase_add_test(tc, test_addr);
 	tcase_add_test(tc, test_up_mtu);
