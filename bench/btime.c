@@ -125,7 +125,7 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	struct cmd cmds[16];
+	struct cmd cmds[32];
 	int runs = 30, warm = 2, ncmd = 0, c, i, r, k, ok, devnull;
 	double m;
 
@@ -140,7 +140,7 @@ main(int argc, char **argv)
 	if (runs < 1 || warm < 0 || optind + 2 > argc)
 		usage();
 	for (i = optind; i < argc; ) {
-		if (ncmd == 16 || i + 1 >= argc)
+		if (ncmd == (int)(sizeof(cmds) / sizeof(cmds[0])) || i + 1 >= argc)
 			usage();
 		parse_name(&cmds[ncmd], argv[i++]);
 		cmds[ncmd].argv = &argv[i];
