@@ -72,14 +72,13 @@ jlog(struct journal *j, const char *fmt, ...)
 static int
 jlog(struct journal *j, const char *fmt, ...)
 {
-	char line[256];
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	r = journal_vlog(j, fmt, ap);
 	va_end(ap);
-	if ((r = journal_log(j, "%s", line)) < 0)
+	if (r < 0)
 		warnx("cannot write the journal: %s", strerror(-r));
 	return r;
 }
@@ -451,42 +450,16 @@ cmd_bridge(struct opts *o)
 	const char *verb = o->args.n > o->argi ? o->args.v[o->argi] : "list";
 	const char *br = o->args.n > o->argi + 1 ? o->args.v[o->argi + 1] :
 	    NULL;
-	struct journal *j = NULL;
-	struct net *n = NULL;
-	struct priv pv;
-	char *state = NULL;
+	struct admin a;
 	int r;
 
 	if (strcmp(verb, "list") == 0)
 		return bridge_list();
-	if (admin_check("bridge", verb, br) != 0)
+	if (admin_check("bridge", verb, br) != 0 || admin_open(&a, true) != 0)
 		return EXIT_QRUN;
-	priv_init(&pv);		/* under sudo: no QRUN_STATE_DIR */
-	state = state_dir(pv.for_other);
-	if ((r = net_open(&n)) < 0) {
-		warnx("netlink: %s", strerror(-r));
-		r = EXIT_QRUN;
-		goto out;
-	}
-	if ((r = journal_open(state, &j)) < 0) {
-		warnx("%s: cannot open the journal: %s", state, strerror(-r));
-		r = EXIT_QRUN;
-		goto out;
-	}
 	if (strcmp(verb, "create") == 0)
-		r = bridge_create(n, j, br, o->uplink, o->addr);
+		r = bridge_create(a.net, a.j, br, o->uplink, o->addr);
 	else
-		r = bridge_delete(n, j, state, br);
-	if (r == 0)
-		journal_close(j);	/* keep the changes */
-	else if ((r = journal_undo(j, n)) < 0)
-		warnx("%s: undo incomplete (%s); run qrun cleanup", br,
-		    strerror(-r));
-	else
-		r = -ECANCELED;
-	r = r == 0 ? EXIT_OK : EXIT_QRUN;
-out:
-	net_close(n);
-	free(state);
-	return r;
+		r = bridge_delete(a.net, a.j, a.state, br);
+	return admin_done(&a, r == 0, br);
 }

@@ -212,25 +212,61 @@ admin_check(const char *what, const char *verb, const char *name)
 }
 
 int
+admin_open(struct admin *a, bool journal)
+{
+	struct priv pv;
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	priv_init(&pv);		/* under sudo: no QRUN_STATE_DIR */
+	a->state = state_dir(pv.for_other);
+	if ((r = net_open(&a->net)) < 0) {
+		warnx("netlink: %s", strerror(-r));
+		return admin_done(a, false, NULL);
+	}
+	if (journal && (r = journal_open(a->state, &a->j)) < 0) {
+		warnx("%s: cannot open the journal: %s", a->state,
+		    strerror(-r));
+		return admin_done(a, false, NULL);
+	}
+	return 0;
+}
+
+int
+admin_done(struct admin *a, bool ok, const char *name)
+{
+	int r;
+
+	if (a->j && ok)
+		journal_close(a->j);	/* keep the changes */
+	else if (a->j && (r = journal_undo(a->j, a->net)) < 0)
+		warnx("%s: undo incomplete (%s); run qrun cleanup", name,
+		    strerror(-r));
+	a->j = NULL;
+	net_close(a->net);
+	a->net = NULL;
+	free(a->state);
+	a->state = NULL;
+	return ok ? EXIT_OK : EXIT_QRUN;
+}
+
+int
 cmd_tap(struct opts *o)
 {
 	const char *verb = o->args.n > o->argi ? o->args.v[o->argi] : "list";
 	const char *tap = o->args.n > o->argi + 1 ? o->args.v[o->argi + 1] :
 	    NULL;
-	struct journal *j = NULL;
-	struct net *n = NULL;
-	struct priv pv;
-	char *state = NULL;
+	bool create = strcmp(verb, "create") == 0;
+	struct admin a;
 	uid_t uid = 0;
 	gid_t gid = (gid_t)-1;
-	int r = EXIT_QRUN;
+	int r;
 
 	if (strcmp(verb, "list") == 0)
 		return cmd_tap_list(o);
 	if (admin_check("tap", verb, tap) != 0)
 		return EXIT_QRUN;
-	if (strcmp(verb, "create") == 0 &&
-	    (o->owner == NULL || owner_uid(o->owner, &uid) < 0)) {
+	if (create && (o->owner == NULL || owner_uid(o->owner, &uid) < 0)) {
 		warnx("tap create: %s", o->owner ? "--owner: no such user" :
 		    "--owner USER is required");
 		return EXIT_QRUN;
@@ -239,33 +275,13 @@ cmd_tap(struct opts *o)
 		warnx("tap create: --group %s: no such group", o->group);
 		return EXIT_QRUN;
 	}
-	priv_init(&pv);		/* under sudo: no QRUN_STATE_DIR */
-	state = state_dir(pv.for_other);
-	if ((r = net_open(&n)) < 0) {
-		warnx("netlink: %s", strerror(-r));
-		r = EXIT_QRUN;
-		goto out;
-	}
-	if (strcmp(verb, "delete") == 0) {
-		r = tap_delete(n, state, tap) < 0 ? EXIT_QRUN : EXIT_OK;
-		goto out;
-	}
-	if ((r = journal_open(state, &j)) < 0) {
-		warnx("%s: cannot open the journal: %s", state, strerror(-r));
-		r = EXIT_QRUN;
-		goto out;
-	}
-	r = tap_create(n, j, tap, uid, gid, o->addr);
-	if (r < 0)
-		journal_undo(j, n);
+	if (admin_open(&a, create) != 0)
+		return EXIT_QRUN;
+	if (create)
+		r = tap_create(a.net, a.j, tap, uid, gid, o->addr);
 	else
-		journal_close(j);
-	r = r < 0 ? EXIT_QRUN : EXIT_OK;
-out:
-	if (n)
-		net_close(n);
-	free(state);
-	return r;
+		r = tap_delete(a.net, a.state, tap);
+	return admin_done(&a, r == 0, tap);
 }
 
 /* The live qrun runs, from their journals: "pid" plus the info records. */

@@ -143,14 +143,13 @@ int
 ensure_log(struct journal *j, const char *tap, char *why, size_t whylen,
     const char *fmt, ...)
 {
-	char line[128];
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	r = journal_vlog(j, fmt, ap);
 	va_end(ap);
-	if ((r = journal_log(j, "%s", line)) < 0)
+	if (r < 0)
 		WHY("%s: cannot write the journal: %s", tap, strerror(-r));
 	return r;
 }

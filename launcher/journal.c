@@ -740,14 +740,23 @@ out:
 int
 journal_log(struct journal *j, const char *fmt, ...)
 {
-	char *line = NULL, *copy = NULL;
-	struct rec rec;
 	va_list ap;
-	int len, r;
+	int r;
 
 	va_start(ap, fmt);
-	len = vasprintf(&line, fmt, ap);
+	r = journal_vlog(j, fmt, ap);
 	va_end(ap);
+	return r;
+}
+
+int
+journal_vlog(struct journal *j, const char *fmt, va_list ap)
+{
+	char *line = NULL, *copy = NULL;
+	struct rec rec;
+	int len, r;
+
+	len = vasprintf(&line, fmt, ap);
 	if (len < 0)
 		return -ENOMEM;
 	copy = xstrdup(line);

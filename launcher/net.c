@@ -858,6 +858,24 @@ overlap_check(struct overlap *o, uint32_t dst, int len, int ifindex)
  * destination (not the default route), through RTA_OIF or any hop of
  * RTA_MULTIPATH.
  */
+/* An IPv4 unicast route of the main table, parsed into tb; else NULL. */
+static struct rtmsg *
+main_unicast(struct nlmsghdr *h, struct nlattr **tb)
+{
+	struct rtmsg *rtm;
+	uint32_t table;
+
+	if (h->nlmsg_type != RTM_NEWROUTE ||
+	    nlmsg_parse(h, sizeof(*rtm), tb, RTA_MAX, NULL) < 0)
+		return NULL;
+	rtm = nlmsg_data(h);
+	table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+	if (rtm->rtm_family != AF_INET || table != RT_TABLE_MAIN ||
+	    rtm->rtm_type != RTN_UNICAST)
+		return NULL;
+	return rtm;
+}
+
 static int
 parse_route(struct nlmsghdr *h, void *arg)
 {
@@ -865,16 +883,10 @@ parse_route(struct nlmsghdr *h, void *arg)
 	struct nlattr *tb[RTA_MAX + 1];
 	struct rtnexthop *nh;
 	struct rtmsg *rtm;
-	uint32_t table, dst;
+	uint32_t dst;
 	int left;
 
-	if (h->nlmsg_type != RTM_NEWROUTE ||
-	    nlmsg_parse(h, sizeof(*rtm), tb, RTA_MAX, NULL) < 0)
-		return 0;
-	rtm = nlmsg_data(h);
-	table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
-	if (rtm->rtm_family != AF_INET || table != RT_TABLE_MAIN ||
-	    rtm->rtm_type != RTN_UNICAST || rtm->rtm_dst_len == 0 ||
+	if ((rtm = main_unicast(h, tb)) == NULL || rtm->rtm_dst_len == 0 ||
 	    tb[RTA_DST] == NULL || nla_len(tb[RTA_DST]) != 4)
 		return 0;
 	dst = ntohl(nla_get_u32(tb[RTA_DST]));
@@ -986,15 +998,8 @@ parse_route_dev(struct nlmsghdr *h, void *arg)
 	struct nlattr *tb[RTA_MAX + 1];
 	struct net_route *r;
 	struct rtmsg *rtm;
-	uint32_t table;
 
-	if (h->nlmsg_type != RTM_NEWROUTE ||
-	    nlmsg_parse(h, sizeof(*rtm), tb, RTA_MAX, NULL) < 0)
-		return 0;
-	rtm = nlmsg_data(h);
-	table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
-	if (rtm->rtm_family != AF_INET || table != RT_TABLE_MAIN ||
-	    rtm->rtm_type != RTN_UNICAST ||
+	if ((rtm = main_unicast(h, tb)) == NULL ||
 	    rtm->rtm_protocol == RTPROT_KERNEL ||
 	    tb[RTA_OIF] == NULL ||
 	    (int)nla_get_u32(tb[RTA_OIF]) != rl->ifindex)

@@ -375,6 +375,8 @@ struct journal;
 int journal_open(const char *state_dir, struct journal **);
 int journal_log(struct journal *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+int journal_vlog(struct journal *, const char *fmt, va_list)
+    __attribute__((format(printf, 2, 0)));
 /* Undo everything in reverse, delete the file, free. */
 int journal_undo(struct journal *, struct net *);
 /* Forget the changes (net.keep), delete the file, free. */
