@@ -12,6 +12,7 @@
 #include <err.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1405,11 +1406,21 @@ complete(const char *line, int start, const char *text, struct strv *out)
 
 /* ---------------------------------------------------------------- main */
 
+/*
+ * The developer's history file. Acting for another user, root takes
+ * their home from the password database, not from the environment, and
+ * repl reads and writes the file with their rights.
+ */
 static char *
-history_path(void)
+history_path(const struct priv *pv)
 {
 	const char *e = getenv("XDG_STATE_HOME");
+	struct passwd *pw;
 
+	if (pv->for_other)
+		return (pw = getpwuid(pv->uid)) != NULL && pw->pw_dir[0] == '/' ?
+		    xasprintf("%s/.local/state/qrun/history", pw->pw_dir) :
+		    NULL;
 	if (e && *e)
 		return xasprintf("%s/qrun/history", e);
 	if ((e = getenv("HOME")) && *e)
@@ -1475,9 +1486,8 @@ cmd_shell(struct opts *o)
 	}
 	rc.tty = sh.tty;
 	rc.complete = complete;
-	/* no history file from the environment when root acts for a user */
-	rc.history = hist = sh.tty && !sh.priv.for_other ?
-	    history_path() : NULL;
+	rc.history = hist = sh.tty ? history_path(&sh.priv) : NULL;
+	rc.as = &sh.priv;
 	repl_open(&rc);
 	r = shell_loop(&sh);
 	repl_close();

@@ -612,6 +612,8 @@ struct repl_conf {
 	bool tty;		/* stdin is a terminal: readline and a prompt */
 	const char *prompt;
 	const char *history;	/* file, or NULL */
+	const struct priv *as;	/* read/write history with these file
+				 * rights (access_as_user); NULL: own */
 	repl_complete_fn *complete;
 };
 

@@ -154,9 +154,11 @@ repl_open(const struct repl_conf *c)
 	rl_attempted_completion_function = c->complete ? attempt : NULL;
 	rl_bind_key(CTRL('C'), key_ctrl_c);
 	stifle_history(HISTORY_MAX);
-	if (c->history) {
+	if (c->history && (c->as == NULL || access_as_user(c->as, true) == 0)) {
 		mkdirs(c->history);
 		read_history(c->history);
+		if (c->as)
+			access_as_user(c->as, false);
 	}
 	return 0;
 }
@@ -172,8 +174,13 @@ repl_close(void)
 			rl_deprep_terminal();
 		if (R.have_tio)
 			tcsetattr(0, TCSANOW, &R.tio);
-		if (R.conf.history && write_history(R.conf.history) == 0)
-			chmod(R.conf.history, 0600);
+		if (R.conf.history && (R.conf.as == NULL ||
+		    access_as_user(R.conf.as, true) == 0)) {
+			if (write_history(R.conf.history) == 0)
+				chmod(R.conf.history, 0600);
+			if (R.conf.as)
+				access_as_user(R.conf.as, false);
+		}
 	}
 	R.active = false;
 	strv_free(&R.lines);

@@ -92,3 +92,54 @@ if pane | grep -q 'QRUN-EXIT=0'; then ok "shell tty: quit exits 0"
 else fail "shell tty: quit exits 0 ($(pane | grep QRUN-EXIT))"; fi
 check "shell tty: history file written" \
     grep -qx reboot "$XDG_STATE_HOME/qrun/history"
+
+# Root acting for a developer (sudo): the history goes to the developer's
+# home from the password database, written with their rights; a history
+# path that points at a file of root's is not written through.
+HUSER="qrh$$"
+HOMED=$(mktemp -d /tmp/qrun-home.XXXXXX)
+if useradd -M -N -d "$HOMED" -s /bin/sh "$HUSER" 2>/dev/null; then
+	trap 'cleanup_tmux; userdel "$HUSER" 2>/dev/null; rm -rf "$HOMED"; _cleanup' EXIT
+	HUID=$(id -u "$HUSER") HGID=$(id -g "$HUSER")
+	chown "$HUID:$HGID" "$HOMED"
+	HIST=$HOMED/.local/state/qrun/history
+	# sudo_shell NAME: a shell as root for the developer; types status
+	# and quit; waits for its exit.
+	sudo_shell() {
+		T new-session -d -s "$1" -x 120 -y 20 "env -u XDG_STATE_HOME \
+		    SUDO_UID=$HUID SUDO_GID=$HGID SUDO_USER=$HUSER HOME=/root \
+		    '$QRUN' -i -n user 2>&1; echo QRUN-EXIT=\$?; sleep 30"
+		_end=$(($(date +%s) + 10))
+		until T capture-pane -p -t "$1" | grep -q '^qrun>'; do
+			[ "$(date +%s)" -lt "$_end" ] || break
+			sleep 0.2
+		done
+		T send-keys -t "$1" 'status' Enter 'quit' Enter
+		_end=$(($(date +%s) + 10))
+		until T capture-pane -p -t "$1" | grep -q 'QRUN-EXIT='; do
+			[ "$(date +%s)" -lt "$_end" ] || break
+			sleep 0.2
+		done
+		T capture-pane -p -t "$1" | grep -o 'QRUN-EXIT=[0-9]*'
+	}
+	out=$(sudo_shell sudo1)
+	check "shell tty, sudo: quit exits 0 ($out)" [ "$out" = QRUN-EXIT=0 ]
+	check "shell tty, sudo: history in the developer's home" \
+	    grep -qx status "$HIST"
+	check "shell tty, sudo: the history file is the developer's, 0600" \
+	    [ "$(stat -c '%u %a' "$HIST" 2>/dev/null)" = "$HUID 600" ]
+	# The developer points the history at a file only root may write.
+	VICTIM=$TESTDIR/root-only
+	echo root-data > "$VICTIM"
+	chmod 600 "$VICTIM"
+	rm -f "$HIST"
+	ln -s "$VICTIM" "$HIST"
+	out=$(sudo_shell sudo2)
+	check "shell tty, sudo: symlinked history: quit exits 0 ($out)" \
+	    [ "$out" = QRUN-EXIT=0 ]
+	check "shell tty, sudo: a root-only file behind the history is untouched" \
+	    [ "$(cat "$VICTIM"; stat -c %u "$VICTIM")" = "root-data
+0" ]
+else
+	skip "shell tty, sudo: cannot add a test user"
+fi
