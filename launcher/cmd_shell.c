@@ -1372,6 +1372,9 @@ out:
 
 /* ---------------------------------------------------------- completion */
 
+/* Root acting for a developer completes the developer's profile names. */
+static bool complete_for_other;
+
 static int
 complete(const char *line, int start, const char *text, struct strv *out)
 {
@@ -1381,7 +1384,6 @@ complete(const char *line, int start, const char *text, struct strv *out)
 	const struct shcmd *c = NULL;
 	int r = 0;
 
-	(void)text;
 	split(head, &w);
 	if (w.n > 0)
 		c = shcmd_find(w.v[0], true);
@@ -1394,6 +1396,12 @@ complete(const char *line, int start, const char *text, struct strv *out)
 	    c->fn == sh_show)) {
 		for (int k = 0; k < K_COUNT; k++)
 			strv_push(out, profile_key_name(k));
+	} else if (c && c->fn == sh_profile && w.n == 1) {
+		/* a name, or a path once it has a slash */
+		if (strchr(text, '/') != NULL)
+			r = 1;
+		else
+			profile_names(complete_for_other, out);
 	} else if (c && c->fn == sh_set && w.n == 2 &&
 	    strcmp(w.v[1], "net.mode") == 0) {
 		for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
@@ -1486,6 +1494,7 @@ cmd_shell(struct opts *o)
 	}
 	rc.tty = sh.tty;
 	rc.complete = complete;
+	complete_for_other = sh.priv.for_other;
 	rc.history = hist = sh.tty ? history_path(&sh.priv) : NULL;
 	rc.as = &sh.priv;
 	repl_open(&rc);

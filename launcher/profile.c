@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -858,6 +859,53 @@ profile_sysconf_dir(bool privileged_for_other)
 	const char *e = getenv("QRUN_SYSCONF_DIR");
 
 	return xstrdup(!privileged_for_other && e && *e ? e : QRUN_SYSCONFDIR);
+}
+
+/* The names of the .conf files in dir (but skip), onto out, once each. */
+static void
+conf_names(const char *dir, const char *skip, struct strv *out)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+		char *name;
+
+		if (len <= 5 || e->d_name[0] == '.' ||
+		    strcmp(e->d_name + len - 5, ".conf") != 0)
+			continue;
+		name = xasprintf("%.*s", (int)(len - 5), e->d_name);
+		if ((skip == NULL || strcmp(name, skip) != 0) &&
+		    !strv_contains(out, name))
+			strv_push(out, name);
+		free(name);
+	}
+	closedir(d);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+profile_names(bool privileged_for_other, struct strv *out)
+{
+	char *conf = profile_config_dir(privileged_for_other);
+	char *sys = profile_sysconf_dir(privileged_for_other);
+	char *prof = xasprintf("%s/profiles", sys);
+	size_t first = out->n;
+
+	conf_names(conf, "qrun", out);	/* qrun.conf: the defaults */
+	conf_names(prof, NULL, out);
+	qsort(out->v + first, out->n - first, sizeof(*out->v), cmp_str);
+	free(prof);
+	free(sys);
+	free(conf);
 }
 
 char *

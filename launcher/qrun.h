@@ -177,6 +177,9 @@ char *profile_config_dir(bool privileged_for_other);
 /* /etc/qrun, or $QRUN_SYSCONF_DIR (tests) unless elevated for a user. */
 char *profile_sysconf_dir(bool privileged_for_other);
 char *state_dir(bool privileged_for_other);
+/* The profile NAMEs -p finds (the config dir's NAME.conf but qrun.conf,
+ * the system profiles), sorted, appended to out. */
+void profile_names(bool privileged_for_other, struct strv *out);
 
 /* --------------------------------------------------------------- image.c */
 

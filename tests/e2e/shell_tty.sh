@@ -31,6 +31,8 @@ cleanup_tmux() { T kill-server 2>/dev/null; }
 trap 'cleanup_tmux; _cleanup' EXIT
 
 export XDG_STATE_HOME="$TESTDIR/xdg"
+mkdir -p "$QRUN_CONFIG_DIR"
+echo 'qemu: { cpus = 1; };' > "$QRUN_CONFIG_DIR/mylab.conf"
 T new-session -d -x 160 -y 50 "env QRUN_STATE_DIR='$QRUN_STATE_DIR' \
     QRUN_CONFIG_DIR='$QRUN_CONFIG_DIR' XDG_STATE_HOME='$XDG_STATE_HOME' \
     '$QRUN' -i -n user -o qemu.accel=tcg --initrd '$GUESTS/initrd.gz' \
@@ -42,6 +44,13 @@ else fail "shell tty: prompt ($(last))"; fi
 T send-keys 'reb' Tab
 sleep 0.5
 check "shell tty: reb<TAB> completes to reboot" [ "$(last)" = "qrun> reboot" ]
+T send-keys C-u 'profile myl' Tab
+sleep 0.5
+if [ "$(last)" = "qrun> profile mylab" ]; then
+	ok "shell tty: profile myl<TAB> completes a profile name"
+else
+	fail "shell tty: profile myl<TAB> completes a profile name ($(last))"
+fi
 T send-keys C-u 'boot' Enter
 until_pane 'QRUN-GUEST-READY' 60
 # Half-typed command, then the guest prints a whole boot again.

@@ -285,6 +285,31 @@ START_TEST(test_profile_lookup)
 }
 END_TEST
 
+/* The names -p finds, for completion: sorted, once each, no qrun.conf,
+ * no other files. */
+START_TEST(test_profile_names)
+{
+	struct strv n = { 0 };
+	char *f[] = {
+		put("conf/lab.conf", ""), put("conf/qrun.conf", ""),
+		put("conf/notes.txt", ""), put("conf/.hidden.conf", ""),
+		put("sys/profiles/lab.conf", ""), put("sys/profiles/alpha.conf", ""),
+		put("sys/profiles/zeta.conf", ""), put("sys/qrun.conf", ""),
+	};
+
+	strv_push(&n, "kept");
+	profile_names(false, &n);
+	ck_assert_uint_eq(n.n, 4);
+	ck_assert_str_eq(n.v[0], "kept");
+	ck_assert_str_eq(n.v[1], "alpha");
+	ck_assert_str_eq(n.v[2], "lab");
+	ck_assert_str_eq(n.v[3], "zeta");
+	strv_free(&n);
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+		free(f[i]);
+}
+END_TEST
+
 /* A missing qrun.conf is fine, an unreadable one is not. */
 START_TEST(test_unreadable)
 {
@@ -569,6 +594,7 @@ profile_suite(void)
 	tcase_add_test(tc, test_keys);
 	tcase_add_test(tc, test_layering);
 	tcase_add_test(tc, test_profile_lookup);
+	tcase_add_test(tc, test_profile_names);
 	tcase_add_test(tc, test_unreadable);
 	tcase_add_test(tc, test_include);
 	tcase_add_test(tc, test_set_typing);
