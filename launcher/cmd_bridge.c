@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/rtnetlink.h>
 
 #include "qrun.h"
 #include "cmd.h"
@@ -28,6 +29,8 @@ struct ifstate {
 	size_t na;
 	struct net_route rt[MAX_ROUTES];
 	size_t nrt;
+	struct net_route other;	/* the first route a move cannot carry */
+	size_t nother;
 };
 
 /* A live qrun run: its pid, tap and bridge (from its journal's info). */
@@ -46,7 +49,7 @@ if_read(struct net *n, const struct net_link *l, struct ifstate *st)
 	if ((r = net_addr_list(n, l->ifindex, st->a, MAX_ADDRS, &st->na)) < 0)
 		warnx("%s: cannot read addresses: %s", l->name, strerror(-r));
 	else if ((r = net_route_list_dev(n, l->ifindex, st->rt, MAX_ROUTES,
-	    &st->nrt)) < 0)
+	    &st->nrt, &st->other, &st->nother)) < 0)
 		warnx("%s: cannot read routes: %s", l->name, strerror(-r));
 	return r;
 }
@@ -156,6 +159,45 @@ remove_from(struct net *n, struct journal *j, const struct ifstate *st,
 	return 0;
 }
 
+/* What the move carries over differently: a lease becomes permanent. */
+static void
+moved_notes(const struct ifstate *st, const char *from, const char *to)
+{
+	char b[INET_ADDRSTRLEN];
+
+	for (size_t i = 0; i < st->na; i++)
+		if (st->a[i].valid != UINT32_MAX)
+			warnx("%s: %s/%d was a lease (%u s left) and is "
+			    "permanent on %s now; run the DHCP client on %s",
+			    from, ip_str(st->a[i].addr, b), st->a[i].prefix,
+			    st->a[i].valid, to, to);
+}
+
+/*
+ * Routes the move cannot carry (multipath, another table, not unicast)
+ * would be lost: the kernel drops every route through an interface when
+ * its last address goes. Refuse before any change.
+ */
+static int
+movable(const struct ifstate *st, const char *from, const char *to)
+{
+	char d[INET_ADDRSTRLEN], how[32];
+	const struct net_route *o = &st->other;
+
+	if (st->nother == 0)
+		return 0;
+	if (o->multipath)
+		snprintf(how, sizeof(how), "multipath");
+	else if (o->table != RT_TABLE_MAIN)
+		snprintf(how, sizeof(how), "table %u", o->table);
+	else
+		snprintf(how, sizeof(how), "not unicast");
+	warnx("%s: route %s/%d (%s) cannot be moved to %s and would be lost; "
+	    "remove it first (%zu such route%s)", from, ip_str(o->dst, d),
+	    o->prefix, how, to, st->nother, st->nother == 1 ? "" : "s");
+	return -EINVAL;
+}
+
 /* May ifname become the uplink of a new bridge? Reads its state. */
 static int
 uplink_check(struct net *n, const char *ifname, struct net_link *up,
@@ -236,7 +278,8 @@ bridge_create(struct net *n, struct journal *j, const char *name,
 		warnx("%s: already exists", name);
 		return -EEXIST;
 	}
-	if (uplink && (r = uplink_check(n, uplink, &up, &st)) < 0)
+	if (uplink && ((r = uplink_check(n, uplink, &up, &st)) < 0 ||
+	    (r = movable(&st, uplink, name)) < 0))
 		return r;
 	if ((r = make_bridge(n, j, name, uplink ? &up : NULL, &br)) < 0)
 		return r;
@@ -260,6 +303,8 @@ bridge_create(struct net *n, struct journal *j, const char *name,
 	printf("qrun: %s created%s%s; %zu address%s and %zu route%s moved\n",
 	    name, uplink ? " with uplink " : "", uplink ? uplink : "", st.na,
 	    st.na == 1 ? "" : "es", st.nrt, st.nrt == 1 ? "" : "s");
+	if (uplink)
+		moved_notes(&st, uplink, name);
 	return 0;
 }
 
@@ -356,7 +401,8 @@ bridge_delete(struct net *n, struct journal *j, const char *state,
 	for (size_t i = 0; i < np; i++)
 		if (!ports[i].is_tap && nup++ == 0)
 			up = &ports[i];
-	if (nup == 1 && ((r = copy_to(n, j, &st, up)) < 0 ||
+	if (nup == 1 && ((r = movable(&st, name, up->name)) < 0 ||
+	    (r = copy_to(n, j, &st, up)) < 0 ||
 	    (r = remove_from(n, j, &st, &br)) < 0))
 		return r;
 	if (nup != 1 && st.na > 0)
@@ -374,6 +420,8 @@ bridge_delete(struct net *n, struct journal *j, const char *state,
 	printf("qrun: %s deleted%s%s\n", name, up && nup == 1 ?
 	    "; addresses and routes back on " : "", up && nup == 1 ?
 	    up->name : "");
+	if (up && nup == 1)
+		moved_notes(&st, name, up->name);
 	return 0;
 }
 

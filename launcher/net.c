@@ -740,6 +740,11 @@ parse_addr(struct nlmsghdr *h, void *arg)
 	}
 	memcpy(&al->out[al->n].addr, nla_data(a), sizeof(struct in_addr));
 	al->out[al->n].prefix = ifa->ifa_prefixlen;
+	al->out[al->n].valid = UINT32_MAX;
+	if (tb[IFA_CACHEINFO] != NULL && nla_len(tb[IFA_CACHEINFO]) >=
+	    (int)sizeof(struct ifa_cacheinfo))
+		al->out[al->n].valid = ((struct ifa_cacheinfo *)
+		    nla_data(tb[IFA_CACHEINFO]))->ifa_valid;
 	al->n++;
 	return 0;
 }
@@ -986,65 +991,83 @@ struct route_list {
 	int ifindex;
 	struct net_route *out;
 	size_t max, n;
+	struct net_route *other;	/* the first route not listed */
+	size_t nother;
 };
 
-/* One RTM_NEWROUTE of a per-interface dump: main table, unicast, through
- * exactly that interface (multipath routes are left out), not proto
- * kernel. */
-static int
-parse_route_dev(struct nlmsghdr *h, void *arg)
+/* The parts of a route a move needs, from a parsed RTM_NEWROUTE. */
+static void
+route_from(struct net_route *r, const struct rtmsg *rtm, struct nlattr **tb)
 {
-	struct route_list *rl = arg;
-	struct nlattr *tb[RTA_MAX + 1];
-	struct net_route *r;
-	struct rtmsg *rtm;
-
-	if ((rtm = main_unicast(h, tb)) == NULL ||
-	    rtm->rtm_protocol == RTPROT_KERNEL ||
-	    tb[RTA_OIF] == NULL ||
-	    (int)nla_get_u32(tb[RTA_OIF]) != rl->ifindex)
-		return 0;
-	if (rl->n == rl->max) {
-		rl->n++;
-		return 0;
-	}
-	r = &rl->out[rl->n++];
 	memset(r, 0, sizeof(*r));
-	r->ifindex = rl->ifindex;
 	r->prefix = rtm->rtm_dst_len;
 	r->proto = rtm->rtm_protocol;
+	r->table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) :
+	    rtm->rtm_table;
+	r->multipath = tb[RTA_MULTIPATH] != NULL;
+	if (tb[RTA_OIF] != NULL)
+		r->ifindex = (int)nla_get_u32(tb[RTA_OIF]);
 	if (tb[RTA_DST] != NULL && nla_len(tb[RTA_DST]) == 4)
 		memcpy(&r->dst, nla_data(tb[RTA_DST]), 4);
 	if (tb[RTA_GATEWAY] != NULL && nla_len(tb[RTA_GATEWAY]) == 4)
 		memcpy(&r->gw, nla_data(tb[RTA_GATEWAY]), 4);
 	if (tb[RTA_PRIORITY] != NULL)
 		r->metric = nla_get_u32(tb[RTA_PRIORITY]);
+}
+
+/*
+ * One RTM_NEWROUTE of a per-interface dump (every table, kernel filtered
+ * to routes with a hop through the interface): proto kernel routes (of
+ * addresses) are skipped; unicast routes of the main table through
+ * exactly that interface are listed; anything else is counted in other.
+ */
+static int
+parse_route_dev(struct nlmsghdr *h, void *arg)
+{
+	struct route_list *rl = arg;
+	struct nlattr *tb[RTA_MAX + 1];
+	struct net_route r;
+	struct rtmsg *rtm;
+
+	if (h->nlmsg_type != RTM_NEWROUTE ||
+	    nlmsg_parse(h, sizeof(*rtm), tb, RTA_MAX, NULL) < 0)
+		return 0;
+	rtm = nlmsg_data(h);
+	if (rtm->rtm_family != AF_INET || rtm->rtm_protocol == RTPROT_KERNEL)
+		return 0;
+	route_from(&r, rtm, tb);
+	if (r.table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST ||
+	    r.multipath || r.ifindex != rl->ifindex) {
+		if (rl->nother++ == 0)
+			*rl->other = r;
+		return 0;
+	}
+	if (rl->n < rl->max)
+		rl->out[rl->n] = r;
+	rl->n++;
 	return 0;
 }
 
 /*
- * The routes of the main table through one interface, for moving them
- * between an uplink and its bridge. The kernel filters the dump by table
- * and RTA_OIF (strict checking); the parser checks again.
+ * The routes through one interface, for moving them between an uplink
+ * and its bridge.
  */
 int
 net_route_list_dev(struct net *n, int ifindex, struct net_route *out,
-    size_t max, size_t *np)
+    size_t max, size_t *np, struct net_route *other, size_t *nother)
 {
-	struct rtmsg rtm = {
-		.rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN
-	};
-	struct route_list rl = { .ifindex = ifindex, .out = out, .max = max };
+	struct rtmsg rtm = { .rtm_family = AF_INET };
+	struct route_list rl = { .ifindex = ifindex, .out = out, .max = max,
+	    .other = other };
 	struct nl_msg *msg;
 	int rc;
 
-	*np = 0;
+	*np = *nother = 0;
 	if (ifindex <= 0)
 		return -ENODEV;
 	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP)) == NULL)
 		return -ENOMEM;
 	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_u32(msg, RTA_TABLE, RT_TABLE_MAIN) < 0 ||
 	    nla_put_u32(msg, RTA_OIF, (uint32_t)ifindex) < 0) {
 		nlmsg_free(msg);
 		return -ENOMEM;
@@ -1052,6 +1075,7 @@ net_route_list_dev(struct net *n, int ifindex, struct net_route *out,
 	if ((rc = net_talk(n, msg, parse_route_dev, &rl)) < 0)
 		return rc;
 	*np = rl.n < max ? rl.n : max;
+	*nother = rl.nother;
 	return rl.n > max ? -ENOSPC : 0;
 }
 

@@ -278,6 +278,7 @@ struct net_link {
 struct net_addr {
 	struct in_addr addr;
 	int prefix;
+	uint32_t valid;		/* seconds left; UINT32_MAX = forever */
 };
 
 int net_open(struct net **);
@@ -338,13 +339,17 @@ struct net_route {
 	int ifindex;
 	unsigned metric;
 	unsigned char proto;	/* RTPROT_* */
+	unsigned table;		/* as read; adding/deleting uses main */
+	bool multipath;		/* as read: RTA_MULTIPATH */
 };
 
-/* The routes of the main table through ifindex (RTA_OIF), kernel
- * filtered; proto kernel routes (of addresses) are left out. -ENOSPC
- * when more than max. */
+/* The unicast routes of the main table through exactly ifindex, kernel
+ * filtered; proto kernel routes (of addresses) are left out. Any other
+ * route with a hop through ifindex (multipath, another table) is only
+ * counted in *nother, the first one copied to *other. -ENOSPC when more
+ * than max. */
 int net_route_list_dev(struct net *, int ifindex, struct net_route *out,
-    size_t max, size_t *n);
+    size_t max, size_t *n, struct net_route *other, size_t *nother);
 /* Add (-EEXIST when exactly this route exists) or delete (-ESRCH when
  * missing) one route of the main table. */
 int net_route_add(struct net *, const struct net_route *);

@@ -273,3 +273,60 @@ expect_rc 0 "bridge delete after the replay" \
     in_ns "$HOST" "$QRUN" bridge delete br0
 check "bridge delete after the replay: state before bridge create" \
     [ "$(snap)" = "$pristine" ]
+
+# --- what a move cannot carry over as it was ---------------------------
+# The kernel drops every route through an interface when its last address
+# goes, so a route qrun cannot move (multipath, another table) makes
+# bridge create refuse, with the host untouched. An address that is a
+# DHCP lease is moved, permanent on the bridge, and qrun says so.
+netns_make LEASE
+in_ns "$LEASE" ip link add up0 type veth peer name up0p
+in_ns "$LEASE" sysctl -qw net.ipv6.conf.up0.disable_ipv6=1
+in_ns "$LEASE" ip addr add 10.30.0.5/16 dev up0 valid_lft 3600 preferred_lft 3600
+in_ns "$LEASE" ip link set up0p up
+in_ns "$LEASE" ip link set up0 up
+lease_snap() {
+	{ snapshot "$LEASE"; in_ns "$LEASE" ip -4 route show table all; } |
+	    sed -e 's/[a-z_]*_timer *[0-9.]*//g' -e 's/valid_lft.*//'
+}
+refuse_move() {	# NAME EXPECTED-STDERR-LINE
+	before=$(lease_snap)
+	in_ns "$LEASE" "$QRUN" bridge create brl --uplink up0 >/dev/null \
+	    2>"$TESTDIR/lease.err"
+	rc=$?
+	check "$1: bridge create refused, 125 (got $rc)" [ $rc -eq 125 ]
+	check "$1: says which route would be lost" \
+	    grep -qxF "$2" "$TESTDIR/lease.err"
+	check "$1: one line" [ "$(wc -l < "$TESTDIR/lease.err")" -eq 1 ]
+	check "$1: host untouched" [ "$(lease_snap)" = "$before" ]
+}
+in_ns "$LEASE" ip route add 10.99.0.0/16 nexthop via 10.30.0.1 dev up0 \
+    nexthop via 10.30.0.2 dev up0
+refuse_move "multipath route through the uplink" \
+    "qrun: up0: route 10.99.0.0/16 (multipath) cannot be moved to brl and would be lost; remove it first (1 such route)"
+in_ns "$LEASE" ip route del 10.99.0.0/16
+in_ns "$LEASE" ip route add default via 10.30.0.1 dev up0 table 100
+refuse_move "route of another table through the uplink" \
+    "qrun: up0: route 0.0.0.0/0 (table 100) cannot be moved to brl and would be lost; remove it first (1 such route)"
+in_ns "$LEASE" ip route del default table 100
+
+in_ns "$LEASE" "$QRUN" bridge create brl --uplink up0 >/dev/null 2>"$TESTDIR/lease.err"
+rc=$?
+check "lease uplink: bridge create exits 0 (got $rc)" [ $rc -eq 0 ]
+check "lease uplink: says the lease is permanent on the bridge now" \
+    grep -q '^qrun: up0: 10.30.0.5/16 was a lease ([0-9]* s left) and is permanent on brl now; run the DHCP client on brl$' "$TESTDIR/lease.err"
+check "lease uplink: the address is on brl, forever" \
+    sh -c "ip -n '$LEASE' -4 addr show dev brl | grep -A1 ' 10.30.0.5/16 ' | grep -q 'valid_lft forever'"
+in_ns "$LEASE" ip route add 10.98.0.0/16 nexthop via 10.30.0.1 dev brl \
+    nexthop via 10.30.0.2 dev brl
+before=$(lease_snap)
+in_ns "$LEASE" "$QRUN" bridge delete brl >/dev/null 2>"$TESTDIR/lease.err"
+rc=$?
+check "multipath route through the bridge: bridge delete refused, 125 (got $rc)" [ $rc -eq 125 ]
+check "multipath route through the bridge: says which route would be lost" \
+    grep -qxF "qrun: brl: route 10.98.0.0/16 (multipath) cannot be moved to up0 and would be lost; remove it first (1 such route)" "$TESTDIR/lease.err"
+check "multipath route through the bridge: host untouched" [ "$(lease_snap)" = "$before" ]
+in_ns "$LEASE" ip route del 10.98.0.0/16
+expect_rc 0 "lease uplink: bridge delete" in_ns "$LEASE" "$QRUN" bridge delete brl
+check "lease uplink: after delete, up0 has 10.30.0.5/16 again" \
+    sh -c "ip -n '$LEASE' -4 -o addr show dev up0 | grep -q ' 10.30.0.5/16 '"
