@@ -182,7 +182,8 @@ create_tap(struct net *n, struct journal *j, const struct netplan *p,
 		return r;
 	memcpy(mac, p->mac, sizeof(mac));
 	mac[0] = 0xfe;
-	(void)net_link_set_mac(n, l->ifindex, mac);	/* best effort */
+	if (net_link_set_mac(n, l->ifindex, mac) == 0)	/* best effort */
+		memcpy(l->mac, mac, sizeof(l->mac));
 	return 0;
 }
 

@@ -1415,9 +1415,10 @@ complete(const char *line, int start, const char *text, struct strv *out)
 /* ---------------------------------------------------------------- main */
 
 /*
- * The developer's history file. Acting for another user, root takes
+ * The developer's history file. Root acting for another user takes
  * their home from the password database, not from the environment, and
- * repl reads and writes the file with their rights.
+ * repl reads and writes the file with their rights; with the file
+ * capability qrun runs as the developer and uses their environment.
  */
 static char *
 history_path(const struct priv *pv)
@@ -1425,7 +1426,7 @@ history_path(const struct priv *pv)
 	const char *e = getenv("XDG_STATE_HOME");
 	struct passwd *pw;
 
-	if (pv->for_other)
+	if (pv->root && pv->for_other)
 		return (pw = getpwuid(pv->uid)) != NULL && pw->pw_dir[0] == '/' ?
 		    xasprintf("%s/.local/state/qrun/history", pw->pw_dir) :
 		    NULL;

@@ -410,8 +410,9 @@ struct priv;
 
 /* Local mode: make the planned tap exist, owned, addressed and up,
  * journaling each change first. -errno with one sentence in why. On
- * success the link is the tap as it now is; a tap made here leaves its
- * open queue in *fd (fd not NULL), else *fd is untouched. */
+ * success the link is the tap as it now is. A tap made here leaves its
+ * open queue in *fd (fd not NULL), also when a later step fails: the
+ * caller closes it (after the undo); else *fd is untouched. */
 int ensure_tap(struct net *, struct journal *, const struct netplan *,
     const struct priv *, struct net_link *, int *fd, char *why,
     size_t whylen);
@@ -620,7 +621,7 @@ struct repl_conf {
 	bool tty;		/* stdin is a terminal: readline and a prompt */
 	const char *prompt;
 	const char *history;	/* file, or NULL */
-	const struct priv *as;	/* read/write history with these file
+	const struct priv *as;	/* history and completion use these file
 				 * rights (access_as_user); NULL: own */
 	repl_complete_fn *complete;
 };

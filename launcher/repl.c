@@ -112,15 +112,26 @@ cand_next(const char *text, int state)
 	return NULL;
 }
 
+/* Completion reads directories (profiles, file names) with the file
+ * rights the history uses. */
 static char **
 attempt(const char *text, int start, int end)
 {
+	char **m;
+
 	(void)end;
 	strv_free(&R.cand);
-	if (R.conf.complete(rl_line_buffer, start, text, &R.cand) > 0)
-		return NULL;	/* readline's file names */
 	rl_attempted_completion_over = 1;
-	return rl_completion_matches(text, cand_next);
+	if (R.conf.as && access_as_user(R.conf.as, true) < 0)
+		return NULL;
+	if (R.conf.complete(rl_line_buffer, start, text, &R.cand) > 0)
+		m = rl_completion_matches(text,	/* file names */
+		    rl_filename_completion_function);
+	else
+		m = rl_completion_matches(text, cand_next);
+	if (R.conf.as)
+		access_as_user(R.conf.as, false);
+	return m;
 }
 
 /* mkdir -p for the directory part of path. */

@@ -149,6 +149,32 @@ if useradd -M -N -d "$HOMED" -s /bin/sh "$HUSER" 2>/dev/null; then
 	check "shell tty, sudo: a root-only file behind the history is untouched" \
 	    [ "$(cat "$VICTIM"; stat -c %u "$VICTIM")" = "root-data
 0" ]
+	# Completion reads the developer's profiles with their rights too:
+	# their own names complete, a directory only root may read does not.
+	rm -f "$HIST"
+	mkdir -p "$HOMED/.config/qrun"
+	: > "$HOMED/.config/qrun/userlab.conf"
+	chown -R "$HUID:$HGID" "$HOMED/.config"
+	mkdir -m 700 "$TESTDIR/rootonly"
+	: > "$TESTDIR/rootonly/secretlab.conf"
+	T new-session -d -s sudo3 -x 120 -y 20 "env SUDO_UID=$HUID \
+	    SUDO_GID=$HGID SUDO_USER=$HUSER '$QRUN' -i -n user 2>&1; sleep 30"
+	_end=$(($(date +%s) + 10))
+	until T capture-pane -p -t sudo3 | grep -q '^qrun>'; do
+		[ "$(date +%s)" -lt "$_end" ] || break
+		sleep 0.2
+	done
+	T send-keys -t sudo3 'profile user' Tab
+	sleep 0.5
+	l=$(T capture-pane -p -t sudo3 | grep -v '^$' | tail -n 1)
+	check "shell tty, sudo: the developer's profile names complete ($l)" \
+	    [ "$l" = "qrun> profile userlab" ]
+	T send-keys -t sudo3 C-u "profile $TESTDIR/rootonly/sec" Tab
+	sleep 0.5
+	l=$(T capture-pane -p -t sudo3 | grep -v '^$' | tail -n 1)
+	check "shell tty, sudo: a root-only directory lists nothing ($l)" \
+	    [ "$l" = "qrun> profile $TESTDIR/rootonly/sec" ]
+	T send-keys -t sudo3 C-u 'quit' Enter
 else
 	skip "shell tty, sudo: cannot add a test user"
 fi
