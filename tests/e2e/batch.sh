@@ -6,10 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 MB=$GUESTS/mbtest.elf
-if [ ! -f "$MB" ]; then
-	skip "batch: no test guest (make guests)"
-	exit 0
-fi
+need_guests "batch" "$MB"
 B="$QRUN -q -n none -o qemu.accel=tcg"
 O=$TESTDIR/out E=$TESTDIR/err
 

@@ -6,10 +6,7 @@
 need_root "batch_tap"
 
 MB=$GUESTS/mbtest.elf
-if [ ! -f "$MB" ]; then
-	skip "batch_tap: no test guest (make guests)"
-	exit 0
-fi
+need_guests "batch_tap" "$MB"
 
 # 1. Timeout in tap mode.
 netns_make ns

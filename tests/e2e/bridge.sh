@@ -8,10 +8,7 @@
 # namespace back exactly as it was.
 . "$(dirname "$0")/lib.sh"
 need_root "bridge"
-if [ ! -r "$GUESTS/vmlinuz" ] || [ ! -r "$GUESTS/initrd.gz" ]; then
-	skip "bridge: no test guests (make guests)"
-	exit 0
-fi
+need_guests "bridge" "$GUESTS/vmlinuz" "$GUESTS/initrd.gz"
 
 # The host namespace's links, addresses and routes. The bridge's and
 # ports' running timers (gc_timer 12.34 ...) are not state: cut them.

@@ -5,10 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root "capture"
 
-if [ ! -f "$GUESTS/vmlinuz" ] || [ ! -f "$GUESTS/initrd.gz" ]; then
-	skip "capture: no Linux test guest (make guests)"
-	exit 0
-fi
+need_guests "capture" "$GUESTS/vmlinuz" "$GUESTS/initrd.gz"
 if ! command -v tcpdump >/dev/null || ! command -v ping >/dev/null; then
 	skip "capture: needs tcpdump and ping"
 	exit 0

@@ -41,6 +41,18 @@ expect_rc() {
 	if [ "$_rc" -eq "$_n" ]; then ok "$_d"; else fail "$_d (exit $_rc, want $_n)"; fi
 }
 
+# need_guests NAME FILE...: skip the script (loudly, counted) unless the
+# test guests it boots are built.
+need_guests() {
+	_n=$1
+	shift
+	for _f in "$@"; do
+		[ -r "$_f" ] && continue
+		skip "$_n: no test guests (make guests)"
+		exit 0
+	done
+}
+
 need_root() {
 	if [ "$(id -u)" -ne 0 ]; then
 		skip "$1: needs root"

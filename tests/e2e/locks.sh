@@ -6,10 +6,7 @@
 need_root "locks"
 
 MB=$GUESTS/mbtest.elf
-if [ ! -f "$MB" ]; then
-	skip "locks: no test guest (make guests)"
-	exit 0
-fi
+need_guests "locks" "$MB"
 Q="$QRUN -n tap -o qemu.accel=tcg"
 
 addr_of() { in_ns "$1" ip -o -4 addr show dev "$2" 2>/dev/null | awk '{print $4}'; }

@@ -6,10 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_root "ready"
-if [ ! -e "$GUESTS/vmlinuz" ] || [ ! -e "$GUESTS/initrd.gz" ]; then
-	skip "ready: no test guest (make guests)"
-	exit 0
-fi
+need_guests "ready" "$GUESTS/vmlinuz" "$GUESTS/initrd.gz"
 
 KERNEL="$GUESTS/vmlinuz"
 INITRD="$GUESTS/initrd.gz"

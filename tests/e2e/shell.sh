@@ -6,10 +6,7 @@
 # (namespace as before). Then bad input over a plain pipe.
 . "$(dirname "$0")/lib.sh"
 need_root "shell"
-if [ ! -f "$GUESTS/vmlinuz" ] || [ ! -f "$GUESTS/initrd.gz" ]; then
-	skip "shell: no test guests (make guests)"
-	exit 0
-fi
+need_guests "shell" "$GUESTS/vmlinuz" "$GUESTS/initrd.gz"
 
 out=$TESTDIR/out
 fifo=$TESTDIR/in

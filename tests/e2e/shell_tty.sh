@@ -8,10 +8,7 @@ if ! command -v tmux >/dev/null 2>&1; then
 	skip "shell tty: no tmux"
 	exit 0
 fi
-if [ ! -f "$GUESTS/vmlinuz" ] || [ ! -f "$GUESTS/initrd.gz" ]; then
-	skip "shell tty: no test guests (make guests)"
-	exit 0
-fi
+need_guests "shell tty" "$GUESTS/vmlinuz" "$GUESTS/initrd.gz"
 
 sock=qrun-tty-$$
 T() { tmux -L "$sock" "$@"; }

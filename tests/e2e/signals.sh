@@ -7,10 +7,7 @@
 need_root "signals"
 
 MB=$GUESTS/mbtest.elf
-if [ ! -f "$MB" ]; then
-	skip "signals: no test guest (make guests)"
-	exit 0
-fi
+need_guests "signals" "$MB"
 Q="$QRUN -n tap -t tap1 -o qemu.accel=tcg"
 
 alive() { kill -0 "$1" 2>/dev/null; }
