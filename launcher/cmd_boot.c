@@ -461,7 +461,7 @@ cmd_boot(struct opts *o)
 	b.image = o->args.v[o->argi];
 	priv_init(&b.priv);
 	config_init(&b.cfg);
-	runnet_init(&b.rn, &b.plan, &b.priv, false);
+	runnet_init(&b.rn, &b.plan, &b.priv);
 	if ((r = boot_load(o, &b.cfg, &b.plan, &b.priv)) != 0 ||
 	    (r = image_load(&b.priv, b.image, &b.type)) != 0 ||
 	    (r = prepare_ready(&b, o, false)) != 0)
@@ -481,7 +481,6 @@ cmd_boot(struct opts *o)
 	if ((r = prepare_batch(&b, &s)) != 0 ||
 	    (r = prepare_ready(&b, o, true)) != 0)
 		goto out;
-	b.rn.plain_frames = b.cfg.net_capture[0] != '\0';
 	if ((r = runnet_up(&b.rn, b.image)) != 0)
 		goto out;
 	priv_net(&b.priv, false);

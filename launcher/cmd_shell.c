@@ -536,8 +536,7 @@ net_up(struct shell *sh)
 	strv_free(&diags);
 	if (r < 0)
 		return EXIT_QRUN;
-	runnet_init(&sh->rn, &sh->plan, &sh->priv,
-	    sh->cfg.net_capture[0] != '\0');
+	runnet_init(&sh->rn, &sh->plan, &sh->priv);
 	sh->net_up = true;
 	if ((r = runnet_up(&sh->rn, sh->image)) != 0 ||
 	    (r = qmp_dir_make(sh)) != 0)

@@ -168,7 +168,8 @@ ensure_create_tap(struct net *n, struct journal *j, const struct netplan *p,
 	if ((r = ensure_log(j, p->tap, why, whylen, "tap-create %s",
 	    p->tap)) < 0)
 		return r;
-	r = net_tap_create_open(n, p->tap, pv->uid, (gid_t)-1, l);
+	r = net_tap_create_open(n, p->tap, pv->uid, (gid_t)-1,
+	    !p->plain_frames, l);
 	if (r < 0)
 		journal_cancel(j);	/* it did not happen: never undo it */
 	if (r == -EPERM || r == -EACCES) {

@@ -1161,7 +1161,7 @@ tun_open(const char *name, short flags, struct ifreq *ifr)
  */
 static int
 tap_made(struct net *n, int tunfd, const char *name, uid_t owner,
-    gid_t group, struct net_link *l)
+    gid_t group, bool vnet_hdr, struct net_link *l)
 {
 	int sfd = nl_socket_get_fd(n->sk);
 	struct ifreq ifr;
@@ -1180,7 +1180,8 @@ tap_made(struct net *n, int tunfd, const char *name, uid_t owner,
 	memcpy(l->mac, ifr.ifr_hwaddr.sa_data, sizeof(l->mac));
 	strcpy(l->name, name);
 	strcpy(l->kind, "tun");
-	l->is_tap = l->vnet_hdr = true;
+	l->is_tap = true;
+	l->vnet_hdr = vnet_hdr;
 	l->owner = (long)owner;
 	l->group = group == (gid_t)-1 ? -1 : (long)group;
 	return 0;
@@ -1194,13 +1195,13 @@ tap_made(struct net *n, int tunfd, const char *name, uid_t owner,
  * behind.
  */
 static int
-tap_create(const char *name, uid_t owner, gid_t group)
+tap_create(const char *name, uid_t owner, gid_t group, bool vnet_hdr)
 {
 	struct ifreq ifr;
 	int fd, e;
 
-	fd = tun_open(name, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_TUN_EXCL,
-	    &ifr);
+	fd = tun_open(name, IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL |
+	    (vnet_hdr ? IFF_VNET_HDR : 0), &ifr);
 	if (fd < 0)
 		return fd == -EBUSY ? -EEXIST : fd;
 	if (ioctl(fd, TUNSETOWNER, (unsigned long)owner) < 0 ||
@@ -1217,7 +1218,7 @@ tap_create(const char *name, uid_t owner, gid_t group)
 int
 net_tap_create(const char *name, uid_t owner, gid_t group)
 {
-	int fd = tap_create(name, owner, group);
+	int fd = tap_create(name, owner, group, true);
 
 	if (fd < 0)
 		return fd;
@@ -1226,17 +1227,19 @@ net_tap_create(const char *name, uid_t owner, gid_t group)
 }
 
 /*
- * The same, keeping the creator's queue for QEMU, with the new link in
- * *l: handing the queue on spares a second TUNSETIFF and a detach, each
- * a netdev event whose IPv6 route walk grows with the host's interfaces.
+ * The same, keeping the creator's queue for QEMU (with IFF_VNET_HDR or
+ * plain frames), with the new link in *l: handing the queue on spares a
+ * second TUNSETIFF and a detach, each a netdev event whose IPv6 route
+ * walk grows with the host's interfaces.
  */
 int
 net_tap_create_open(struct net *n, const char *name, uid_t owner,
-    gid_t group, struct net_link *l)
+    gid_t group, bool vnet_hdr, struct net_link *l)
 {
-	int fd = tap_create(name, owner, group), e;
+	int fd = tap_create(name, owner, group, vnet_hdr), e;
 
-	if (fd >= 0 && (e = tap_made(n, fd, name, owner, group, l)) < 0) {
+	if (fd >= 0 && (e = tap_made(n, fd, name, owner, group, vnet_hdr,
+	    l)) < 0) {
 		/* not persistent again: closing the last queue deletes it */
 		(void)ioctl(fd, TUNSETPERSIST, 0UL);
 		close(fd);

@@ -198,6 +198,7 @@ netplan_make(const struct config *c, const char *user, struct netplan *p,
 	memset(p, 0, sizeof(*p));
 	p->mode = c->net_mode;
 	p->keep = c->net_keep;
+	p->plain_frames = c->net_capture[0] != '\0';
 	snprintf(p->model, sizeof(p->model), "%s", c->net_model);
 	switch (p->mode) {
 	case NET_NONE:

@@ -219,6 +219,9 @@ struct netplan {
 	struct forward fwd[32];
 	size_t nfwd;
 	bool keep;
+	bool plain_frames;	/* net.capture: the tap without IFF_VNET_HDR
+				 * (QEMU 7.2's filter-dump would write the
+				 * virtio-net header into the pcap) */
 };
 
 /* Pure: decide mode, tap, addresses, MAC. user is the developer's login
@@ -310,10 +313,11 @@ int net_route_oif(struct net *, struct in_addr dst, int *oif);
 /* /dev/net/tun: create a persistent tap owned by uid (and gid when
  * != (gid_t)-1). */
 int net_tap_create(const char *name, uid_t owner, gid_t group);
-/* The same, returning the creator's queue (IFF_VNET_HDR), close-on-exec,
- * for QEMU's fd=, and the new link in *l (no RTM_GETLINK); or -errno. */
+/* The same, returning the creator's queue (IFF_VNET_HDR when vnet_hdr),
+ * close-on-exec, for QEMU's fd=, and the new link in *l (no
+ * RTM_GETLINK); or -errno. */
 int net_tap_create_open(struct net *, const char *name, uid_t owner,
-    gid_t group, struct net_link *l);
+    gid_t group, bool vnet_hdr, struct net_link *l);
 /* Open one queue of the tap l, as just looked up (IFF_TAP|IFF_NO_PI, and
  * the tap's own IFF_VNET_HDR unless no_vnet_hdr); returns the fd,
  * close-on-exec, or -errno. */
@@ -450,15 +454,13 @@ int bridge_ensure_port(struct net *, struct journal *, struct netplan *,
 struct runnet {
 	struct netplan *plan;
 	const struct priv *priv;
-	bool plain_frames;	/* open the tap without IFF_VNET_HDR */
 	char *state;		/* the state dir */
 	struct net *net;
 	struct journal *journal;
 	int lock_fd, tap_fd;
 };
 
-void runnet_init(struct runnet *, struct netplan *, const struct priv *,
-    bool plain_frames);
+void runnet_init(struct runnet *, struct netplan *, const struct priv *);
 /* Journal the run; in tap/bridge mode lock, replay, ensure, open the tap.
  * Prints; 0 or EXIT_QRUN (then runnet_down undoes). */
 int runnet_up(struct runnet *, const char *image);

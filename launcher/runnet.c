@@ -15,13 +15,11 @@
 #include "qrun.h"
 
 void
-runnet_init(struct runnet *rn, struct netplan *plan, const struct priv *pv,
-    bool plain_frames)
+runnet_init(struct runnet *rn, struct netplan *plan, const struct priv *pv)
 {
 	memset(rn, 0, sizeof(*rn));
 	rn->plan = plan;
 	rn->priv = pv;
-	rn->plain_frames = plain_frames;
 	rn->lock_fd = rn->tap_fd = -1;
 }
 
@@ -85,14 +83,9 @@ runnet_tap(struct runnet *rn)
 		warnx("%s", why);
 		return EXIT_QRUN;
 	}
-	/* A tap made here comes with its queue open, with IFF_VNET_HDR; a
-	 * capture wants plain frames. */
-	if (rn->tap_fd >= 0 && rn->plain_frames) {
-		close(rn->tap_fd);
-		rn->tap_fd = -1;
-	}
+	/* a tap made here comes with its queue open */
 	if (rn->tap_fd < 0 &&
-	    (rn->tap_fd = net_tap_open(&l, rn->plain_frames)) < 0) {
+	    (rn->tap_fd = net_tap_open(&l, p->plain_frames)) < 0) {
 		warnx("%s: cannot open: %s", p->tap, strerror(-rn->tap_fd));
 		return EXIT_QRUN;
 	}

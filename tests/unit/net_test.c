@@ -103,7 +103,7 @@ START_TEST(test_tap_create_open)
 	struct ifreq ifr;
 	int fd;
 
-	fd = net_tap_create_open(nl, "qt2", 4242, 4343, &made);
+	fd = net_tap_create_open(nl, "qt2", 4242, 4343, true, &made);
 	ck_assert_int_ge(fd, 0);
 	ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	memset(&ifr, 0, sizeof(ifr));
@@ -126,10 +126,18 @@ START_TEST(test_tap_create_open)
 	close(fd);
 	/* Persistent: the queue's close leaves the tap. */
 	ck_assert_int_eq(net_link_get(nl, "qt2", &got), 0);
-	ck_assert_int_eq(net_tap_create_open(nl, "qt2", 4242, (gid_t)-1,
+	ck_assert_int_eq(net_tap_create_open(nl, "qt2", 4242, (gid_t)-1, true,
 	    &made), -EEXIST);
 	ck_assert_int_eq(net_tap_create_open(nl, "bad/name", 4242, (gid_t)-1,
-	    &made), -EINVAL);
+	    true, &made), -EINVAL);
+	/* Plain frames (a capture): no IFF_VNET_HDR, and the link says so. */
+	fd = net_tap_create_open(nl, "qt3", 4242, (gid_t)-1, false, &made);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ioctl(fd, TUNGETIFF, &ifr), 0);
+	ck_assert(!(ifr.ifr_flags & IFF_VNET_HDR));
+	ck_assert_int_eq(net_link_get(nl, "qt3", &got), 0);
+	ck_assert(!made.vnet_hdr && !got.vnet_hdr);
+	close(fd);
 }
 END_TEST
 

@@ -58,6 +58,25 @@ START_TEST(test_tap_defaults)
 }
 END_TEST
 
+/* net.keep and net.capture reach the plan: keep the tap, plain frames. */
+START_TEST(test_keep_capture)
+{
+	struct config c;
+	struct netplan p;
+	struct strv d = { 0 };
+
+	cfg_tap(&c, "tap1");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
+	ck_assert(!p.keep && !p.plain_frames);
+	c.net_keep = true;
+	set_str(&c.net_capture, "/tmp/x.pcap");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
+	ck_assert(p.keep && p.plain_frames);
+	strv_free(&d);
+	config_free(&c);
+}
+END_TEST
+
 START_TEST(test_tap_no_default)
 {
 	const char *names[] = { "tap12", "devtap", "tap01", "tap" };
@@ -283,6 +302,7 @@ netplan_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_tap_defaults);
+	tcase_add_test(tc, test_keep_capture);
 	tcase_add_test(tc, test_tap_no_default);
 	tcase_add_test(tc, test_explicit_addrs);
 	tcase_add_test(tc, test_mac);
