@@ -58,6 +58,19 @@ struct admin {
 int admin_open(struct admin *, bool journal);
 int admin_done(struct admin *, bool ok, const char *name);
 int cmd_bridge(struct opts *);
+/* The live qrun runs, from their journals: "pid" plus the info records
+ * (tap, bridge, mode, ...) of each, as KEY, VALUE pairs. */
+struct runs {
+	struct strv *kv;
+	size_t n;
+};
+void runs_load(const char *state, struct runs *);
+void runs_free(struct runs *);
+/* A run's VALUE for KEY, or NULL. */
+const char *run_get(const struct strv *kv, const char *key);
+/* The first run on tap and bridge (NULL: any), or NULL. */
+const struct strv *run_find(const struct runs *, const char *tap,
+    const char *bridge);
 int cmd_help(struct opts *);
 int cmd_shell(struct opts *);
 int cmd_doctor(struct opts *);

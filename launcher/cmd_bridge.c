@@ -33,13 +33,6 @@ struct ifstate {
 	size_t nother;
 };
 
-/* A live qrun run: its pid, tap and bridge (from its journal's info). */
-struct run {
-	long pid;
-	char tap[IFNAMSIZ];
-	char bridge[IFNAMSIZ];
-};
-
 static int
 if_read(struct net *n, const struct net_link *l, struct ifstate *st)
 {
@@ -308,55 +301,13 @@ bridge_create(struct net *n, struct journal *j, const char *name,
 	return 0;
 }
 
-/* The live qrun runs (pid, tap, bridge), from their journals. */
-static size_t
-runs_read(const char *state, struct run *out, size_t max)
-{
-	struct strv paths = { 0 };
-	size_t nr = 0;
-
-	if (journal_runs(state, &paths) < 0)
-		return 0;
-	for (size_t i = 0; i < paths.n && nr < max; i++) {
-		struct strv kv = { 0 };
-		const char *dash = strrchr(paths.v[i], '-');
-		struct run *ru = &out[nr++];
-
-		memset(ru, 0, sizeof(*ru));
-		ru->pid = dash ? strtol(dash + 1, NULL, 10) : 0;
-		journal_read_info(paths.v[i], &kv);
-		for (size_t k = 0; k + 1 < kv.n; k += 2) {
-			if (strcmp(kv.v[k], "tap") == 0)
-				snprintf(ru->tap, IFNAMSIZ, "%s", kv.v[k + 1]);
-			if (strcmp(kv.v[k], "bridge") == 0)
-				snprintf(ru->bridge, IFNAMSIZ, "%s",
-				    kv.v[k + 1]);
-		}
-		strv_free(&kv);
-	}
-	strv_free(&paths);
-	return nr;
-}
-
-/* The run using tap on bridge br, if any. */
-static const struct run *
-run_on(const struct run *runs, size_t nr, const char *br, const char *tap)
-{
-	for (size_t i = 0; i < nr; i++)
-		if (strcmp(runs[i].bridge, br) == 0 &&
-		    (tap == NULL || strcmp(runs[i].tap, tap) == 0))
-			return &runs[i];
-	return NULL;
-}
-
 /* The bridge to delete and its ports; refuses while a run uses it. */
 static int
 delete_check(struct net *n, const char *state, const char *name,
     struct net_link *br, struct net_link *ports, size_t *np)
 {
-	struct run runs[64];
-	const struct run *ru;
-	size_t nr = runs_read(state, runs, ARRAY_SIZE(runs));
+	struct runs runs;
+	const struct strv *ru;
 	int r;
 
 	if ((r = net_link_get(n, name, br)) < 0) {
@@ -372,12 +323,16 @@ delete_check(struct net *n, const char *state, const char *name,
 		warnx("%s: cannot list ports: %s", name, strerror(-r));
 		return r;
 	}
-	if ((ru = run_on(runs, nr, name, NULL)) != NULL) {
-		warnx("%s: in use by qrun pid %ld (%s); stop it first", name,
-		    ru->pid, ru->tap);
-		return -EBUSY;
+	runs_load(state, &runs);
+	if ((ru = run_find(&runs, NULL, name)) != NULL) {
+		const char *tap = run_get(ru, "tap");
+
+		warnx("%s: in use by qrun pid %s (%s); stop it first", name,
+		    run_get(ru, "pid"), tap ? tap : "?");
+		r = -EBUSY;
 	}
-	return 0;
+	runs_free(&runs);
+	return r;
 }
 
 /*
@@ -427,13 +382,12 @@ bridge_delete(struct net *n, struct journal *j, const char *state,
 
 /* One line of "bridge list": name, state, addresses, ports and runs. */
 static void
-list_one(struct net *n, const struct net_link *br, const struct run *runs,
-    size_t nr)
+list_one(struct net *n, const struct net_link *br, const struct runs *runs)
 {
 	struct net_link ports[MAX_PORTS];
 	struct net_addr a[8];
 	char addrs[160] = "", portl[512] = "", b[INET_ADDRSTRLEN];
-	const struct run *ru;
+	const struct strv *ru;
 	size_t na = 0, np = 0, len;
 
 	(void)net_addr_list(n, br->ifindex, a, ARRAY_SIZE(a), &na);
@@ -445,12 +399,12 @@ list_one(struct net *n, const struct net_link *br, const struct run *runs,
 	(void)net_link_ports(n, br->ifindex, ports, MAX_PORTS, &np);
 	for (size_t i = 0; i < np; i++) {
 		len = strlen(portl);
-		ru = ports[i].is_tap ? run_on(runs, nr, br->name,
-		    ports[i].name) : NULL;
+		ru = ports[i].is_tap ? run_find(runs, ports[i].name,
+		    br->name) : NULL;
 		if (ru)
 			snprintf(portl + len, sizeof(portl) - len,
-			    "%s%s(qrun pid %ld)", i ? " " : "", ports[i].name,
-			    ru->pid);
+			    "%s%s(qrun pid %s)", i ? " " : "", ports[i].name,
+			    run_get(ru, "pid"));
 		else
 			snprintf(portl + len, sizeof(portl) - len, "%s%s%s",
 			    i ? " " : "", ports[i].name,
@@ -464,16 +418,16 @@ static int
 bridge_list(void)
 {
 	struct net_link l[64];
-	struct run runs[64];
+	struct runs runs;
 	struct priv pv;
 	struct net *n = NULL;
-	size_t cnt = 0, nr;
+	size_t cnt = 0;
 	char *state;
 	int r;
 
 	priv_init(&pv);
 	state = state_dir(pv.for_other);
-	nr = runs_read(state, runs, ARRAY_SIZE(runs));
+	runs_load(state, &runs);
 	if ((r = net_open(&n)) < 0 ||
 	    ((r = net_link_list(n, "bridge", l, ARRAY_SIZE(l), &cnt)) < 0 &&
 	    r != -ENOSPC)) {
@@ -484,9 +438,10 @@ bridge_list(void)
 	printf("%-15s %-5s %-20s %s\n", "BRIDGE", "STATE", "ADDRESS",
 	    "PORTS");
 	for (size_t i = 0; i < cnt; i++)
-		list_one(n, &l[i], runs, nr);
+		list_one(n, &l[i], &runs);
 	r = EXIT_OK;
 out:
+	runs_free(&runs);
 	net_close(n);
 	free(state);
 	return r;

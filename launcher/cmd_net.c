@@ -284,13 +284,7 @@ cmd_tap(struct opts *o)
 	return admin_done(&a, r == 0, tap);
 }
 
-/* The live qrun runs, from their journals: "pid" plus the info records. */
-struct runs {
-	struct strv *kv;	/* per run: KEY, VALUE, KEY, VALUE ... */
-	size_t n;
-};
-
-static void
+void
 runs_load(const char *state, struct runs *rs)
 {
 	struct strv paths = { 0 };
@@ -312,7 +306,7 @@ out:
 	strv_free(&paths);
 }
 
-static void
+void
 runs_free(struct runs *rs)
 {
 	for (size_t i = 0; i < rs->n; i++)
@@ -320,7 +314,7 @@ runs_free(struct runs *rs)
 	free(rs->kv);
 }
 
-static const char *
+const char *
 run_get(const struct strv *kv, const char *key)
 {
 	for (size_t k = 0; k + 1 < kv->n; k += 2)
@@ -329,15 +323,16 @@ run_get(const struct strv *kv, const char *key)
 	return NULL;
 }
 
-/* The pid of the live run that holds tap, or NULL. */
-static const char *
-holder_of(const struct runs *rs, const char *tap)
+const struct strv *
+run_find(const struct runs *rs, const char *tap, const char *bridge)
 {
 	for (size_t i = 0; i < rs->n; i++) {
 		const char *t = run_get(&rs->kv[i], "tap");
+		const char *b = run_get(&rs->kv[i], "bridge");
 
-		if (t && strcmp(t, tap) == 0)
-			return run_get(&rs->kv[i], "pid");
+		if ((tap == NULL || (t && strcmp(t, tap) == 0)) &&
+		    (bridge == NULL || (b && strcmp(b, bridge) == 0)))
+			return &rs->kv[i];
 	}
 	return NULL;
 }
@@ -370,17 +365,17 @@ cmd_tap_list(struct opts *o)
 		struct net_addr a[4];
 		size_t na = 0;
 		char b[INET_ADDRSTRLEN], addr[32] = "-";
-		const char *h;
+		const struct strv *h;
 
 		if (!l[i].is_tap)
 			continue;
 		if (net_addr_list(n, l[i].ifindex, a, 4, &na) >= 0 && na > 0)
 			snprintf(addr, sizeof(addr), "%s/%d",
 			    ip_str(a[0].addr, b), a[0].prefix);
-		h = holder_of(&runs, l[i].name);
+		h = run_find(&runs, l[i].name, NULL);
 		printf("%-15s %-8ld %-8ld %-5s %-20s %s\n", l[i].name,
 		    l[i].owner, l[i].group, l[i].up ? "up" : "down", addr,
-		    h ? h : "-");
+		    h ? run_get(h, "pid") : "-");
 	}
 	r = EXIT_OK;
 out:

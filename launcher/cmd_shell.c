@@ -12,7 +12,6 @@
 #include <err.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1423,12 +1422,10 @@ static char *
 history_path(const struct priv *pv)
 {
 	const char *e = getenv("XDG_STATE_HOME");
-	struct passwd *pw;
 
 	if (pv->root && pv->for_other)
-		return (pw = getpwuid(pv->uid)) != NULL && pw->pw_dir[0] == '/' ?
-		    xasprintf("%s/.local/state/qrun/history", pw->pw_dir) :
-		    NULL;
+		return pv->home[0] == '/' ? xasprintf("%s/.local/state/qrun/history",
+		    pv->home) : NULL;
 	if (e && *e)
 		return xasprintf("%s/qrun/history", e);
 	if ((e = getenv("HOME")) && *e)

@@ -65,6 +65,8 @@ priv_init(struct priv *pv)
 	if (pv->gid == (gid_t)-1)
 		pv->gid = getgid();
 	if (pw)
+		snprintf(pv->home, sizeof(pv->home), "%s", pw->pw_dir);
+	if (pw)
 		snprintf(pv->user, sizeof(pv->user), "%s", pw->pw_name);
 	else
 		snprintf(pv->user, sizeof(pv->user), "%lu",

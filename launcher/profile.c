@@ -924,8 +924,7 @@ profile_config_dir(bool privileged_for_other)
 		struct priv pv;
 
 		priv_init(&pv);
-		pw = getpwuid(pv.uid);
-		return xasprintf("%s/.config/qrun", pw ? pw->pw_dir :
+		return xasprintf("%s/.config/qrun", pv.home[0] ? pv.home :
 		    "/nonexistent");
 	}
 	if ((e = getenv("XDG_CONFIG_HOME")) && *e)

@@ -473,6 +473,7 @@ struct priv {
 	uid_t uid;		/* the developer (SUDO_UID under sudo) */
 	gid_t gid;
 	char user[64];		/* login name, for MACs and messages */
+	char home[256];		/* from the password database; "" = none */
 	bool root;		/* euid 0 */
 	bool for_other;		/* elevated on behalf of another user */
 	bool netcap;		/* not root, holds CAP_NET_ADMIN (file cap) */

@@ -20,7 +20,6 @@
  */
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -578,7 +577,6 @@ void
 ready_env(const struct netplan *p, const struct priv *pv, struct strv *env)
 {
 	char a[INET_ADDRSTRLEN], mac[18];
-	struct passwd *pw;
 
 	if (p->have_guest)
 		env_set(env, "QRUN_GUEST_IP", ip_str(p->guest, a));
@@ -598,10 +596,10 @@ ready_env(const struct netplan *p, const struct priv *pv, struct strv *env)
 		if (strcmp(p->fwd[i].proto, "tcp") == 0)
 			strv_pushf(env, "QRUN_PORT_%u=%u", p->fwd[i].guest_port,
 			    p->fwd[i].host_port);
-	if (pv->uid != geteuid() && (pw = getpwuid(pv->uid)) != NULL) {
-		env_set(env, "HOME", pw->pw_dir);
-		env_set(env, "USER", pw->pw_name);
-		env_set(env, "LOGNAME", pw->pw_name);
+	if (pv->uid != geteuid() && pv->home[0] != '\0') {
+		env_set(env, "HOME", pv->home);
+		env_set(env, "USER", pv->user);
+		env_set(env, "LOGNAME", pv->user);
 	}
 }
 

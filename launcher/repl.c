@@ -112,6 +112,13 @@ cand_next(const char *text, int state)
 	return NULL;
 }
 
+/* Switch to (on) or back from the file rights of conf.as, if any. */
+static int
+as_user(bool on)
+{
+	return R.conf.as ? access_as_user(R.conf.as, on) : 0;
+}
+
 /* Completion reads directories (profiles, file names) with the file
  * rights the history uses. */
 static char **
@@ -122,15 +129,14 @@ attempt(const char *text, int start, int end)
 	(void)end;
 	strv_free(&R.cand);
 	rl_attempted_completion_over = 1;
-	if (R.conf.as && access_as_user(R.conf.as, true) < 0)
+	if (as_user(true) < 0)
 		return NULL;
 	if (R.conf.complete(rl_line_buffer, start, text, &R.cand) > 0)
 		m = rl_completion_matches(text,	/* file names */
 		    rl_filename_completion_function);
 	else
 		m = rl_completion_matches(text, cand_next);
-	if (R.conf.as)
-		access_as_user(R.conf.as, false);
+	as_user(false);
 	return m;
 }
 
@@ -165,11 +171,10 @@ repl_open(const struct repl_conf *c)
 	rl_attempted_completion_function = c->complete ? attempt : NULL;
 	rl_bind_key(CTRL('C'), key_ctrl_c);
 	stifle_history(HISTORY_MAX);
-	if (c->history && (c->as == NULL || access_as_user(c->as, true) == 0)) {
+	if (c->history && as_user(true) == 0) {
 		mkdirs(c->history);
 		read_history(c->history);
-		if (c->as)
-			access_as_user(c->as, false);
+		as_user(false);
 	}
 	return 0;
 }
@@ -185,12 +190,10 @@ repl_close(void)
 			rl_deprep_terminal();
 		if (R.have_tio)
 			tcsetattr(0, TCSANOW, &R.tio);
-		if (R.conf.history && (R.conf.as == NULL ||
-		    access_as_user(R.conf.as, true) == 0)) {
+		if (R.conf.history && as_user(true) == 0) {
 			if (write_history(R.conf.history) == 0)
 				chmod(R.conf.history, 0600);
-			if (R.conf.as)
-				access_as_user(R.conf.as, false);
+			as_user(false);
 		}
 	}
 	R.active = false;
