@@ -504,11 +504,9 @@ out:
 	r = r ? r : EXIT_OK;
 	boot_free(&b);
 	strv_free(&argv);
-	if (fatal) {
-		/* Cleanup is done: die of the signal, as the shell expects. */
-		vm_signals_reset();
-		raise(fatal);
-	}
+	if (fatal)	/* cleanup is done: die of the signal, as the shell
+			 * expects */
+		vm_signal_die(fatal);
 	return r;
 }
 

@@ -322,16 +322,21 @@ on_signal(struct shell *sh, int sig)
 		reap(sh, false);
 		return 0;
 	case SIGINT:
+		/* In a terminal Ctrl-C is a key (repl.c turns ISIG off), and
+		 * SIGINT does what it does; a script's SIGINT ends it. */
+		if (!sh->tty)
+			break;
 		if (repl_active()) {
 			repl_interrupt();
 			return 0;
 		}
 		return 1;
 	default:
-		sh->fatal = sig;
-		sh->quit = true;
-		return 1;
+		break;
 	}
+	sh->fatal = sig;
+	sh->quit = true;
+	return 1;
 }
 
 /* Attached console: pass what was typed to the guest up to Ctrl-]
@@ -1510,9 +1515,7 @@ out:
 	free(hist);
 	strv_free(&sh.sets);
 	config_free(&sh.cfg);
-	if (sh.fatal) {
-		vm_signals_reset();
-		raise(sh.fatal);
-	}
+	if (sh.fatal)
+		vm_signal_die(sh.fatal);
 	return r;
 }

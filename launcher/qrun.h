@@ -526,7 +526,7 @@ enum vm_event {
 	VM_MATCHED,		/* --expect matched */
 	VM_FAILED,		/* --fail matched */
 	VM_TIMEOUT,
-	VM_SIGNAL,		/* qrun got SIGINT/SIGTERM/SIGHUP */
+	VM_SIGNAL,		/* qrun got a terminating signal */
 	VM_EOF,
 	VM_READY,		/* the readiness probe succeeded (ready.c) */
 	VM_RUN_EXITED,		/* the host command exited (ready.c) */
@@ -583,6 +583,8 @@ int vm_signals_init(void);
 int vm_signal_fd(void);
 int vm_signal_next(void);
 void vm_signals_reset(void);
+/* After the undo: die of sig (no core file); never returns. */
+void vm_signal_die(int sig) __attribute__((noreturn));
 int vm_spawn(const struct vm_spec *, struct vm *);
 int vm_wait(const struct vm_spec *, struct vm *, int *sig);
 void vm_stop(struct vm *);

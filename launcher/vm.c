@@ -32,20 +32,77 @@
 
 static int sigpipe_fds[2] = { -1, -1 };
 
+/*
+ * Every signal whose default action ends the process (signal(7): Term
+ * and Core), but SIGKILL and SIGSTOP, which cannot be caught, and 32 and
+ * 33, which the C library keeps for itself (SIGRTMIN is 34). SIGRTMIN..
+ * SIGRTMAX are added at run time.
+ */
+static const int fatal_sigs[] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE,
+	SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT,
+	SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSYS,
+};
+
+/* A fault of qrun's own (not a kill(2) of that number): no undo from a
+ * process whose memory is suspect; it dies as it would have, the journal
+ * stays for the next run or qrun cleanup. */
+static bool
+own_fault(int sig, const siginfo_t *si)
+{
+	if (si->si_code <= 0)
+		return false;	/* sent by a process: SI_USER, SI_QUEUE... */
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
+	    sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS;
+}
+
 static void
-on_signal(int sig)
+on_signal(int sig, siginfo_t *si, void *uc)
 {
 	unsigned char c = (unsigned char)sig;
 	int saved = errno;
 
+	(void)uc;
+	/* qrun's own write to a pipe whose reader is gone: the write fails
+	 * with EPIPE and the run goes on (see vm_signals_init). */
+	if (sig == SIGPIPE && si->si_code == SI_USER && si->si_pid == getpid())
+		return;
+	if (own_fault(sig, si)) {
+		signal(sig, SIG_DFL);	/* the fault repeats, and kills */
+		return;
+	}
 	if (write(sigpipe_fds[1], &c, 1) < 0) {
 		/* The pipe is full: a signal is already pending. */
 	}
 	errno = saved;
 }
 
-static const int caught[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD };
+/* Calls fn on every signal qrun catches. */
+static void
+each_caught(void (*fn)(int sig, const struct sigaction *), const
+    struct sigaction *sa)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(fatal_sigs); i++)
+		fn(fatal_sigs[i], sa);
+	for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
+		fn(s, sa);
+	fn(SIGCHLD, sa);
+}
 
+static void
+set_action(int sig, const struct sigaction *sa)
+{
+	sigaction(sig, sa, NULL);
+}
+
+/*
+ * Every terminating signal (and SIGCHLD) goes to the self-pipe, so the
+ * one loop ends the run and the caller undoes it before dying of that
+ * signal, as for SIGTERM; also a signal the parent ignored (a background
+ * job's SIGINT and SIGQUIT). SIGPIPE too, when another process sends it;
+ * when qrun's own write to a pipe whose reader is gone raises it (qrun
+ * ... | head), that write just fails and the run goes on.
+ */
 int
 vm_signals_init(void)
 {
@@ -56,12 +113,10 @@ vm_signals_init(void)
 	if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_RESTART | SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < ARRAY_SIZE(caught); i++)
-		sigaction(caught[i], &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	each_caught(set_action, &sa);
 	return 0;
 }
 
@@ -84,13 +139,29 @@ vm_signal_next(void)
 void
 vm_signals_reset(void)
 {
+	struct sigaction sa;
 	sigset_t all;
 
-	for (size_t i = 0; i < ARRAY_SIZE(caught); i++)
-		signal(caught[i], SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	each_caught(set_action, &sa);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+/*
+ * After the undo: die of sig, so that the parent sees 128+N. No core
+ * file for a core-dumping signal (SIGQUIT...): the undo is done, a core
+ * would only show a process that finished cleaning up.
+ */
+void
+vm_signal_die(int sig)
+{
+	vm_signals_reset();
+	prctl(PR_SET_DUMPABLE, 0);
+	raise(sig);
+	_exit(128 + sig);
 }
 
 /*
