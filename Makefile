@@ -47,7 +47,7 @@ endif
 B	:= build
 SRCS	:= $(wildcard launcher/*.c)
 OBJS	:= $(SRCS:launcher/%.c=$(B)/%.o)
-LIBOBJS	:= $(filter-out $(B)/main.o $(B)/cmd_%.o,$(OBJS))
+LIBOBJS	:= $(filter-out $(B)/main.o $(B)/cmd_%.o $(B)/shell_%.o,$(OBJS))
 TSRCS	:= $(wildcard tests/unit/*.c)
 TOBJS	:= $(TSRCS:tests/unit/%.c=$(B)/t_%.o)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
@@ -66,7 +66,7 @@ FLAGS_NOW := $(CC) $(ALL_CFLAGS) $(LDFLAGS)
 $(shell mkdir -p $(B) && (echo '$(FLAGS_NOW)' | cmp -s - $(B)/.flags || \
 	echo '$(FLAGS_NOW)' > $(B)/.flags))
 
-$(B)/%.o: launcher/%.c launcher/qrun.h launcher/cmd.h $(B)/.flags | $(B)
+$(B)/%.o: launcher/%.c $(wildcard launcher/*.h) $(B)/.flags | $(B)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

@@ -1,0 +1,226 @@
+/*
+ * shell_console.c - the guest's console as the shell shows and keeps it:
+ * output appears above the prompt and the half-typed line (whole lines
+ * while the prompt is up, everything as it comes otherwise), the guest's
+ * terminal queries are dropped so our terminal never answers them into
+ * the line editor, the last LOG_LINES lines are kept for log and wait,
+ * and QMP's events are reported.
+ */
+#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "shell.h"
+
+/* ------------------------------------------------------------- console */
+
+void
+shell_log_line(struct shell *sh, const char *l)
+{
+	size_t i = sh->nlog % LOG_LINES;
+
+	free(sh->log[i]);
+	sh->log[i] = xstrdup(l);
+	sh->nlog++;
+	if (sh->probe && sh->probe_ev == 0)
+		sh->probe_ev = ready_line(sh->probe, l);
+}
+
+/* Start our own text on a line of its own after partial console output. */
+void
+shell_console_break(struct shell *sh)
+{
+	if (sh->mid_line)
+		repl_output("\r\n", 2);
+	sh->mid_line = false;
+}
+
+void
+shell_show_flush(struct shell *sh, bool force)
+{
+	if (sh->disp_len == 0 ||
+	    (!force && mono_ms() - sh->disp_ms < PARTIAL_MS))
+		return;
+	repl_output(sh->disp, sh->disp_len);
+	sh->mid_line = sh->disp[sh->disp_len - 1] != '\n';
+	if (repl_active())
+		shell_console_break(sh);
+	sh->disp_len = 0;
+}
+
+static const char *const queries[] = { "\033[6n", "\033[5n", "\033[0c",
+	"\033[c" };
+
+/* Does buf end with the start of a query? Its length, else 0. */
+static size_t
+query_start(const char *buf, size_t n)
+{
+	for (size_t l = 3; l > 0; l--)
+		for (size_t i = 0; n >= l && i < ARRAY_SIZE(queries); i++)
+			if (memcmp(buf + n - l, queries[i], l) == 0)
+				return l;
+	return 0;
+}
+
+/*
+ * Drop the guest's terminal queries (cursor position, status, device
+ * attributes): our terminal would answer them into the line editor. A
+ * query split across reads is held back in sh->esc until the next one.
+ * buf has room for sizeof(sh->esc) more bytes.
+ */
+static size_t
+drop_queries(struct shell *sh, char *buf, size_t n)
+{
+	char *p;
+
+	memmove(buf + sh->nesc, buf, n);
+	memcpy(buf, sh->esc, sh->nesc);
+	n += sh->nesc;
+	for (size_t i = 0; i < ARRAY_SIZE(queries); i++) {
+		size_t l = strlen(queries[i]);
+
+		while ((p = memmem(buf, n, queries[i], l)) != NULL) {
+			memmove(p, p + l, n - (size_t)(p - buf) - l);
+			n -= l;
+		}
+	}
+	sh->nesc = query_start(buf, n);
+	memcpy(sh->esc, buf + n - sh->nesc, sh->nesc);
+	return n - sh->nesc;
+}
+
+/* Show console bytes: whole lines above the prompt, or everything as it
+ * comes while no prompt is up. */
+static void
+show(struct shell *sh, char *buf, size_t n)
+{
+	char *nl;
+	size_t k;
+
+	if (n == 0)
+		return;
+
+	if (!repl_active()) {
+		shell_show_flush(sh, true);
+		repl_output(buf, n);
+		sh->mid_line = buf[n - 1] != '\n';
+		return;
+	}
+	sh->disp = realloc(sh->disp, sh->disp_len + n);
+	if (sh->disp == NULL)
+		abort();
+	memcpy(sh->disp + sh->disp_len, buf, n);
+	sh->disp_len += n;
+	sh->disp_ms = mono_ms();
+	nl = memrchr(sh->disp, '\n', sh->disp_len);
+	if (nl == NULL)
+		return;
+	k = (size_t)(nl + 1 - sh->disp);
+	repl_output(sh->disp, k);
+	sh->disp_len -= k;
+	memmove(sh->disp, sh->disp + k, sh->disp_len);
+}
+
+/* Read the console: show it and keep it, line by line, for log/wait. */
+void
+shell_serial_read(struct shell *sh)
+{
+	char buf[4096 + sizeof(sh->esc)];
+	ssize_t n = read(sh->vm.serial_fd, buf, 4096);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close(sh->vm.serial_fd);
+		sh->vm.serial_fd = -1;
+		return;
+	}
+	if (sh->tty && !sh->attached)
+		n = (ssize_t)drop_queries(sh, buf, (size_t)n);
+	show(sh, buf, (size_t)n);
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n' || sh->line_len == LINE_LEN) {
+			sh->line[sh->line_len] = '\0';
+			shell_log_line(sh, sh->line);
+			sh->line_len = 0;
+			if (buf[i] == '\n')
+				continue;
+		}
+		if (buf[i] != '\r')
+			sh->line[sh->line_len++] = buf[i];
+	}
+}
+
+void
+shell_events(struct shell *sh)
+{
+	char *e;
+
+	while (sh->qmp && (e = qmp_event_next(sh->qmp)) != NULL) {
+		bool by_guest = strstr(e, ":guest") != NULL;
+		/* SeaBIOS resets once more right after our system_reset. */
+		bool echo = by_guest &&
+		    mono_ms() - sh->reset_ms < RESET_ECHO_MS;
+
+		e[strcspn(e, ":")] = '\0';
+		if (!sh->stopping && !echo)
+			shell_console_break(sh);
+		if (!sh->stopping && !echo && strcmp(e, "RESET") == 0)
+			repl_printf("qrun: guest reset%s\n", by_guest ?
+			    " (by the guest)" : "");
+		else if (!sh->stopping && strcmp(e, "SHUTDOWN") == 0)
+			repl_printf("qrun: guest powered off\n");
+		else if (!sh->stopping && strcmp(e, "STOP") == 0)
+			repl_printf("qrun: guest stopped\n");
+		free(e);
+	}
+}
+
+/* Attached console: pass what was typed to the guest up to Ctrl-]
+ * (KEY_DETACH then; 1 at the end of input, else 0). */
+int
+shell_console_keys(struct shell *sh)
+{
+	char buf[256], *d;
+	ssize_t n = read(0, buf, sizeof(buf)), w;
+	size_t len, off = 0;
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : 1;
+	if (n == 0)
+		return 1;
+	d = memchr(buf, KEY_DETACH, (size_t)n);
+	len = d ? (size_t)(d - buf) : (size_t)n;
+	while (off < len && sh->vm.stdin_fd >= 0) {
+		if ((w = write(sh->vm.stdin_fd, buf + off, len - off)) < 0 &&
+		    errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	return d ? KEY_DETACH : 0;
+}
+
+/* Has the console said re since the cursor? Moves the cursor past it. */
+bool
+shell_wait_scan(struct shell *sh, regex_t *re)
+{
+	unsigned long i = sh->wait_from;
+
+	if (sh->nlog > LOG_LINES && i < sh->nlog - LOG_LINES)
+		i = sh->nlog - LOG_LINES;
+	for (; i < sh->nlog; i++)
+		if (regexec(re, sh->log[i % LOG_LINES], 0, NULL, 0) == 0) {
+			sh->wait_from = i + 1;
+			return true;
+		}
+	if (sh->line_len > 0 && sh->wait_from <= sh->nlog) {
+		sh->line[sh->line_len] = '\0';
+		if (regexec(re, sh->line, 0, NULL, 0) == 0) {
+			sh->wait_from = sh->nlog + 1;
+			return true;
+		}
+	}
+	return false;
+}
