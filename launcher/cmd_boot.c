@@ -30,6 +30,8 @@ struct boot {
 	struct ready *ready;	/* --ready / --run, else NULL */
 	const struct strv *run;	/* --run CMD..., else NULL */
 	bool quiet;
+	struct loop loop;	/* QEMU, batch, the probe, the command */
+	struct batch batch;	/* expect, fail, timeout, the tail */
 };
 
 /*
@@ -143,6 +145,7 @@ print_dry_run(const struct boot *b, const struct qemu_opts *qo)
 static void
 boot_free(struct boot *b)
 {
+	batch_free(&b->batch);
 	runnet_down(&b->rn);
 	if (b->have_expect)
 		regfree(&b->expect);
@@ -152,6 +155,20 @@ boot_free(struct boot *b)
 		fclose(b->log);
 	ready_put(b->ready);
 	config_free(&b->cfg);
+}
+
+/* The console lines that explain a failure, on stderr. */
+static void
+print_tail(const struct boot *b)
+{
+	struct strv t = { 0 };
+
+	batch_tail(&b->batch, &t);
+	if (t.n > 0)
+		fprintf(stderr, "qrun: last lines of the serial console:\n");
+	for (size_t i = 0; i < t.n; i++)
+		fprintf(stderr, "| %s\n", t.v[i]);
+	strv_free(&t);
 }
 
 /* The status of a finished QEMU, as DESIGN.md section 7 maps it. */
@@ -169,7 +186,7 @@ exit_status(struct boot *b, struct vm *vm)
 	if (c->test_success_code >= 0) {
 		/* QEMU's own errors exit 1 too, the status of debug-exit
 		 * code 0: with an empty console the guest never ran. */
-		if (code == 1 && vm->nlines == 0 && vm->line_len == 0) {
+		if (code == 1 && !batch_heard(&b->batch)) {
 			warnx("QEMU exited with status 1 before the guest "
 			    "printed anything: a QEMU error, not debug-exit "
 			    "code 0");
@@ -188,19 +205,19 @@ exit_status(struct boot *b, struct vm *vm)
 			warnx("QEMU exited with status %d before the guest "
 			    "wrote success code %ld", code,
 			    c->test_success_code);
-		vm_print_tail(vm);
+		print_tail(b);
 		return EXIT_GUEST;
 	}
 	if (b->have_expect) {
 		warnx("QEMU exited with status %d before /%s/ matched", code,
 		    c->test_expect);
-		vm_print_tail(vm);
+		print_tail(b);
 		return EXIT_GUEST;
 	}
 	if (code != 0) {
 		warnx("QEMU exited with status %d", code);
 		if (c->batch)
-			vm_print_tail(vm);
+			print_tail(b);
 		return EXIT_GUEST;
 	}
 	return EXIT_OK;
@@ -258,36 +275,38 @@ spawn_cmd(struct boot *b, struct ready_cmd *c)
 	    EXIT_QRUN;
 }
 
-/* --run: the command against the ready guest; 0 with *rc, or the VM_*
- * event that ended it first (the command is stopped then). */
+/* --run: the command against the ready guest; 0 with *rc, or the event
+ * that ended it first (the command is stopped then). */
 static int
-run_cmd(struct boot *b, struct vm_spec *s, struct vm *vm, int *sig, int *rc)
+run_cmd(struct boot *b, struct vm *vm, int *sig, int *rc)
 {
 	struct ready_cmd c;
 	int ev;
 
-	s->expect = NULL;	/* the command's status decides */
+	b->batch.expect = NULL;		/* the command's status decides */
 	if ((*rc = spawn_cmd(b, &c)) != 0)
 		return 0;
-	ev = ready_cmd_wait(s, vm, &c, sig);
-	if (ev == VM_RUN_EXITED) {
+	loop_add(&b->loop, &c.child.part);
+	ev = loop_run(&b->loop, sig);
+	loop_del(&b->loop, &c.child.part);
+	if (ev == LOOP_CMD_EXITED) {
 		*rc = ready_cmd_status(&c);
-		if (WIFSIGNALED(c.status))
+		if (WIFSIGNALED(c.child.status))
 			warnx("%s killed by signal %d", b->run->v[0],
-			    WTERMSIG(c.status));
+			    WTERMSIG(c.child.status));
 		return 0;
 	}
 	ready_cmd_stop(&c);
-	if (ev == VM_EXITED) {
-		vm_print_tail(vm);
+	if (ev == LOOP_VM_EXITED) {
+		print_tail(b);
 		warnx("guest exited (status %d) while %s was running",
 		    WIFEXITED(vm->status) ? WEXITSTATUS(vm->status) :
 		    128 + WTERMSIG(vm->status), b->run->v[0]);
 		*rc = EXIT_GUEST;
 		return 0;
 	}
-	if (ev == VM_TIMEOUT) {
-		vm_print_tail(vm);
+	if (ev == LOOP_TIMEOUT) {
+		print_tail(b);
 		warnx("timeout after %ld s; stopped %s", b->cfg.test_timeout,
 		    b->run->v[0]);
 		*rc = EXIT_TIMEOUT;
@@ -298,22 +317,23 @@ run_cmd(struct boot *b, struct vm_spec *s, struct vm *vm, int *sig, int *rc)
 
 /*
  * Wait for the guest, then run --run's command. Returns 0 with *rc when
- * this decided the outcome, else the VM_* event for supervise. Ready
- * with neither --run, --expect nor --success-code is success.
+ * this decided the outcome, else the event for supervise. Ready with
+ * neither --run, --expect nor --success-code is success.
  */
 static int
-ready_supervise(struct boot *b, struct vm_spec *s, struct vm *vm, int *sig,
-    int *rc)
+ready_supervise(struct boot *b, struct vm *vm, int *sig, int *rc)
 {
 	const struct config *c = &b->cfg;
 	char *msg;
 	int ev;
 
 	ready_start(b->ready, 0);
-	ev = ready_wait(s, vm, b->ready, sig);
-	if (ev == VM_TIMEOUT || ev == VM_EXITED) {
-		vm_print_tail(vm);
-		if (ev == VM_TIMEOUT)
+	loop_add(&b->loop, ready_part(b->ready));
+	ev = loop_run(&b->loop, sig);
+	loop_del(&b->loop, ready_part(b->ready));
+	if (ev == LOOP_TIMEOUT || ev == LOOP_VM_EXITED) {
+		print_tail(b);
+		if (ev == LOOP_TIMEOUT)
 			warnx("timeout after %ld s waiting for the guest (%s)",
 			    c->test_timeout, c->test_ready);
 		else
@@ -321,10 +341,10 @@ ready_supervise(struct boot *b, struct vm_spec *s, struct vm *vm, int *sig,
 			    "ready", WIFEXITED(vm->status) ?
 			    WEXITSTATUS(vm->status) :
 			    128 + WTERMSIG(vm->status));
-		*rc = ev == VM_TIMEOUT ? EXIT_TIMEOUT : EXIT_GUEST;
+		*rc = ev == LOOP_TIMEOUT ? EXIT_TIMEOUT : EXIT_GUEST;
 		return 0;
 	}
-	if (ev != VM_READY)
+	if (ev != LOOP_READY)
 		return ev;
 	if (!b->quiet && c->test_ready[0] != '\0') {
 		msg = ready_message(b->ready, vm->start_ms);
@@ -332,10 +352,10 @@ ready_supervise(struct boot *b, struct vm_spec *s, struct vm *vm, int *sig,
 		free(msg);
 	}
 	if (b->run)
-		return run_cmd(b, s, vm, sig, rc);
-	if (s->expect == NULL && c->test_success_code < 0)
-		return VM_READY;
-	return vm_wait(s, vm, sig);
+		return run_cmd(b, vm, sig, rc);
+	if (b->batch.expect == NULL && c->test_success_code < 0)
+		return LOOP_READY;
+	return loop_run(&b->loop, sig);
 }
 
 /* vm_spawn failed with r: say why; 127/126 for exec, else 125. */
@@ -350,55 +370,84 @@ spawn_failed(const struct vm *vm, int r, const char *binary)
 	return r == -ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
 }
 
+/* --fail matched: take the rest of the failure (batch_linger). A
+ * terminating signal meanwhile still ends the run as a signal. */
+static int
+linger(struct boot *b, int *sig)
+{
+	int ev;
+
+	batch_linger(&b->batch);
+	do
+		ev = loop_once(&b->loop, -1, sig);
+	while (ev >= 0 && ev != LOOP_QUIET && ev != LOOP_VM_EXITED &&
+	    ev != LOOP_SIGNAL);
+	return ev == LOOP_SIGNAL ? LOOP_SIGNAL : LOOP_FAILED;
+}
+
+/* What ended the run (ev; r when ready_supervise decided) as the exit
+ * status, with its one line. */
+static int
+outcome(struct boot *b, struct vm *vm, int ev, int sig, int r,
+    int *fatal_sig)
+{
+	const struct config *c = &b->cfg;
+
+	switch (ev) {
+	case 0:			/* ready_supervise decided: r */
+		return r;
+	case LOOP_VM_EXITED:
+		return exit_status(b, vm);
+	case LOOP_MATCHED:
+	case LOOP_READY:
+		return EXIT_OK;
+	case LOOP_FAILED:
+		print_tail(b);
+		warnx("guest failed: /%s/ matched", c->test_fail);
+		return EXIT_GUEST;
+	case LOOP_TIMEOUT:
+		print_tail(b);
+		if (b->have_expect)
+			warnx("timeout after %ld s waiting for /%s/",
+			    c->test_timeout, c->test_expect);
+		else
+			warnx("timeout after %ld s", c->test_timeout);
+		return EXIT_TIMEOUT;
+	case LOOP_SIGNAL:
+		*fatal_sig = sig;
+		return 128 + sig;
+	}
+	warnx("supervising QEMU: %s", ev < 0 ? strerror(-ev) :
+	    "unexpected event");
+	return EXIT_QRUN;
+}
+
 /* Run QEMU and turn what happened into an exit status. */
 static int
 supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 {
 	const struct config *c = &b->cfg;
 	struct vm vm;
-	int ev, sig = 0, r;
+	int ev, sig = 0, r = 0;
 
 	if ((r = vm_spawn(s, &vm)) < 0)
 		return spawn_failed(&vm, r, c->qemu_binary);
 	if (b->rn.journal)
 		journal_log(b->rn.journal, "info qemu-pid %ld", (long)vm.pid);
+	loop_init(&b->loop);
+	loop_add(&b->loop, &vm.part);
+	batch_init(&b->batch, b->have_expect ? &b->expect : NULL,
+	    s->serial_pipe && b->have_fail ? &b->fail : NULL,
+	    c->test_timeout > 0 ? vm.start_ms + c->test_timeout * 1000 : -1);
+	loop_add(&b->loop, &b->batch.part);
 	if (b->ready)
-		ev = ready_supervise(b, s, &vm, &sig, &r);
+		ev = ready_supervise(b, &vm, &sig, &r);
 	else
-		ev = vm_wait(s, &vm, &sig);
+		ev = loop_run(&b->loop, &sig);
+	if (ev == LOOP_FAILED)
+		ev = linger(b, &sig);
 	vm_stop(&vm);
-	switch (ev) {
-	case 0:			/* ready_supervise decided: r */
-		break;
-	case VM_EXITED:
-		r = exit_status(b, &vm);
-		break;
-	case VM_MATCHED:
-	case VM_READY:
-		r = EXIT_OK;
-		break;
-	case VM_FAILED:
-		vm_print_tail(&vm);
-		warnx("guest failed: /%s/ matched", c->test_fail);
-		r = EXIT_GUEST;
-		break;
-	case VM_TIMEOUT:
-		vm_print_tail(&vm);
-		if (b->have_expect)
-			warnx("timeout after %ld s waiting for /%s/",
-			    c->test_timeout, c->test_expect);
-		else
-			warnx("timeout after %ld s", c->test_timeout);
-		r = EXIT_TIMEOUT;
-		break;
-	case VM_SIGNAL:
-		*fatal_sig = sig;
-		r = 128 + sig;
-		break;
-	default:
-		warnx("supervising QEMU: %s", strerror(-ev));
-		r = EXIT_QRUN;
-	}
+	r = outcome(b, &vm, ev, sig, r, fatal_sig);
 	vm_free(&vm);
 	return r;
 }
@@ -414,6 +463,20 @@ compile(regex_t *re, const char *pat, bool *have)
 		return -EINVAL;
 	*have = true;
 	return 0;
+}
+
+/* The console as it comes: to stdout and the serial log. */
+static size_t
+boot_out(void *arg, char *buf, size_t n)
+{
+	struct boot *b = arg;
+
+	if (write(1, buf, n) < 0) {
+		/* stdout gone: keep supervising */
+	}
+	if (b->log)
+		fwrite(buf, 1, n, b->log);
+	return n;
 }
 
 static int
@@ -434,11 +497,8 @@ prepare_batch(struct boot *b, struct vm_spec *s)
 		setvbuf(b->log, NULL, _IOLBF, 0);
 	}
 	s->serial_pipe = c->batch || b->log != NULL;
-	s->echo = true;
-	s->log = b->log;
-	s->expect = b->have_expect ? &b->expect : NULL;
-	s->fail = s->serial_pipe && b->have_fail ? &b->fail : NULL;
-	s->timeout_s = c->test_timeout;
+	s->out = boot_out;
+	s->out_arg = b;
 	return 0;
 }
 
@@ -473,7 +533,7 @@ cmd_boot(struct opts *o)
 		print_dry_run(&b, &qo);
 		goto out;
 	}
-	if (vm_signals_init() < 0) {
+	if (loop_signals_init() < 0) {
 		warnx("signals: %s", strerror(errno));
 		r = EXIT_QRUN;
 		goto out;
@@ -506,7 +566,7 @@ out:
 	strv_free(&argv);
 	if (fatal)	/* cleanup is done: die of the signal, as the shell
 			 * expects */
-		vm_signal_die(fatal);
+		loop_signal_die(fatal);
 	return r;
 }
 

@@ -23,15 +23,14 @@
 
 #include "shell.h"
 
-/* QEMU is gone (reaped): take the rest of the console, say how it ended
- * unless we ended it, and forget it. */
+/* QEMU is gone (reaped, its console read to the end by vm.c): say how
+ * it ended unless we ended it, and forget it. */
 static void
-guest_gone(struct shell *sh, int st)
+guest_gone(struct shell *sh)
 {
-	while (sh->vm.serial_fd >= 0)
-		shell_serial_read(sh);
+	int st = sh->vm.status;
+
 	if (sh->line_len > 0) {
-		sh->line[sh->line_len] = '\0';
 		shell_log_line(sh, sh->line);
 		sh->line_len = 0;
 	}
@@ -46,6 +45,7 @@ guest_gone(struct shell *sh, int st)
 			repl_printf("qrun: QEMU exited with status %d\n",
 			    WEXITSTATUS(st));
 	}
+	loop_del(&sh->loop, &sh->qmp_part);
 	qmp_close(sh->qmp);
 	sh->qmp = NULL;
 	if (sh->qmp_path)
@@ -54,132 +54,109 @@ guest_gone(struct shell *sh, int st)
 	sh->vm.pid = -1;
 }
 
-static void
-reap(struct shell *sh, bool block)
+/* QMP as a participant: its input read, its events reported. */
+static int
+qmp_prepare(void *arg, struct pollfd *pfd)
 {
-	int st;
-	pid_t p;
+	struct shell *sh = arg;
 
-	if (!shell_running(sh))
-		return;
-	while ((p = waitpid(sh->vm.pid, &st, block ? 0 : WNOHANG)) < 0 &&
-	    errno == EINTR)
-		;
-	if (p == sh->vm.pid) {
-		sh->vm.pid = -1;
-		guest_gone(sh, st);
-	}
+	pfd->fd = sh->qmp ? qmp_fd(sh->qmp) : -1;
+	pfd->events = POLLIN;
+	return -1;
 }
 
-static void
-qmp_read(struct shell *sh)
+static int
+qmp_event(void *arg, const struct pollfd *pfd)
 {
-	if (qmp_input(sh->qmp) < 0) {
+	struct shell *sh = arg;
+
+	if (sh->qmp && pfd->revents && qmp_input(sh->qmp) < 0) {
 		shell_events(sh);
+		loop_del(&sh->loop, &sh->qmp_part);
 		qmp_close(sh->qmp);
 		sh->qmp = NULL;
 	}
+	shell_events(sh);	/* also those read by qmp_execute */
+	return 0;
 }
 
-/* A signal from the self-pipe: 1 when the running command should stop. */
+/* stdin as a participant: the line editor at the prompt; else, on a
+ * terminal, the keys typed during a command, or the guest's input while
+ * the console is attached. */
+static int
+input_prepare(void *arg, struct pollfd *pfd)
+{
+	struct shell *sh = arg;
+
+	pfd->fd = sh->prompt || sh->tty ? 0 : -1;
+	pfd->events = POLLIN;
+	return -1;
+}
+
+static int
+input_event(void *arg, const struct pollfd *pfd)
+{
+	struct shell *sh = arg;
+	int k;
+
+	if (!pfd->revents)
+		return 0;
+	if (sh->prompt) {
+		repl_input();
+		return 0;
+	}
+	if (sh->attached)
+		k = shell_console_keys(sh);
+	else
+		k = repl_read_key();
+	return k == KEY_DETACH ? SH_DETACH : k != 0 ? SH_BREAK : 0;
+}
+
+/* The shell's own participants; the guest, a probe and a command join
+ * while they run. */
+static void
+shell_loop_init(struct shell *sh)
+{
+	loop_init(&sh->loop);
+	shell_console_init(sh);
+	sh->qmp_part = (struct loop_part){ .prepare = qmp_prepare,
+	    .event = qmp_event, .arg = sh };
+	sh->input = (struct loop_part){ .prepare = input_prepare,
+	    .event = input_event, .arg = sh };
+	loop_add(&sh->loop, &sh->input);
+}
+
+/* A terminating signal: SH_BREAK when the running command should stop. */
 static int
 on_signal(struct shell *sh, int sig)
 {
-	switch (sig) {
-	case SIGCHLD:
-		reap(sh, false);
+	/* In a terminal Ctrl-C is a key (repl.c turns ISIG off), and SIGINT
+	 * does what it does; a script's SIGINT ends it. */
+	if (sig == SIGINT && sh->tty) {
+		if (!repl_active())
+			return SH_BREAK;
+		repl_interrupt();
 		return 0;
-	case SIGINT:
-		/* In a terminal Ctrl-C is a key (repl.c turns ISIG off), and
-		 * SIGINT does what it does; a script's SIGINT ends it. */
-		if (!sh->tty)
-			break;
-		if (repl_active()) {
-			repl_interrupt();
-			return 0;
-		}
-		return 1;
-	default:
-		break;
 	}
 	sh->fatal = sig;
 	sh->quit = true;
-	return 1;
+	return SH_BREAK;
 }
 
-/* ready: the probe's poll slot and timeout, folded into pump's. */
-static int
-probe_prepare(struct shell *sh, struct pollfd *pfd, int timeout_ms)
-{
-	int t;
-
-	pfd->fd = -1;
-	if (sh->probe == NULL || sh->probe_ev != 0)
-		return timeout_ms;
-	t = ready_prepare(sh->probe, pfd);
-	if (t >= 0 && (timeout_ms < 0 || t < timeout_ms))
-		timeout_ms = t;
-	return timeout_ms;
-}
-
-/*
- * Serve everything for up to timeout_ms (-1: until something happens):
- * signals, the console, QMP, the ready probe, and stdin (the line editor
- * when prompt, else on a terminal the keys typed during a command, or
- * the guest's input while the console is attached). Returns the control
- * key or 1 when the command in progress should stop, else 0.
- */
 int
 shell_pump(struct shell *sh, int timeout_ms, bool prompt)
 {
-	struct pollfd p[5] = { { .fd = vm_signal_fd(), .events = POLLIN } };
-	struct pollfd pp;
-	int n = 1, iser = -1, iqmp = -1, iin = -1, iprb = -1, sig, brk = 0;
+	int ev, sig = 0;
 
-	if (sh->vm.serial_fd >= 0) {
-		iser = n;
-		p[n++] = (struct pollfd){ .fd = sh->vm.serial_fd,
-		    .events = POLLIN };
-	}
-	if (sh->qmp) {
-		iqmp = n;
-		p[n++] = (struct pollfd){ .fd = qmp_fd(sh->qmp),
-		    .events = POLLIN };
-	}
-	if (prompt || sh->tty) {
-		iin = n;
-		p[n++] = (struct pollfd){ .fd = 0, .events = POLLIN };
-	}
-	timeout_ms = probe_prepare(sh, &pp, timeout_ms);
-	if (pp.fd >= 0) {
-		iprb = n;
-		p[n++] = pp;
-	}
-	if (sh->disp_len > 0 && (timeout_ms < 0 || timeout_ms > PARTIAL_MS))
-		timeout_ms = PARTIAL_MS;
-	if (poll(p, (nfds_t)n, timeout_ms) < 0 && errno != EINTR)
-		return 1;
-	if (sh->probe && sh->probe_ev == 0)
-		sh->probe_ev = ready_event(sh->probe, iprb >= 0 ? &p[iprb] :
-		    &pp);
-	while ((sig = vm_signal_next()) != 0)
-		brk |= on_signal(sh, sig);
-	if (iser >= 0 && p[iser].revents && sh->vm.serial_fd >= 0)
-		shell_serial_read(sh);
-	if (iqmp >= 0 && p[iqmp].revents && sh->qmp)
-		qmp_read(sh);
-	reap(sh, false);
-	shell_events(sh);
-	if (iin >= 0 && p[iin].revents) {
-		if (prompt)
-			repl_input();
-		else if (sh->attached)
-			brk = shell_console_keys(sh);
-		else if ((sig = repl_read_key()) != 0)
-			brk = sig;
-	}
-	shell_show_flush(sh, false);
-	return brk;
+	sh->prompt = prompt;
+	ev = loop_once(&sh->loop, timeout_ms, &sig);
+	if (sh->vm.part.loop != NULL && sh->vm.pid < 0)
+		guest_gone(sh);	/* whichever event the turn returned */
+	if (ev == LOOP_SIGNAL)
+		return on_signal(sh, sig);
+	if (ev < 0)
+		return SH_BREAK;
+	return ev == LOOP_VM_EXITED ? 0 : ev;
 }
 
 /* Let QEMU go: QMP quit, or SIGTERM; SIGKILL when it lingers. */
@@ -203,7 +180,7 @@ shell_guest_stop(struct shell *sh, bool hard)
 	free(res);
 	if (shell_running(sh)) {
 		vm_stop(&sh->vm);	/* SIGTERM, SIGKILL, reaps */
-		guest_gone(sh, sh->vm.status);
+		guest_gone(sh);
 	}
 	sh->stopping = false;
 }
@@ -312,7 +289,8 @@ shell_guest_start(struct shell *sh)
 	    .tap_fd = sh->rn.tap_fd, .qmp_path = sh->qmp_path,
 	    .serial_pipe = true, .extra = &sh->o->extra };
 	struct vm_spec s = { .priv = &sh->priv, .parent = getpid(),
-	    .serial_pipe = true, .stdin_pipe = true };
+	    .serial_pipe = true, .stdin_pipe = true,
+	    .out = shell_console_out, .out_arg = sh };
 	struct strv argv = { 0 };
 	bool batch = sh->cfg.batch;
 	mode_t um;
@@ -339,7 +317,7 @@ shell_guest_start(struct shell *sh)
 		sh->vm.pid = -1;
 		return spawn_failed(&sh->vm, r, sh->cfg.qemu_binary);
 	}
-	fcntl(sh->vm.serial_fd, F_SETFL, O_NONBLOCK);
+	loop_add(&sh->loop, &sh->vm.part);
 	stat(sh->image, &sh->img_st);
 	sh->boot_ms = mono_ms();
 	sh->wait_from = sh->nlog + (sh->line_len > 0);
@@ -354,6 +332,8 @@ shell_guest_start(struct shell *sh)
 	if (r < 0)
 		warnx("QMP: %s: %s (reboot will restart QEMU)", sh->qmp_path,
 		    strerror(-r));
+	else
+		loop_add(&sh->loop, &sh->qmp_part);
 	printf("QEMU pid %ld: %s\n", (long)sh->vm.pid, sh->image);
 	return 0;
 }
@@ -419,7 +399,9 @@ cmd_shell(struct opts *o)
 
 	sh.vm.pid = -1;
 	sh.vm.serial_fd = -1;
+	sh.vm.stdin_fd = -1;
 	sh.tty = isatty(0) && isatty(1);
+	shell_loop_init(&sh);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	priv_init(&sh.priv);
 	config_init(&sh.cfg);
@@ -433,7 +415,7 @@ cmd_shell(struct opts *o)
 	if (o->args.n == o->argi + 1)
 		sh.image = xstrdup(o->args.v[o->argi]);
 	if ((r = shell_load(&sh, sh.profile)) != 0 ||
-	    (r = vm_signals_init()) < 0) {
+	    (r = loop_signals_init()) < 0) {
 		r = EXIT_QRUN;
 		goto out;
 	}
@@ -459,6 +441,6 @@ out:
 	strv_free(&sh.sets);
 	config_free(&sh.cfg);
 	if (sh.fatal)
-		vm_signal_die(sh.fatal);
+		loop_signal_die(sh.fatal);
 	return r;
 }

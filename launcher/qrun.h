@@ -9,7 +9,10 @@
  *   qemu.c     config + plan + image -> argv                        (pure)
  *   net.c      /dev/net/tun ioctls and rtnetlink via libnl-route-3  (host)
  *   journal.c  write-ahead undo journal and per-tap locks           (host)
- *   vm.c       fork/exec/supervise QEMU, signals, batch scanning    (host)
+ *   loop.c     the one event loop; signals through a self-pipe     (host)
+ *   vm.c       fork/exec QEMU; its console and exit, a participant  (host)
+ *   batch.c    expect/fail/timeout and the console's tail, a participant
+ *   ready.c    readiness probes and the host command, participants (host)
  *
  * Lower layers return 0 or -errno and print nothing; the command layer
  * prints once, prefixed "qrun: ".
@@ -519,34 +522,104 @@ int access_as_user(const struct priv *, bool on);
 FILE *access_user_fopen(const struct priv *, const char *path,
     const char *mode);
 
-/* ------------------------------------------------------------------ vm.c */
-
-enum vm_event {
-	VM_EXITED = 1,		/* QEMU exited (status in vm.status) */
-	VM_MATCHED,		/* --expect matched */
-	VM_FAILED,		/* --fail matched */
-	VM_TIMEOUT,
-	VM_SIGNAL,		/* qrun got a terminating signal */
-	VM_EOF,
-	VM_READY,		/* the readiness probe succeeded (ready.c) */
-	VM_RUN_EXITED,		/* the host command exited (ready.c) */
-};
+/* ---------------------------------------------------------------- loop.c */
 
 /*
- * Another participant in vm_wait's one poll loop (ready.c's probe and
- * host command). prepare fills *pfd (fd -1: none) and returns the ms
- * until it wants event called again (-1: only when pfd fires); event
- * runs after every poll (revents may be 0) and line on every console
- * line (NULL: none); both return 0 to go on or a VM_* event that ends
- * vm_wait.
+ * The one event loop. Everything qrun waits for is a participant: QEMU
+ * and its console (vm.c), batch supervision (batch.c), a readiness probe
+ * and the host command (ready.c), the shell's input, QMP and display
+ * (cmd_shell.c), supervised helper processes (struct loop_child).
+ *
+ * A turn (loop_once): each participant's prepare fills its one pollfd
+ * (fd -1: none) and returns the ms until it wants its event hook run (0:
+ * at once; -1: only when its fd is ready); one poll(2), with the signal
+ * self-pipe; a terminating signal ends the turn with LOOP_SIGNAL; else
+ * every event hook runs (revents may be 0). The console's lines go to
+ * every line hook through loop_line: partial lines too (the line so far,
+ * sent again once whole), so a prompt without a newline can match. A hook
+ * returns 0 to go on or an event; the first event ends the turn. Hooks
+ * never add or remove participants: callers do, between turns, and
+ * remove a participant once it reported its end (its prepare keeps
+ * asking for its event at once).
  */
-struct pollfd;
-struct vm_hook {
-	int (*prepare)(void *arg, struct pollfd *pfd);
-	int (*event)(void *arg, const struct pollfd *pfd);
-	int (*line)(void *arg, const char *line);
-	void *arg;
+enum loop_event {
+	LOOP_VM_EXITED = 1,	/* QEMU exited (vm.status) */
+	LOOP_MATCHED,		/* batch: --expect matched */
+	LOOP_FAILED,		/* batch: --fail matched */
+	LOOP_TIMEOUT,		/* batch: --timeout; a probe: its own bound */
+	LOOP_SIGNAL,		/* a terminating signal, its number in *sig */
+	LOOP_READY,		/* the readiness probe succeeded (ready.c) */
+	LOOP_CMD_EXITED,	/* the host command exited (ready.c) */
+	LOOP_CHILD_EXITED,	/* a supervised helper exited (loop_child) */
+	LOOP_QUIET,		/* batch: the console after --fail went quiet */
+	LOOP_USER = 64,		/* a participant's own events from here on */
 };
+
+struct pollfd;
+struct loop;
+
+struct loop_part {
+	int (*prepare)(void *arg, struct pollfd *pfd);	/* NULL: -1 */
+	int (*event)(void *arg, const struct pollfd *pfd);
+	int (*line)(void *arg, const char *line, bool partial);
+	void *arg;
+	struct loop *loop;	/* set by loop_add, NULL when in none */
+	struct loop_part *next;
+};
+
+struct loop {
+	struct loop_part *parts;	/* in the order added */
+};
+
+void loop_init(struct loop *);
+/* At most 16 participants; adding one that is in a loop does nothing. */
+void loop_add(struct loop *, struct loop_part *);
+void loop_del(struct loop *, struct loop_part *);
+/* One turn, polling at most timeout_ms (-1: as long as the participants
+ * allow): the first event, 0 when none, -errno when poll failed. */
+int loop_once(struct loop *, int timeout_ms, int *sig);
+/* Turns until an event; returns it. */
+int loop_run(struct loop *, int *sig);
+/* A console line to every line hook (l may be NULL); the first event. */
+int loop_line(struct loop *, const char *line, bool partial);
+
+/* Every signal whose default is to end the process (and SIGCHLD) to the
+ * self-pipe; SIGPIPE of qrun's own writes only fails them. 0 or -errno. */
+int loop_signals_init(void);
+/* Default dispositions, nothing blocked: in children, before re-raising. */
+void loop_signals_reset(void);
+/* The first terminating signal pending, 0 when none (not SIGCHLD). */
+int loop_signal_take(void);
+/* After the undo: die of sig (no core file); never returns. */
+void loop_signal_die(int sig) __attribute__((noreturn));
+/* waitpid(*pid) (block, or WNOHANG); 1 once reaped (*pid = -1, *status
+ * its wait status; also when it is no child of ours), else 0. */
+int loop_reap(pid_t *pid, int *status, bool block);
+
+/*
+ * A child process as a participant, for a supervised helper (dnsmasq
+ * run with --keep-in-foreground, virtiofsd) or --run's command: its exit
+ * (seen through SIGCHLD) ends the turn with ev; gone, if set, runs once
+ * when it is reaped, with the pid it had. Add child.part to the loop.
+ */
+struct loop_child {
+	pid_t pid;		/* -1 once reaped */
+	int status;		/* its wait status, once reaped */
+	int ev;			/* what its exit ends the turn with */
+	void (*gone)(struct loop_child *, pid_t was);
+	void *arg;		/* the owner's */
+	struct loop_part part;
+};
+
+/* ev 0 means LOOP_CHILD_EXITED. */
+void loop_child_init(struct loop_child *, pid_t pid, int ev);
+/* Reap if it exited (block: wait for it); 1 once it is gone. */
+int loop_child_reap(struct loop_child *, bool block);
+
+/* ------------------------------------------------------------------ vm.c */
+
+/* Room a console output hook may grow the buffer by (see vm_spec.out). */
+#define VM_OUT_ROOM	16
 
 struct vm_spec {
 	const struct strv *argv;
@@ -556,40 +629,79 @@ struct vm_spec {
 	size_t nkeep;
 	bool serial_pipe;	/* QEMU's stdout (the console) to qrun */
 	bool stdin_pipe;	/* with serial_pipe: QEMU's stdin from qrun */
-	bool echo;		/* pass the console through to stdout */
-	FILE *log;		/* --serial-log, or NULL */
-	regex_t *expect, *fail;
-	long timeout_s;		/* 0 = none */
-	const struct vm_hook *hook;	/* NULL = none */
+	/* The console's bytes as read, before they are split into lines
+	 * (echo, serial log, the shell's display); returns how many are
+	 * left (it may drop some; buf has room for VM_OUT_ROOM more). */
+	size_t (*out)(void *arg, char *buf, size_t n);
+	void *out_arg;
 };
 
+/*
+ * A running QEMU. vm.part is its participant: QEMU's exit ends the turn
+ * with LOOP_VM_EXITED (after the console is read to its end), console
+ * lines go to the loop's line hooks, and the events they return end the
+ * turn.
+ */
 struct vm {
 	pid_t pid;		/* -1 once reaped */
 	bool setup_failed;	/* vm_spawn: the child failed before exec */
 	int status;		/* wait status */
 	bool exited;
-	int serial_fd;
+	int serial_fd;		/* serial_pipe: the console, else -1 */
 	int stdin_fd;		/* stdin_pipe: the console's input, else -1 */
 	long start_ms;
-	char *tail[20];
-	int tail_pos;
-	char *line;
+	size_t (*out)(void *arg, char *buf, size_t n);
+	void *out_arg;
+	char *line;		/* the console line being written */
 	size_t line_len;
-	unsigned long nlines;	/* lines that went to the tail */
-	unsigned long freeze_at; /* --fail matched: tail full at, else 0 */
+	struct loop_part part;
 };
 
-int vm_signals_init(void);
-int vm_signal_fd(void);
-int vm_signal_next(void);
-void vm_signals_reset(void);
-/* After the undo: die of sig (no core file); never returns. */
-void vm_signal_die(int sig) __attribute__((noreturn));
 int vm_spawn(const struct vm_spec *, struct vm *);
-int vm_wait(const struct vm_spec *, struct vm *, int *sig);
+/* Reap QEMU if it exited (block: wait); 1 when it is gone. */
+int vm_reap(struct vm *, bool block);
+/* Stop QEMU and reap it: SIGTERM, SIGKILL after a grace period. The
+ * console's unread output is dropped. */
 void vm_stop(struct vm *);
-void vm_print_tail(struct vm *);
 void vm_free(struct vm *);
+
+/* --------------------------------------------------------------- batch.c */
+
+/*
+ * Batch supervision as a participant: --expect and --fail against every
+ * console line, the --timeout deadline, and the last console lines for
+ * the report (nothing here prints). After LOOP_FAILED, batch_linger keeps
+ * taking the console until it is quiet (LOOP_QUIET), so the report shows
+ * the whole failure, a panic's reason and the start of its trace.
+ */
+#define BATCH_TAIL	20
+
+struct batch {
+	const regex_t *expect, *fail;	/* NULL: none */
+	long deadline_ms;	/* CLOCK_MONOTONIC ms, -1 = none */
+	char *tail[BATCH_TAIL];
+	int tail_pos;
+	unsigned long nlines;	/* whole lines seen */
+	unsigned long freeze_at; /* --fail matched: keep the tail from here */
+	char *partial;		/* the line being written, or NULL */
+	bool failed;
+	bool lingering;
+	long linger_end, quiet_at;
+	struct loop_part part;
+};
+
+/* expect, fail: NULL for none (borrowed); deadline_ms -1 for none. */
+void batch_init(struct batch *, const regex_t *expect, const regex_t *fail,
+    long deadline_ms);
+void batch_free(struct batch *);
+/* After LOOP_FAILED: the turns end with LOOP_QUIET once the console is
+ * quiet, after a bound, or when the failing line is the oldest kept. */
+void batch_linger(struct batch *);
+/* The console lines to show: the last BATCH_TAIL kept (from the one
+ * --fail matched), then the one being written; appended to out. */
+void batch_tail(const struct batch *, struct strv *out);
+/* Has the console said anything at all? */
+bool batch_heard(const struct batch *);
 
 /* ----------------------------------------------------------------- qmp.c */
 
@@ -659,9 +771,9 @@ int repl_read_key(void);
  * host side), "tcp:PORT" (a TCP connect to the guest; in user mode to the
  * forwarded host port, counted only once the guest itself answers),
  * "serial:REGEX" (a console line matches), or "" (ready at once). Every
- * probe is non-blocking and runs inside a poll loop: vm_wait through
- * ready_wait, or any other loop (the shell) through ready_prepare and
- * ready_event directly. Nothing here prints.
+ * probe is non-blocking, a participant of the loop (ready_part): its
+ * event ends a turn with LOOP_READY, or LOOP_TIMEOUT when the bound of
+ * ready_start passed. Nothing here prints.
  */
 struct ready;
 
@@ -675,28 +787,22 @@ void ready_put(struct ready *);
  * are dropped. 0 or -errno with why. */
 int ready_open(struct ready *, char *why, size_t whylen);
 /* Start (again) from now: probe timers reset; timeout_ms > 0 bounds this
- * wait (VM_TIMEOUT from ready_event), 0 = no bound of its own. */
+ * wait (LOOP_TIMEOUT), 0 = no bound of its own. */
 void ready_start(struct ready *, long timeout_ms);
-/* One poll loop turn: prepare fills pfd and returns the poll timeout
- * (ms, -1 none); event returns VM_READY, VM_TIMEOUT or 0. ready_line
- * feeds a console line (VM_READY when serial:REGEX matches). */
-int ready_prepare(struct ready *, struct pollfd *pfd);
-int ready_event(struct ready *, const struct pollfd *pfd);
+/* The probe as a participant of the loop (remove it once it reported:
+ * it stays ready). ready_line feeds it one console line, as the loop
+ * does (LOOP_READY when serial:REGEX matches). */
+struct loop_part *ready_part(struct ready *);
 int ready_line(struct ready *, const char *line);
-/* "guest 172.21.0.2 ready after 3.1 s (ping)", malloc'd; start_ms is
- * vm.start_ms (CLOCK_MONOTONIC). */
+/* "guest 172.21.0.2 ready after 3.1 s (ping)", malloc'd, the time
+ * counted from start_ms (CLOCK_MONOTONIC). */
 char *ready_message(const struct ready *, long start_ms);
-/* vm_wait with the probe in the loop (s->hook is borrowed): VM_READY, or
- * whatever else ended the wait (VM_EXITED, VM_TIMEOUT, VM_SIGNAL...). */
-int ready_wait(struct vm_spec *, struct vm *, struct ready *, int *sig);
 
 /* The host command: its own process group, stdin /dev/null, run as the
  * developer with no capabilities (priv_drop), environment plus the
  * QRUN_* variables of ready_env. */
 struct ready_cmd {
-	pid_t pid;		/* -1 once reaped */
-	bool setup_failed;	/* vm_spawn: the child failed before exec */
-	int status;		/* wait status */
+	struct loop_child child;	/* in the loop: LOOP_CMD_EXITED */
 	int exec_err;		/* errno when it could not start */
 };
 
@@ -709,11 +815,8 @@ void ready_env(const struct netplan *, const struct priv *, struct strv *);
  * could not become the developer. */
 int ready_cmd_spawn(struct ready_cmd *, const struct strv *argv,
     const struct strv *env, const struct priv *);
-/* vm_wait until the command exits (VM_RUN_EXITED) or something else
- * ends the run; the command is left running then (ready_cmd_stop). */
-int ready_cmd_wait(struct vm_spec *, struct vm *, struct ready_cmd *,
-    int *sig);
-/* SIGTERM to its process group, SIGKILL after a grace period; reaps. */
+/* SIGTERM to its process group, SIGKILL after a grace period; reaps and
+ * leaves the loop. */
 void ready_cmd_stop(struct ready_cmd *);
 /* Exit status as a shell reports it: N, or 128+N when killed by N. */
 int ready_cmd_status(const struct ready_cmd *);

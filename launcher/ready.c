@@ -3,9 +3,8 @@
  *
  * Probes (--ready): ICMP echo to the guest every PING_EVERY_MS, a TCP
  * connect every TCP_EVERY_MS, or a console line. All of them are
- * non-blocking state machines driven by one poll loop (vm_wait through a
- * vm_hook, or the shell's own), so signals keep being handled while qrun
- * waits.
+ * non-blocking state machines, participants of the one loop (loop.c), so
+ * signals keep being handled while qrun waits.
  *
  * User mode is special: QEMU's slirp accepts connections on a forwarded
  * host port itself, before the guest is even booted, and only then tries
@@ -16,7 +15,8 @@
  * guest does not refuse within SLIRP_SETTLE_MS proves the port listens.
  *
  * The host command (--run) runs as the developer (priv_drop), in its own
- * process group so that qrun can stop it and whatever it started.
+ * process group so that qrun can stop it and whatever it started; the
+ * loop watches it as a loop_child.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -78,6 +78,7 @@ struct ready {
 	long since_ms;		/* current attempt started */
 	long deadline_ms;	/* -1 = none */
 	long ready_ms;		/* when it became ready, 0 = not yet */
+	struct loop_part part;
 };
 
 static void
@@ -135,6 +136,10 @@ plan_check(struct ready *r, const struct netplan *p, char *why, size_t len)
 	return 0;
 }
 
+static int ready_prepare(void *, struct pollfd *);
+static int ready_event(void *, const struct pollfd *);
+static int hook_line(void *, const char *, bool);
+
 int
 ready_alloc(const char *spec, const struct netplan *p, struct ready **out,
     char *why, size_t len)
@@ -145,6 +150,10 @@ ready_alloc(const char *spec, const struct netplan *p, struct ready **out,
 
 	r->fd = -1;
 	r->spec = xstrdup(spec);
+	r->part.prepare = ready_prepare;
+	r->part.event = ready_event;
+	r->part.line = hook_line;
+	r->part.arg = r;
 	r->guest = p->guest;
 	r->have_guest = p->have_guest;
 	r->deadline_ms = -1;
@@ -186,6 +195,8 @@ ready_put(struct ready *r)
 {
 	if (r == NULL)
 		return;
+	if (r->part.loop)
+		loop_del(r->part.loop, &r->part);
 	close_probe(r);
 	if (r->have_re)
 		regfree(&r->re);
@@ -351,7 +362,7 @@ tcp_connected(struct ready *r, long now)
 		return 0;
 	}
 	if (!r->slirp)
-		return VM_READY;
+		return LOOP_READY;
 	r->since_ms = now;
 	if (r->alive) {
 		r->tcp = T_HOLD;
@@ -372,7 +383,7 @@ tcp_input(struct ready *r)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n == 1)
-		return VM_READY;	/* the guest's server spoke first */
+		return LOOP_READY;	/* the guest's server spoke first */
 	if (r->tcp == T_SHUT) {
 		/* The guest answered: a fresh connection tells whether
 		 * it listens. */
@@ -402,7 +413,7 @@ tcp_event(struct ready *r, short revents, long now)
 		if (revents)
 			return tcp_input(r);
 		if (r->tcp == T_HOLD && now - r->since_ms >= SLIRP_SETTLE_MS)
-			return VM_READY;
+			return LOOP_READY;
 		if (r->tcp == T_SHUT && now - r->since_ms >= SLIRP_ALIVE_MS)
 			tcp_retry(r, false);
 		return 0;
@@ -425,9 +436,11 @@ tcp_due(const struct ready *r)
 	return r->next_ms;
 }
 
-int
-ready_prepare(struct ready *r, struct pollfd *pfd)
+/* The probe's socket and when it wants to run again (loop.c's prepare). */
+static int
+ready_prepare(void *arg, struct pollfd *pfd)
 {
+	struct ready *r = arg;
 	long now = mono_ms(), due = -1;
 
 	pfd->fd = -1;
@@ -464,10 +477,10 @@ probe_event(struct ready *r, const struct pollfd *pfd, long now)
 
 	switch (r->kind) {
 	case R_NOW:
-		return VM_READY;
+		return LOOP_READY;
 	case R_PING:
 		if ((rev & POLLIN) && ping_recv(r))
-			return VM_READY;
+			return LOOP_READY;
 		if (now >= r->next_ms) {
 			ping_send(r);
 			r->next_ms = now + PING_EVERY_MS;
@@ -481,22 +494,24 @@ probe_event(struct ready *r, const struct pollfd *pfd, long now)
 	return 0;
 }
 
-int
-ready_event(struct ready *r, const struct pollfd *pfd)
+/* Send, receive, decide (loop.c's event): LOOP_READY, LOOP_TIMEOUT or 0. */
+static int
+ready_event(void *arg, const struct pollfd *pfd)
 {
+	struct ready *r = arg;
 	long now = mono_ms();
 	int ev;
 
 	if (r->ready_ms)
-		return VM_READY;
-	if ((ev = probe_event(r, pfd, now)) == VM_READY) {
+		return LOOP_READY;
+	if ((ev = probe_event(r, pfd, now)) == LOOP_READY) {
 		r->ready_ms = mono_ms();
 		if (r->kind == R_TCP)
 			close_probe(r);
 		return ev;
 	}
 	if (r->deadline_ms >= 0 && now >= r->deadline_ms)
-		return VM_TIMEOUT;
+		return LOOP_TIMEOUT;
 	return 0;
 }
 
@@ -507,7 +522,7 @@ ready_line(struct ready *r, const char *line)
 		return 0;
 	if (r->ready_ms == 0)
 		r->ready_ms = mono_ms();
-	return VM_READY;
+	return LOOP_READY;
 }
 
 char *
@@ -530,39 +545,16 @@ ready_message(const struct ready *r, long start_ms)
 }
 
 static int
-hook_prepare(void *arg, struct pollfd *pfd)
+hook_line(void *arg, const char *line, bool partial)
 {
-	return ready_prepare(arg, pfd);
-}
-
-static int
-hook_event(void *arg, const struct pollfd *pfd)
-{
-	return ready_event(arg, pfd);
-}
-
-static int
-hook_line(void *arg, const char *line)
-{
+	(void)partial;		/* a prompt without a newline counts */
 	return ready_line(arg, line);
 }
 
-int
-ready_wait(struct vm_spec *s, struct vm *vm, struct ready *r, int *sig)
+struct loop_part *
+ready_part(struct ready *r)
 {
-	const struct vm_hook *saved = s->hook;
-	struct vm_hook h = {
-		.prepare = hook_prepare,
-		.event = hook_event,
-		.line = hook_line,
-		.arg = r,
-	};
-	int ev;
-
-	s->hook = &h;
-	ev = vm_wait(s, vm, sig);
-	s->hook = saved;
-	return ev;
+	return &r->part;
 }
 
 /* ------------------------------------------------------- host command */
@@ -633,7 +625,7 @@ cmd_child(const struct strv *argv, const struct strv *envp,
 {
 	int msg[2] = { 0, 0 }, nul;
 
-	vm_signals_reset();
+	loop_signals_reset();
 	setpgid(0, 0);
 	nul = open("/dev/null", O_RDONLY);
 	if (nul < 0 || dup2(nul, 0) < 0 || priv_drop(pv) < 0)
@@ -652,44 +644,52 @@ fail:
 	    EXIT_NOEXEC);
 }
 
+/* What the command left behind in its group goes with it. */
+static void
+cmd_gone(struct loop_child *c, pid_t was)
+{
+	(void)c;
+	kill(-was, SIGTERM);
+}
+
 int
 ready_cmd_spawn(struct ready_cmd *c, const struct strv *argv,
     const struct strv *env, const struct priv *pv)
 {
 	struct strv envp = { 0 };
 	int ep[2], msg[2], r = 0;
-	pid_t parent = getpid();
+	pid_t parent = getpid(), pid;
 	ssize_t n;
 
-	c->pid = -1;
-	c->status = 0;
+	loop_child_init(&c->child, -1, LOOP_CMD_EXITED);
+	c->child.gone = cmd_gone;
 	c->exec_err = 0;
 	if (argv->n == 0)
 		return -EINVAL;
 	if (pipe2(ep, O_CLOEXEC) < 0)
 		return -errno;
 	env_merge(env, &envp);
-	if ((c->pid = fork()) < 0) {
+	if ((pid = fork()) < 0) {
 		r = -errno;
 		goto out;
 	}
-	if (c->pid == 0)
+	if (pid == 0)
 		cmd_child(argv, &envp, pv, parent, ep[1]);
-	setpgid(c->pid, c->pid);	/* no race with kill(-pid) */
+	setpgid(pid, pid);	/* no race with kill(-pid) */
 	close(ep[1]);
 	ep[1] = -1;
 	while ((n = read(ep[0], msg, sizeof(msg))) < 0 && errno == EINTR)
 		;
 	if (n == sizeof(msg)) {
-		waitpid(c->pid, &c->status, 0);
-		c->pid = -1;
+		loop_reap(&pid, &c->child.status, true);
 		c->exec_err = msg[1] ? msg[1] : EPERM;
 		if (msg[0] == 0)
 			r = -c->exec_err;
 		else
 			r = msg[1] == ENOENT || msg[1] == ENOTDIR ? -ENOENT :
 			    -EACCES;
-	}
+	} else
+		c->child.pid = pid;
 out:
 	if (ep[1] >= 0)
 		close(ep[1]);
@@ -698,86 +698,33 @@ out:
 	return r;
 }
 
-/* Reap the command if it exited; 1 when it did. */
-static int
-cmd_reap(struct ready_cmd *c, bool block)
-{
-	pid_t p;
-
-	if (c->pid < 0)
-		return 1;
-	while ((p = waitpid(c->pid, &c->status, block ? 0 : WNOHANG)) < 0 &&
-	    errno == EINTR)
-		;
-	if (p != c->pid && !(p < 0 && errno == ECHILD))
-		return 0;
-	/* What it left behind in its group goes with it. */
-	kill(-c->pid, SIGTERM);
-	c->pid = -1;
-	return 1;
-}
-
-static int
-cmd_prepare(void *arg, struct pollfd *pfd)
-{
-	(void)arg;
-	pfd->fd = -1;
-	return -1;		/* SIGCHLD wakes vm_wait */
-}
-
-static int
-cmd_event(void *arg, const struct pollfd *pfd)
-{
-	(void)pfd;
-	return cmd_reap(arg, false) ? VM_RUN_EXITED : 0;
-}
-
-int
-ready_cmd_wait(struct vm_spec *s, struct vm *vm, struct ready_cmd *c,
-    int *sig)
-{
-	const struct vm_hook *saved = s->hook;
-	struct vm_hook h = {
-		.prepare = cmd_prepare,
-		.event = cmd_event,
-		.arg = c,
-	};
-	int ev;
-
-	if (cmd_reap(c, false))
-		return VM_RUN_EXITED;
-	s->hook = &h;
-	ev = vm_wait(s, vm, sig);
-	s->hook = saved;
-	return ev;
-}
-
 void
 ready_cmd_stop(struct ready_cmd *c)
 {
 	long end;
-	pid_t pg = c->pid;
+	pid_t pg = c->child.pid;
 
-	if (c->pid < 0)
+	if (pg < 0)
 		return;
+	if (c->child.part.loop)
+		loop_del(c->child.part.loop, &c->child.part);
 	kill(-pg, SIGTERM);
 	end = mono_ms() + CMD_GRACE_MS;
 	while (mono_ms() < end) {
-		if (waitpid(c->pid, &c->status, WNOHANG) == c->pid) {
-			c->pid = -1;
+		if (loop_reap(&c->child.pid, &c->child.status, false)) {
 			kill(-pg, SIGKILL);	/* stragglers of its group */
 			return;
 		}
 		usleep(10000);
 	}
 	kill(-pg, SIGKILL);
-	cmd_reap(c, true);
+	loop_child_reap(&c->child, true);
 }
 
 int
 ready_cmd_status(const struct ready_cmd *c)
 {
-	if (WIFSIGNALED(c->status))
-		return 128 + WTERMSIG(c->status);
-	return WEXITSTATUS(c->status);
+	if (WIFSIGNALED(c->child.status))
+		return 128 + WTERMSIG(c->child.status);
+	return WEXITSTATUS(c->child.status);
 }

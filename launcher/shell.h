@@ -18,7 +18,6 @@
 #define PARTIAL_MS	200	/* show a partial console line after this */
 #define QMP_MS		5000
 #define RESET_ECHO_MS	2000	/* SeaBIOS resets once more after ours */
-#define KEY_CTRL_C	3
 #define KEY_DETACH	29	/* Ctrl-] */
 
 struct shell {
@@ -43,8 +42,12 @@ struct shell {
 	bool stopping;		/* we asked QEMU to go */
 	unsigned long boot_line; /* the first console line of this boot */
 	struct ready *probe;	/* ready: the probe in the loop, else NULL */
-	int probe_ev;		/* what it said: VM_READY, VM_TIMEOUT, 0 */
 	bool attached;		/* console: keys go to the guest */
+	/* The loop: the console's display and log, stdin, QMP, and while
+	 * they run the guest (vm.part), a probe, a host command. */
+	struct loop loop;
+	struct loop_part console, input, qmp_part;
+	bool prompt;		/* stdin goes to the line editor */
 	/* The console. */
 	char *log[LOG_LINES];
 	unsigned long nlog;	/* lines so far; the next one's number */
@@ -54,11 +57,19 @@ struct shell {
 	char *disp;		/* partial line not shown yet (prompt up) */
 	size_t disp_len;
 	long disp_ms;
-	char esc[4];		/* a query's start held back (tty) */
+	char esc[4];		/* a query's start held back (tty); fits
+				 * VM_OUT_ROOM */
 	size_t nesc;
 	bool mid_line;		/* the console's last byte shown was no \n */
 	bool tty, quit;
 	int fatal;		/* SIGTERM/SIGHUP to die of at the end */
+};
+
+/* What shell_pump returns besides a participant's event (or 0). */
+enum {
+	SH_BREAK = LOOP_USER,	/* stop the running command: Ctrl-C, a
+				 * signal, end of input while attached */
+	SH_DETACH,		/* Ctrl-] */
 };
 
 struct shcmd {
@@ -75,8 +86,10 @@ shell_running(const struct shell *sh)
 }
 
 /* cmd_shell.c */
-/* Serve everything for up to timeout_ms (-1: until something happens);
- * the control key typed, or 1 when the running command should stop. */
+/* One turn of the shell's loop for up to timeout_ms (-1: until something
+ * happens), stdin to the line editor when prompt: SH_BREAK, SH_DETACH, a
+ * participant's event (LOOP_READY...), or 0. A guest that is gone is
+ * reported and forgotten here. */
 int shell_pump(struct shell *, int timeout_ms, bool prompt);
 /* Let QEMU go: QMP quit, or SIGTERM; SIGKILL when it lingers (hard:
  * SIGKILL at once). */
@@ -91,8 +104,10 @@ int shell_net_up(struct shell *);
 void shell_net_down(struct shell *);
 
 /* shell_console.c */
-/* Read the console: show it and keep it, line by line, for log/wait. */
-void shell_serial_read(struct shell *);
+/* The console's display and log as a participant of sh->loop. */
+void shell_console_init(struct shell *);
+/* vm_spec.out: show the console's bytes (terminal queries dropped). */
+size_t shell_console_out(void *arg, char *buf, size_t n);
 void shell_log_line(struct shell *, const char *line);
 /* Start our own text on a line of its own after partial console output. */
 void shell_console_break(struct shell *);

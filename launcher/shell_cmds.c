@@ -345,7 +345,7 @@ sh_console(struct shell *sh, int argc, char **argv)
 	sh->attached = true;
 	while (shell_running(sh) && !sh->quit) {
 		k = shell_pump(sh, -1, false);
-		if (k == KEY_DETACH || k == 1)
+		if (k == SH_DETACH || k == SH_BREAK)
 			break;
 	}
 	sh->attached = false;
@@ -378,16 +378,38 @@ ready_args(struct shell *sh, int argc, char **argv, const char **spec,
 	return 0;
 }
 
-/* Replay this boot's console lines for a serial:REGEX probe. */
-static void
+/* Replay this boot's console lines for a serial:REGEX probe: LOOP_READY
+ * when one matches, else 0. */
+static int
 probe_replay(struct shell *sh)
 {
 	unsigned long i = sh->boot_line;
+	int ev = 0;
 
 	if (sh->nlog > LOG_LINES && i < sh->nlog - LOG_LINES)
 		i = sh->nlog - LOG_LINES;
-	for (; i < sh->nlog && sh->probe_ev == 0; i++)
-		sh->probe_ev = ready_line(sh->probe, sh->log[i % LOG_LINES]);
+	for (; i < sh->nlog && ev == 0; i++)
+		ev = ready_line(sh->probe, sh->log[i % LOG_LINES]);
+	return ev;
+}
+
+/* The probe in the loop until it decides (LOOP_READY, LOOP_TIMEOUT),
+ * QEMU exits, the shell quits (0) or the user breaks (SH_BREAK). */
+static int
+probe_wait(struct shell *sh)
+{
+	int ev;
+
+	loop_add(&sh->loop, ready_part(sh->probe));
+	ev = probe_replay(sh);
+	while (ev != LOOP_READY && ev != LOOP_TIMEOUT) {
+		if (!shell_running(sh) || sh->quit)
+			return 0;
+		ev = shell_pump(sh, -1, false);
+		if (ev >= LOOP_USER)
+			return SH_BREAK;
+	}
+	return ev;
 }
 
 /* Block until the probe says the running guest is ready (ready.c, the
@@ -398,7 +420,7 @@ sh_ready(struct shell *sh, int argc, char **argv)
 	const char *spec;
 	char why[256], *msg;
 	long secs;
-	int r = EXIT_GUEST;
+	int r = EXIT_GUEST, ev;
 
 	if (ready_args(sh, argc, argv, &spec, &secs) < 0) {
 		warnx("usage: ready [SPEC] [SECONDS]");
@@ -415,26 +437,21 @@ sh_ready(struct shell *sh, int argc, char **argv)
 		goto out;
 	}
 	ready_start(sh->probe, secs * 1000);
-	sh->probe_ev = 0;
-	probe_replay(sh);
-	while (sh->probe_ev == 0 && shell_running(sh) && !sh->quit)
-		if (shell_pump(sh, -1, false) != 0) {
-			warnx("ready: interrupted");
-			goto out;
-		}
-	if (sh->probe_ev == VM_READY) {
+	if ((ev = probe_wait(sh)) == LOOP_READY) {
 		msg = ready_message(sh->probe, sh->boot_ms);
 		printf("qrun: %s\n", msg);
 		free(msg);
 		r = 0;
-	} else if (sh->probe_ev == VM_TIMEOUT || sh->quit)
+	} else if (ev == SH_BREAK)
+		warnx("ready: interrupted");
+	else if (ev == LOOP_TIMEOUT || sh->quit)
 		warnx("ready: timeout after %ld s waiting for the guest (%s)",
 		    secs, spec);
 	else
 		warnx("ready: QEMU exited before the guest was ready (%s)",
 		    spec);
 out:
-	ready_put(sh->probe);
+	ready_put(sh->probe);	/* and out of the loop */
 	sh->probe = NULL;
 	return r;
 }
@@ -474,7 +491,6 @@ static int
 sh_run(struct shell *sh, int argc, char **argv)
 {
 	struct ready_cmd c;
-	pid_t pg;
 	int r;
 
 	if (argc < 2) {
@@ -487,23 +503,18 @@ sh_run(struct shell *sh, int argc, char **argv)
 	}
 	if ((r = run_spawn(sh, &c, argc, argv)) != 0)
 		return r;
-	pg = c.pid;
-	while (c.pid > 0) {
-		if (waitpid(c.pid, &c.status, WNOHANG) == c.pid) {
-			c.pid = -1;
-			kill(-pg, SIGTERM);	/* what it left in its group */
-			break;
-		}
-		if (sh->quit || shell_pump(sh, 200, false) != 0) {
-			ready_cmd_stop(&c);
+	loop_add(&sh->loop, &c.child.part);
+	while (c.child.pid > 0)
+		if (sh->quit || shell_pump(sh, -1, false) >= LOOP_USER) {
+			ready_cmd_stop(&c);	/* and out of the loop */
 			warnx("run: %s: interrupted", argv[1]);
 			return EXIT_QRUN;
 		}
-	}
+	loop_del(&sh->loop, &c.child.part);
 	fflush(stdout);
-	if (WIFSIGNALED(c.status))
+	if (WIFSIGNALED(c.child.status))
 		warnx("run: %s killed by signal %d", argv[1],
-		    WTERMSIG(c.status));
+		    WTERMSIG(c.child.status));
 	return ready_cmd_status(&c);
 }
 
@@ -561,7 +572,7 @@ sh_wait(struct shell *sh, int argc, char **argv)
 			    secs, argv[1]);
 			break;
 		}
-		if (shell_pump(sh, (int)left, false) != 0) {
+		if (shell_pump(sh, (int)left, false) >= LOOP_USER) {
 			warnx("wait: interrupted");
 			break;
 		}

@@ -6,6 +6,7 @@
  * the line editor, the last LOG_LINES lines are kept for log and wait,
  * and QMP's events are reported.
  */
+#include <poll.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -22,8 +23,6 @@ shell_log_line(struct shell *sh, const char *l)
 	free(sh->log[i]);
 	sh->log[i] = xstrdup(l);
 	sh->nlog++;
-	if (sh->probe && sh->probe_ev == 0)
-		sh->probe_ev = ready_line(sh->probe, l);
 }
 
 /* Start our own text on a line of its own after partial console output. */
@@ -121,34 +120,68 @@ show(struct shell *sh, char *buf, size_t n)
 	memmove(sh->disp, sh->disp + k, sh->disp_len);
 }
 
-/* Read the console: show it and keep it, line by line, for log/wait. */
-void
-shell_serial_read(struct shell *sh)
+/* The console's bytes as QEMU writes them (vm_spec.out): shown, the
+ * terminal queries dropped first unless the console is attached. */
+size_t
+shell_console_out(void *arg, char *buf, size_t n)
 {
-	char buf[4096 + sizeof(sh->esc)];
-	ssize_t n = read(sh->vm.serial_fd, buf, 4096);
+	struct shell *sh = arg;
 
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {
-		close(sh->vm.serial_fd);
-		sh->vm.serial_fd = -1;
-		return;
-	}
 	if (sh->tty && !sh->attached)
-		n = (ssize_t)drop_queries(sh, buf, (size_t)n);
-	show(sh, buf, (size_t)n);
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == '\n' || sh->line_len == LINE_LEN) {
-			sh->line[sh->line_len] = '\0';
-			shell_log_line(sh, sh->line);
-			sh->line_len = 0;
-			if (buf[i] == '\n')
-				continue;
-		}
-		if (buf[i] != '\r')
-			sh->line[sh->line_len++] = buf[i];
+		n = drop_queries(sh, buf, n);
+	show(sh, buf, n);
+	return n;
+}
+
+/* Each console line into the log ring; the line being written is kept
+ * aside (log shows it, wait matches it). */
+static int
+console_line(void *arg, const char *line, bool partial)
+{
+	struct shell *sh = arg;
+
+	if (!partial) {
+		shell_log_line(sh, line);
+		sh->line_len = 0;
+		return 0;
 	}
+	sh->line_len = strnlen(line, LINE_LEN);
+	memcpy(sh->line, line, sh->line_len);
+	sh->line[sh->line_len] = '\0';
+	return 0;
+}
+
+/* A partial line held back while the prompt is up shows after
+ * PARTIAL_MS. */
+static int
+console_prepare(void *arg, struct pollfd *pfd)
+{
+	const struct shell *sh = arg;
+	long left;
+
+	(void)pfd;
+	if (sh->disp_len == 0)
+		return -1;
+	left = sh->disp_ms + PARTIAL_MS - mono_ms();
+	return left > 0 ? (int)left : 0;
+}
+
+static int
+console_event(void *arg, const struct pollfd *pfd)
+{
+	(void)pfd;
+	shell_show_flush(arg, false);
+	return 0;
+}
+
+void
+shell_console_init(struct shell *sh)
+{
+	sh->console.prepare = console_prepare;
+	sh->console.event = console_event;
+	sh->console.line = console_line;
+	sh->console.arg = sh;
+	loop_add(&sh->loop, &sh->console);
 }
 
 void

@@ -1,8 +1,9 @@
 /*
- * vm.c - run QEMU and supervise it: fork/exec with a clean fd table and
- * dropped privileges, signals through a self-pipe, the serial console
- * scanned line by line in batch mode (expect/fail/timeout), and the exit
- * status mapped to DESIGN.md section 7.
+ * vm.c - run QEMU and watch it: fork/exec with a clean fd table and
+ * dropped privileges, then QEMU as a participant of the loop (loop.c):
+ * its serial console read and split into lines, the one line splitter
+ * qrun has, whose lines go to every participant (batch patterns, the
+ * readiness probe, the shell's log), and its exit. Prints nothing.
  */
 #include <fcntl.h>
 #include <grp.h>
@@ -21,148 +22,11 @@
 
 #include "qrun.h"
 
-#define TAIL_LINES	20
 #define LINE_MAX_LEN	4096
 #define GRACE_MS	3000
-#define LINGER_QUIET_MS	300
-#define LINGER_MAX_MS	2000
 
 /* Marks a child's errno from before exec (privileges, fds), not exec's. */
 #define SETUP_FAILED	0x10000
-
-static int sigpipe_fds[2] = { -1, -1 };
-
-/*
- * Every signal whose default action ends the process (signal(7): Term
- * and Core), but SIGKILL and SIGSTOP, which cannot be caught, and 32 and
- * 33, which the C library keeps for itself (SIGRTMIN is 34). SIGRTMIN..
- * SIGRTMAX are added at run time.
- */
-static const int fatal_sigs[] = {
-	SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE,
-	SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT,
-	SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSYS,
-};
-
-/* A fault of qrun's own (not a kill(2) of that number): no undo from a
- * process whose memory is suspect; it dies as it would have, the journal
- * stays for the next run or qrun cleanup. */
-static bool
-own_fault(int sig, const siginfo_t *si)
-{
-	if (si->si_code <= 0)
-		return false;	/* sent by a process: SI_USER, SI_QUEUE... */
-	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
-	    sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS;
-}
-
-static void
-on_signal(int sig, siginfo_t *si, void *uc)
-{
-	unsigned char c = (unsigned char)sig;
-	int saved = errno;
-
-	(void)uc;
-	/* qrun's own write to a pipe whose reader is gone: the write fails
-	 * with EPIPE and the run goes on (see vm_signals_init). */
-	if (sig == SIGPIPE && si->si_code == SI_USER && si->si_pid == getpid())
-		return;
-	if (own_fault(sig, si)) {
-		signal(sig, SIG_DFL);	/* the fault repeats, and kills */
-		return;
-	}
-	if (write(sigpipe_fds[1], &c, 1) < 0) {
-		/* The pipe is full: a signal is already pending. */
-	}
-	errno = saved;
-}
-
-/* Calls fn on every signal qrun catches. */
-static void
-each_caught(void (*fn)(int sig, const struct sigaction *), const
-    struct sigaction *sa)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(fatal_sigs); i++)
-		fn(fatal_sigs[i], sa);
-	for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
-		fn(s, sa);
-	fn(SIGCHLD, sa);
-}
-
-static void
-set_action(int sig, const struct sigaction *sa)
-{
-	sigaction(sig, sa, NULL);
-}
-
-/*
- * Every terminating signal (and SIGCHLD) goes to the self-pipe, so the
- * one loop ends the run and the caller undoes it before dying of that
- * signal, as for SIGTERM; also a signal the parent ignored (a background
- * job's SIGINT and SIGQUIT). SIGPIPE too, when another process sends it;
- * when qrun's own write to a pipe whose reader is gone raises it (qrun
- * ... | head), that write just fails and the run goes on.
- */
-int
-vm_signals_init(void)
-{
-	struct sigaction sa;
-
-	if (sigpipe_fds[0] >= 0)
-		return 0;
-	if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -errno;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_signal;
-	sa.sa_flags = SA_RESTART | SA_SIGINFO;
-	sigemptyset(&sa.sa_mask);
-	each_caught(set_action, &sa);
-	return 0;
-}
-
-int
-vm_signal_fd(void)
-{
-	return sigpipe_fds[0];
-}
-
-/* Read one pending signal from the self-pipe; 0 when none. */
-int
-vm_signal_next(void)
-{
-	unsigned char c;
-
-	return read(sigpipe_fds[0], &c, 1) == 1 ? c : 0;
-}
-
-/* Restore default dispositions (in the child, and before re-raising). */
-void
-vm_signals_reset(void)
-{
-	struct sigaction sa;
-	sigset_t all;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	each_caught(set_action, &sa);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-}
-
-/*
- * After the undo: die of sig, so that the parent sees 128+N. No core
- * file for a core-dumping signal (SIGQUIT...): the undo is done, a core
- * would only show a process that finished cleaning up.
- */
-void
-vm_signal_die(int sig)
-{
-	vm_signals_reset();
-	prctl(PR_SET_DUMPABLE, 0);
-	raise(sig);
-	_exit(128 + sig);
-}
 
 /*
  * In the child: everything between fork and exec. Privileges are dropped
@@ -173,7 +37,7 @@ child_exec(const struct vm_spec *s, int errpipe, int serial_w, int stdin_r)
 {
 	int e, parent = s->parent;
 
-	vm_signals_reset();
+	loop_signals_reset();
 	if (serial_w >= 0) {
 		int in = stdin_r >= 0 ? stdin_r : open("/dev/null", O_RDONLY);
 
@@ -201,6 +65,9 @@ fail:
 	_exit(EXIT_QRUN);
 }
 
+static int vm_prepare(void *, struct pollfd *);
+static int vm_event(void *, const struct pollfd *);
+
 int
 vm_spawn(const struct vm_spec *s, struct vm *vm)
 {
@@ -211,6 +78,11 @@ vm_spawn(const struct vm_spec *s, struct vm *vm)
 	vm->pid = -1;
 	vm->serial_fd = -1;
 	vm->stdin_fd = -1;
+	vm->out = s->out;
+	vm->out_arg = s->out_arg;
+	vm->part.prepare = vm_prepare;
+	vm->part.event = vm_event;
+	vm->part.arg = vm;
 	vm->setup_failed = true;	/* until the child says otherwise */
 	if (pipe2(ep, O_CLOEXEC) < 0)
 		return -errno;
@@ -240,6 +112,8 @@ vm_spawn(const struct vm_spec *s, struct vm *vm)
 	}
 	vm->serial_fd = sp[0];
 	sp[0] = -1;
+	if (vm->serial_fd >= 0)		/* read to its end, never block */
+		fcntl(vm->serial_fd, F_SETFL, O_NONBLOCK);
 	vm->stdin_fd = ip[1];
 	ip[1] = -1;
 	vm->start_ms = mono_ms();
@@ -256,24 +130,23 @@ out:
 	return r;
 }
 
-/* Reap QEMU if it exited; 1 when it did. */
-static int
+int
 vm_reap(struct vm *vm, bool block)
 {
-	int st;
-	pid_t p;
-
 	if (vm->pid < 0)
 		return 1;
-	while ((p = waitpid(vm->pid, &st, block ? 0 : WNOHANG)) < 0 &&
-	    errno == EINTR)
-		;
-	if (p != vm->pid)
+	if (!loop_reap(&vm->pid, &vm->status, block))
 		return 0;
-	vm->status = st;
 	vm->exited = true;
-	vm->pid = -1;
 	return 1;
+}
+
+static void
+console_close(struct vm *vm)
+{
+	if (vm->serial_fd >= 0)
+		close(vm->serial_fd);
+	vm->serial_fd = -1;
 }
 
 /* SIGTERM, then SIGKILL after a grace period; always reaps. */
@@ -284,6 +157,8 @@ vm_stop(struct vm *vm)
 
 	if (vm->pid < 0)
 		return;
+	/* Nobody reads it any more: a full pipe must not hold QEMU up. */
+	console_close(vm);
 	kill(vm->pid, SIGTERM);
 	end = mono_ms() + GRACE_MS;
 	while (mono_ms() < end) {
@@ -295,111 +170,41 @@ vm_stop(struct vm *vm)
 	vm_reap(vm, true);
 }
 
-/* Keep the last TAIL_LINES lines of the console (once --fail matched:
- * until the matching line is the oldest one kept). */
-static bool
-tail_frozen(const struct vm *vm)
-{
-	return vm->freeze_at != 0 && vm->nlines >= vm->freeze_at;
-}
-
-static void
-tail_add(struct vm *vm, const char *line)
-{
-	if (tail_frozen(vm))
-		return;
-	vm->nlines++;
-	free(vm->tail[vm->tail_pos]);
-	vm->tail[vm->tail_pos] = xstrdup(line);
-	vm->tail_pos = (vm->tail_pos + 1) % TAIL_LINES;
-}
-
-void
-vm_print_tail(struct vm *vm)
-{
-	bool any = false;
-
-	for (int i = 0; i < TAIL_LINES; i++) {
-		const char *l = vm->tail[(vm->tail_pos + i) % TAIL_LINES];
-
-		if (l == NULL)
-			continue;
-		if (!any)
-			fprintf(stderr, "qrun: last lines of the serial "
-			    "console:\n");
-		any = true;
-		fprintf(stderr, "| %s\n", l);
-	}
-	if (vm->line_len > 0 && !tail_frozen(vm)) {	/* being written */
-		if (!any)
-			fprintf(stderr, "qrun: last lines of the serial "
-			    "console:\n");
-		fprintf(stderr, "| %.*s\n", (int)vm->line_len, vm->line);
-	}
-}
-
 void
 vm_free(struct vm *vm)
 {
-	for (int i = 0; i < TAIL_LINES; i++) {
-		free(vm->tail[i]);
-		vm->tail[i] = NULL;
-	}
+	if (vm->part.loop)
+		loop_del(vm->part.loop, &vm->part);
 	free(vm->line);
 	vm->line = NULL;
-	if (vm->serial_fd >= 0)
-		close(vm->serial_fd);
-	vm->serial_fd = -1;
+	vm->line_len = 0;
+	console_close(vm);
 	if (vm->stdin_fd >= 0)
 		close(vm->stdin_fd);
 	vm->stdin_fd = -1;
 }
 
-/* Check a (partial or whole) line against the batch patterns. */
-static int
-scan_line(const struct vm_spec *s, const char *line)
-{
-	if (s->fail && regexec(s->fail, line, 0, NULL, 0) == 0)
-		return VM_FAILED;
-	if (s->expect && regexec(s->expect, line, 0, NULL, 0) == 0)
-		return VM_MATCHED;
-	if (s->hook && s->hook->line)
-		return s->hook->line(s->hook->arg, line);
-	return 0;
-}
-
 /*
- * Pass console bytes through unchanged (stdout and the log), split them
- * into lines for the tail and the patterns. Returns VM_MATCHED/VM_FAILED
- * when a pattern decides, VM_EOF at end of file, else 0.
+ * Split console bytes into lines for the loop's line hooks: a '\n' ends
+ * a line ('\r' is dropped), so does LINE_MAX_LEN; then the line being
+ * written, as a partial one. The first event a hook returns is kept; the
+ * rest of buf still goes to the hooks (the tail, the log).
  */
 static int
-serial_input(const struct vm_spec *s, struct vm *vm)
+console_split(struct vm *vm, const char *buf, size_t n)
 {
-	char buf[4096];
-	ssize_t n = read(vm->serial_fd, buf, sizeof(buf));
-	int r = 0;
+	struct loop *l = vm->part.loop;
+	int ev = 0, r;
 
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? 0 : VM_EOF;
-	if (n == 0)
-		return VM_EOF;
-	if (s->echo && write(1, buf, (size_t)n) < 0) {
-		/* stdout gone: keep scanning */
-	}
-	if (s->log)
-		fwrite(buf, 1, (size_t)n, s->log);
 	if (vm->line == NULL)
 		vm->line = xmalloc(LINE_MAX_LEN + 1);
-	/* The first decision counts; the rest of buf still goes to the tail. */
-	for (ssize_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char c = buf[i];
 
 		if (c == '\n' || vm->line_len == LINE_MAX_LEN) {
 			vm->line[vm->line_len] = '\0';
-			if (r == 0 && (r = scan_line(s, vm->line)) == VM_FAILED)
-				vm->freeze_at = vm->nlines + TAIL_LINES;
-			tail_add(vm, vm->line);
+			if ((r = loop_line(l, vm->line, false)) != 0 && ev == 0)
+				ev = r;
 			vm->line_len = 0;
 			if (c == '\n')
 				continue;
@@ -407,118 +212,69 @@ serial_input(const struct vm_spec *s, struct vm *vm)
 		if (c != '\r')
 			vm->line[vm->line_len++] = c;
 	}
-	if (r == 0 && vm->line_len > 0) {
+	if (vm->line_len > 0) {
 		vm->line[vm->line_len] = '\0';
-		if ((r = scan_line(s, vm->line)) == VM_FAILED)
-			vm->freeze_at = vm->nlines + TAIL_LINES;
+		if ((r = loop_line(l, vm->line, true)) != 0 && ev == 0)
+			ev = r;
 	}
-	return r;
+	return ev;
 }
 
 /*
- * After --fail matched: keep passing the console through until it is
- * quiet for LINGER_QUIET_MS, QEMU closes it, LINGER_MAX_MS passed or the
- * matching line is the oldest the tail keeps, so the tail shows the whole
- * failure (a panic's reason and the start of its trace), not the line cut
- * where the pattern first matched.
+ * Read the console once: its bytes to vm->out, its lines to the loop.
+ * Returns what read gave (0 at the end: the pipe is closed then; -1
+ * when there is nothing to read), the hooks' first event in *ev.
  */
-static void
-serial_linger(const struct vm_spec *s, struct vm *vm)
+static ssize_t
+console_read(struct vm *vm, int *ev)
 {
-	struct vm_spec quiet = *s;
-	long end = mono_ms() + LINGER_MAX_MS, t;
-	struct pollfd pfd[2];
-	unsigned char c;
-	int sg, n;
+	char buf[4096 + VM_OUT_ROOM];
+	ssize_t n = read(vm->serial_fd, buf, 4096);
+	size_t len;
+	int r;
 
-	quiet.expect = quiet.fail = NULL;
-	quiet.hook = NULL;
-	while (vm->serial_fd >= 0 && !tail_frozen(vm)) {
-		t = end - mono_ms();
-		if (t > LINGER_QUIET_MS)
-			t = LINGER_QUIET_MS;
-		if (t <= 0)
-			break;
-		pfd[0] = (struct pollfd){ .fd = vm->serial_fd,
-		    .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = sigpipe_fds[0],
-		    .events = POLLIN };
-		if ((n = poll(pfd, 2, (int)t)) < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;		/* quiet (or poll failed) */
-		sg = pfd[1].revents ? vm_signal_next() : 0;
-		if (sg != 0 && sg != SIGCHLD) {
-			/* Asked to stop: not now; leave the signal pending. */
-			c = (unsigned char)sg;
-			if (write(sigpipe_fds[1], &c, 1) < 0) {
-				/* full: one is pending anyway */
-			}
-			break;
-		}
-		if (!pfd[0].revents)
-			continue;
-		if (serial_input(&quiet, vm) == VM_EOF)
-			break;
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return -1;
+	if (n <= 0) {
+		console_close(vm);
+		return 0;
 	}
+	len = vm->out ? vm->out(vm->out_arg, buf, (size_t)n) : (size_t)n;
+	if ((r = console_split(vm, buf, len)) != 0 && *ev == 0)
+		*ev = r;
+	return n;
+}
+
+/* Once QEMU exited (and also to notice that it did: SIGCHLD wakes the
+ * loop) the event hook runs at once. */
+static int
+vm_prepare(void *arg, struct pollfd *pfd)
+{
+	struct vm *vm = arg;
+
+	if (vm->pid < 0)
+		return 0;
+	pfd->fd = vm->serial_fd;
+	pfd->events = POLLIN;
+	return -1;
 }
 
 /*
- * Wait until something decides the run: QEMU exits, a pattern matches,
- * the deadline passes, a signal arrives, or s->hook (a readiness probe,
- * a host command) says so. Returns the VM_* event; the signal number
- * goes to *sig.
+ * The console, then QEMU's exit: once reaped, the console is read to its
+ * end first, and an event its last lines cause (--expect matched in the
+ * final output) wins over LOOP_VM_EXITED.
  */
-int
-vm_wait(const struct vm_spec *s, struct vm *vm, int *sig)
+static int
+vm_event(void *arg, const struct pollfd *pfd)
 {
-	long deadline = s->timeout_s > 0 ?
-	    vm->start_ms + s->timeout_s * 1000 : -1;
+	struct vm *vm = arg;
+	int ev = 0;
 
-	for (;;) {
-		struct pollfd pfd[3] = {
-			{ .fd = sigpipe_fds[0], .events = POLLIN },
-			{ .fd = vm->serial_fd, .events = POLLIN },
-			{ .fd = -1 },
-		};
-		int timeout = -1, r = 0, sg, ht;
-
-		if (vm_reap(vm, false)) {
-			/* Drain what the console still holds. */
-			while (vm->serial_fd >= 0 &&
-			    (r = serial_input(s, vm)) == 0)
-				;
-			if (vm->serial_fd >= 0 && r != VM_EOF)
-				return r;
-			return VM_EXITED;
-		}
-		if (deadline >= 0) {
-			timeout = (int)(deadline - mono_ms());
-			if (timeout <= 0)
-				return VM_TIMEOUT;
-		}
-		if (s->hook && (ht = s->hook->prepare(s->hook->arg, &pfd[2])) >=
-		    0 && (timeout < 0 || ht < timeout))
-			timeout = ht;
-		if (poll(pfd, 3, timeout) < 0 && errno != EINTR)
-			return -errno;
-		while ((sg = vm_signal_next()) != 0)
-			if (sg != SIGCHLD) {
-				*sig = sg;
-				return VM_SIGNAL;
-			}
-		if (vm->serial_fd >= 0 && pfd[1].revents) {
-			r = serial_input(s, vm);
-			if (r == VM_EOF) {
-				close(vm->serial_fd);
-				vm->serial_fd = -1;
-			} else if (r != 0) {
-				if (r == VM_FAILED)
-					serial_linger(s, vm);
-				return r;
-			}
-		}
-		if (s->hook && (r = s->hook->event(s->hook->arg, &pfd[2])) != 0)
-			return r;
-	}
+	if (vm->serial_fd >= 0 && pfd->revents)
+		console_read(vm, &ev);
+	if (ev != 0 || !vm_reap(vm, false))
+		return ev;
+	while (vm->serial_fd >= 0 && ev == 0 && console_read(vm, &ev) > 0)
+		;
+	return ev ? ev : LOOP_VM_EXITED;
 }
