@@ -48,8 +48,6 @@ guest_gone(struct shell *sh)
 	loop_del(&sh->loop, &sh->qmp_part);
 	qmp_close(sh->qmp);
 	sh->qmp = NULL;
-	if (sh->qmp_path)
-		unlink(sh->qmp_path);
 	vm_free(&sh->vm);
 	sh->vm.pid = -1;
 }
@@ -159,11 +157,25 @@ shell_pump(struct shell *sh, int timeout_ms, bool prompt)
 	return ev == LOOP_VM_EXITED ? 0 : ev;
 }
 
+/* QMP quit (QEMU then exits without a word): 0, or -errno when QEMU does
+ * not speak QMP or did not take it. */
+static int
+guest_quit(struct shell *sh)
+{
+	char *res = NULL;
+	int r;
+
+	if (sh->qmp == NULL || !qmp_alive(sh->qmp))
+		return -ENOTCONN;
+	r = qmp_execute(sh->qmp, "quit", NULL, 2000, &res);
+	free(res);
+	return r == -EPIPE ? 0 : r;	/* gone before it replied */
+}
+
 /* Let QEMU go: QMP quit, or SIGTERM; SIGKILL when it lingers. */
 void
 shell_guest_stop(struct shell *sh, bool hard)
 {
-	char *res = NULL;
 	long end;
 
 	if (!shell_running(sh))
@@ -171,13 +183,11 @@ shell_guest_stop(struct shell *sh, bool hard)
 	sh->stopping = true;
 	if (hard)
 		kill(sh->vm.pid, SIGKILL);
-	else if (sh->qmp &&
-	    qmp_execute(sh->qmp, "quit", NULL, 2000, &res) == 0) {
+	else if (guest_quit(sh) == 0) {
 		end = mono_ms() + 3000;
 		while (shell_running(sh) && mono_ms() < end)
 			shell_pump(sh, 50, false);
 	}
-	free(res);
 	if (shell_running(sh)) {
 		vm_stop(&sh->vm);	/* SIGTERM, SIGKILL, reaps */
 		guest_gone(sh);
@@ -222,27 +232,6 @@ shell_load(struct shell *sh, const char *profile)
 	return r < 0 ? EXIT_QRUN : 0;
 }
 
-/* The QMP socket lives in a directory of its own, 0700 and owned by
- * whoever QEMU runs as. */
-static int
-qmp_dir_make(struct shell *sh)
-{
-	free(sh->qmp_dir);
-	free(sh->qmp_path);
-	sh->qmp_dir = xasprintf("%s/qmp-%ld", sh->rn.state, (long)getpid());
-	sh->qmp_path = xasprintf("%s/qmp.sock", sh->qmp_dir);
-	if (mkdir(sh->qmp_dir, 0700) < 0 && errno != EEXIST) {
-		warn("%s", sh->qmp_dir);
-		return EXIT_QRUN;
-	}
-	if (sh->priv.root && sh->priv.uid != 0 &&
-	    chown(sh->qmp_dir, sh->priv.uid, sh->priv.gid) < 0) {
-		warn("%s", sh->qmp_dir);
-		return EXIT_QRUN;
-	}
-	return 0;
-}
-
 /*
  * Once per shell: plan the network from the settings of the first boot
  * and take it up through runnet.c, the path a plain boot takes.
@@ -261,8 +250,7 @@ shell_net_up(struct shell *sh)
 		return EXIT_QRUN;
 	runnet_init(&sh->rn, &sh->plan, &sh->priv);
 	sh->net_up = true;
-	if ((r = runnet_up(&sh->rn, sh->image)) != 0 ||
-	    (r = qmp_dir_make(sh)) != 0)
+	if ((r = runnet_up(&sh->rn, sh->image)) != 0)
 		return r;
 	priv_net(&sh->priv, false);
 	return 0;
@@ -273,29 +261,31 @@ shell_net_down(struct shell *sh)
 {
 	if (!sh->net_up)
 		return;
-	if (sh->qmp_dir && rmdir(sh->qmp_dir) < 0 && errno != ENOENT)
-		warn("%s", sh->qmp_dir);
 	runnet_down(&sh->rn);
 	sh->net_up = false;
 }
 
 /* ----------------------------------------------------------------- boot */
 
-/* Start QEMU on sh->image with the current settings and connect QMP. */
+/* Start QEMU on sh->image with the current settings, QMP on a socket
+ * pair (qmp.c). */
 int
 shell_guest_start(struct shell *sh)
 {
 	struct qemu_opts qo = { .image = sh->image, .type = sh->type,
-	    .tap_fd = sh->rn.tap_fd, .qmp_path = sh->qmp_path,
-	    .serial_pipe = true, .extra = &sh->o->extra };
+	    .tap_fd = sh->rn.tap_fd, .serial_pipe = true,
+	    .extra = &sh->o->extra };
 	struct vm_spec s = { .priv = &sh->priv, .parent = getpid(),
 	    .serial_pipe = true, .stdin_pipe = true,
 	    .out = shell_console_out, .out_arg = sh };
 	struct strv argv = { 0 };
 	bool batch = sh->cfg.batch;
-	mode_t um;
-	int r;
+	int r, ours = -1, qemus = -1;
 
+	if ((r = qmp_socketpair(&ours, &qemus)) < 0)
+		warnx("QMP: %s (reboot will restart QEMU)", strerror(-r));
+	else
+		s.keep_fds[s.nkeep++] = qo.qmp_fd = qemus;
 	qo.accel = qemu_accel_pick(sh->cfg.qemu_accel, qemu_kvm_usable());
 	sh->cfg.batch = false;	/* no -no-reboot: reboot is the point */
 	qemu_argv(&sh->cfg, &sh->plan, &qo, &argv);
@@ -308,12 +298,13 @@ shell_guest_start(struct shell *sh)
 	if (sh->rn.tap_fd >= 0)
 		s.keep_fds[s.nkeep++] = sh->rn.tap_fd;
 	s.argv = &argv;
-	unlink(sh->qmp_path);
-	um = umask(077);	/* the QMP socket: 0600 */
 	r = vm_spawn(&s, &sh->vm);
-	umask(um);
 	strv_free(&argv);
+	if (qemus >= 0)
+		close(qemus);
 	if (r < 0) {
+		if (ours >= 0)
+			close(ours);
 		sh->vm.pid = -1;
 		return spawn_failed(&sh->vm, r, sh->cfg.qemu_binary);
 	}
@@ -323,16 +314,7 @@ shell_guest_start(struct shell *sh)
 	sh->wait_from = sh->nlog + (sh->line_len > 0);
 	sh->boot_line = sh->wait_from;
 	journal_log(sh->rn.journal, "info qemu-pid %ld", (long)sh->vm.pid);
-	/* QEMU runs as the developer and owns the socket's directory: connect
-	 * with their rights (the socket is 0600 by the umask above). */
-	if ((r = access_as_user(&sh->priv, true)) == 0) {
-		r = qmp_open(sh->qmp_path, QMP_MS, &sh->qmp);
-		access_as_user(&sh->priv, false);
-	}
-	if (r < 0)
-		warnx("QMP: %s: %s (reboot will restart QEMU)", sh->qmp_path,
-		    strerror(-r));
-	else
+	if (ours >= 0 && qmp_attach(ours, &sh->qmp) == 0)
 		loop_add(&sh->loop, &sh->qmp_part);
 	printf("QEMU pid %ld: %s\n", (long)sh->vm.pid, sh->image);
 	return 0;
@@ -435,8 +417,6 @@ out:
 	free(sh.disp);
 	free(sh.image);
 	free(sh.profile);
-	free(sh.qmp_dir);
-	free(sh.qmp_path);
 	free(hist);
 	strv_free(&sh.sets);
 	config_free(&sh.cfg);

@@ -157,9 +157,12 @@ qemu_argv(const struct config *c, const struct netplan *p,
 		strv_push(argv, "-device");
 		strv_push(argv, "isa-debug-exit,iobase=0xf4,iosize=0x04");
 	}
-	if (o->qmp_path)
-		push_opt(argv, "-qmp", "unix:", o->qmp_path,
-		    ",server=on,wait=off");
+	if (o->qmp_fd > 0) {
+		strv_push(argv, "-chardev");
+		strv_pushf(argv, "socket,id=qmp0,fd=%d", o->qmp_fd);
+		strv_push(argv, "-mon");
+		strv_push(argv, "chardev=qmp0,mode=control");
+	}
 	for (size_t i = 0; i < c->qemu_args.n; i++)
 		strv_push(argv, c->qemu_args.v[i]);
 	for (size_t i = 0; o->extra && i < o->extra->n; i++)

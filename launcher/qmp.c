@@ -1,8 +1,10 @@
 /*
- * qmp.c - a small QMP client over a unix socket: connect (retrying while
- * QEMU starts), the capabilities handshake, commands tagged with an "id"
- * whose replies are matched by that id, and the asynchronous events read
- * in between, queued for the shell. Prints nothing.
+ * qmp.c - a small QMP client on one end of a socket pair whose other end
+ * QEMU inherits (-chardev socket,fd=N): nothing in the file system, so
+ * nothing to secure or to leave behind. The capabilities handshake is
+ * sent at once and completes while QEMU starts; commands are tagged with
+ * an "id" whose replies are matched by that id, and the asynchronous
+ * events read in between are queued for the shell. Prints nothing.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -10,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
@@ -28,31 +29,8 @@ struct qmp {
 	size_t ev_head;
 	json_object *reply;	/* the reply being waited for */
 	long want_id;
+	bool greeted;		/* QEMU's greeting came: it speaks QMP */
 };
-
-static int
-qmp_connect(const char *path, int timeout_ms)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	long end = mono_ms() + timeout_ms;
-	int fd, e;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	for (;;) {
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return -errno;
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-			return fd;
-		e = errno;
-		close(fd);
-		if ((e != ENOENT && e != ECONNREFUSED) || mono_ms() >= end)
-			return -e;
-		usleep(20000);
-	}
-}
 
 /* One complete message: a reply (kept when it is the one awaited) or an
  * event (queued). Unknown messages are dropped. */
@@ -63,7 +41,9 @@ qmp_message(struct qmp *q, const char *text)
 
 	if (m == NULL)
 		return;
-	if (json_object_object_get_ex(m, "event", &v)) {
+	if (json_object_object_get_ex(m, "QMP", &v))
+		q->greeted = true;
+	else if (json_object_object_get_ex(m, "event", &v)) {
 		json_object *d, *g;
 		bool guest = json_object_object_get_ex(m, "data", &d) &&
 		    json_object_object_get_ex(d, "guest", &g) &&
@@ -181,28 +161,45 @@ out:
 }
 
 int
-qmp_open(const char *path, int timeout_ms, struct qmp **out)
+qmp_socketpair(int *ours, int *qemus)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	*ours = sv[0];
+	*qemus = sv[1];
+	return 0;
+}
+
+int
+qmp_attach(int fd, struct qmp **out)
 {
 	struct qmp *q = xcalloc(1, sizeof(*q));
-	char *res = NULL;
 	int r;
 
-	*out = NULL;
+	q->fd = fd;
 	q->buf = xmalloc(QMP_BUF);
-	if ((q->fd = qmp_connect(path, timeout_ms)) < 0) {
-		r = q->fd;
-		goto out;
+	/* Sent before the greeting is read: QEMU reads it once it greeted,
+	 * and its reply is dropped like any reply nobody waits for. */
+	if ((r = qmp_send(q, "qmp_capabilities", NULL)) < 0) {
+		qmp_close(q);
+		*out = NULL;
+		return r;
 	}
-	/* The greeting is a message without id: qmp_message drops it. */
-	r = qmp_execute(q, "qmp_capabilities", NULL, timeout_ms, &res);
-	free(res);
-	if (r == 0) {
-		*out = q;
-		return 0;
-	}
-out:
-	qmp_close(q);
-	return r;
+	q->want_id = 0;
+	*out = q;
+	return 0;
+}
+
+bool
+qmp_alive(struct qmp *q)
+{
+	struct pollfd p = { .fd = q->fd, .events = POLLIN };
+
+	while (!q->greeted && poll(&p, 1, 0) > 0 && qmp_input(q) == 0)
+		;
+	return q->greeted;
 }
 
 int

@@ -249,7 +249,8 @@ struct qemu_opts {
 	enum image_type type;
 	const char *accel;	/* resolved: "kvm" or "tcg" */
 	int tap_fd;		/* >= 0: -netdev tap,fd=N; < 0: ifname= form */
-	const char *qmp_path;	/* NULL = no QMP socket */
+	int qmp_fd;		/* > 0: QMP on this inherited socket; 0 = none
+				 * (fd 0 is stdin, never a socket of ours) */
 	bool serial_pipe;	/* batch: serial on stdio for qrun to scan */
 	const struct strv *extra;	/* after "--" */
 };
@@ -707,9 +708,16 @@ bool batch_heard(const struct batch *);
 
 struct qmp;
 
-/* Connect to QEMU's QMP socket (retrying while it appears) and do the
- * capabilities handshake. 0 or -errno. */
-int qmp_open(const char *path, int timeout_ms, struct qmp **);
+/* A socket pair for QMP, both ends close-on-exec: QEMU inherits *qemus
+ * (vm_spec.keep_fds, qemu_opts.qmp_fd), qrun keeps *ours. 0 or -errno. */
+int qmp_socketpair(int *ours, int *qemus);
+/* A client on our end of the pair (owned from now on, also on failure);
+ * the handshake is sent at once and completes as QEMU starts. 0 or
+ * -errno. */
+int qmp_attach(int fd, struct qmp **);
+/* Has QEMU greeted (reading what is there, without waiting)? A QEMU
+ * stand-in never does. */
+bool qmp_alive(struct qmp *);
 void qmp_close(struct qmp *);
 int qmp_fd(const struct qmp *);
 /* Run cmd (args_json: an object's JSON text, or NULL); the reply is

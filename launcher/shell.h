@@ -30,7 +30,6 @@ struct shell {
 	struct netplan plan;
 	bool net_up;
 	struct runnet rn;	/* journal, lock, tap: the same path as boot */
-	char *qmp_dir, *qmp_path;
 	/* The guest. */
 	char *image;		/* for the next boot/reboot */
 	struct stat img_st;	/* the image as booted */

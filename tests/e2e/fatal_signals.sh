@@ -17,19 +17,17 @@ need_guests "fatal signals" "$MB"
 FAKE=$TESTDIR/fake-qemu
 printf '#!/bin/sh\necho fake-qemu-up\nexec sleep 600\n' >"$FAKE"
 chmod +x "$FAKE"
-Q="$QRUN -n tap -t tap1 -o qemu.binary=$FAKE"
-OUT=$TESTDIR/out ERR=$TESTDIR/err
 
 # Default action "terminate" or "core" (signal(7)), catchable.
 SIGS="1 2 3 4 5 6 7 8 10 11 12 13 14 15 16 24 25 26 27 29 30 31"
 n=34
 while [ $n -le 64 ]; do SIGS="$SIGS $n"; n=$((n + 1)); done
 
-# until_up PID: the stand-in printed its line (so QEMU runs), qrun alive.
+# until_up PID OUT: the stand-in printed its line (QEMU runs), qrun alive.
 until_up() {
 	_i=0
 	while [ $_i -lt 300 ]; do
-		grep -qs fake-qemu-up "$OUT" && return 0
+		grep -qs fake-qemu-up "$2" && return 0
 		kill -0 "$1" 2>/dev/null || return 1
 		sleep 0.02
 		_i=$((_i + 1))
@@ -48,59 +46,77 @@ gone_within() {
 	return 1
 }
 
-# one MODE N: start qrun (boot or shell) in a fresh namespace, send
-# signal N, check the exit status and the namespace; sets bad on failure.
+# one MODE NS TAP N: start qrun (boot or shell) on TAP in NS, send signal
+# N, check the exit status and that NS is as it was; prints why not.
 one() {
-	netns_make ns
-	before=$(snapshot "$ns")
-	rm -f "$OUT" "$ERR" "$TESTDIR/in"
+	_d=$TESTDIR/$1 _ns=$2
+	_q="$QRUN -n tap -t $3 -o qemu.binary=$FAKE"
+	set -- "$1" "$2" "$4"
+	rm -f "$_d.out" "$_d.err" "$_d.in"
 	if [ "$1" = boot ]; then
-		ip netns exec "$ns" $Q "$MB" </dev/null >"$OUT" 2>"$ERR" &
-		qpid=$!
+		ip netns exec "$_ns" $_q "$MB" </dev/null >"$_d.out" 2>"$_d.err" &
+		_pid=$!
 	else
-		mkfifo "$TESTDIR/in"
-		ip netns exec "$ns" $Q -i "$MB" <"$TESTDIR/in" >"$OUT" 2>"$ERR" &
-		qpid=$!
-		exec 3>"$TESTDIR/in"
+		mkfifo "$_d.in"
+		ip netns exec "$_ns" $_q -i "$MB" <"$_d.in" >"$_d.out" \
+		    2>"$_d.err" &
+		_pid=$!
+		exec 3>"$_d.in"
 		echo boot >&3
 	fi
-	bg_track "$qpid"
-	why=""
-	if until_up "$qpid"; then
-		kill -"$2" "$qpid"
-		gone_within 10 "$qpid" || { why="still running"; kill -9 "$qpid"; }
-		{ wait "$qpid"; rc=$?; } 2>/dev/null
-		[ "$rc" -eq $((128 + $2)) ] ||
-		    why="$why${why:+; }exit $rc, want $((128 + $2))"
+	_why=""
+	if until_up "$_pid" "$_d.out"; then
+		kill -"$3" "$_pid"
+		gone_within 10 "$_pid" || { _why="still running"; kill -9 "$_pid"; }
+		{ wait "$_pid"; _rc=$?; } 2>/dev/null
+		[ "$_rc" -eq $((128 + $3)) ] ||
+		    _why="$_why${_why:+; }exit $_rc, want $((128 + $3))"
 	else
-		why="QEMU did not start: $(tail -n 1 "$ERR")"
+		_why="QEMU did not start: $(tail -n 1 "$_d.err")"
+		kill -9 "$_pid" 2>/dev/null
 	fi
 	[ "$1" = shell ] && exec 3>&-
-	if [ "$(snapshot "$ns")" != "$before" ]; then
-		why="$why${why:+; }namespace changed"
-		in_ns "$ns" "$QRUN" cleanup >/dev/null 2>&1
+	if [ "$(snapshot "$_ns")" != "$_before" ]; then
+		_why="$_why${_why:+; }namespace changed"
+		in_ns "$_ns" "$QRUN" cleanup >/dev/null 2>&1
 	fi
-	ns_empty "$ns" || why="$why${why:+; }processes left"
-	if ls "$QRUN_STATE_DIR"/run-*.journal >/dev/null 2>&1; then
-		why="$why${why:+; }journal left"
-		"$QRUN" cleanup >/dev/null 2>&1
+	if ! ns_empty "$_ns"; then
+		_why="$_why${_why:+; }processes left"
+		for _p in $(ip netns pids "$_ns"); do kill -9 "$_p"; done
 	fi
-	ip netns del "$ns"
-	[ -z "$why" ] || { bad="$bad $2"; echo "#   $1 signal $2: $why"; }
+	[ -z "$_why" ] || echo "$1 signal $3: $_why"
 }
 
+# sweep MODE NS TAP: every signal in turn; a line for each that failed.
+sweep() {
+	_before=$(snapshot "$2")
+	for _s in $SIGS; do
+		one "$1" "$2" "$3" "$_s"
+	done >"$TESTDIR/$1.bad"
+}
+
+# A boot on tap1 and the shell on tap2 at once, each in its namespace.
+netns_make nb
+netns_make nsh
+sweep boot "$nb" tap1 &
+b=$!
+sweep shell "$nsh" tap2 &
+s=$!
+bg_track "$b $s"
+wait "$b" "$s"
 for mode in boot shell; do
-	bad=""
-	for s in $SIGS; do
-		one $mode "$s"
-	done
-	if [ -z "$bad" ]; then
+	if [ ! -s "$TESTDIR/$mode.bad" ]; then
 		ok "$mode: each of $(echo $SIGS | wc -w) terminating signals:" \
 		    "tap undone, exit 128+N"
 	else
-		fail "$mode: not undone or wrong status for signals$bad"
+		fail "$mode: not undone, or a wrong status, for:"
+		sed 's/^/#   /' "$TESTDIR/$mode.bad"
 	fi
 done
+if ls "$QRUN_STATE_DIR"/run-*.journal >/dev/null 2>&1; then
+	fail "a journal was left behind"
+	"$QRUN" cleanup >/dev/null 2>&1
+fi
 
 # SIGPIPE from qrun's own write to stdout: the reader is gone, the batch
 # run goes on to its own end (--expect matched: 0).
@@ -108,7 +124,7 @@ netns_make ns
 before=$(snapshot "$ns")
 rc=$( { in_ns "$ns" $QRUN -n tap -t tap1 -o qemu.accel=tcg \
     --expect 'mbtest: done' -o 'qemu.append=lines=400' "$MB" \
-    </dev/null 2>"$ERR"; echo $? >"$TESTDIR/rc"; } | head -c 1 >/dev/null
+    </dev/null 2>"$TESTDIR/err"; echo $? >"$TESTDIR/rc"; } | head -c 1 >/dev/null
     cat "$TESTDIR/rc")
 check "stdout closed by its reader: the run goes on, exit 0 (got $rc)" \
     [ "$rc" = 0 ]
