@@ -502,15 +502,53 @@ prepare_batch(struct boot *b, struct vm_spec *s)
 	return 0;
 }
 
+/*
+ * The network up, the hint, QEMU's command line (the tap and a QMP socket
+ * pair inherited), QEMU supervised: the exit status. A signal to die of
+ * after the undo goes to *fatal.
+ */
+static int
+boot_run(struct boot *b, struct opts *o, struct qemu_opts *qo, int *fatal)
+{
+	struct vm_spec s = { .priv = &b->priv, .parent = getpid() };
+	struct strv argv = { 0 };
+	char *hint;
+	int r;
+
+	if ((r = prepare_batch(b, &s)) != 0 ||
+	    (r = prepare_ready(b, o, true)) != 0 ||
+	    (r = runnet_up(&b->rn, b->image)) != 0)
+		return r;
+	priv_net(&b->priv, false);
+	if (!o->quiet) {
+		hint = netplan_hint(&b->plan);
+		warnx("%s", hint);
+		free(hint);
+	}
+	qo->tap_fd = b->rn.tap_fd;
+	if (b->rn.tap_fd >= 0)
+		s.keep_fds[s.nkeep++] = b->rn.tap_fd;
+	/* Without a pair QEMU is stopped with SIGTERM: no reason to fail. */
+	if (qmp_socketpair(&s.qmp_ours, &s.qmp_fd) == 0)
+		qo->qmp_fd = s.qmp_fd;
+	qemu_argv(&b->cfg, &b->plan, qo, &argv);
+	if (o->verbose) {
+		char *line = qemu_cmdline(&argv);
+		warnx("running %s", line);
+		free(line);
+	}
+	s.argv = &argv;
+	r = supervise(b, &s, fatal);
+	strv_free(&argv);
+	return r;
+}
+
 int
 cmd_boot(struct opts *o)
 {
 	struct boot b = { 0 };
 	struct qemu_opts qo = { .tap_fd = -1, .extra = &o->extra };
-	struct vm_spec s = { .priv = &b.priv, .parent = getpid() };
-	struct strv argv = { 0 };
 	int r, fatal = 0;
-	char *hint;
 
 	if (o->args.n != o->argi + 1) {
 		warnx(o->args.n <= o->argi ? "no image given (qrun [OPTIONS] "
@@ -529,41 +567,16 @@ cmd_boot(struct opts *o)
 	qo.image = b.image;
 	qo.type = b.type;
 	qo.accel = qemu_accel_pick(b.cfg.qemu_accel, qemu_kvm_usable());
-	if (o->dry_run) {
+	if (o->dry_run)
 		print_dry_run(&b, &qo);
-		goto out;
-	}
-	if (loop_signals_init() < 0) {
-		warnx("signals: %s", strerror(errno));
+	else if ((r = loop_signals_init()) < 0) {
+		warnx("signals: %s", strerror(-r));
 		r = EXIT_QRUN;
-		goto out;
-	}
-	if ((r = prepare_batch(&b, &s)) != 0 ||
-	    (r = prepare_ready(&b, o, true)) != 0)
-		goto out;
-	if ((r = runnet_up(&b.rn, b.image)) != 0)
-		goto out;
-	priv_net(&b.priv, false);
-	qo.tap_fd = b.rn.tap_fd;
-	if (b.rn.tap_fd >= 0)
-		s.keep_fds[s.nkeep++] = b.rn.tap_fd;
-	if (!o->quiet) {
-		hint = netplan_hint(&b.plan);
-		warnx("%s", hint);
-		free(hint);
-	}
-	qemu_argv(&b.cfg, &b.plan, &qo, &argv);
-	if (o->verbose) {
-		char *line = qemu_cmdline(&argv);
-		warnx("running %s", line);
-		free(line);
-	}
-	s.argv = &argv;
-	r = supervise(&b, &s, &fatal);
+	} else
+		r = boot_run(&b, o, &qo, &fatal);
 out:
 	r = r ? r : EXIT_OK;
 	boot_free(&b);
-	strv_free(&argv);
 	if (fatal)	/* cleanup is done: die of the signal, as the shell
 			 * expects */
 		loop_signal_die(fatal);

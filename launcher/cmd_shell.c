@@ -285,7 +285,7 @@ shell_guest_start(struct shell *sh)
 	if ((r = qmp_socketpair(&ours, &qemus)) < 0)
 		warnx("QMP: %s (reboot will restart QEMU)", strerror(-r));
 	else
-		s.keep_fds[s.nkeep++] = qo.qmp_fd = qemus;
+		s.qmp_fd = qo.qmp_fd = qemus;	/* vm_spawn closes it */
 	qo.accel = qemu_accel_pick(sh->cfg.qemu_accel, qemu_kvm_usable());
 	sh->cfg.batch = false;	/* no -no-reboot: reboot is the point */
 	qemu_argv(&sh->cfg, &sh->plan, &qo, &argv);
@@ -300,8 +300,6 @@ shell_guest_start(struct shell *sh)
 	s.argv = &argv;
 	r = vm_spawn(&s, &sh->vm);
 	strv_free(&argv);
-	if (qemus >= 0)
-		close(qemus);
 	if (r < 0) {
 		if (ours >= 0)
 			close(ours);

@@ -630,6 +630,10 @@ struct vm_spec {
 	size_t nkeep;
 	bool serial_pipe;	/* QEMU's stdout (the console) to qrun */
 	bool stdin_pipe;	/* with serial_pipe: QEMU's stdin from qrun */
+	/* A QMP socket pair (qmp_socketpair), 0 for none: QEMU's end is
+	 * inherited by QEMU and closed in qrun by vm_spawn; qrun's end, if
+	 * given, belongs to the vm from vm_spawn on, for vm_stop's quit. */
+	int qmp_fd, qmp_ours;
 	/* The console's bytes as read, before they are split into lines
 	 * (echo, serial log, the shell's display); returns how many are
 	 * left (it may drop some; buf has room for VM_OUT_ROOM more). */
@@ -650,6 +654,7 @@ struct vm {
 	bool exited;
 	int serial_fd;		/* serial_pipe: the console, else -1 */
 	int stdin_fd;		/* stdin_pipe: the console's input, else -1 */
+	int qmp_fd;		/* qrun's end of QMP (vm_spec.qmp_ours), or -1 */
 	long start_ms;
 	size_t (*out)(void *arg, char *buf, size_t n);
 	void *out_arg;
@@ -661,8 +666,10 @@ struct vm {
 int vm_spawn(const struct vm_spec *, struct vm *);
 /* Reap QEMU if it exited (block: wait); 1 when it is gone. */
 int vm_reap(struct vm *, bool block);
-/* Stop QEMU and reap it: SIGTERM, SIGKILL after a grace period. The
- * console's unread output is dropped. */
+/* Stop QEMU and reap it: QMP quit when QEMU speaks QMP (it then exits
+ * without a word), else SIGTERM (and QEMU says "terminating on signal
+ * 15"); SIGKILL after a grace period. The console's unread output is
+ * dropped. */
 void vm_stop(struct vm *);
 void vm_free(struct vm *);
 

@@ -24,6 +24,7 @@
 
 #define LINE_MAX_LEN	4096
 #define GRACE_MS	3000
+#define QUIT_MS		1000	/* QMP: QEMU's reply to quit */
 
 /* Marks a child's errno from before exec (privileges, fds), not exec's. */
 #define SETUP_FAILED	0x10000
@@ -53,6 +54,8 @@ child_exec(const struct vm_spec *s, int errpipe, int serial_w, int stdin_r)
 	for (size_t i = 0; i < s->nkeep; i++)
 		if (fcntl(s->keep_fds[i], F_SETFD, 0) < 0)
 			goto fail;
+	if (s->qmp_fd > 0 && fcntl(s->qmp_fd, F_SETFD, 0) < 0)
+		goto fail;
 	execvp(s->argv->v[0], s->argv->v);
 	e = errno;		/* exec itself: 126/127 */
 	if (write(errpipe, &e, sizeof(e)) < 0)
@@ -68,25 +71,32 @@ fail:
 static int vm_prepare(void *, struct pollfd *);
 static int vm_event(void *, const struct pollfd *);
 
-int
-vm_spawn(const struct vm_spec *s, struct vm *vm)
+static void
+vm_init(struct vm *vm, const struct vm_spec *s)
 {
-	int ep[2], sp[2] = { -1, -1 }, ip[2] = { -1, -1 }, e = 0, r;
-	ssize_t n;
-
 	memset(vm, 0, sizeof(*vm));
 	vm->pid = -1;
 	vm->serial_fd = -1;
 	vm->stdin_fd = -1;
+	vm->qmp_fd = s->qmp_ours > 0 ? s->qmp_ours : -1;
 	vm->out = s->out;
 	vm->out_arg = s->out_arg;
 	vm->part.prepare = vm_prepare;
 	vm->part.event = vm_event;
 	vm->part.arg = vm;
 	vm->setup_failed = true;	/* until the child says otherwise */
-	if (pipe2(ep, O_CLOEXEC) < 0)
-		return -errno;
-	if ((s->serial_pipe && pipe2(sp, O_CLOEXEC) < 0) ||
+}
+
+int
+vm_spawn(const struct vm_spec *s, struct vm *vm)
+{
+	int ep[2] = { -1, -1 }, sp[2] = { -1, -1 }, ip[2] = { -1, -1 };
+	int e = 0, r;
+	ssize_t n;
+
+	vm_init(vm, s);
+	if (pipe2(ep, O_CLOEXEC) < 0 ||
+	    (s->serial_pipe && pipe2(sp, O_CLOEXEC) < 0) ||
 	    (s->serial_pipe && s->stdin_pipe && pipe2(ip, O_CLOEXEC) < 0)) {
 		r = -errno;
 		goto out;
@@ -119,6 +129,12 @@ vm_spawn(const struct vm_spec *s, struct vm *vm)
 	vm->start_ms = mono_ms();
 	r = 0;
 out:
+	if (s->qmp_fd > 0)
+		close(s->qmp_fd);	/* QEMU's now, or nobody's */
+	if (r < 0 && vm->qmp_fd >= 0) {
+		close(vm->qmp_fd);
+		vm->qmp_fd = -1;
+	}
 	for (int i = 0; i < 2; i++) {
 		if (ep[i] >= 0)
 			close(ep[i]);
@@ -149,23 +165,56 @@ console_close(struct vm *vm)
 	vm->serial_fd = -1;
 }
 
-/* SIGTERM, then SIGKILL after a grace period; always reaps. */
+/* Reap QEMU within ms; 1 when it is gone. */
+static int
+reap_within(struct vm *vm, long ms)
+{
+	long end = mono_ms() + ms;
+
+	while (!vm_reap(vm, false)) {
+		if (mono_ms() >= end)
+			return 0;
+		usleep(5000);
+	}
+	return 1;
+}
+
+/*
+ * QMP quit: QEMU exits at once, and without the "terminating on signal
+ * 15 from pid N" a SIGTERM makes it print. 0, or -errno when QEMU does
+ * not speak QMP (not yet, or a stand-in) or did not take it.
+ */
+static int
+vm_quit(struct vm *vm)
+{
+	struct qmp *q;
+	char *res = NULL;
+	int r, fd = vm->qmp_fd;
+
+	if (fd < 0)
+		return -ENOTCONN;
+	vm->qmp_fd = -1;
+	if ((r = qmp_attach(fd, &q)) < 0)
+		return r;
+	r = qmp_alive(q) ? qmp_execute(q, "quit", NULL, QUIT_MS, &res) :
+	    -ENOTCONN;
+	free(res);
+	qmp_close(q);
+	return r == -EPIPE ? 0 : r;	/* gone before it replied */
+}
+
 void
 vm_stop(struct vm *vm)
 {
-	long end;
-
 	if (vm->pid < 0)
 		return;
 	/* Nobody reads it any more: a full pipe must not hold QEMU up. */
 	console_close(vm);
+	if (vm_quit(vm) == 0 && reap_within(vm, GRACE_MS))
+		return;
 	kill(vm->pid, SIGTERM);
-	end = mono_ms() + GRACE_MS;
-	while (mono_ms() < end) {
-		if (vm_reap(vm, false))
-			return;
-		usleep(10000);
-	}
+	if (reap_within(vm, GRACE_MS))
+		return;
 	kill(vm->pid, SIGKILL);
 	vm_reap(vm, true);
 }
@@ -182,6 +231,9 @@ vm_free(struct vm *vm)
 	if (vm->stdin_fd >= 0)
 		close(vm->stdin_fd);
 	vm->stdin_fd = -1;
+	if (vm->qmp_fd >= 0)
+		close(vm->qmp_fd);
+	vm->qmp_fd = -1;
 }
 
 /*
