@@ -36,8 +36,8 @@ guest_gone(struct shell *sh)
 	}
 	shell_show_flush(sh, true);
 	shell_events(sh);
+	shell_console_break(sh);	/* what we say next on a line of its own */
 	if (!sh->stopping) {
-		shell_console_break(sh);
 		if (WIFSIGNALED(st))
 			repl_printf("qrun: QEMU killed by signal %d\n",
 			    WTERMSIG(st));

@@ -437,7 +437,9 @@ sh_ready(struct shell *sh, int argc, char **argv)
 		goto out;
 	}
 	ready_start(sh->probe, secs * 1000);
-	if ((ev = probe_wait(sh)) == LOOP_READY) {
+	ev = probe_wait(sh);
+	shell_console_break(sh);	/* our line after the guest's */
+	if (ev == LOOP_READY) {
 		msg = ready_message(sh->probe, sh->boot_ms);
 		printf("qrun: %s\n", msg);
 		free(msg);
@@ -507,11 +509,13 @@ sh_run(struct shell *sh, int argc, char **argv)
 	while (c.child.pid > 0)
 		if (sh->quit || shell_pump(sh, -1, false) >= LOOP_USER) {
 			ready_cmd_stop(&c);	/* and out of the loop */
+			shell_console_break(sh);
 			warnx("run: %s: interrupted", argv[1]);
 			return EXIT_QRUN;
 		}
 	loop_del(&sh->loop, &c.child.part);
 	fflush(stdout);
+	shell_console_break(sh);
 	if (WIFSIGNALED(c.child.status))
 		warnx("run: %s killed by signal %d", argv[1],
 		    WTERMSIG(c.child.status));
@@ -557,26 +561,27 @@ sh_wait(struct shell *sh, int argc, char **argv)
 		return EXIT_QRUN;
 	}
 	end = mono_ms() + secs * 1000;
-	for (;;) {
-		if (shell_wait_scan(sh, &re)) {
-			r = 0;
-			break;
-		}
+	while (!shell_wait_scan(sh, &re)) {
 		if (!shell_running(sh)) {
+			shell_console_break(sh);
 			warnx("wait: no guest running (/%s/ not seen)",
 			    argv[1]);
-			break;
+			goto out;
 		}
 		if (sh->quit || (left = end - mono_ms()) <= 0) {
+			shell_console_break(sh);
 			warnx("wait: timeout after %ld s waiting for /%s/",
 			    secs, argv[1]);
-			break;
+			goto out;
 		}
 		if (shell_pump(sh, (int)left, false) >= LOOP_USER) {
+			shell_console_break(sh);
 			warnx("wait: interrupted");
-			break;
+			goto out;
 		}
 	}
+	r = 0;
+out:
 	regfree(&re);
 	return r;
 }
