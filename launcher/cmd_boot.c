@@ -30,6 +30,7 @@ struct boot {
 	struct ready *ready;	/* --ready / --run, else NULL */
 	const struct strv *run;	/* --run CMD..., else NULL */
 	bool quiet;
+	struct qemu_opts qo;	/* this QEMU run: image, accel, batch, fds */
 	struct loop loop;	/* QEMU, batch, the probe, the command */
 	struct batch batch;	/* expect, fail, timeout, the tail */
 };
@@ -118,12 +119,12 @@ image_load(const struct priv *pv, const char *img, enum image_type *type)
 }
 
 static void
-print_dry_run(const struct boot *b, const struct qemu_opts *qo)
+print_dry_run(const struct boot *b)
 {
 	struct strv argv = { 0 };
 	char *hint = netplan_hint(&b->plan), *line;
 
-	qemu_argv(&b->cfg, &b->plan, qo, &argv);
+	qemu_argv(&b->cfg, &b->plan, &b->qo, &argv);
 	line = qemu_cmdline(&argv);
 	printf("# network: %s\n# image: %s (%s)\n", hint, b->image,
 	    image_type_name(b->type));
@@ -216,25 +217,24 @@ exit_status(struct boot *b, struct vm *vm)
 	}
 	if (code != 0) {
 		warnx("QEMU exited with status %d", code);
-		if (c->batch)
+		if (b->qo.batch)
 			print_tail(b);
 		return EXIT_GUEST;
 	}
 	return EXIT_OK;
 }
 
-/* --ready/--run: plan the probe (before the network changes); a --run
- * makes the run a batch run. 0 or 125. */
+/* --ready/--run: plan the probe (before the network changes). Is this a
+ * batch run? The profile says so (cfg.batch), or --run. 0 or 125. */
 static int
 prepare_ready(struct boot *b, struct opts *o, bool open)
 {
 	const char *spec = b->cfg.test_ready;
 	char why[256];
 
-	if (o->run.n > 0) {
+	if (o->run.n > 0)
 		b->run = &o->run;
-		b->cfg.batch = true;
-	}
+	b->qo.batch = b->cfg.batch || b->run != NULL;
 	b->quiet = o->quiet;
 	if (spec[0] == '\0' && b->run == NULL)
 		return 0;
@@ -496,7 +496,7 @@ prepare_batch(struct boot *b, struct vm_spec *s)
 		}
 		setvbuf(b->log, NULL, _IOLBF, 0);
 	}
-	s->serial_pipe = c->batch || b->log != NULL;
+	s->serial_pipe = b->qo.batch || b->log != NULL;
 	s->out = boot_out;
 	s->out_arg = b;
 	return 0;
@@ -508,8 +508,9 @@ prepare_batch(struct boot *b, struct vm_spec *s)
  * after the undo goes to *fatal.
  */
 static int
-boot_run(struct boot *b, struct opts *o, struct qemu_opts *qo, int *fatal)
+boot_run(struct boot *b, struct opts *o, int *fatal)
 {
+	struct qemu_opts *qo = &b->qo;
 	struct vm_spec s = { .priv = &b->priv, .parent = getpid() };
 	struct strv argv = { 0 };
 	char *hint;
@@ -546,8 +547,7 @@ boot_run(struct boot *b, struct opts *o, struct qemu_opts *qo, int *fatal)
 int
 cmd_boot(struct opts *o)
 {
-	struct boot b = { 0 };
-	struct qemu_opts qo = { .tap_fd = -1, .extra = &o->extra };
+	struct boot b = { .qo = { .tap_fd = -1, .extra = &o->extra } };
 	int r, fatal = 0;
 
 	if (o->args.n != o->argi + 1) {
@@ -564,16 +564,16 @@ cmd_boot(struct opts *o)
 	    (r = image_load(&b.priv, b.image, &b.type)) != 0 ||
 	    (r = prepare_ready(&b, o, false)) != 0)
 		goto out;
-	qo.image = b.image;
-	qo.type = b.type;
-	qo.accel = qemu_accel_pick(b.cfg.qemu_accel, qemu_kvm_usable());
+	b.qo.image = b.image;
+	b.qo.type = b.type;
+	b.qo.accel = qemu_accel_pick(b.cfg.qemu_accel, qemu_kvm_usable());
 	if (o->dry_run)
-		print_dry_run(&b, &qo);
+		print_dry_run(&b);
 	else if ((r = loop_signals_init()) < 0) {
 		warnx("signals: %s", strerror(-r));
 		r = EXIT_QRUN;
 	} else
-		r = boot_run(&b, o, &qo, &fatal);
+		r = boot_run(&b, o, &fatal);
 out:
 	r = r ? r : EXIT_OK;
 	boot_free(&b);

@@ -273,13 +273,11 @@ int
 shell_guest_start(struct shell *sh)
 {
 	struct qemu_opts qo = { .image = sh->image, .type = sh->type,
-	    .tap_fd = sh->rn.tap_fd, .serial_pipe = true,
-	    .extra = &sh->o->extra };
+	    .tap_fd = sh->rn.tap_fd, .extra = &sh->o->extra };
 	struct vm_spec s = { .priv = &sh->priv, .parent = getpid(),
 	    .serial_pipe = true, .stdin_pipe = true,
 	    .out = shell_console_out, .out_arg = sh };
 	struct strv argv = { 0 };
-	bool batch = sh->cfg.batch;
 	int r, ours = -1, qemus = -1;
 
 	if ((r = qmp_socketpair(&ours, &qemus)) < 0)
@@ -287,9 +285,7 @@ shell_guest_start(struct shell *sh)
 	else
 		s.qmp_fd = qo.qmp_fd = qemus;	/* vm_spawn closes it */
 	qo.accel = qemu_accel_pick(sh->cfg.qemu_accel, qemu_kvm_usable());
-	sh->cfg.batch = false;	/* no -no-reboot: reboot is the point */
-	qemu_argv(&sh->cfg, &sh->plan, &qo, &argv);
-	sh->cfg.batch = batch;
+	qemu_argv(&sh->cfg, &sh->plan, &qo, &argv);	/* never qo.batch */
 	if (sh->o->verbose) {
 		char *line = qemu_cmdline(&argv);
 		warnx("running %s", line);

@@ -92,7 +92,7 @@ argv_boot(const struct config *c, const struct netplan *p,
 	ip = netplan_kernel_ip(p);
 	append = xasprintf("%s%s%s%s", c->qemu_append,
 	    ip && c->qemu_append[0] ? " " : "", ip ? ip : "",
-	    c->batch ? " panic=-1" : "");
+	    o->batch ? " panic=-1" : "");
 	if (append[0] != '\0') {
 		strv_push(argv, "-append");
 		strv_push(argv, append[0] == ' ' ? append + 1 : append);
@@ -151,7 +151,7 @@ qemu_argv(const struct config *c, const struct netplan *p,
 	strv_pushf(argv, "%ld", c->qemu_cpus);
 	argv_boot(c, p, o, argv);
 	argv_net(c, p, o, argv);
-	if (c->batch)
+	if (o->batch)
 		strv_push(argv, "-no-reboot");
 	if (c->test_success_code >= 0) {
 		strv_push(argv, "-device");

@@ -132,7 +132,9 @@ struct config {
 
 	/* "FILE:LINE", "-o KEY", "--option" or "default", per key. */
 	char *where[K_COUNT];
-	bool batch;	/* any of timeout/expect/success_code/ready set */
+	bool batch;	/* any of timeout/expect/success_code/ready set: the
+			 * profile asks for a batch run (a boot's
+			 * qemu_opts.batch, with --run) */
 };
 
 /* Where profiles come from; all NULL = the standard places. */
@@ -251,7 +253,9 @@ struct qemu_opts {
 	int tap_fd;		/* >= 0: -netdev tap,fd=N; < 0: ifname= form */
 	int qmp_fd;		/* > 0: QMP on this inherited socket; 0 = none
 				 * (fd 0 is stdin, never a socket of ours) */
-	bool serial_pipe;	/* batch: serial on stdio for qrun to scan */
+	bool batch;		/* this run is a batch run: -no-reboot, and
+				 * panic=-1 for a kernel (never the shell's:
+				 * reboot is its point) */
 	const struct strv *extra;	/* after "--" */
 };
 

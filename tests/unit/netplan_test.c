@@ -232,7 +232,7 @@ argv_line(struct config *c, enum image_type t, int fd)
 	struct netplan p;
 	struct strv d = { 0 }, argv = { 0 };
 	struct qemu_opts o = { .image = "/img/k", .type = t, .accel = "tcg",
-	    .tap_fd = fd };
+	    .tap_fd = fd, .batch = c->batch };
 	char *line;
 
 	ck_assert_int_eq(netplan_make(c, "jack", &p, &d), 0);
