@@ -315,6 +315,44 @@ run_cmd(struct boot *b, struct vm *vm, int *sig, int *rc)
 	return ev;
 }
 
+/* What a batch run waits for besides the guest being ready and --run:
+ * "/RE/ or debug-exit code N", malloc'd; NULL when neither is set. */
+static char *
+success_goal(const struct boot *b)
+{
+	const struct config *c = &b->cfg;
+	char code[48] = "";
+
+	if (c->test_success_code >= 0)
+		snprintf(code, sizeof(code), "debug-exit code %ld",
+		    c->test_success_code);
+	if (b->have_expect && code[0] != '\0')
+		return xasprintf("/%s/ or %s", c->test_expect, code);
+	if (b->have_expect)
+		return xasprintf("/%s/", c->test_expect);
+	return code[0] != '\0' ? xstrdup(code) : NULL;
+}
+
+/* The guest never got ready: timeout, or QEMU exited first. */
+static int
+not_ready(struct boot *b, struct vm *vm, int ev)
+{
+	const struct config *c = &b->cfg;
+	char *g = success_goal(b);
+
+	print_tail(b);
+	if (ev == LOOP_TIMEOUT)
+		warnx("timeout after %ld s waiting for the guest (%s)%s%s",
+		    c->test_timeout, c->test_ready, g ? ", then " : "",
+		    g ? g : "");
+	else
+		warnx("QEMU exited (status %d) before the guest was ready",
+		    WIFEXITED(vm->status) ? WEXITSTATUS(vm->status) :
+		    128 + WTERMSIG(vm->status));
+	free(g);
+	return ev == LOOP_TIMEOUT ? EXIT_TIMEOUT : EXIT_GUEST;
+}
+
 /*
  * Wait for the guest, then run --run's command. Returns 0 with *rc when
  * this decided the outcome, else the event for supervise. Ready with
@@ -331,17 +369,12 @@ ready_supervise(struct boot *b, struct vm *vm, int *sig, int *rc)
 	loop_add(&b->loop, ready_part(b->ready));
 	ev = loop_run(&b->loop, sig);
 	loop_del(&b->loop, ready_part(b->ready));
+	/* A guest that wrote its debug-exit code is judged by it, ready or
+	 * not. */
+	if (ev == LOOP_VM_EXITED && c->test_success_code >= 0)
+		return ev;
 	if (ev == LOOP_TIMEOUT || ev == LOOP_VM_EXITED) {
-		print_tail(b);
-		if (ev == LOOP_TIMEOUT)
-			warnx("timeout after %ld s waiting for the guest (%s)",
-			    c->test_timeout, c->test_ready);
-		else
-			warnx("QEMU exited (status %d) before the guest was "
-			    "ready", WIFEXITED(vm->status) ?
-			    WEXITSTATUS(vm->status) :
-			    128 + WTERMSIG(vm->status));
-		*rc = ev == LOOP_TIMEOUT ? EXIT_TIMEOUT : EXIT_GUEST;
+		*rc = not_ready(b, vm, ev);
 		return 0;
 	}
 	if (ev != LOOP_READY)
@@ -392,6 +425,7 @@ outcome(struct boot *b, struct vm *vm, int ev, int sig, int r,
     int *fatal_sig)
 {
 	const struct config *c = &b->cfg;
+	char *goal;
 
 	switch (ev) {
 	case 0:			/* ready_supervise decided: r */
@@ -407,11 +441,12 @@ outcome(struct boot *b, struct vm *vm, int ev, int sig, int r,
 		return EXIT_GUEST;
 	case LOOP_TIMEOUT:
 		print_tail(b);
-		if (b->have_expect)
-			warnx("timeout after %ld s waiting for /%s/",
-			    c->test_timeout, c->test_expect);
+		if ((goal = success_goal(b)) != NULL)
+			warnx("timeout after %ld s waiting for %s",
+			    c->test_timeout, goal);
 		else
 			warnx("timeout after %ld s", c->test_timeout);
+		free(goal);
 		return EXIT_TIMEOUT;
 	case LOOP_SIGNAL:
 		*fatal_sig = sig;

@@ -93,6 +93,22 @@ quiet_stop() {
 }
 [ "$rc" -eq 124 ] && quiet_stop "timeout"
 
+# A timeout names every success condition it waited for.
+run $B --timeout 1 --success-code 3 -o 'test.expect=ALL TESTS PASSED' \
+    -o 'qemu.append=hang' "$MB"
+want 124 "timeout with --expect and --success-code names both" \
+    '^qrun: timeout after 1 s waiting for /ALL TESTS PASSED/ or debug-exit code 3$'
+run $B --timeout 1 --success-code 3 -o 'qemu.append=hang' "$MB"
+want 124 "timeout with --success-code alone names it" \
+    '^qrun: timeout after 1 s waiting for debug-exit code 3$'
+run $B --timeout 1 --ready 'serial:NEVER' --expect 'NOR THIS' \
+    -o 'qemu.append=hang' "$MB"
+want 124 "timeout before ready names the probe, then --expect" \
+    '^qrun: timeout after 1 s waiting for the guest (serial:NEVER), then /NOR THIS/$'
+run $B --timeout 10 --ready 'serial:NEVER' --success-code 5 \
+    -o 'qemu.append=exit=5' "$MB"
+want 0 "success code written before the guest was ready -> 0"
+
 run $B --expect 'mbtest: done' "$MB"
 want 0 "--expect marker -> 0 (stdin not a terminal: /dev/null)"
 
