@@ -337,8 +337,10 @@ history_path(const struct priv *pv)
 	return NULL;
 }
 
-/* Lines until quit or end of input; the status of the last failing
- * command, or 0. */
+/* Lines until quit or end of input. A script's status is that of its
+ * last failing command, or 0; in a terminal 0: each mistake was shown
+ * as it happened, to the one who made it, and is no outcome of the
+ * session (qrun(1), EXIT STATUS). */
 static int
 shell_loop(struct shell *sh)
 {
@@ -350,7 +352,7 @@ shell_loop(struct shell *sh)
 		if ((line = repl_line(&eof)) != NULL) {
 			repl_pause();
 			shell_show_flush(sh, true);
-			if ((r = shell_run_line(sh, line)) != 0)
+			if ((r = shell_run_line(sh, line)) != 0 && !sh->tty)
 				status = r;
 			free(line);
 			continue;

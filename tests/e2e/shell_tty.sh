@@ -99,6 +99,36 @@ else fail "shell tty: quit exits 0 ($(pane | grep QRUN-EXIT))"; fi
 check "shell tty: history file written" \
     grep -qx reboot "$XDG_STATE_HOME/qrun/history"
 
+# In a terminal each mistake is shown as it happens; quit still exits 0
+# (qrun(1): only a script's failing commands set the exit status).
+# pane_s SESSION: that session's pane, without empty lines.
+pane_s() { T capture-pane -p -t "$1" | grep -v '^$'; }
+until_pane_s() {
+	_end=$(($(date +%s) + $3))
+	while [ "$(date +%s)" -lt "$_end" ]; do
+		pane_s "$1" | grep -Eq "$2" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+T new-session -d -s typo -x 120 -y 20 "env QRUN_STATE_DIR='$QRUN_STATE_DIR' \
+    QRUN_CONFIG_DIR='$QRUN_CONFIG_DIR' XDG_STATE_HOME='$XDG_STATE_HOME' \
+    '$QRUN' -i -n none 2>&1; echo QRUN-EXIT=\$?; sleep 30"
+until_pane_s typo '^qrun>' 10
+T send-keys -t typo 'set qemu.memroy 1' Enter
+until_pane_s typo 'unknown key' 10
+T send-keys -t typo 'stauts' Enter
+until_pane_s typo 'did you mean status' 10
+T send-keys -t typo 'quit' Enter
+if until_pane_s typo 'QRUN-EXIT=' 10 &&
+    pane_s typo | grep -q 'unknown key' &&
+    pane_s typo | grep -q 'QRUN-EXIT=0'; then
+	ok "shell tty: mistakes shown, then quit exits 0"
+else
+	fail "shell tty: mistakes shown, then quit exits 0 ($(pane_s typo |
+	    grep -E 'QRUN-EXIT|unknown key|did you mean' | tr '\n' ' '))"
+fi
+
 # Root acting for a developer (sudo): the history goes to the developer's
 # home from the password database, written with their rights; a history
 # path that points at a file of root's is not written through.
