@@ -419,7 +419,7 @@ sh_ready(struct shell *sh, int argc, char **argv)
 {
 	const char *spec;
 	char why[256], *msg;
-	long secs;
+	long secs, t0;
 	int r = EXIT_GUEST, ev;
 
 	if (ready_args(sh, argc, argv, &spec, &secs) < 0) {
@@ -437,10 +437,11 @@ sh_ready(struct shell *sh, int argc, char **argv)
 		goto out;
 	}
 	ready_start(sh->probe, secs * 1000);
+	t0 = mono_ms();
 	ev = probe_wait(sh);
 	shell_console_break(sh);	/* our line after the guest's */
 	if (ev == LOOP_READY) {
-		msg = ready_message(sh->probe, sh->boot_ms);
+		msg = ready_message(sh->probe, t0);	/* from the command */
 		printf("qrun: %s\n", msg);
 		free(msg);
 		r = 0;
