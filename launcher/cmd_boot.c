@@ -465,6 +465,10 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 	struct vm vm;
 	int ev, sig = 0, r = 0;
 
+	if ((sig = loop_signal_take()) != 0) {	/* came during the setup */
+		*fatal_sig = sig;
+		return 128 + sig;
+	}
 	if ((r = vm_spawn(s, &vm)) < 0)
 		return spawn_failed(&vm, r, c->qemu_binary);
 	if (b->rn.journal)
