@@ -162,14 +162,24 @@ static int
 tap_create(struct admin *a, const char *tap, uid_t uid, gid_t gid,
     const struct ipaddr *addr)
 {
-	struct net_link l;
+	struct net_link l = { .ifindex = 0 };
 	char why[512];
 	int r, fd;
 
 	r = net_link_get(a->net, tap, &l);
 	if (r == 0 && (r = tap_same(&l, uid, gid)) < 0)
 		return r;
-	if (r == -ENODEV) {
+	if (r < 0 && r != -ENODEV) {
+		warnx("%s: %s", tap, strerror(-r));
+		return r;
+	}
+	if (addr && (l.ifindex == 0 || !has_addr(a->net, &l, addr)) &&
+	    (r = hostaddr_check(a->net, &a->pv, tap, addr, l.ifindex, why,
+	    sizeof(why))) < 0) {
+		warnx("%s", why);
+		return r;
+	}
+	if (l.ifindex == 0) {
 		fd = change_tap_create(a->j, a->net, tap, uid, gid, true, &l);
 		if (fd < 0) {
 			warnx("%s: cannot create: %s", tap, strerror(-fd));
@@ -179,15 +189,6 @@ tap_create(struct admin *a, const char *tap, uid_t uid, gid_t gid,
 		/* Asked now, the kernel settles the new tap's carrier state
 		 * at once, so the command ends with the link as it stays. */
 		(void)net_link_get(a->net, tap, &l);
-	} else if (r < 0) {
-		warnx("%s: %s", tap, strerror(-r));
-		return r;
-	}
-	if (addr && !has_addr(a->net, &l, addr) &&
-	    (r = hostaddr_check(a->net, &a->pv, tap, addr, l.ifindex, why,
-	    sizeof(why))) < 0) {
-		warnx("%s", why);
-		return r;
 	}
 	if (addr && !has_addr(a->net, &l, addr) &&
 	    (r = tap_step(a, &l, J_ADDR_ADD, addr)) < 0)
@@ -269,7 +270,8 @@ admin_open(struct admin *a, const char *name)
 	if (r < 0)
 		return admin_done(a, false, NULL);
 	(void)journal_replay(a->state, prev, a->net, &rep);
-	if ((r = journal_open(a->state, &a->j)) < 0) {
+	if ((r = lock_claim(a->lock_fd)) < 0 ||
+	    (r = journal_open(a->state, &a->j)) < 0) {
 		warnx("%s: cannot open the journal: %s", a->state,
 		    strerror(-r));
 		return admin_done(a, false, NULL);

@@ -74,13 +74,16 @@ lock_open(const char *state_dir, const char *file)
 /*
  * Take the lock on name: 0 with *fdp (hold it; lock_release), -EBUSY
  * with *holder its pid, -errno. *prev is the last holder's pid (0: none
- * or ourselves), for the caller to replay its journal.
+ * or ourselves), for the caller to replay its journal; the file names
+ * the last holder until the caller claims it (lock_claim) once that
+ * replay is done, so a qrun killed while replaying hands the same
+ * journal on to the next one.
  */
 int
 lock_take(const char *state_dir, const char *name, int *fdp, pid_t *holder,
     pid_t *prev)
 {
-	char file[IFNAMSIZ + 32], pid[32];
+	char file[IFNAMSIZ + 32];
 	int fd, r;
 
 	*fdp = -1;
@@ -97,15 +100,21 @@ lock_take(const char *state_dir, const char *name, int *fdp, pid_t *holder,
 	}
 	if ((*prev = lock_pid(fd)) == getpid())
 		*prev = 0;
+	*fdp = fd;
+	return 0;
+}
+
+/* Write our pid into the lock we hold: our journal is the one to replay
+ * if we die. */
+int
+lock_claim(int fd)
+{
+	char pid[32];
+
 	/* Fixed width, so the pid overwrites the last holder's without a
 	 * truncate (which costs more than the rest of the lock). */
 	snprintf(pid, sizeof(pid), "%10ld\n", (long)getpid());
-	if ((r = write_at(fd, pid, strlen(pid), 0)) < 0) {
-		close(fd);
-		return r;
-	}
-	*fdp = fd;
-	return 0;
+	return write_at(fd, pid, strlen(pid), 0);
 }
 
 /* The lock file stays: unlinking it would race with the next locker. */

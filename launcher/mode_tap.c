@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/rtnetlink.h>
 
 #include "qrun.h"
 
@@ -110,14 +111,15 @@ addr_state(struct net *n, const struct net_link *l, const struct nic *nic,
 /*
  * Traffic for the guest must go out the tap: one route lookup (policy
  * rules included) answers that, where the overlap check must read the
- * whole main table, so a tap that is already set up needs only this.
+ * whole main table, so a tap that is already set up needs only this. A
+ * rule that sends the guest's network to another table is named.
  */
 static int
 check_guest_route(struct net *n, const struct nic *nic, int ifindex,
     char *why, size_t whylen)
 {
 	struct net_link o = { .name = "nowhere" };
-	char b[IPADDR_STRLEN], h[IPADDR_STRLEN];
+	char b[IPADDR_STRLEN], h[IPADDR_STRLEN], rule[160];
 	struct net_route rt;
 	int r = net_route_get(n, &nic->guest, &rt);
 
@@ -129,9 +131,15 @@ check_guest_route(struct net *n, const struct nic *nic, int ifindex,
 		return 0;
 	if (rt.ifindex > 0)
 		(void)net_link_get_index(n, rt.ifindex, &o);
-	WHY("%s: traffic to the guest %s goes out %s, not %s; a route on %s "
-	    "overlaps %s", nic->tap, ipaddr_str(&nic->guest, b), o.name,
-	    nic->tap, o.name, ipaddr_cidr(&nic->host, h));
+	if (rt.table != RT_TABLE_MAIN && rt.table != 0 && net_rule_find(n,
+	    &nic->guest, rt.table, rule, sizeof(rule)) > 0)
+		WHY("%s: traffic to the guest %s goes out %s, not %s: %s",
+		    nic->tap, ipaddr_str(&nic->guest, b), o.name, nic->tap,
+		    rule);
+	else
+		WHY("%s: traffic to the guest %s goes out %s, not %s; a route "
+		    "on %s overlaps %s", nic->tap, ipaddr_str(&nic->guest, b),
+		    o.name, nic->tap, o.name, ipaddr_cidr(&nic->host, h));
 	return -EADDRINUSE;
 }
 

@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 #include <linux/if_link.h>
 #include <linux/if_tun.h>
+#include <linux/fib_rules.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -1044,7 +1045,8 @@ net_route_get(struct net *n, const struct ipaddr *dst, struct net_route *r)
 {
 	struct rtmsg rtm = {
 		.rtm_family = (unsigned char)dst->family,
-		.rtm_dst_len = (unsigned char)ipaddr_bits(dst)
+		.rtm_dst_len = (unsigned char)ipaddr_bits(dst),
+		.rtm_flags = RTM_F_LOOKUP_TABLE,	/* say which table */
 	};
 	struct nl_msg *msg;
 	int rc;
@@ -1065,6 +1067,69 @@ net_route_get(struct net *n, const struct ipaddr *dst, struct net_route *r)
 		return 0;
 	}
 	return rc;
+}
+
+struct rule_find {
+	struct ipaddr dst;
+	unsigned table;
+	char *desc;
+	size_t len;
+	bool found;
+};
+
+/* One RTM_NEWRULE of the dump: the first rule (in priority order) that
+ * sends dst to the table. */
+static int
+parse_rule(struct nlmsghdr *h, void *arg)
+{
+	struct rule_find *rf = arg;
+	struct nlattr *tb[FRA_MAX + 1];
+	struct fib_rule_hdr *frh;
+	struct ipaddr d = { 0 };
+	char b[IPADDR_STRLEN];
+	unsigned table;
+
+	if (rf->found || h->nlmsg_type != RTM_NEWRULE ||
+	    nlmsg_parse(h, sizeof(*frh), tb, FRA_MAX, NULL) < 0)
+		return 0;
+	frh = nlmsg_data(h);
+	table = tb[FRA_TABLE] ? nla_get_u32(tb[FRA_TABLE]) : frh->table;
+	if (frh->action != FR_ACT_TO_TBL || table != rf->table)
+		return 0;
+	attr_addr(tb[FRA_DST], frh->family, frh->dst_len, &d);
+	if (d.family && !ipaddr_contains(&d, &rf->dst))
+		return 0;
+	rf->found = true;
+	snprintf(rf->desc, rf->len, "policy rule '%s%s%slookup %u' "
+	    "(priority %u)", d.family ? "to " : "",
+	    d.family ? ipaddr_cidr(&d, b) : "", d.family ? " " : "from all ",
+	    table, tb[FRA_PRIORITY] ? nla_get_u32(tb[FRA_PRIORITY]) : 0);
+	return 0;
+}
+
+/*
+ * The policy rule that sends dst to table, as "ip rule" would show it,
+ * into desc; 1 when found, 0, -errno. A dump, for error messages only.
+ */
+int
+net_rule_find(struct net *n, const struct ipaddr *dst, unsigned table,
+    char *desc, size_t len)
+{
+	struct fib_rule_hdr frh = { .family = (unsigned char)dst->family };
+	struct rule_find rf = { .dst = *dst, .table = table, .desc = desc,
+	    .len = len };
+	struct nl_msg *msg;
+	int rc;
+
+	if ((msg = nlmsg_alloc_simple(RTM_GETRULE, NLM_F_DUMP)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &frh, sizeof(frh), NLMSG_ALIGNTO) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	if ((rc = net_talk(n, msg, parse_rule, &rf)) < 0)
+		return rc;
+	return rf.found ? 1 : 0;
 }
 
 struct route_list {

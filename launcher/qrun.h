@@ -428,6 +428,10 @@ struct net_route {
  * included): r->ifindex 0 when unreachable. */
 int net_route_get(struct net *, const struct ipaddr *dst,
     struct net_route *r);
+/* The policy rule that sends dst to table ("policy rule 'to NET lookup
+ * T' (priority P)") into desc: 1, 0 when none, -errno. */
+int net_rule_find(struct net *, const struct ipaddr *dst, unsigned table,
+    char *desc, size_t len);
 /* A new tap, not yet persistent (it lives as long as the returned
  * queue, close-on-exec); the new link in *l. -EEXIST when the name is
  * taken. */
@@ -596,9 +600,10 @@ int proc_start(pid_t pid, unsigned long long *start);
 
 /* Exclusive lock on name (a tap, a bridge) in this network namespace;
  * -EBUSY with *holder = its pid. *prev: the last holder, whose journal
- * the caller replays (journal_replay). */
+ * the caller replays (journal_replay) before it claims the lock. */
 int lock_take(const char *state_dir, const char *name, int *fd,
     pid_t *holder, pid_t *prev);
+int lock_claim(int fd);
 void lock_release(int fd);
 
 /* -------------------------------------------------------------- tapdev.c */

@@ -95,6 +95,10 @@ nic_up(struct runnet *rn, size_t i, char *why, size_t whylen)
 		rn->replayed.undone += rep.undone;
 		rn->replayed.dropped += rep.dropped;
 	}
+	if ((r = lock_claim(rn->lock_fd[i])) < 0) {
+		WHY("%s: cannot lock: %s", nic->tap, strerror(-r));
+		return r;
+	}
 	return nic->mode->ensure(&h, nic, &rn->fd[i], why, whylen);
 }
 
@@ -149,6 +153,23 @@ runnet_up(struct runnet *rn, const char *image, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * A tap that stays (one qrun did not make) lost its carrier when its
+ * last queue closed, but the kernel reports that through linkwatch up to
+ * a second later: asking for the link settles it now, so qrun leaves the
+ * tap as it found it, NO-CARRIER, before it exits (and before the next
+ * run may take the lock).
+ */
+static void
+runnet_settle(const struct runnet *rn)
+{
+	struct net_link l;
+
+	for (size_t i = 0; rn->net && i < rn->plan->n; i++)
+		if (rn->plan->nic[i].mode->host_tap)
+			(void)net_link_get(rn->net, rn->plan->nic[i].tap, &l);
+}
+
 /* Undo what the journal says (or keep it: net.keep), unlock, close. */
 int
 runnet_down(struct runnet *rn, char *why, size_t whylen)
@@ -168,8 +189,12 @@ runnet_down(struct runnet *rn, char *why, size_t whylen)
 	for (size_t i = 0; i < NIC_MAX; i++) {
 		if (rn->fd[i] >= 0)
 			close(rn->fd[i]);
+		rn->fd[i] = -1;
+	}
+	runnet_settle(rn);
+	for (size_t i = 0; i < NIC_MAX; i++) {
 		lock_release(rn->lock_fd[i]);
-		rn->fd[i] = rn->lock_fd[i] = -1;
+		rn->lock_fd[i] = -1;
 	}
 	net_close(rn->net);
 	rn->net = NULL;

@@ -748,6 +748,7 @@ t_lock(const char *state)
 	TEQ(lock_take(state, "tapj7", &fd, &holder, &prev), 0);
 	T(fd >= 0);
 	TEQ(prev, 0);
+	TEQ(lock_claim(fd), 0);
 	if ((child = fork()) == 0) {
 		int cfd = -1;
 		pid_t h = 0, pv = 0;
@@ -766,10 +767,14 @@ t_lock(const char *state)
 		pid_t h = 0, pv = 0;
 
 		_exit(lock_take(state, "tapj7", &cfd, &h, &pv) == 0 &&
-		    pv == getppid() ? 0 : 1);
+		    pv == getppid() && lock_claim(cfd) == 0 ? 0 : 1);
 	}
 	T(waitpid(child, &st, 0) == child);
 	T(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	TEQ(lock_take(state, "tapj7", &fd, &holder, &prev), 0);
+	TEQ(prev, child);
+	/* not claimed: the next one still learns the child's pid */
+	lock_release(fd);
 	TEQ(lock_take(state, "tapj7", &fd, &holder, &prev), 0);
 	TEQ(prev, child);
 	lock_release(fd);
