@@ -768,14 +768,17 @@ undo_dir(struct undo_ctx *u, const struct jrec *r, size_t i)
 
 /*
  * Undo record i of u->all. What only root may add back is refused
- * (counted) for anyone else; records of links are skipped when their
- * namespace is gone (u->ns_gone): the links went with it.
+ * (counted) for anyone else, and so is what the kernel or the access
+ * list will not let a non-root qrun change (a record the user forged);
+ * records of links are skipped when their namespace is gone
+ * (u->ns_gone): the links went with it.
  */
 int
 change_undo(struct undo_ctx *u, size_t i)
 {
 	const struct jrec *r = &u->all[i];
 	const struct kind *k = &kinds[r->kind];
+	int rc;
 
 	if (k->undo == NULL || ((k->flags & K_NS) && u->ns_gone))
 		return 0;
@@ -785,5 +788,9 @@ change_undo(struct undo_ctx *u, size_t i)
 	}
 	if ((k->flags & K_NS) && u->net == NULL)
 		return -ENOTCONN;
-	return k->undo(u, r, i);
+	if ((rc = k->undo(u, r, i)) == -EPERM && !u->root) {
+		u->refused++;	/* not the user's to change: never was */
+		rc = 0;
+	}
+	return rc;
 }

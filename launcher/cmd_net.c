@@ -29,7 +29,7 @@ replay_say(const struct replay_report *rep)
 		printf("; left %d of other network namespaces (run qrun "
 		    "cleanup inside them)", rep->foreign);
 	if (rep->refused)
-		printf("; skipped %d record%s only root may undo",
+		printf("; skipped %d record%s this user may not undo",
 		    rep->refused, rep->refused == 1 ? "" : "s");
 	if (rep->failed)
 		printf("; %d could not be undone completely", rep->failed);

@@ -166,6 +166,45 @@ refused "granted veth vq0 is not a tap" "vq0: exists and is not a tap" \
 refused "bridge br9 not granted" "br9: bridge not granted" \
     -n bridge -t tap3 -b br9
 
+# --- a forged journal makes qrun do nothing the user could not -----------
+# A real run of U1's killed with SIGKILL leaves a genuine journal in U1's
+# own state dir ($XDG_RUNTIME_DIR/qrun), which U1 may edit: records
+# appended there would, undone, delete another user's tap, a bridge,
+# take an address and the link of a granted veth away, put an address
+# and a default route back. A capability-enabled cleanup undoes none.
+forged=$(snap)
+u1 -q -n tap -t tap3 $TCG --timeout 60 "$MB" -- -append hang \
+    >/dev/null 2>&1 &
+fpid=$!
+bg_track $fpid
+wait_cmd 20 sh -c "ls '$W/run1/qrun/'run-*.journal >/dev/null 2>&1 &&
+    pgrep -u '$UID1' -f qemu-system >/dev/null"
+kill -9 $(pgrep -u "$UID1" -x qrun) 2>/dev/null
+wait $fpid 2>/dev/null
+ix() { ip -n "$NS" -o link show "$1" | cut -d: -f1; }
+fj=$(ls "$W/run1/qrun/"run-*.journal 2>/dev/null | head -1)
+if [ -z "$fj" ]; then
+	fail "forged journal: the killed run left no journal to edit"
+else
+	{
+		echo "tap-create tap4@$(ix tap4)"
+		echo "bridge-create br3@$(ix br3)"
+		echo "addr-add vq0@$(ix vq0) 10.9.9.1/24"
+		echo "link-up vq0@$(ix vq0)"
+		echo "addr-del vq0@$(ix vq0) 10.9.8.1/24"
+		echo "route-del vq0@$(ix vq0) 0.0.0.0/0 10.9.9.254 0 4"
+	} >>"$fj"
+	u1 cleanup >"$TESTDIR/out" 2>&1
+	check "forged journal: cleanup refuses all six forged records" \
+	    grep -q "undid 1 leftover run; skipped 6 records" "$TESTDIR/out"
+	check "forged journal: tap4, br3, vq0's address and link untouched" \
+	    [ "$(snap)" = "$forged" ]
+	check "forged journal: no default route was added" \
+	    [ -z "$(ip -n "$NS" route show default)" ]
+	check "forged journal: the genuine part undone (tap3 gone)" \
+	    sh -c "! ip -n '$NS' link show tap3 >/dev/null 2>&1"
+fi
+
 # --- QRUN_* overrides are ignored when elevated -------------------------
 check "QRUN_STATE_DIR ignored: nothing in it" [ -z "$(ls -A "$W/evil")" ]
 check "state went to XDG_RUNTIME_DIR/qrun" \
