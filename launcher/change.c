@@ -53,7 +53,7 @@ static apply_fn do_addr_add, do_link_up, do_enslave, do_mtu, do_addr_del,
     do_route_add, do_route_del, do_release, do_bridge_delete, do_info;
 static undo_fn undo_tap_create, undo_addr_add, undo_link_up, undo_enslave,
     undo_mtu, undo_bridge_create, undo_addr_del, undo_route_add,
-    undo_route_del, undo_release, undo_bridge_delete, undo_dir;
+    undo_route_del, undo_release, undo_bridge_delete, undo_dir, undo_hold;
 
 /*
  * The vocabulary, indexed by enum jkind. says is what the change does to
@@ -89,6 +89,8 @@ static const struct kind kinds[] = {
 	    do_bridge_delete, undo_bridge_delete, "delete" },
 	/* a directory of the run's in the state dir (the shell's QMP) */
 	[J_DIR] = { "dir", { A_NAME }, 0, NULL, undo_dir, "make directory %t" },
+	/* a hold on a resource runs share (share.c) */
+	[J_HOLD] = { "hold", { A_NAME }, K_NS, NULL, undo_hold, "hold %t" },
 	[J_INFO] = { "info", { A_KEY, A_REST }, 0, do_info, NULL, "note %t" },
 };
 
@@ -552,6 +554,15 @@ change_dir(struct journal *j, const char *name)
 	return rc;
 }
 
+/* Journal "hold NAME" (share.c then takes the hold). */
+int
+change_hold(struct journal *j, const char *name)
+{
+	struct jrec r = { .kind = J_HOLD, .text = name };
+
+	return change_name_ok(name) ? journal_write(j, &r) : -EINVAL;
+}
+
 /* ------------------------------------------------------------- undo */
 
 /* -ENODEV (gone meanwhile) is success for an undo. */
@@ -764,6 +775,16 @@ undo_dir(struct undo_ctx *u, const struct jrec *r, size_t i)
 	if (unlinkat(u->dfd, r->text, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
+}
+
+/* Stop holding a shared resource: unmake it if nobody holds it now. */
+static int
+undo_hold(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	int rc = share_unmake(u->dfd, r->text, u->net, u->root);
+
+	(void)i;
+	return rc < 0 ? rc : 0;
 }
 
 /*

@@ -504,6 +504,100 @@ journal_close(struct journal *j)
 	free(j);
 }
 
+/* -------------------------------------------------- shared journals */
+
+/* "share-NAME@INO.journal" of this namespace. */
+static int
+shared_name(const char *name, char *buf, size_t len)
+{
+	struct netns_id ns;
+	int r;
+
+	if (!change_name_ok(name))
+		return -EINVAL;
+	if ((r = net_ns_self(&ns)) < 0)
+		return r;
+	snprintf(buf, len, "share-%s@%llu.journal", name, ns.ino);
+	return 0;
+}
+
+/*
+ * A new journal for what making shared resource name changes (share.c;
+ * the caller holds its guard and has undone any older one).
+ */
+int
+journal_open_shared(int dfd, const char *name, struct journal **jp)
+{
+	struct journal *j = xcalloc(1, sizeof(*j));
+	char hdr[256];
+	int r;
+
+	*jp = NULL;
+	j->fd = -1;
+	if ((j->dfd = dup(dfd)) < 0 ||
+	    (r = shared_name(name, j->name, sizeof(j->name))) < 0 ||
+	    (r = hdr_make(hdr, sizeof(hdr))) < 0) {
+		r = j->dfd < 0 ? -errno : r;
+		j->name[0] = '\0';
+		goto out;
+	}
+	j->fd = openat(j->dfd, j->name, O_CREAT | O_EXCL | O_RDWR |
+	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (j->fd < 0) {
+		r = -errno;
+		j->name[0] = '\0';
+		goto out;
+	}
+	if ((r = write_at(j->fd, hdr, strlen(hdr), 0)) == 0)
+		j->len = j->last = (off_t)strlen(hdr);
+out:
+	if (r < 0)
+		journal_close(j);
+	else
+		*jp = j;
+	return r;
+}
+
+/*
+ * Undo and remove the shared journal of name (its last holder is gone).
+ * 1 when undone, 0 when there is none, -errno (the file stays).
+ */
+int
+journal_undo_shared(int dfd, const char *name, struct net *net, bool root)
+{
+	struct undo_ctx u = { .net = net, .dfd = dfd, .root = root };
+	struct netns_id self;
+	char file[96];
+	struct img im;
+	int fd, r;
+
+	if ((r = shared_name(name, file, sizeof(file))) < 0 ||
+	    (r = net_ns_self(&self)) < 0)
+		return r;
+	if ((fd = journal_file_open(dfd, file)) < 0)
+		return fd == -ENOENT ? 0 : fd;
+	if ((r = img_read(fd, &im)) == 0) {
+		/* our inode, another cookie: its namespace died long ago */
+		u.ns_gone = im.hdr.ns.cookie != self.cookie;
+		r = img_undo(&im, &u);
+	}
+	img_free(&im);
+	close(fd);
+	if (r < 0 && r != -EINVAL)
+		return r;
+	return unlinkat(dfd, file, 0) < 0 ? -errno : 1;
+}
+
+/* Close a journal and keep its file (a shared journal, made). */
+void
+journal_detach(struct journal *j)
+{
+	if (j == NULL)
+		return;
+	j->name[0] = '\0';
+	journal_close(j);
+}
+
 /* ------------------------------------------------------ the cleaner */
 
 /* Does a network namespace with inode ino still exist: a process in it,

@@ -35,40 +35,45 @@ lock_pid(int fd)
 	    0 : (pid_t)pid;
 }
 
-/* "NAME@INO.lock" for this namespace. */
-static int
-lock_name(const char *name, char *buf, size_t len)
+/*
+ * Open (creating) "NAME@INO.SUFFIX" of this namespace in the state dir
+ * dfd: a regular file of ours. The fd, or -errno.
+ */
+int
+lock_file(int dfd, const char *name, const char *suffix)
 {
+	char file[IFNAMSIZ + 48];
 	struct netns_id ns;
-	int r;
+	struct stat st;
+	int fd, r;
 
 	if (name == NULL || ifname_check(name, NULL) < 0)
 		return -EINVAL;
 	if ((r = net_ns_self(&ns)) < 0)
 		return r;
-	snprintf(buf, len, "%s@%llu.lock", name, ns.ino);
-	return 0;
-}
-
-/* Open (creating) the lock file: ours, regular. */
-static int
-lock_open(const char *state_dir, const char *file)
-{
-	struct stat st;
-	int dfd = -1, fd = -1, r;
-
-	if ((r = state_open(state_dir, true, &dfd)) < 0)
-		return r;
+	snprintf(file, sizeof(file), "%s@%llu.%s", name, ns.ino, suffix);
 	fd = openat(dfd, file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK, 0600);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		r = -errno;
 	else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
 		r = -EPERM;
-	close(dfd);
 	if (r < 0 && fd >= 0)
 		close(fd);
 	return r < 0 ? r : fd;
+}
+
+/* Open the lock file of name in the state dir. */
+static int
+lock_open(const char *state_dir, const char *name)
+{
+	int dfd, fd, r;
+
+	if ((r = state_open(state_dir, true, &dfd)) < 0)
+		return r;
+	fd = lock_file(dfd, name, "lock");
+	close(dfd);
+	return fd;
 }
 
 /*
@@ -83,13 +88,11 @@ int
 lock_take(const char *state_dir, const char *name, int *fdp, pid_t *holder,
     pid_t *prev)
 {
-	char file[IFNAMSIZ + 32];
 	int fd, r;
 
 	*fdp = -1;
 	*holder = *prev = 0;
-	if ((r = lock_name(name, file, sizeof(file))) < 0 ||
-	    (fd = r = lock_open(state_dir, file)) < 0)
+	if ((fd = r = lock_open(state_dir, name)) < 0)
 		return r;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		r = errno == EWOULDBLOCK ? -EBUSY : -errno;

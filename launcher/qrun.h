@@ -480,6 +480,7 @@ int net_route_del(struct net *, const struct net_route *);
  *     route-add IF@IDX DST/P GW METRIC PROTO    (GW "-": none)
  *     route-del IF@IDX DST/P GW METRIC PROTO    bridge-delete BR@IDX
  *     dir NAME                        (in the state dir)
+ *     hold NAME                       (a shared resource: share.c)
  *     info KEY VALUE                  (run metadata; never undone)
  * Addresses are IPv4 or IPv6; IDX is the link's ifindex: undo touches a
  * link only while that index still carries that name.
@@ -487,7 +488,7 @@ int net_route_del(struct net *, const struct net_route *);
 enum jkind {
 	J_TAP_CREATE, J_ADDR_ADD, J_LINK_UP, J_ENSLAVE, J_MTU,
 	J_BRIDGE_CREATE, J_ADDR_DEL, J_ROUTE_ADD, J_ROUTE_DEL, J_RELEASE,
-	J_BRIDGE_DELETE, J_DIR, J_INFO,
+	J_BRIDGE_DELETE, J_DIR, J_HOLD, J_INFO,
 };
 
 struct jlink {
@@ -538,6 +539,8 @@ int change_tap_create(struct journal *, struct net *, const char *name,
 int change_bridge_create(struct journal *, struct net *, const char *name,
     struct net_link *l);
 int change_dir(struct journal *, const char *name);
+/* Journal "hold NAME" before share_take. */
+int change_hold(struct journal *, const char *name);
 int change_undo(struct undo_ctx *, size_t i);
 
 /* ------------------------------------------------------------- journal.c */
@@ -571,6 +574,13 @@ int journal_dfd(const struct journal *);
 int journal_undo(struct journal *, struct net *);
 /* Forget the changes (net.keep), delete the file, free. */
 void journal_close(struct journal *);
+/* Close, keeping the file (a shared resource's journal, once made). */
+void journal_detach(struct journal *);
+/* The journal of a shared resource (share.c): a new one, to make it;
+ * undone and removed by its last holder (1; 0 when none). */
+int journal_open_shared(int dfd, const char *name, struct journal **);
+int journal_undo_shared(int dfd, const char *name, struct net *,
+    bool root);
 /* Replay (act) or just count every journal in state_dir whose writer is
  * dead, as its namespace allows. */
 int journal_cleanup(const char *state_dir, struct net *, bool act,
@@ -604,6 +614,31 @@ int proc_start(pid_t pid, unsigned long long *start);
 int lock_take(const char *state_dir, const char *name, int *fd,
     pid_t *holder, pid_t *prev);
 int lock_claim(int fd);
+/* Open (making it) "NAME@INO.SUFFIX" of this namespace in state dir
+ * dfd; the fd or -errno. */
+int lock_file(int dfd, const char *name, const char *suffix);
+
+/* --------------------------------------------------------------- share.c */
+
+/* A hold on a resource several runs share (a switch, the NAT table, a
+ * sysctl): the first run makes it, the last one unmakes it. */
+struct share {
+	char name[64];
+	int guard;		/* held while making (share_ready ends it) */
+	int hold;		/* held for as long as the run uses it */
+	struct journal *j;	/* first: where making it is journaled */
+};
+
+/* Hold name (the caller journaled "hold NAME" first: change_hold). With
+ * *first, nobody held it: make it, journaling into sh->j. Then, either
+ * way, share_ready(). */
+int share_take(int dfd, const char *name, struct net *, struct share *,
+    bool *first);
+void share_ready(struct share *);
+/* Stop holding it; the run's undo of "hold NAME" unmakes it if last. */
+void share_drop(struct share *);
+/* The undo of "hold NAME": unmake name when nobody holds it. */
+int share_unmake(int dfd, const char *name, struct net *, bool root);
 void lock_release(int fd);
 
 /* -------------------------------------------------------------- tapdev.c */

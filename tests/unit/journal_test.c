@@ -681,6 +681,76 @@ t_root_only(const char *state)
 	net_close(n);
 }
 
+/* Hold shared resource "brs0" in a new journal: make the bridge when
+ * first. */
+static struct journal *
+hold(const char *state, struct net *n, struct share *sh, bool *first)
+{
+	struct journal *j = NULL;
+	struct net_link l;
+	int dfd;
+
+	TEQ(journal_open(state, &j), 0);
+	TEQ(change_hold(j, "brs0"), 0);
+	TEQ(state_open(state, false, &dfd), 0);
+	TEQ(share_take(dfd, "brs0", n, sh, first), 0);
+	close(dfd);
+	if (*first)
+		TEQ(change_bridge_create(sh->j, n, "brs0", &l), 0);
+	share_ready(sh);
+	return j;
+}
+
+/*
+ * The first run makes a shared resource, the last one unmakes it; a run
+ * that dies holding it counts as gone (its replayed "hold" record unmakes
+ * it when it was the last).
+ */
+static void
+t_share(const char *state)
+{
+	struct net *n = net_or_die();
+	struct replay_report rep;
+	struct journal *j;
+	struct share sh;
+	bool first;
+	int p[2], q[2], st;
+	pid_t b;
+	char c;
+
+	j = hold(state, n, &sh, &first);
+	T(first && link_exists(n, "brs0"));
+	T(pipe(p) == 0 && pipe(q) == 0);
+	if ((b = fork()) == 0) {	/* B: joins, then waits, then dies */
+		struct share bs;
+		bool bf;
+
+		hold(state, n, &bs, &bf);
+		if (write(q[1], bf ? "F" : "j", 1) != 1 ||
+		    read(p[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);		/* killed, say: no undo */
+	}
+	T(read(q[0], &c, 1) == 1 && c == 'j');
+	share_drop(&sh);
+	TEQ(journal_undo(j, n), 0);
+	T(link_exists(n, "brs0"));		/* B still holds it */
+	T(write(p[1], "x", 1) == 1);
+	T(waitpid(b, &st, 0) == b && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	T(link_exists(n, "brs0"));		/* B died holding it */
+	TEQ(cleanup(state, n, &rep), 0);	/* B's journal replayed */
+	TEQ(rep.undone, 1);
+	T(!link_exists(n, "brs0"));		/* ... and B was the last */
+	/* a new first run after that makes it anew */
+	j = hold(state, n, &sh, &first);
+	T(first && link_exists(n, "brs0"));
+	share_drop(&sh);
+	TEQ(journal_undo(j, n), 0);
+	T(!link_exists(n, "brs0"));
+	TEQ(count_journals(state), 0);
+	net_close(n);
+}
+
 /* An unsafe state dir is refused outright; unsafe files are skipped. */
 static void
 t_unsafe(const char *state)
@@ -821,6 +891,7 @@ CHILD_TEST(test_records, t_records, 0)
 CHILD_TEST(test_verdicts, t_verdicts, 0)
 CHILD_TEST(test_namespaces, t_namespaces, 0)
 CHILD_TEST(test_root_only, t_root_only, CLONE_NEWNET)
+CHILD_TEST(test_share, t_share, CLONE_NEWNET)
 CHILD_TEST(test_lock, t_lock, 0)
 CHILD_TEST(test_enospc, t_enospc, CLONE_NEWNS)
 
@@ -870,8 +941,9 @@ journal_suite(void)
 		tcase_add_test(tc, test_unsafe);
 		tcase_add_test(tc, test_namespaces);
 		tcase_add_test(tc, test_root_only);
+		tcase_add_test(tc, test_share);
 	} else
-		UNIT_SKIP(7, "journal: cannot unshare a network namespace "
+		UNIT_SKIP(8, "journal: cannot unshare a network namespace "
 		    "or open /dev/net/tun (need root): netns tests skipped");
 	if (can_unshare(CLONE_NEWNS))
 		tcase_add_test(tc, test_enospc);
