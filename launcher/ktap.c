@@ -58,7 +58,10 @@
 #define NAME_LEN	512		/* bytes kept of a name or reason */
 #define DIAG_LINE	1024		/* bytes kept of a diagnostic line */
 #define DIAG_KEEP	16384		/* bytes kept per test: the last ones */
-#define POOL_MAX	((size_t)256 << 20)
+#define CHUNK_BITS	16		/* the pool grows by 64 KiB chunks */
+#define CHUNK		((size_t)1 << CHUNK_BITS)
+#define POOL_CHUNKS	4096		/* 256 MiB of names and diagnostics */
+#define REC_BITS	10		/* records come in blocks of 1024 */
 #define MISSING_CASES	1000		/* JUnit: missing tests one by one */
 #define NONE		UINT32_MAX
 
@@ -100,7 +103,7 @@ struct suite {
 	uint32_t top;		/* its depth-1 ancestor (JUnit testsuite) */
 	int depth;
 	long num;		/* its number in the parent */
-	int64_t us;		/* its time once closed, else -1 */
+	int64_t ms;		/* its time once closed, else -1 */
 };
 
 /* A result kept: every failure, everything with KTAP_RECORD. */
@@ -108,8 +111,8 @@ struct rec {
 	uint32_t name, why, diag;	/* pool offsets or NONE */
 	uint32_t suite;		/* the level it is a result of */
 	uint32_t child;		/* the level it closed, or NONE */
-	long num, count;	/* K_MISSING: tests num..num+count-1 */
-	int64_t us;
+	uint32_t num, count;	/* K_MISSING: tests num..num+count-1 */
+	uint32_t ms;		/* its time */
 	uint8_t status, kind;
 	bool is_suite;		/* its level held results */
 	bool counted;		/* in passed/failed/skipped */
@@ -122,10 +125,10 @@ struct ktap {
 	int depth;		/* current level; -1 = outside a report */
 	struct suite *su;
 	size_t nsu, capsu;
-	struct rec *rec;
-	size_t nrec, caprec;
-	char *pool;
-	size_t plen, pcap;
+	struct rec **rb;	/* blocks of 1 << REC_BITS records */
+	size_t nrec, caprb;
+	char **chunk;		/* the pool: strings never cross a chunk */
+	size_t nchunk, capchunk, cused;
 	bool pending;		/* pend waits for a YAML block */
 	bool yaml;		/* inside one, lines indented yaml_indent */
 	int yaml_indent;
@@ -176,21 +179,32 @@ grow(void *pp, size_t *cap, size_t need, size_t size)
 	*cap = c;
 }
 
-/* Copy a then b to the pool as one string; NONE once it would hold
- * more than POOL_MAX. */
+/*
+ * Copy a then b to the pool as one string: its offset is chunk << 16 |
+ * the place in it. The pool grows by chunks, never moves (no copies, no
+ * memory touched twice); NONE once it holds POOL_CHUNKS of them.
+ */
 static uint32_t
 pool_add2(struct ktap *k, const char *a, size_t an, const char *b, size_t bn)
 {
-	uint32_t off = (uint32_t)k->plen;
+	size_t need = an + bn + 1;
+	char *p;
 
-	if (k->plen + an + bn + 1 > POOL_MAX)
+	if (need > CHUNK)
 		return NONE;
-	grow(&k->pool, &k->pcap, k->plen + an + bn + 1, 1);
-	memcpy(k->pool + k->plen, a, an);
-	memcpy(k->pool + k->plen + an, b, bn);
-	k->pool[k->plen + an + bn] = '\0';
-	k->plen += an + bn + 1;
-	return off;
+	if (k->nchunk == 0 || k->cused + need > CHUNK) {
+		if (k->nchunk == POOL_CHUNKS)
+			return NONE;
+		grow(&k->chunk, &k->capchunk, k->nchunk + 1, sizeof(*k->chunk));
+		k->chunk[k->nchunk++] = xmalloc(CHUNK);
+		k->cused = 0;
+	}
+	p = k->chunk[k->nchunk - 1] + k->cused;
+	memcpy(p, a, an);
+	memcpy(p + an, b, bn);
+	p[an + bn] = '\0';
+	k->cused += need;
+	return (uint32_t)((k->nchunk - 1) << CHUNK_BITS | (k->cused - need));
 }
 
 static uint32_t
@@ -202,7 +216,8 @@ pool_add(struct ktap *k, const char *s, size_t n)
 static const char *
 pstr(const struct ktap *k, uint32_t off)
 {
-	return off == NONE ? NULL : k->pool + off;
+	return off == NONE ? NULL : k->chunk[off >> CHUNK_BITS] +
+	    (off & (CHUNK - 1));
 }
 
 /* Drop whole lines from the front until half of DIAG_KEEP is left. */
@@ -234,8 +249,10 @@ dbuf_line(struct dbuf *d, int pad, const char *s, size_t n)
 		n = DIAG_LINE;
 	if (d->len + p + n + 1 > DIAG_KEEP)
 		dbuf_halve(d);
-	grow(&d->s, &d->cap, d->len + p + n + 1, 1);
-	memset(d->s + d->len, ' ', p);
+	if (d->len + p + n + 1 > d->cap)
+		grow(&d->s, &d->cap, d->len + p + n + 1, 1);
+	if (p > 0)
+		memset(d->s + d->len, ' ', p);
 	memcpy(d->s + d->len + p, s, n);
 	d->len += p + n;
 	d->s[d->len++] = '\n';
@@ -251,8 +268,19 @@ dbuf_clear(struct dbuf *d)
 static void
 rec_push(struct ktap *k, const struct rec *r)
 {
-	grow(&k->rec, &k->caprec, k->nrec + 1, sizeof(*k->rec));
-	k->rec[k->nrec++] = *r;
+	size_t b = k->nrec >> REC_BITS;
+
+	if ((k->nrec & ((1u << REC_BITS) - 1)) == 0) {
+		grow(&k->rb, &k->caprb, b + 1, sizeof(*k->rb));
+		k->rb[b] = xmalloc(sizeof(**k->rb) << REC_BITS);
+	}
+	k->rb[b][k->nrec++ & ((1u << REC_BITS) - 1)] = *r;
+}
+
+static const struct rec *
+rec_at(const struct ktap *k, size_t i)
+{
+	return &k->rb[i >> REC_BITS][i & ((1u << REC_BITS) - 1)];
 }
 
 /* ----------------------------------------------------------- lexing */
@@ -263,6 +291,22 @@ mark_us(const struct mark *a, const struct mark *b)
 	if (a->us >= 0 && b->us >= a->us)
 		return b->us - a->us;
 	return b->ms >= a->ms ? (int64_t)(b->ms - a->ms) * 1000 : 0;
+}
+
+/* Microseconds to whole milliseconds (JUnit's resolution), at most
+ * 49 days. */
+static uint32_t
+us_ms(int64_t us)
+{
+	int64_t ms = (us + 500) / 1000;
+
+	return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
+
+static uint32_t
+clamp32(long v)
+{
+	return v > (long)UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
 /* Digits at *p into *v (at most 15 of them); false when none. */
@@ -281,30 +325,65 @@ digits(const char **p, long *v)
 	return true;
 }
 
+/* Is c a digit (the test a compiler turns into one compare)? */
+static inline bool
+isdig(char c)
+{
+	return (unsigned char)(c - '0') < 10;
+}
+
+/* printk's own "[%5lu.%06lu]" (seconds below 100000), read without
+ * loops: nearly every stamped line has it. -1 when line has not. The
+ * checks run left to right, so a shorter line stops at its NUL. */
+static int64_t
+stamp_fixed(const char *l)
+{
+	int64_t sec = 0, us = 0;
+
+	if (l[0] != '[')
+		return -1;
+	for (int i = 1; i <= 5; i++) {
+		if (isdig(l[i]))
+			sec = sec * 10 + (l[i] - '0');
+		else if (l[i] != ' ' || sec != 0)
+			return -1;
+	}
+	if (l[6] != '.' || !isdig(l[7]) || !isdig(l[8]) || !isdig(l[9]) ||
+	    !isdig(l[10]) || !isdig(l[11]) || !isdig(l[12]) || l[13] != ']')
+		return -1;
+	us = (l[7] - '0') * 100000 + (l[8] - '0') * 10000 +
+	    (l[9] - '0') * 1000 + (l[10] - '0') * 100 + (l[11] - '0') * 10 +
+	    (l[12] - '0');
+	return sec * 1000000 + us;
+}
+
 /* "[    1.234567]" and an optional "[  T123]": the guest's time in us
  * and the text after them (and one space), or line when no stamp. */
 static const char *
 strip_stamp(const char *line, int64_t *us)
 {
+	static const int32_t scale[] = { 1000000, 100000, 10000, 1000, 100,
+	    10, 1 };
 	const char *s = line + 1;
-	long sec, frac;
-	int64_t scale = 1000000;
+	long sec, frac = 0;
+	int nd = 0;
 
-	*us = -1;
-	if (*line != '[')
+	if ((*us = stamp_fixed(line)) >= 0)
+		s = line + 14;
+	else if (*line != '[')
 		return line;
-	while (*s == ' ')
-		s++;
-	if (!digits(&s, &sec) || *s++ != '.')
-		return line;
-	for (frac = 0; *s >= '0' && *s <= '9'; s++)
-		if (scale > 1) {
-			frac = frac * 10 + (*s - '0');
-			scale /= 10;
-		}
-	if (*s++ != ']')
-		return line;
-	*us = (int64_t)sec * 1000000 + (int64_t)frac * scale;
+	else {
+		while (*s == ' ')
+			s++;
+		if (!digits(&s, &sec) || *s++ != '.')
+			return line;
+		for (; isdig(*s); s++)
+			if (nd < 6)
+				frac = frac * 10 + (*s - '0'), nd++;
+		if (*s++ != ']')
+			return line;
+		*us = (int64_t)sec * 1000000 + (int64_t)frac * scale[nd];
+	}
 	if (*s == '[') {	/* CONFIG_PRINTK_CALLER: "[  T123]", "[ C1]" */
 		const char *e = s + 1 + strspn(s + 1, " ");
 
@@ -558,14 +637,14 @@ level_plan_check(struct ktap *k, struct level *lv, enum status st)
 		r.count = 1;
 		count(k, ST_FAIL, 1);
 	} else {
-		r.num = lv->inorder ? lv->n + 1 : 0;
-		r.count = lv->plan - lv->n;
-		r.us = mark_us(&lv->mark, &k->now);
+		r.num = lv->inorder ? clamp32(lv->n + 1) : 0;
+		r.count = clamp32(lv->plan - lv->n);
+		r.ms = us_ms(mark_us(&lv->mark, &k->now));
 		if (st == ST_FAIL)	/* the first one's, reached or not */
 			r.diag = diag_keep(k, &lv->diag);
-		count(k, st, (unsigned long)r.count);
+		count(k, st, (unsigned long)(lv->plan - lv->n));
 		if (st == ST_FAIL)
-			k->missing += (unsigned long)r.count;
+			k->missing += (unsigned long)(lv->plan - lv->n);
 	}
 	if (r.status == ST_FAIL || (k->flags & KTAP_RECORD))
 		rec_push(k, &r);
@@ -607,16 +686,18 @@ pend_fill(struct ktap *k, const struct res *r, uint32_t child,
 	struct rec *p = &k->pend;
 	uint32_t name = NONE;
 	bool keep;
+	long num;
 
 	memset(p, 0, sizeof(*p));
 	p->why = p->diag = NONE;
 	p->suite = lv->suite;
 	p->child = child;
 	p->is_suite = is_suite;
-	p->num = r->num ? r->num : lv->n + 1;
-	lv->inorder = lv->inorder && p->num == lv->n + 1;
+	num = r->num ? r->num : lv->n + 1;
+	lv->inorder = lv->inorder && num == lv->n + 1;
 	lv->n++;
-	p->us = mark_us(&lv->mark, &k->now);
+	p->num = clamp32(num);
+	p->ms = us_ms(mark_us(&lv->mark, &k->now));
 	lv->mark = k->now;
 	p->status = (uint8_t)r->status;
 	p->kind = (uint8_t)r->kind;
@@ -629,7 +710,7 @@ pend_fill(struct ktap *k, const struct res *r, uint32_t child,
 	if (child != NONE) {
 		if (name != NONE)
 			k->su[child].name = name;
-		k->su[child].us = p->us;
+		k->su[child].ms = p->ms;
 		name = k->su[child].name;
 	}
 	p->name = name;
@@ -666,7 +747,8 @@ result_add(struct ktap *k, const struct res *r, bool with_child)
 	} else if (name != NONE)
 		snprintf(k->last, sizeof(k->last), "%s", pstr(k, name));
 	else
-		snprintf(k->last, sizeof(k->last), "test %ld", k->pend.num);
+		snprintf(k->last, sizeof(k->last), "test %lu",
+		    (unsigned long)k->pend.num);
 	k->pending = true;
 	k->pend_level = k->depth;
 	k->have_subtest = false;
@@ -718,7 +800,7 @@ doc_end(struct ktap *k)
 			rec_push(k, &r);
 	} else
 		level_plan_check(k, lv, ST_FAIL);
-	k->su[lv->suite].us = mark_us(&lv->mark, &k->now);
+	k->su[lv->suite].ms = us_ms(mark_us(&lv->mark, &k->now));
 	dbuf_clear(&lv->diag);
 	k->depth = -1;
 }
@@ -869,7 +951,7 @@ yaml_line(struct ktap *k, const struct ln *l)
 	}
 	if (l->len > 12 && memcmp(l->text, "duration_ms:", 12) == 0 &&
 	    (us = parse_ms(l->text + 12, l->text + l->len)) >= 0)
-		k->pend.us = us;
+		k->pend.ms = us_ms(us);
 	dbuf_line(&lv->diag, l->indent - k->yaml_indent, l->text, l->len);
 }
 
@@ -992,8 +1074,13 @@ ktap_put(struct ktap *k)
 		free(k->lv[i].diag.s);
 	free(k->lv);
 	free(k->su);
-	free(k->rec);
-	free(k->pool);
+	for (size_t i = 0; i < (k->nrec + (1u << REC_BITS) - 1) >> REC_BITS;
+	    i++)
+		free(k->rb[i]);
+	free(k->rb);
+	for (size_t i = 0; i < k->nchunk; i++)
+		free(k->chunk[i]);
+	free(k->chunk);
 	free(k);
 }
 
@@ -1155,14 +1242,14 @@ xml_put(FILE *f, const char *s, bool attr)
 
 /* Missing tests first..first+n-1 (first 0: not known which). */
 static void
-missing_label(char *buf, size_t size, long first, long n)
+missing_label(char *buf, size_t size, unsigned long first, unsigned long n)
 {
 	if (first == 0)
-		snprintf(buf, size, "%ld test%s (not run)", n, n > 1 ? "s" : "");
+		snprintf(buf, size, "%lu test%s (not run)", n, n > 1 ? "s" : "");
 	else if (n == 1)
-		snprintf(buf, size, "test %ld (not run)", first);
+		snprintf(buf, size, "test %lu (not run)", first);
 	else
-		snprintf(buf, size, "tests %ld..%ld (not run)", first,
+		snprintf(buf, size, "tests %lu..%lu (not run)", first,
 		    first + n - 1);
 }
 
@@ -1170,17 +1257,17 @@ missing_label(char *buf, size_t size, long first, long n)
 static void
 missing_case(char *buf, size_t size, const struct rec *r, long i)
 {
-	long rest = r->count - MISSING_CASES;
+	unsigned long rest = r->count - MISSING_CASES, j = (unsigned long)i;
 
-	if (i == MISSING_CASES && r->num != 0)
-		missing_label(buf, size, r->num + i, rest);
-	else if (i == MISSING_CASES)
-		snprintf(buf, size, "%ld more tests (not run)", rest);
+	if (j == MISSING_CASES && r->num != 0)
+		missing_label(buf, size, r->num + j, rest);
+	else if (j == MISSING_CASES)
+		snprintf(buf, size, "%lu more tests (not run)", rest);
 	else if (r->num != 0)
-		missing_label(buf, size, r->num + i, 1);
+		missing_label(buf, size, r->num + j, 1);
 	else
-		snprintf(buf, size, "missing test %ld of %ld (not run)", i + 1,
-		    r->count);
+		snprintf(buf, size, "missing test %lu of %lu (not run)", j + 1,
+		    (unsigned long)r->count);
 }
 
 /* The name of a record as the report and JUnit show it. */
@@ -1197,7 +1284,7 @@ rec_label(const struct ktap *k, const struct rec *r, char *buf, size_t size)
 	else if (r->name != NONE)
 		snprintf(buf, size, "%s", pstr(k, r->name));
 	else
-		snprintf(buf, size, "test %ld", r->num);
+		snprintf(buf, size, "test %lu", (unsigned long)r->num);
 }
 
 /* One failure, "FAIL suite.case # why", and its diagnostic lines. */
@@ -1227,8 +1314,8 @@ int
 ktap_report(const struct ktap *k, FILE *f)
 {
 	for (size_t i = 0; i < k->nrec; i++)
-		if (k->rec[i].status == ST_FAIL)
-			fail_put(k, f, &k->rec[i]);
+		if (rec_at(k, i)->status == ST_FAIL)
+			fail_put(k, f, rec_at(k, i));
 	if (k->bailed)
 		fprintf(f, "Bail out!%s%s\n", k->bail_why != NONE &&
 		    *pstr(k, k->bail_why) ? " " : "",
@@ -1253,7 +1340,7 @@ ktap_report(const struct ktap *k, FILE *f)
  * for the results at the top level that are not suites. */
 struct group {
 	unsigned long tests, failures, skipped;
-	int64_t us;
+	int64_t ms;
 	size_t n, at;		/* its records: idx[at .. at+n) */
 };
 
@@ -1288,7 +1375,7 @@ group_fill(const struct ktap *k, struct group *g, uint32_t *idx)
 	size_t ng = k->nsu + 1, at = 0;
 
 	for (size_t i = 0; i < k->nrec; i++) {
-		const struct rec *r = &k->rec[i];
+		const struct rec *r = rec_at(k, i);
 		struct group *x = &g[rec_group(k, r)];
 		unsigned long n = rec_cases(r);
 
@@ -1297,27 +1384,25 @@ group_fill(const struct ktap *k, struct group *g, uint32_t *idx)
 		x->failures += r->status == ST_FAIL ? n : 0;
 		x->skipped += r->status == ST_SKIP ||
 		    r->status == ST_XFAIL ? n : 0;
-		x->us += r->us;
+		x->ms += r->ms;
 	}
 	for (size_t i = 0; i < ng; i++) {
 		g[i].at = at;
 		at += g[i].n;
 		g[i].n = 0;
-		if (i < k->nsu && k->su[i].us >= 0)
-			g[i].us = k->su[i].us;
+		if (i < k->nsu && k->su[i].ms >= 0)
+			g[i].ms = k->su[i].ms;
 	}
 	for (size_t i = 0; i < k->nrec; i++) {
-		struct group *x = &g[rec_group(k, &k->rec[i])];
+		struct group *x = &g[rec_group(k, rec_at(k, i))];
 
 		idx[x->at + x->n++] = (uint32_t)i;
 	}
 }
 
 static void
-time_put(FILE *f, int64_t us)
+time_put(FILE *f, int64_t ms)
 {
-	int64_t ms = (us + 500) / 1000;
-
 	fprintf(f, "%" PRId64 ".%03" PRId64, ms / 1000, ms % 1000);
 }
 
@@ -1371,7 +1456,7 @@ case_put(const struct ktap *k, FILE *f, const struct rec *r,
 		fputs("\" name=\"", f);
 		xml_put(f, label, true);
 		fputs("\" time=\"", f);
-		time_put(f, i == 0 ? r->us : 0);
+		time_put(f, i == 0 ? r->ms : 0);
 		fputc('"', f);
 		outcome_put(k, f, r, i == 0);
 	}
@@ -1384,7 +1469,7 @@ group_open(FILE *f, const char *tag, const char *name, const struct group *g)
 	xml_put(f, name, true);
 	fprintf(f, "\" tests=\"%lu\" failures=\"%lu\" errors=\"0\" "
 	    "skipped=\"%lu\" time=\"", g->tests, g->failures, g->skipped);
-	time_put(f, g->us);
+	time_put(f, g->ms);
 	fputs("\">\n", f);
 }
 
@@ -1404,7 +1489,7 @@ ktap_junit(const struct ktap *k, FILE *f, const char *name)
 		all.tests += g[i].tests;
 		all.failures += g[i].failures;
 		all.skipped += g[i].skipped;
-		all.us += g[i].n ? g[i].us : 0;
+		all.ms += g[i].n ? g[i].ms : 0;
 	}
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
 	group_open(f, "testsuites", name, &all);
@@ -1418,7 +1503,7 @@ ktap_junit(const struct ktap *k, FILE *f, const char *name)
 		fputs("  ", f);
 		group_open(f, "testsuite", i < k->nsu ? gname : name, &g[i]);
 		for (size_t j = g[i].at; j < g[i].at + g[i].n; j++)
-			case_put(k, f, &k->rec[idx[j]], name);
+			case_put(k, f, rec_at(k, idx[j]), name);
 		fputs("  </testsuite>\n", f);
 	}
 	fputs("</testsuites>\n", f);
