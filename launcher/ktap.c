@@ -375,7 +375,7 @@ strip_stamp(const char *line, int64_t *us)
 	else {
 		while (*s == ' ')
 			s++;
-		if (!digits(&s, &sec) || *s++ != '.')
+		if (!digits(&s, &sec) || sec > 999999999 || *s++ != '.')
 			return line;
 		for (; isdig(*s); s++)
 			if (nd < 6)
@@ -655,11 +655,12 @@ level_plan_check(struct ktap *k, struct level *lv, enum status st)
 static void
 finalize(struct ktap *k)
 {
-	struct level *lv = &k->lv[k->pend_level];
 	struct rec *r = &k->pend;
+	struct level *lv;
 
 	if (!k->pending)
 		return;
+	lv = &k->lv[k->pend_level];
 	k->pending = k->yaml = false;
 	if (r->counted && (r->status == ST_FAIL || (k->flags & KTAP_RECORD))) {
 		if (r->status == ST_FAIL)
