@@ -94,11 +94,13 @@ gen_suite(FILE *f, long *us, int s, int ncase)
 			stamp(f, us, "    not ok %d case_%d", c, c);
 			n += 3;
 		} else if (c % 13 == 0)
-			stamp(f, us, "    ok %d case_%d # SKIP no device", c, c);
+			stamp(f, us, "    ok %d case_%d # SKIP no device",
+			    c, c);
 		else
 			stamp(f, us, "    ok %d case_%d", c, c);
 		if (c % 4 == 0) {
-			stamp(f, us, "virtio_net virtio0 eth0: link up, rx %d", c);
+			stamp(f, us, "virtio_net virtio0 eth0: link up, "
+			    "rx %d", c);
 			n++;
 		}
 	}
@@ -306,7 +308,8 @@ main(int argc, char **argv)
 	int c, out, keep = 0;
 
 	while ((c = getopt(argc, argv, "f:kn:r:")) != -1) {
-		if (c == 'f' && parse_long(optarg, 1, 1000000, &fail_every) == 0)
+		if (c == 'f' &&
+		    parse_long(optarg, 1, 1000000, &fail_every) == 0)
 			continue;
 		if (c == 'n' && parse_long(optarg, 100, 100000000, &lines) == 0)
 			continue;

@@ -164,19 +164,20 @@ struct res {
 
 /* ------------------------------------------------------------ memory */
 
-static void
-grow(void *pp, size_t *cap, size_t need, size_t size)
+/* p with room for need elements of size (capacity doubling from 16). */
+static void *
+grow(void *p, size_t *cap, size_t need, size_t size)
 {
-	void **p = pp;
 	size_t c = *cap ? *cap : 16;
 
 	if (need <= *cap)
-		return;
+		return p;
 	while (c < need)
 		c *= 2;
-	if ((*p = realloc(*p, c * size)) == NULL)
+	if ((p = realloc(p, c * size)) == NULL)
 		err(EXIT_QRUN, "realloc");
 	*cap = c;
+	return p;
 }
 
 /*
@@ -195,7 +196,8 @@ pool_add2(struct ktap *k, const char *a, size_t an, const char *b, size_t bn)
 	if (k->nchunk == 0 || k->cused + need > CHUNK) {
 		if (k->nchunk == POOL_CHUNKS)
 			return NONE;
-		grow(&k->chunk, &k->capchunk, k->nchunk + 1, sizeof(*k->chunk));
+		k->chunk = grow(k->chunk, &k->capchunk, k->nchunk + 1,
+		    sizeof(*k->chunk));
 		k->chunk[k->nchunk++] = xmalloc(CHUNK);
 		k->cused = 0;
 	}
@@ -250,7 +252,7 @@ dbuf_line(struct dbuf *d, int pad, const char *s, size_t n)
 	if (d->len + p + n + 1 > DIAG_KEEP)
 		dbuf_halve(d);
 	if (d->len + p + n + 1 > d->cap)
-		grow(&d->s, &d->cap, d->len + p + n + 1, 1);
+		d->s = grow(d->s, &d->cap, d->len + p + n + 1, 1);
 	if (p > 0)
 		memset(d->s + d->len, ' ', p);
 	memcpy(d->s + d->len + p, s, n);
@@ -271,7 +273,7 @@ rec_push(struct ktap *k, const struct rec *r)
 	size_t b = k->nrec >> REC_BITS;
 
 	if ((k->nrec & ((1u << REC_BITS) - 1)) == 0) {
-		grow(&k->rb, &k->caprb, b + 1, sizeof(*k->rb));
+		k->rb = grow(k->rb, &k->caprb, b + 1, sizeof(*k->rb));
 		k->rb[b] = xmalloc(sizeof(**k->rb) << REC_BITS);
 	}
 	k->rb[b][k->nrec++ & ((1u << REC_BITS) - 1)] = *r;
@@ -572,7 +574,7 @@ level_open(struct ktap *k, int indent)
 
 	if (k->depth == KTAP_DEPTH - 1)
 		return false;
-	grow(&k->lv, &k->caplv, (size_t)k->depth + 2, sizeof(*k->lv));
+	k->lv = grow(k->lv, &k->caplv, (size_t)k->depth + 2, sizeof(*k->lv));
 	memset(k->lv + old, 0, (k->caplv - old) * sizeof(*k->lv));
 	up = k->depth >= 0 ? &k->lv[k->depth] : NULL;
 	if (up != NULL) {
@@ -584,7 +586,7 @@ level_open(struct ktap *k, int indent)
 	if (k->have_subtest && up != NULL)
 		s.name = pool_add(k, k->subtest, strlen(k->subtest));
 	k->have_subtest = false;
-	grow(&k->su, &k->capsu, k->nsu + 1, sizeof(*k->su));
+	k->su = grow(k->su, &k->capsu, k->nsu + 1, sizeof(*k->su));
 	k->su[k->nsu] = s;
 	lv = &k->lv[++k->depth];
 	lv->indent = indent;
@@ -702,7 +704,8 @@ pend_fill(struct ktap *k, const struct res *r, uint32_t child,
 	lv->mark = k->now;
 	p->status = (uint8_t)r->status;
 	p->kind = (uint8_t)r->kind;
-	p->counted = !is_suite || (r->status == ST_FAIL && k->failed == failed0);
+	p->counted = !is_suite ||
+	    (r->status == ST_FAIL && k->failed == failed0);
 	if (p->counted)
 		count(k, r->status, 1);
 	keep = p->counted && (r->status == ST_FAIL || (k->flags & KTAP_RECORD));
@@ -1246,7 +1249,8 @@ static void
 missing_label(char *buf, size_t size, unsigned long first, unsigned long n)
 {
 	if (first == 0)
-		snprintf(buf, size, "%lu test%s (not run)", n, n > 1 ? "s" : "");
+		snprintf(buf, size, "%lu test%s (not run)", n,
+		    n > 1 ? "s" : "");
 	else if (n == 1)
 		snprintf(buf, size, "test %lu (not run)", first);
 	else

@@ -276,8 +276,8 @@ START_TEST(test_tap14)
 	    "    message: garbage accepted\n"
 	    "    duration_ms: 1500\n"
 	    "1 passed, 1 failed, 1 skipped\n");
-	ck_assert_ptr_nonnull(strstr(x, "<testsuite name=\"parser\" tests=\"2\" "
-	    "failures=\"1\""));
+	ck_assert_ptr_nonnull(strstr(x,
+	    "<testsuite name=\"parser\" tests=\"2\" failures=\"1\""));
 	ck_assert_ptr_nonnull(strstr(x, "name=\"rejects garbage\" "
 	    "time=\"1.500\""));
 	ck_assert_ptr_nonnull(strstr(x, "<testcase classname=\"ktap\" "
@@ -371,7 +371,8 @@ START_TEST(test_cut_short)
 	char *r;
 
 	feed(k, "KTAP version 1\n1..3\n"
-	    "    # Subtest: net-core\n    1..1\n    ok 1 dev_addr\nok 1 net-core\n"
+	    "    # Subtest: net-core\n    1..1\n    ok 1 dev_addr\n"
+	    "ok 1 net-core\n"
 	    "    # Subtest: slow\n    1..3\n    ok 1 fast_case\n"
 	    "    # slow_case: waiting for the device\n"
 	    "rcu: INFO: rcu_sched self-detected stall on CPU\n", &t);
@@ -393,7 +394,8 @@ START_TEST(test_cut_short)
 	ktap_put(k);
 
 	/* a subtest without a plan, cut: the suite itself fails */
-	k = run("KTAP version 1\n    # Subtest: hang\n    ok 1 a\n", KTAP_RECORD);
+	k = run("KTAP version 1\n    # Subtest: hang\n    ok 1 a\n",
+	    KTAP_RECORD);
 	r = report(k);
 	ck_assert_str_eq(r, "FAIL hang (not finished)\n"
 	    "report cut short; last test reached: hang.a\n"
@@ -407,7 +409,8 @@ END_TEST
 /* Exit status: all passed (skips allowed) 0; nothing at all 1. */
 START_TEST(test_exit)
 {
-	struct ktap *k = run("TAP version 13\n1..2\nok 1 a\nok 2 b # SKIP\n", 0);
+	struct ktap *k = run("TAP version 13\n1..2\nok 1 a\nok 2 b # SKIP\n",
+	    0);
 	char *r;
 
 	ck_assert_int_eq(ktap_exit(k), EXIT_OK);
@@ -515,7 +518,8 @@ START_TEST(test_garbage)
 	memset(huge + 13, 'x', big);
 	huge[13 + big] = '\0';
 	text = xasprintf("TAP version 13\n1..3\n"
-	    "# \x01\x1b[31mred\x1b[0m \xff\xfe \xed\xa0\x80 \xef\xbf\xbf <&>\"'\r\n"
+	    "# \x01\x1b[31mred\x1b[0m \xff\xfe \xed\xa0\x80 \xef\xbf\xbf "
+	    "<&>\"'\r\n"
 	    "not ok 1 ctl \x02 \xc3\x28 \xf4\x90\x80\x80 ]]> & < \"q\"\n"
 	    "    1..1\n%s\nnot ok 2 - suite\n"
 	    "\x80\x81\x82 binary\n"
