@@ -970,4 +970,57 @@ void ready_cmd_stop(struct ready_cmd *);
 /* Exit status as a shell reports it: N, or 128+N when killed by N. */
 int ready_cmd_status(const struct ready_cmd *);
 
+/* ---------------------------------------------------------------- ktap.c */
+
+/*
+ * Test results from the guest's console (--ktap, --junit): KTAP version 1
+ * (KUnit, kselftest), TAP 13 and TAP 14, fed one whole console line at a
+ * time (not the partial lines vm.c scans early for --expect: a line must
+ * be fed once). Nested subtests follow indentation; a printk time stamp
+ * is taken off and timed with; lines that are not KTAP are ignored.
+ * Pure: nothing is printed but to the FILE * given. The counting rules
+ * are at the top of ktap.c: leaves count, a suite with results does not
+ * (unless it failed with none of them failing); TODO and XFAIL count as
+ * skipped; planned tests that never came count as failed.
+ */
+struct ktap;
+
+#define KTAP_RECORD	0x1	/* keep every result, for ktap_junit */
+
+struct ktap_counts {
+	unsigned long passed, failed, skipped;
+	unsigned long xfail;	/* of skipped: TODO and XFAIL */
+	unsigned long missing;	/* of failed: planned but never reported */
+	bool bailed;		/* "Bail out!" */
+	bool cut;		/* the console ended inside the report */
+	bool seen;		/* a report started (version or plan line) */
+};
+
+struct ktap *ktap_alloc(unsigned flags);
+void ktap_put(struct ktap *);
+/* One console line, without its newline, read at now_ms (mono_ms()).
+ * Returns 1 when this line completed the report (the top-level plan is
+ * met, or a bail out), else 0; the caller may stop reading then. */
+int ktap_line(struct ktap *, const char *line, long now_ms);
+/* The console ended (guest exit, --timeout, EOF): what is open is cut
+ * off and its missing tests counted. Call before the functions below. */
+void ktap_end(struct ktap *, long now_ms);
+void ktap_counts(const struct ktap *, struct ktap_counts *);
+/* EXIT_OK when all passed (skips allowed), EXIT_GUEST on a failure, a
+ * bail out, fewer tests than planned or no test at all. */
+int ktap_exit(const struct ktap *);
+/* The last test reached, "suite.case" ("" before any): live while the
+ * report runs, after ktap_end only when the report was cut short. */
+const char *ktap_last(struct ktap *);
+/* Each failure ("FAIL suite.case # reason") with its diagnostic lines,
+ * the bail out, where a cut-short report stopped, and the closing line
+ * "N passed, N failed, N skipped". 0 or -EIO. */
+int ktap_report(const struct ktap *, FILE *);
+/* JUnit XML (Jenkins, GitLab): <testsuites name=NAME>, a <testsuite>
+ * per top-level suite and one named NAME for top-level tests that are
+ * not suites, a <testcase> per counted test (classname the suite path),
+ * <failure> with the diagnostics, <skipped/>. Needs KTAP_RECORD
+ * (-EINVAL otherwise); 0 or -EIO. The caller opens f as the user. */
+int ktap_junit(const struct ktap *, FILE *, const char *name);
+
 #endif /* QRUN_H */
