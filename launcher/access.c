@@ -1,6 +1,6 @@
 /*
  * access.c - the access list: which developers may use which taps and
- * bridges while qrun holds privileges they lack (DESIGN.md section 6).
+ * bridges while qrun holds privileges they lack (qrun(1) Privileges, qrun.conf(5)).
  *
  *     allow = (
  *       { user  = "jack";   taps = [ "tap1" ];      bridges = [ "br0" ];

@@ -1,7 +1,7 @@
 /*
  * cmd_boot.c - the main job: profile -> image -> plan -> network -> QEMU
  * -> undo, and "qrun check". The only place where a boot's outcome is
- * turned into one line and an exit status (DESIGN.md section 7).
+ * turned into one line and an exit status (qrun(1) EXIT STATUS).
  */
 #include <err.h>
 #include <fcntl.h>
@@ -157,7 +157,7 @@ boot_free(struct boot *b)
 	config_free(&b->cfg);
 }
 
-/* The status of a finished QEMU, as DESIGN.md section 7 maps it. */
+/* The status of a finished QEMU, as qrun(1) EXIT STATUS maps it. */
 static int
 exit_status(struct boot *b, struct vm *vm)
 {

@@ -1,7 +1,7 @@
 /*
  * profile.c - the profile: built-in defaults, then /etc/qrun/qrun.conf,
  * the user's qrun.conf, the -p profile and the -o overrides, each layer
- * replacing the keys it sets (libconfig files, DESIGN.md section 4).
+ * replacing the keys it sets (libconfig files, qrun.conf(5) Layering).
  *
  * One schema table drives everything: the key names, their types, their
  * defaults, where they live in struct config and how they are checked.

@@ -1,18 +1,16 @@
 /*
- * qrun.h - the one private header of qrun.
+ * qrun.h - the one private header of qrun. doc/design.md explains the
+ * layers and the life of a run; in short, top to bottom:
+ *   command  main.c, cmd_*.c: options, decisions, every message
+ *   pure     profile.c, netplan.c + mode_*.c (plan), qemu.c, addr.c
+ *   host     net.c (tun + rtnetlink), change.c (host changes as journal
+ *            records), journal.c, lock.c, share.c, tapdev.c, mode_*.c
+ *            (ensure), bridge.c, hostaddr.c, runnet.c, priv.c, access.c
+ *   VM       vm.c (QEMU and the event loop), ready.c, qmp.c, repl.c
  *
- * Layers, top to bottom:
- *   main.c     command table, option parsing, the command layer (prints)
- *   profile.c  libconfig layering and validation  -> struct config   (pure-ish)
- *   image.c    image type detection                                 (reads)
- *   netplan.c  config -> struct netplan                             (pure)
- *   qemu.c     config + plan + image -> argv                        (pure)
- *   net.c      /dev/net/tun ioctls and rtnetlink via libnl-route-3  (host)
- *   journal.c  write-ahead undo journal and per-tap locks           (host)
- *   vm.c       fork/exec/supervise QEMU, signals, batch scanning    (host)
- *
- * Lower layers return 0 or -errno and print nothing; the command layer
- * prints once, prefixed "qrun: ".
+ * Lower layers return 0 or -errno (one sentence in a why buffer where a
+ * reason helps) and print nothing; the command layer prints once,
+ * prefixed "qrun: ".
  */
 #ifndef QRUN_H
 #define QRUN_H
@@ -30,7 +28,7 @@
 
 #define QRUN_VERSION "0.1.0"
 
-/* Exit status, DESIGN.md section 7. */
+/* Exit status, qrun(1) EXIT STATUS. */
 enum {
 	EXIT_OK = 0,
 	EXIT_GUEST = 1,		/* guest failure */

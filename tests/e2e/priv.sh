@@ -1,5 +1,5 @@
 #!/bin/sh
-# Privileges (DESIGN.md section 6, issue 8): a developer running a copy of
+# Privileges (qrun(1) Privileges, issue 8): a developer running a copy of
 # qrun that carries the file capability cap_net_admin may use exactly the
 # taps and bridges /etc/qrun/access.conf grants, QEMU runs without any
 # capability, planted journals are never acted on, QRUN_* overrides are

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Privileges (DESIGN.md section 6): an unprivileged user (made by this
+# Privileges (qrun(1) Privileges): an unprivileged user (made by this
 # test) boots on a tap root created for them and leaves it as it was;
 # without a tap qrun exits 125 printing the admin command, which works
 # when run; under sudo (SUDO_UID/SUDO_GID) QEMU runs as the user with no
