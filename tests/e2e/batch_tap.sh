@@ -59,10 +59,7 @@ if [ "$n" -eq 4 ]; then
 else
 	fail "make -j4: $n hint lines, want 4"
 fi
-if [ "$(snapshot "$ns")" = "$before" ] && ns_empty "$ns" &&
-    ! ls "$QRUN_STATE_DIR"/run-*.journal >/dev/null 2>&1; then
-	ok "make -j4: nothing left (namespace as before, no process, no journal)"
-else
-	fail "make -j4: something left"; snapshot "$ns" | sed 's/^/#   /'
-fi
+check "make -j4: namespace as before" [ "$(snapshot "$ns")" = "$before" ]
+check "make -j4: no process left" ns_empty "$ns"
+check "make -j4: no journal left in $(qrun_state)" no_journal
 exit 0

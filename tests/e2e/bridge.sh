@@ -232,7 +232,7 @@ dead=$(sh -c 'echo $$')
 	echo "route-add br0 10.20.0.0/16 10.10.0.254 0 3"
 	echo "route-del eth1 0.0.0.0/0 10.10.0.1 0 3"
 	echo "route-del eth1 10.20.0.0/16 10.10.0.254 0 3"
-} >"$QRUN_STATE_DIR/run-$dead.journal"
+} >"$(qrun_state)/run-$dead.journal"
 expect_rc 0 "crash in bridge create: qrun cleanup" \
     in_ns "$HOST" "$QRUN" cleanup
 final=$(snap)
@@ -255,7 +255,7 @@ dead=$(sh -c 'echo $$')
 	echo "addr-del br0 10.10.0.5/16"
 	echo "release eth1 br0"
 	echo "bridge-delete br0"
-} >"$QRUN_STATE_DIR/run-$dead.journal"
+} >"$(qrun_state)/run-$dead.journal"
 expect_rc 0 "crash in bridge delete: qrun cleanup" \
     in_ns "$HOST" "$QRUN" cleanup
 check "crash in bridge delete: br0 back with eth1, 10.10.0.5/16, routes" \

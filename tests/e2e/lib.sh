@@ -14,9 +14,35 @@
 #   wait_cmd SEC CMD...               poll CMD until it succeeds
 #   wait_line FILE REGEX SEC          until FILE has a matching line
 #   need_root DESC                    skip (and exit 0) when not root
+#   qrun_state [sudo]                 the state dir qrun run as root uses
+#                                     (sudo: for a developer, SUDO_UID)
+#   no_journal [sudo]                 no run-*.journal in that dir
+#
+# As root every script runs in a private mount namespace with its own
+# tmpfs on /run/qrun: qrun acting for a developer (SUDO_UID) ignores
+# QRUN_STATE_DIR and keeps its locks and journals there, and they must
+# neither land in the host's /run/qrun nor mix with a parallel suite's.
 #
 # Each test is a shell script that prints one line per test case and exits
 # 0 unless it broke itself; tests/run counts the lines.
+
+if [ "$(id -u)" -eq 0 ] && [ -z "${QRUN_E2E_RUNDIR:-}" ]; then
+	# /run/qrun must exist to be mounted on: an empty directory, as
+	# qrun as root makes it. It is never removed (a parallel suite may
+	# have its tmpfs on it). Only the mount holding /run/qrun is made
+	# private here: /run/netns stays shared with the host, so the
+	# namespaces made here are as visible as without this.
+	export QRUN_E2E_RUNDIR=private
+	mkdir -p /run/qrun &&
+	    unshare -m --propagation unchanged true 2>/dev/null &&
+	    exec unshare -m --propagation unchanged sh -c '
+	    m=$(findmnt -n -o TARGET -T /run/qrun) &&
+	    mount --make-private "$m" &&
+	    mount -t tmpfs -o mode=0700 qrun-e2e /run/qrun ||
+	    { echo "FAIL - $1: cannot mount a private /run/qrun"; exit 1; }
+	    exec sh "$@"' sh "$0" "$@"
+	echo "# no private /run/qrun (unshare -m failed): runs for a developer use the host's"
+fi
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 QRUN=${QRUN:-$TOP/qrun}
@@ -51,6 +77,26 @@ need_guests() {
 		skip "$_n: no test guests (make guests)"
 		exit 0
 	done
+}
+
+# qrun_state [sudo]: where qrun, run as root by this script, keeps its
+# locks and journals. Acting for a developer (SUDO_UID set and not 0: a
+# run the test gives SUDO_UID, "sudo", or the whole suite under sudo) it
+# ignores QRUN_STATE_DIR and uses /run/qrun (this script's private one);
+# otherwise QRUN_STATE_DIR.
+qrun_state() {
+	_su=${SUDO_UID:-0}
+	[ "${1:-}" = sudo ] && _su=1
+	if [ "$(id -u)" -eq 0 ] && [ "$_su" != 0 ]; then
+		echo /run/qrun
+	else
+		echo "$QRUN_STATE_DIR"
+	fi
+}
+
+# no_journal [sudo]: no run's journal in qrun_state's directory.
+no_journal() {
+	[ -z "$(ls "$(qrun_state "$@")"/run-*.journal 2>/dev/null)" ]
 }
 
 need_root() {

@@ -19,12 +19,13 @@ boot() {
 	ip netns exec "$_ns" "$QRUN" "$@" >"$_out" 2>"$_out.err"
 }
 
-# Nothing of the run may survive it: no qemu, no tap, no journal.
+# left_clean NS BEFORE [sudo]: nothing of the run may survive it: no
+# qemu, no tap, no journal where qrun keeps them (qrun_state).
 left_clean() {
 	_ns=$1 _before=$2
 	ns_empty "$_ns" &&
 	    [ "$(snapshot "$_ns")" = "$_before" ] &&
-	    [ -z "$(ls "$QRUN_STATE_DIR"/*.journal 2>/dev/null)" ]
+	    no_journal ${3:-}
 }
 
 netns_make NS
@@ -112,7 +113,8 @@ if useradd -M -N -s /bin/sh "$TUSER" 2>/dev/null; then
 		fail "under sudo: uid/caps of the command (exit $rc)"
 		grep -E "(Uid|CapEff):" "$TESTDIR/sudo"
 	fi
-	check "under sudo: namespace as before" left_clean "$NS" "$BEFORE"
+	check "under sudo: namespace as before, no journal left" \
+	    left_clean "$NS" "$BEFORE" sudo
 	userdel "$TUSER" 2>/dev/null
 else
 	skip "under sudo: cannot add a test user"

@@ -102,7 +102,7 @@ rc=$?
 check "shell: quit exits 0 (got $rc)" [ "$rc" -eq 0 ]
 check "shell: namespace as before after quit" [ "$before" = "$(snapshot "$NS")" ]
 check "shell: no QEMU left" ns_empty "$NS"
-check "shell: QMP socket dir removed" sh -c "! ls -d '$QRUN_STATE_DIR'/qmp-* 2>/dev/null"
+check "shell: QMP socket dir removed" sh -c "! ls -d '$(qrun_state)'/qmp-* 2>/dev/null"
 if [ -n "${SHELL_DEBUG:-}" ]; then cat "$out"; fi
 
 # Bad input: the shell says why, keeps going, and the exit status is that

@@ -98,7 +98,8 @@ case $cmd in
 *)	fail "user without tap: no admin command printed" ;;
 esac
 
-# 3. Under sudo: network set up as root, QEMU runs as the user, no caps.
+# 3. Under sudo: network set up as root, QEMU runs as the user, no caps;
+# the locks and the journal go to /run/qrun (this script's private one).
 netns_make NS3
 before=$(snap_stable "$NS3")
 ip netns exec "$NS3" env SUDO_UID="$UID_" SUDO_GID="$GID_" SUDO_USER="$U" \
@@ -125,3 +126,4 @@ wait "$p" 2>/dev/null
 rc=$?
 check "sudo: SIGTERM -> 143 (exit $rc)" [ "$rc" -eq 143 ]
 check "sudo: namespace as before" same_as "$NS3" "$before"
+check "sudo: no journal left in $(qrun_state sudo)" no_journal sudo
