@@ -10,9 +10,15 @@ GOLD=$TOP/tests/golden/dryrun
 IMG=$GUESTS/vmlinuz
 MB=$GUESTS/mbtest.elf
 
+# As root the golden dry runs run in an empty namespace of their own: the
+# plan does not depend on the host's taps, and a dry run that changed
+# something would not change the root namespace.
+G=""
+[ "$(id -u)" -eq 0 ] && netns_make GNS && G="ip netns exec $GNS"
+
 # dry PROFILE: the normalized dry-run output of profiles/PROFILE.conf.
 dry() {
-	"$QRUN" --dry-run -p "$TOP/profiles/$1.conf" -o qemu.accel=tcg \
+	$G "$QRUN" --dry-run -p "$TOP/profiles/$1.conf" -o qemu.accel=tcg \
 	    -o net.mac=52:54:00:12:34:56 "$IMG" 2>&1 |
 	    sed -e "s|$IMG|IMAGE|g" -e "s|(owner $(id -un))|(owner USER)|"
 }
@@ -33,20 +39,24 @@ done
 need_root "dry-run commands pasted"
 
 # The last line of a dry run is the command; run it as a shell would.
+# The dry runs themselves run in NS too, so that "changed nothing" looks
+# where they would change something: NS's links and addresses, and the
+# state dir (no lock, no journal).
 netns_make NS
-before=$(snapshot "$NS")
-cmd=$("$QRUN" --dry-run -p "$TOP/profiles/user-mode.conf" \
+state() { snapshot "$NS"; ls -A "$(qrun_state)" 2>/dev/null; }
+before=$(state)
+cmd=$(in_ns "$NS" "$QRUN" --dry-run -p "$TOP/profiles/user-mode.conf" \
     -o qemu.accel=tcg -o qemu.append=hang "$MB" | tail -n 1)
-check "dry-run user-mode: changed nothing" [ "$before" = "$(snapshot "$NS")" ]
+check "dry-run user-mode: changed nothing" [ "$before" = "$(state)" ]
 in_ns "$NS" sh -c "timeout 5 $cmd" >"$TESTDIR/out" 2>&1 </dev/null
 rc=$?
 check "dry-run user-mode: pasted command runs QEMU (exit $rc, want 124)" \
     [ "$rc" -eq 124 ]
 
-cmd=$("$QRUN" --dry-run -p "$TOP/profiles/local-tap.conf" \
+cmd=$(in_ns "$NS" "$QRUN" --dry-run -p "$TOP/profiles/local-tap.conf" \
     -o qemu.accel=tcg -o 'qemu.append=exit=5' "$MB" \
     -- -device isa-debug-exit,iobase=0xf4,iosize=0x04 | tail -n 1)
-check "dry-run local-tap: changed nothing" [ "$before" = "$(snapshot "$NS")" ]
+check "dry-run local-tap: changed nothing" [ "$before" = "$(state)" ]
 in_ns "$NS" "$QRUN" tap create tap1 --owner root --addr 172.21.0.1/16 \
     >"$TESTDIR/out" 2>&1
 in_ns "$NS" sh -c "timeout 30 $cmd" >"$TESTDIR/out" 2>&1 </dev/null
