@@ -17,6 +17,10 @@
 #   qrun_state [sudo]                 the state dir qrun run as root uses
 #                                     (sudo: for a developer, SUDO_UID)
 #   no_journal [sudo]                 no run-*.journal in that dir
+#   shared_dir VAR                    a 0755 dir under /tmp another user
+#                                     can reach; removed at exit
+#   user_copy                         qrun and the guests copied there:
+#                                     $UQRUN, $UGUESTS, for other users
 #
 # As root every script runs in a private mount namespace with its own
 # tmpfs on /run/qrun: qrun acting for a developer (SUDO_UID) ignores
@@ -50,6 +54,7 @@ GUESTS=${GUESTS:-$TOP/.cache/guests}
 TESTDIR=$(mktemp -d "${TMPDIR:-/tmp}/qrun-e2e.XXXXXX")
 _NSES=""
 _PIDS=""
+_DIRS=""
 
 ok()   { echo "ok - $*"; }
 fail() { echo "FAIL - $*"; }
@@ -99,6 +104,28 @@ no_journal() {
 	[ -z "$(ls "$(qrun_state "$@")"/run-*.journal 2>/dev/null)" ]
 }
 
+# shared_dir VAR: a new directory (0755) in /tmp, which another user can
+# reach wherever the checkout lives; its path goes into $VAR, and it is
+# removed at exit, also when the script dies early.
+shared_dir() {
+	_d=$(mktemp -d /tmp/qrun-e2e-shared.XXXXXX) || return 1
+	_DIRS="$_DIRS $_d"
+	chmod 0755 "$_d"
+	eval "$1=\$_d"
+}
+
+# user_copy: what another user must read or run, copied where they can:
+# the checkout (and its .cache) may be in a 0700 home such as /root.
+# Sets UQRUN (the qrun binary) and UGUESTS (the test guests).
+user_copy() {
+	shared_dir _uc || return 1
+	mkdir "$_uc/guests"
+	cp "$QRUN" "$_uc/qrun" || return 1
+	cp "$GUESTS"/* "$_uc/guests/" 2>/dev/null	# need_guests says which
+	chmod -R a+rX "$_uc"
+	UQRUN=$_uc/qrun UGUESTS=$_uc/guests
+}
+
 need_root() {
 	if [ "$(id -u)" -ne 0 ]; then
 		skip "$1: needs root"
@@ -113,7 +140,7 @@ _cleanup() {
 		for _p in $(ip netns pids "$_ns" 2>/dev/null); do kill -9 "$_p" 2>/dev/null; done
 		ip netns del "$_ns" 2>/dev/null
 	done
-	rm -rf "$TESTDIR"
+	rm -rf "$TESTDIR" $_DIRS
 }
 trap _cleanup EXIT
 trap 'exit 130' INT TERM HUP

@@ -94,14 +94,18 @@ check "guest powers off: the command was stopped (${took} s)" \
     [ "$took" -lt 25 ]
 check "guest powers off: namespace as before" left_clean "$NS" "$BEFORE"
 
-# as root for a developer (sudo): uid and no capabilities
+# as root for a developer (sudo): uid and no capabilities. QEMU runs as
+# the developer: it boots copies of the guests (user_copy), which the
+# developer can read wherever the checkout lives.
 TUSER="qrt$$"
-if useradd -M -N -s /bin/sh "$TUSER" 2>/dev/null; then
+if ! user_copy; then
+	fail "under sudo: cannot copy the guests"
+elif useradd -M -N -s /bin/sh "$TUSER" 2>/dev/null; then
 	trap 'userdel "$TUSER" 2>/dev/null; _cleanup' EXIT
 	TUID=$(id -u "$TUSER") TGID=$(id -g "$TUSER")
 	SUDO_UID=$TUID SUDO_GID=$TGID SUDO_USER=$TUSER \
 	    boot "$NS" "$TESTDIR/sudo" $TAPARGS --timeout 60 --ready ping \
-	    --initrd "$INITRD" "$KERNEL" --run sh -c \
+	    --initrd "$UGUESTS/initrd.gz" "$UGUESTS/vmlinuz" --run sh -c \
 	    'grep -E "^(Uid|CapEff)" /proc/self/status'
 	rc=$?
 	if [ $rc -eq 0 ] &&

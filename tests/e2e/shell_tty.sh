@@ -103,9 +103,9 @@ check "shell tty: history file written" \
 # home from the password database, written with their rights; a history
 # path that points at a file of root's is not written through.
 HUSER="qrh$$"
-HOMED=$(mktemp -d /tmp/qrun-home.XXXXXX)
+shared_dir HOMED	# removed by _cleanup, also if the script dies early
 if useradd -M -N -d "$HOMED" -s /bin/sh "$HUSER" 2>/dev/null; then
-	trap 'cleanup_tmux; userdel "$HUSER" 2>/dev/null; rm -rf "$HOMED"; _cleanup' EXIT
+	trap 'cleanup_tmux; userdel "$HUSER" 2>/dev/null; _cleanup' EXIT
 	HUID=$(id -u "$HUSER") HGID=$(id -g "$HUSER")
 	chown "$HUID:$HGID" "$HOMED"
 	HIST=$HOMED/.local/state/qrun/history
@@ -147,13 +147,15 @@ if useradd -M -N -d "$HOMED" -s /bin/sh "$HUSER" 2>/dev/null; then
 	    [ "$(cat "$VICTIM"; stat -c %u "$VICTIM")" = "root-data
 0" ]
 	# Completion reads the developer's profiles with their rights too:
-	# their own names complete, a directory only root may read does not.
+	# their own names complete, a directory only root may read does not
+	# (in a directory anyone may enter: only its own 0700 keeps them out).
 	rm -f "$HIST"
 	mkdir -p "$HOMED/.config/qrun"
 	: > "$HOMED/.config/qrun/userlab.conf"
 	chown -R "$HUID:$HGID" "$HOMED/.config"
-	mkdir -m 700 "$TESTDIR/rootonly"
-	: > "$TESTDIR/rootonly/secretlab.conf"
+	shared_dir PUB
+	mkdir -m 700 "$PUB/rootonly"
+	: > "$PUB/rootonly/secretlab.conf"
 	T new-session -d -s sudo3 -x 120 -y 20 "env SUDO_UID=$HUID \
 	    SUDO_GID=$HGID SUDO_USER=$HUSER '$QRUN' -i -n user 2>&1; sleep 30"
 	_end=$(($(date +%s) + 10))
@@ -166,11 +168,11 @@ if useradd -M -N -d "$HOMED" -s /bin/sh "$HUSER" 2>/dev/null; then
 	l=$(T capture-pane -p -t sudo3 | grep -v '^$' | tail -n 1)
 	check "shell tty, sudo: the developer's profile names complete ($l)" \
 	    [ "$l" = "qrun> profile userlab" ]
-	T send-keys -t sudo3 C-u "profile $TESTDIR/rootonly/sec" Tab
+	T send-keys -t sudo3 C-u "profile $PUB/rootonly/sec" Tab
 	sleep 0.5
 	l=$(T capture-pane -p -t sudo3 | grep -v '^$' | tail -n 1)
 	check "shell tty, sudo: a root-only directory lists nothing ($l)" \
-	    [ "$l" = "qrun> profile $TESTDIR/rootonly/sec" ]
+	    [ "$l" = "qrun> profile $PUB/rootonly/sec" ]
 	T send-keys -t sudo3 C-u 'quit' Enter
 else
 	skip "shell tty, sudo: cannot add a test user"
