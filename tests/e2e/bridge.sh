@@ -140,12 +140,12 @@ wait_line "$TESTDIR/g2.log" QRUN-GUEST-READY 60 &&
 check "two guests: both ready" [ $? -eq 0 ]
 n=$(replies "$LAB" 10.10.0.50)
 m=$(replies "$LAB" 10.10.0.51)
-check "two guests: lab host reaches 10.10.0.50 ($n/3) and 10.10.0.51 ($m/3)" \
-    [ "$n" -eq 3 ] && [ "$m" -eq 3 ]
+check "two guests: lab host reaches 10.10.0.50, 3 of 3 (got $n)" [ "$n" -eq 3 ]
+check "two guests: lab host reaches 10.10.0.51, 3 of 3 (got $m)" [ "$m" -eq 3 ]
 mac1=$(in_ns "$LAB" ip neigh show 10.10.0.50 | sed -n 's/.*lladdr \([^ ]*\).*/\1/p')
 mac2=$(in_ns "$LAB" ip neigh show 10.10.0.51 | sed -n 's/.*lladdr \([^ ]*\).*/\1/p')
 check "two guests: distinct MACs ($mac1, $mac2)" \
-    [ -n "$mac1" ] && [ -n "$mac2" ] && [ "$mac1" != "$mac2" ]
+    test -n "$mac1" -a -n "$mac2" -a "$mac1" != "$mac2"
 expect_rc 125 "bridge delete refused while runs use br0" \
     in_ns "$HOST" "$QRUN" bridge delete br0 2>"$TESTDIR/del.err"
 stop "$p1"

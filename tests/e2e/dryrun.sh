@@ -60,20 +60,24 @@ check "dry-run bridged: the lab namespace as before after the real run" \
 
 
 # The last line of a dry run is the command; run it as a shell would.
+# The dry runs themselves run in NS too, so that "changed nothing" looks
+# where they would change something: NS's links and addresses, and the
+# state dir (no lock, no journal).
 netns_make NS
-before=$(snapshot "$NS")
-cmd=$("$QRUN" --dry-run -p "$TOP/profiles/user-mode.conf" \
+state() { snapshot "$NS"; ls -A "$(qrun_state)" 2>/dev/null; }
+before=$(state)
+cmd=$(in_ns "$NS" "$QRUN" --dry-run -p "$TOP/profiles/user-mode.conf" \
     -o qemu.accel=tcg -o qemu.append=hang "$MB" | tail -n 1)
-check "dry-run user-mode: changed nothing" [ "$before" = "$(snapshot "$NS")" ]
+check "dry-run user-mode: changed nothing" [ "$before" = "$(state)" ]
 in_ns "$NS" sh -c "timeout 5 $cmd" >"$TESTDIR/out" 2>&1 </dev/null
 rc=$?
 check "dry-run user-mode: pasted command runs QEMU (exit $rc, want 124)" \
     [ "$rc" -eq 124 ]
 
-cmd=$("$QRUN" --dry-run -p "$TOP/profiles/local-tap.conf" \
+cmd=$(in_ns "$NS" "$QRUN" --dry-run -p "$TOP/profiles/local-tap.conf" \
     -o qemu.accel=tcg -o 'qemu.append=exit=5' "$MB" \
     -- -device isa-debug-exit,iobase=0xf4,iosize=0x04 | tail -n 1)
-check "dry-run local-tap: changed nothing" [ "$before" = "$(snapshot "$NS")" ]
+check "dry-run local-tap: changed nothing" [ "$before" = "$(state)" ]
 in_ns "$NS" "$QRUN" tap create tap1 --owner root --addr 172.21.0.1/16 \
     >"$TESTDIR/out" 2>&1
 in_ns "$NS" sh -c "timeout 30 $cmd" >"$TESTDIR/out" 2>&1 </dev/null

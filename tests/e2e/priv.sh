@@ -34,8 +34,9 @@ useradd -M -N -s /usr/sbin/nologin "$U1" && useradd -M -N -s /usr/sbin/nologin "
 UID1=$(id -u "$U1")
 GID1=$(id -g "$U1")
 
-chmod 755 "$TESTDIR"
-W=$TESTDIR/w
+# Everything the test users read or run is copied into W, a directory they
+# can reach wherever the checkout (or TMPDIR) lives.
+shared_dir W
 mkdir -p "$W/bin" "$W/low/qrun" "$W/run1" "$W/evil" "$W/evilcfg" "$W/tiny"
 cp "$QRUN" "$W/bin/qrun"
 cp "$GUESTS/mbtest.elf" "$W/mbtest.elf"
@@ -263,20 +264,19 @@ else
 fi
 
 # --- root on behalf of a user opens --serial-log as that user -----------
-echo keep >"$TESTDIR/rootonly"
-chmod 600 "$TESTDIR/rootonly"
+echo keep >"$W/rootonly"
+chmod 600 "$W/rootonly"
 expect_rc 125 "sudo-style --serial-log to a root-only file is refused" \
     env SUDO_UID="$UID1" SUDO_GID="$GID1" "$QRUN" -q -n none $TCG \
-    --success-code 0 --timeout 20 --serial-log "$TESTDIR/rootonly" "$MB" \
+    --success-code 0 --timeout 20 --serial-log "$W/rootonly" "$MB" \
     -- -append exit=0
 check "the root-only file is untouched" \
-    [ "$(cat "$TESTDIR/rootonly")" = keep ]
+    [ "$(cat "$W/rootonly")" = keep ]
 
 # --- root on behalf of a user reads profiles with the user's rights ------
 # A root-owned 0600 file (think /etc/shadow) in a directory anyone may
 # enter: the user cannot read it, so neither may qrun on their behalf.
-pub=$(mktemp -d /tmp/qrun-pub.XXXXXX)
-chmod 755 "$pub"
+shared_dir pub
 printf 'qemu: { memory = 300; };\n' >"$pub/secret.conf"
 chmod 600 "$pub/secret.conf"
 env SUDO_UID="$UID1" SUDO_GID="$GID1" "$QRUN" -n none --dry-run \
@@ -292,7 +292,6 @@ chmod 644 "$pub/secret.conf"
 check "the same profile, readable by the user: used" sh -c \
     "env SUDO_UID=$UID1 SUDO_GID=$GID1 '$QRUN' -n none --dry-run \
     -p '$pub/secret.conf' '$MB' | grep -q -- '-m 300'"
-rm -rf "$pub"
 
 # --- doctor sees the capability and the access list ---------------------
 u1 doctor >"$TESTDIR/out" 2>&1

@@ -13,7 +13,7 @@ SO=$TOP/build/nlfail.so
 Q="$QRUN -n tap -o qemu.accel=tcg"
 
 # journals: how many journals the state dir holds
-journals() { ls "$QRUN_STATE_DIR"/run-*.journal 2>/dev/null | wc -l; }
+journals() { ls "$(qrun_state)"/run-*.journal 2>/dev/null | wc -l; }
 
 # hang NS TAP OUT: a run on TAP in NS that hangs until killed, in the
 # background; its pid (qrun's: ip netns exec execs it) in $hpid once the

@@ -18,6 +18,7 @@
 #include "qrun.h"
 #include "unit.h"
 
+/* The tests net_suite registers, counted as skipped without a namespace. */
 #define N_TESTS 9
 
 static int orig_ns = -1;
