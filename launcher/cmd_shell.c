@@ -240,6 +240,7 @@ int
 shell_net_up(struct shell *sh)
 {
 	struct strv diags = { 0 };
+	char why[512];
 	int r;
 
 	r = netplan_make(&sh->cfg, sh->priv.user, &sh->plan, &diags);
@@ -248,10 +249,16 @@ shell_net_up(struct shell *sh)
 	strv_free(&diags);
 	if (r < 0)
 		return EXIT_QRUN;
+	if (runnet_facts(&sh->plan, &sh->priv, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
 	runnet_init(&sh->rn, &sh->plan, &sh->priv);
 	sh->net_up = true;
-	if ((r = runnet_up(&sh->rn, sh->image)) != 0)
-		return r;
+	if (runnet_up(&sh->rn, sh->image, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
 	priv_net(&sh->priv, false);
 	return 0;
 }
@@ -259,9 +266,12 @@ shell_net_up(struct shell *sh)
 void
 shell_net_down(struct shell *sh)
 {
+	char why[512];
+
 	if (!sh->net_up)
 		return;
-	runnet_down(&sh->rn);
+	if (runnet_down(&sh->rn, why, sizeof(why)) < 0)
+		warnx("%s", why);
 	sh->net_up = false;
 }
 
@@ -273,7 +283,7 @@ int
 shell_guest_start(struct shell *sh)
 {
 	struct qemu_opts qo = { .image = sh->image, .type = sh->type,
-	    .tap_fd = sh->rn.tap_fd, .extra = &sh->o->extra };
+	    .fds = sh->rn.fd, .extra = &sh->o->extra };
 	struct vm_spec s = { .priv = &sh->priv, .parent = getpid(),
 	    .serial_pipe = true, .stdin_pipe = true,
 	    .out = shell_console_out, .out_arg = sh };
@@ -291,8 +301,9 @@ shell_guest_start(struct shell *sh)
 		warnx("running %s", line);
 		free(line);
 	}
-	if (sh->rn.tap_fd >= 0)
-		s.keep_fds[s.nkeep++] = sh->rn.tap_fd;
+	for (size_t i = 0; i < sh->plan.n; i++)
+		if (sh->rn.fd[i] >= 0)
+			s.keep_fds[s.nkeep++] = sh->rn.fd[i];
 	s.argv = &argv;
 	r = vm_spawn(&s, &sh->vm);
 	strv_free(&argv);
@@ -307,7 +318,7 @@ shell_guest_start(struct shell *sh)
 	sh->boot_ms = mono_ms();
 	sh->wait_from = sh->nlog + (sh->line_len > 0);
 	sh->boot_line = sh->wait_from;
-	journal_log(sh->rn.journal, "info qemu-pid %ld", (long)sh->vm.pid);
+	journal_info(sh->rn.journal, "qemu-pid", "%ld", (long)sh->vm.pid);
 	if (ours >= 0 && qmp_attach(ours, &sh->qmp) == 0)
 		loop_add(&sh->loop, &sh->qmp_part);
 	printf("QEMU pid %ld: %s\n", (long)sh->vm.pid, sh->image);
@@ -399,7 +410,7 @@ cmd_shell(struct opts *o)
 	}
 	rc.tty = sh.tty;
 	rc.complete = shell_complete;
-	shell_complete_as(sh.priv.for_other);
+	shell_complete_as(sh.priv.for_other, sh.priv.home);
 	rc.history = hist = sh.tty ? history_path(&sh.priv) : NULL;
 	rc.as = &sh.priv;
 	repl_open(&rc);

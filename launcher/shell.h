@@ -123,9 +123,9 @@ bool shell_wait_scan(struct shell *, regex_t *re);
 /* shell_cmds.c */
 /* Run one command line; its status. */
 int shell_run_line(struct shell *, const char *line);
-/* Completion for repl.c; for_other: root completes a developer's
- * profile names. */
-void shell_complete_as(bool for_other);
+/* Completion for repl.c; for_other: root completes the profile names
+ * of the developer whose home is home. */
+void shell_complete_as(bool for_other, const char *home);
 int shell_complete(const char *line, int start, const char *text,
     struct strv *out);
 

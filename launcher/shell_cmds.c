@@ -770,11 +770,13 @@ out:
 
 /* Root acting for a developer completes the developer's profile names. */
 static bool complete_for_other;
+static const char *complete_home;
 
 void
-shell_complete_as(bool for_other)
+shell_complete_as(bool for_other, const char *home)
 {
 	complete_for_other = for_other;
+	complete_home = home;
 }
 
 int
@@ -803,7 +805,7 @@ shell_complete(const char *line, int start, const char *text, struct strv *out)
 		if (strchr(text, '/') != NULL)
 			r = 1;
 		else
-			profile_names(complete_for_other, out);
+			profile_names(complete_for_other, complete_home, out);
 	} else if (c && c->fn == sh_set && w.n == 2 &&
 	    strcmp(w.v[1], "net.mode") == 0) {
 		for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
