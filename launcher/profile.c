@@ -2,6 +2,7 @@
  * profile.c - the profile: built-in defaults, then /etc/qrun/qrun.conf,
  * the user's qrun.conf, the -p profile and the -o overrides, each layer
  * replacing the keys it sets (libconfig files, qrun.conf(5) Layering).
+ * A file is read with its @includes by conftext.c, parsed from memory.
  *
  * One schema table drives everything: the key names, their types, their
  * defaults, where they live in struct config and how they are checked.
@@ -17,7 +18,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <regex.h>
@@ -676,36 +676,18 @@ profile_set(struct config *cfg, const char *key, const char *value,
 
 /* ---------------------------------------------------------- from files */
 
-/* One file being read: its name as given, its directory (for @include)
- * and where the results go. */
+/* One file being read, with its includes, and where the results go. */
 struct file_ctx {
 	struct config *cfg;
 	struct strv *diags;
-	const char *path;
-	char *dir;
+	struct conftext ct;
 };
-
-/* libconfig 1.5 names a setting's file by the @include text, resolved
- * against the include dir: give it back as a path the user can open. */
-static char *
-file_name(const struct file_ctx *fx, const char *f)
-{
-	if (f == NULL || strcmp(f, fx->path) == 0 || f[0] == '/' ||
-	    strcmp(fx->dir, ".") == 0)
-		return xstrdup(f ? f : fx->path);
-	return xasprintf("%s%s%s", fx->dir,
-	    fx->dir[strlen(fx->dir) - 1] == '/' ? "" : "/", f);
-}
 
 /* "FILE:LINE" of a setting. */
 static char *
 setting_where(const struct file_ctx *fx, const config_setting_t *s)
 {
-	char *f = file_name(fx, config_setting_source_file(s));
-	char *w = xasprintf("%s:%u", f, config_setting_source_line(s));
-
-	free(f);
-	return w;
+	return conftext_where(&fx->ct, config_setting_source_line(s));
 }
 
 /* Check a setting's libconfig type against key k's and make a value. */
@@ -789,60 +771,34 @@ file_walk(struct file_ctx *fx, const config_setting_t *root)
 	}
 }
 
-/* Can path be read? 0, or -errno (-EISDIR for a directory). */
-static int
-file_readable(const char *path)
-{
-	struct stat st;
-	int fd, rc = 0;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		rc = -errno;
-	else if (S_ISDIR(st.st_mode))
-		rc = -EISDIR;
-	close(fd);
-	return rc;
-}
-
 /* Layer one file onto cfg; optional files may be missing. */
 static void
 file_load(struct config *cfg, const char *path, bool optional,
     struct strv *diags)
 {
-	struct file_ctx fx = { cfg, diags, path, NULL };
-	const char *slash = strrchr(path, '/');
+	struct file_ctx fx = { .cfg = cfg, .diags = diags };
+	const char *why;
 	config_t lc;
-	char *ef;
-	int r;
+	char *w;
 
-	if ((r = file_readable(path)) < 0) {
-		if (!(optional && r == -ENOENT))
-			strv_pushf(diags, "%s: cannot read: %s", path,
-			    strerror(-r));
+	if (conftext_read(&fx.ct, path, optional, diags) < 0)
 		return;
-	}
-	fx.dir = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
-	    xasprintf("%.*s", (int)(slash - path), path);
 	(config_init)(&lc);
-	config_set_include_dir(&lc, fx.dir);
-	if (config_read_file(&lc, path))
+	/* conftext_read() expanded every @include: should libconfig still
+	 * find one, it is to open nothing, and /dev/null/x is no file. */
+	config_set_include_dir(&lc, "/dev/null");
+	if (config_read_string(&lc, fx.ct.text))
 		file_walk(&fx, config_root_setting(&lc));
-	else if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-		strv_pushf(diags, "%s: cannot read: %s", path,
-		    config_error_text(&lc));
 	else {
-		ef = file_name(&fx, config_error_file(&lc));
-		strv_pushf(diags, "%s:%d: syntax error%s%s", ef,
-		    config_error_line(&lc),
-		    strcmp(config_error_text(&lc), "syntax error") ? ": " : "",
-		    strcmp(config_error_text(&lc), "syntax error") ?
-		    config_error_text(&lc) : "");
-		free(ef);
+		why = config_error_text(&lc);
+		w = conftext_where(&fx.ct, (size_t)config_error_line(&lc));
+		strv_pushf(diags, "%s: syntax error%s%s", w,
+		    strcmp(why, "syntax error") ? ": " : "",
+		    strcmp(why, "syntax error") ? why : "");
+		free(w);
 	}
 	config_destroy(&lc);
-	free(fx.dir);
+	conftext_free(&fx.ct);
 }
 
 /* ------------------------------------------------------------ layering */

@@ -2,7 +2,8 @@
  * qrun.h - the one private header of qrun. doc/design.md explains the
  * layers and the life of a run; in short, top to bottom:
  *   command  main.c, cmd_*.c: options, decisions, every message
- *   pure     profile.c, netplan.c + mode_*.c (plan), qemu.c, addr.c
+ *   pure     profile.c (files read by conftext.c), netplan.c + mode_*.c
+ *            (plan), qemu.c, addr.c
  *   host     net.c (tun + rtnetlink), change.c (host changes as journal
  *            records), journal.c, lock.c, share.c, tapdev.c, mode_*.c
  *            (ensure), bridge.c, hostaddr.c, runnet.c, priv.c, access.c
@@ -212,6 +213,34 @@ char *profile_sysconf_dir(bool privileged_for_other);
  * the system profiles), sorted, appended to out. */
 void profile_names(bool privileged_for_other, const char *home,
     struct strv *out);
+
+/* ------------------------------------------------------------ conftext.c */
+
+/* Limits of one profile file with its includes, qrun.conf(5). */
+#define CONFTEXT_MAX (1024 * 1024)	/* bytes read */
+#define CONFTEXT_FILES 256		/* files read, each time counted */
+#define CONFTEXT_DEPTH 8		/* levels of @include */
+#define CONFTEXT_SETTINGS 1024		/* "name = value" and groups */
+
+/* A profile file's text with its @includes expanded, and where each of
+ * its lines comes from. */
+struct conftext {
+	char *text;			/* for config_read_string() */
+	size_t len, cap;
+	struct strv files;		/* as named in diags */
+	struct conftext_seg *seg;	/* the line map */
+	size_t nseg, segcap;
+};
+
+/* Read path, @includes relative to the file that names them, only
+ * regular files, within the limits above. 0; -EINVAL with each problem
+ * appended to diags as "FILE:LINE: why" or "PATH: why"; -ENOENT (no diag)
+ * when optional and path does not exist. conftext_free() it after 0. */
+int conftext_read(struct conftext *, const char *path, bool optional,
+    struct strv *diags);
+/* "FILE:LINE" of line (from 1) of the text. Malloc'd. */
+char *conftext_where(const struct conftext *, size_t line);
+void conftext_free(struct conftext *);
 
 /* --------------------------------------------------------------- image.c */
 
