@@ -40,7 +40,22 @@ struct val {
 	const char *s;			/* T_STR, T_MODE */
 	long i;				/* T_INT, T_BOOL */
 	const struct strv *list;	/* T_LIST */
+	const char *add;		/* T_LIST: append this to the key's */
 };
+
+/*
+ * How long a value may be, qrun.conf(5) Limits. A string is at most
+ * PATH_MAX bytes, ample for a regex too. The kernel takes 2047 bytes of
+ * command line (COMMAND_LINE_SIZE 2048 on x86, the cmdline_size in the
+ * header of Debian 12's kernels); QEMU 7.2 does not check, and with 2048
+ * that kernel hangs before its first message. qemu.append leaves 127 of
+ * them for the ip= and panic=-1 qrun adds. qemu.args has room for any
+ * real QEMU command line; the network plan holds 32 forwards.
+ */
+#define STR_MAX 4096
+#define APPEND_MAX 1920
+#define ARGS_MAX 4096
+#define FORWARDS_MAX 32
 
 /* A check appends one reason per problem to why (nothing when fine). */
 typedef void check_fn(const struct val *, struct strv *why);
@@ -51,7 +66,8 @@ struct key {
 	size_t off;		/* into struct config */
 	const char *def;	/* T_STR, T_MODE; T_LIST: one element or NULL */
 	long idef;		/* T_INT, T_BOOL */
-	long min, max;		/* T_INT */
+	long min, max;		/* T_INT; max: T_STR, T_MODE bytes, T_LIST
+				 * elements */
 	const char *range;	/* T_INT: the reason when out of [min, max] */
 	check_fn *check;
 };
@@ -61,10 +77,10 @@ static check_fn check_binary, check_accel, check_mode, check_ifname,
     check_forwards, check_regex, check_ready, check_path;
 
 #define OFF(f) offsetof(struct config, f)
-#define STR(f, d, c) T_STR, OFF(f), d, 0, 0, 0, NULL, c
+#define STR(f, d, c) T_STR, OFF(f), d, 0, 0, STR_MAX, NULL, c
 #define INT(f, d, lo, hi, r) T_INT, OFF(f), NULL, d, lo, hi, r, NULL
 #define BOOL(f, d) T_BOOL, OFF(f), NULL, d, 0, 0, NULL, NULL
-#define LIST(f, d, c) T_LIST, OFF(f), d, 0, 0, 0, NULL, c
+#define LIST(f, d, n, c) T_LIST, OFF(f), d, 0, 0, n, NULL, c
 
 /* The schema, indexed by enum cfg_key. */
 static const struct key keys[K_COUNT] = {
@@ -77,11 +93,12 @@ static const struct key keys[K_COUNT] = {
 	[K_QEMU_CPUS] = { "qemu.cpus", INT(qemu_cpus, 1, 1, 256,
 	    "must be between 1 and 256") },
 	[K_QEMU_INITRD] = { "qemu.initrd", STR(qemu_initrd, "", NULL) },
-	[K_QEMU_APPEND] = { "qemu.append",
-	    STR(qemu_append, "console=ttyS0", NULL) },
-	[K_QEMU_ARGS] = { "qemu.args", LIST(qemu_args, "-nographic", NULL) },
-	[K_NET_MODE] = { "net.mode", T_MODE, OFF(net_mode), "user", 0, 0, 0,
-	    NULL, check_mode },
+	[K_QEMU_APPEND] = { "qemu.append", T_STR, OFF(qemu_append),
+	    "console=ttyS0", 0, 0, APPEND_MAX, NULL, NULL },
+	[K_QEMU_ARGS] = { "qemu.args",
+	    LIST(qemu_args, "-nographic", ARGS_MAX, NULL) },
+	[K_NET_MODE] = { "net.mode", T_MODE, OFF(net_mode), "user", 0, 0,
+	    STR_MAX, NULL, check_mode },
 	[K_NET_TAP] = { "net.tap", STR(net_tap, "tap1", check_ifname) },
 	[K_NET_HOST_ADDR] = { "net.host_addr",
 	    STR(net_host_addr, "", check_host_addr) },
@@ -92,7 +109,7 @@ static const struct key keys[K_COUNT] = {
 	    STR(net_model, "virtio-net-pci", check_model) },
 	[K_NET_BRIDGE] = { "net.bridge", STR(net_bridge, "br0", check_ifname) },
 	[K_NET_FORWARDS] = { "net.forwards",
-	    LIST(net_forwards, NULL, check_forwards) },
+	    LIST(net_forwards, NULL, FORWARDS_MAX, check_forwards) },
 	[K_NET_KEEP] = { "net.keep", BOOL(net_keep, 0) },
 	[K_NET_CAPTURE] = { "net.capture", STR(net_capture, "", check_path) },
 	[K_TEST_TIMEOUT] = { "test.timeout", INT(test_timeout, 0, 0, 86400,
@@ -256,12 +273,13 @@ forward_parse(const char *s, char proto[4], long *host, long *guest)
 	return r1 < 0 || r2 < 0 ? -ERANGE : 0;
 }
 
+/* Each forward's shape, and each host port (per protocol) used once. */
 static void
 check_forwards(const struct val *v, struct strv *why)
 {
-	struct strv seen = { 0 };
-	char proto[4], *id;
-	long host, guest;
+	uint8_t seen[2 * 65536 / 8] = { 0 };
+	char proto[4];
+	long host, guest, bit;
 	int r;
 
 	for (size_t i = 0; i < v->list->n; i++) {
@@ -278,15 +296,12 @@ check_forwards(const struct val *v, struct strv *why)
 			    s);
 			continue;
 		}
-		id = xasprintf("%s:%ld", proto, host);
-		if (strv_contains(&seen, id))
+		bit = (proto[0] == 'u') * 65536 + host;
+		if (seen[bit / 8] & (1 << bit % 8))
 			strv_pushf(why, "forward \"%s\": host port %ld used "
 			    "twice", s, host);
-		else
-			strv_push(&seen, id);
-		free(id);
+		seen[bit / 8] |= (uint8_t)(1 << bit % 8);
 	}
-	strv_free(&seen);
 }
 
 /* A POSIX extended regex, as vm.c will compile it. */
@@ -396,6 +411,8 @@ key_put(struct config *cfg, int k, const struct val *v, const char *where)
 		*(enum net_mode *)p = (enum net_mode)mode_parse(v->s);
 		break;
 	case T_LIST:
+		if (v->list == p)	/* appended to in place */
+			break;
 		for (size_t i = 0; i < v->list->n; i++)
 			strv_push(&copy, v->list->v[i]);
 		strv_free(p);
@@ -408,21 +425,65 @@ key_put(struct config *cfg, int k, const struct val *v, const char *where)
 		config_batch(cfg);
 }
 
+/* A value past qrun's limits is refused before any other check, which
+ * could take long over it. Of a list appended to, only the new element
+ * is measured: the others were when they came. */
+static void
+check_size(int k, const struct val *v, struct strv *why)
+{
+	const struct strv *l = v->list;
+	size_t n, len;
+
+	if (keys[k].type == T_STR || keys[k].type == T_MODE) {
+		if ((len = strlen(v->s)) > (size_t)keys[k].max)
+			strv_pushf(why, "too long: %zu bytes, at most %ld",
+			    len, keys[k].max);
+		return;
+	}
+	if (keys[k].type != T_LIST)
+		return;
+	if ((n = l->n + (v->add != NULL)) > (size_t)keys[k].max) {
+		strv_pushf(why, "too many elements: %zu, at most %ld", n,
+		    keys[k].max);
+		return;
+	}
+	for (size_t i = v->add ? n - 1 : 0; i < n; i++) {
+		len = strlen(i < l->n ? l->v[i] : v->add);
+		if (len > STR_MAX) {
+			strv_pushf(why, "element %zu too long: %zu bytes, at "
+			    "most %d", i + 1, len, STR_MAX);
+			return;
+		}
+	}
+}
+
 /* Check v for key k; store it when fine, else report every reason as
- * "PREFIX: reason". 0 or -EINVAL. */
+ * "PREFIX: reason". A list is appended to in place, and the element
+ * taken back when it does not do. 0 or -EINVAL. */
 static int
 key_set(struct config *cfg, int k, const struct val *v, const char *where,
     const char *prefix, struct strv *diags)
 {
-	struct strv why = { 0 };
+	struct strv why = { 0 }, *list = key_ptr(cfg, k);
+	bool added = false;
 	int rc = 0;
 
-	if (keys[k].type == T_INT && (v->i < keys[k].min || v->i > keys[k].max))
+	check_size(k, v, &why);
+	if (why.n == 0 && v->add) {
+		strv_push(list, v->add);
+		added = true;
+	}
+	if (why.n == 0 && keys[k].type == T_INT &&
+	    (v->i < keys[k].min || v->i > keys[k].max))
 		strv_push(&why, keys[k].range);
-	else if (keys[k].check)
+	else if (why.n == 0 && keys[k].check)
 		keys[k].check(v, &why);
 	for (size_t i = 0; i < why.n; i++)
 		strv_pushf(diags, "%s: %s", prefix, why.v[i]);
+	if (why.n && added) {
+		free(list->v[--list->n]);
+		list->v[list->n] = NULL;
+	}
 	if (why.n)
 		rc = -EINVAL;
 	else
@@ -442,6 +503,7 @@ config_init(struct config *cfg)
 		v.s = keys[k].def;
 		v.i = keys[k].idef;
 		v.list = &list;
+		v.add = NULL;
 		if (keys[k].type == T_LIST && keys[k].def)
 			strv_push(&list, keys[k].def);
 		key_put(cfg, k, &v, "default");
@@ -484,34 +546,47 @@ profile_key_name(int idx)
 	return idx >= 0 && idx < K_COUNT ? keys[idx].name : NULL;
 }
 
-/* Append s as a libconfig string literal: "..." with \" \\ and \xNN. */
+/* s as a libconfig string literal: "..." with \" \\ and \xNN. */
 static void
-quote_into(char **out, const char *s)
+quote_put(FILE *f, const char *s)
 {
-	char *o = *out, *n;
-
-	n = xasprintf("%s\"", o);
-	free(o);
+	fputc('"', f);
 	for (; *s; s++) {
-		o = n;
 		if (*s == '"' || *s == '\\')
-			n = xasprintf("%s\\%c", o, *s);
+			fprintf(f, "\\%c", *s);
 		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			n = xasprintf("%s\\x%02x", o, (unsigned char)*s);
+			fprintf(f, "\\x%02x", (unsigned char)*s);
 		else
-			n = xasprintf("%s%c", o, *s);
-		free(o);
+			fputc(*s, f);
 	}
-	*out = xasprintf("%s\"", n);
-	free(n);
+	fputc('"', f);
+}
+
+/* A list as a libconfig list literal: [ "a", "b" ]. */
+static char *
+list_text(const struct strv *l)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+
+	if (f == NULL)
+		abort();
+	fputc('[', f);
+	for (size_t i = 0; i < l->n; i++) {
+		fputs(i ? ", " : " ", f);
+		quote_put(f, l->v[i]);
+	}
+	fputs(" ]", f);
+	if (fclose(f) != 0)
+		abort();
+	return s;
 }
 
 char *
 profile_get(const struct config *cfg, int idx)
 {
 	const void *p;
-	const struct strv *l;
-	char *s, *t;
 
 	if (idx < 0 || idx >= K_COUNT)
 		return NULL;
@@ -528,18 +603,7 @@ profile_get(const struct config *cfg, int idx)
 	case T_LIST:
 		break;
 	}
-	l = p;
-	s = xstrdup("[");
-	for (size_t i = 0; i < l->n; i++) {
-		t = s;
-		s = xasprintf("%s%s ", t, i ? "," : "");
-		free(t);
-		quote_into(&s, l->v[i]);
-	}
-	t = s;
-	s = xasprintf("%s ]", t);
-	free(t);
-	return s;
+	return list_text(p);
 }
 
 /* ------------------------------------------------------ from text (-o) */
@@ -619,10 +683,9 @@ static int
 val_from_text(const struct config *cfg, int k, const char *text,
     bool append, struct val *v, struct strv *list)
 {
-	const struct strv *cur;
-
 	v->s = text;
 	v->list = list;
+	v->add = NULL;
 	switch (keys[k].type) {
 	case T_INT:
 		return parse_long(text, LONG_MIN, LONG_MAX, &v->i) ?
@@ -632,10 +695,8 @@ val_from_text(const struct config *cfg, int k, const char *text,
 	case T_LIST:
 		if (!append)
 			return list_parse(text, list);
-		cur = (const void *)((const char *)cfg + keys[k].off);
-		for (size_t i = 0; i < cur->n; i++)
-			strv_push(list, cur->v[i]);
-		strv_push(list, text);
+		v->list = (const void *)((const char *)cfg + keys[k].off);
+		v->add = text;
 		return 0;
 	default:
 		return 0;
@@ -698,6 +759,7 @@ val_from_setting(int k, const config_setting_t *s, struct val *v,
 	int t = config_setting_type(s);
 
 	v->list = list;
+	v->add = NULL;
 	switch (keys[k].type) {
 	case T_STR:
 	case T_MODE:
