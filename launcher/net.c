@@ -1046,7 +1046,6 @@ net_route_get(struct net *n, const struct ipaddr *dst, struct net_route *r)
 	struct rtmsg rtm = {
 		.rtm_family = (unsigned char)dst->family,
 		.rtm_dst_len = (unsigned char)ipaddr_bits(dst),
-		.rtm_flags = RTM_F_LOOKUP_TABLE,	/* say which table */
 	};
 	struct nl_msg *msg;
 	int rc;
@@ -1054,6 +1053,9 @@ net_route_get(struct net *n, const struct ipaddr *dst, struct net_route *r)
 	memset(r, 0, sizeof(*r));
 	if (rtm.rtm_dst_len == 0)
 		return -EINVAL;
+	/* say which table; IPv6 refuses the flag and says it anyway */
+	if (dst->family == AF_INET)
+		rtm.rtm_flags = RTM_F_LOOKUP_TABLE;
 	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, 0)) == NULL)
 		return -ENOMEM;
 	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||

@@ -128,6 +128,7 @@ enum cfg_key {
 	K_QEMU_INITRD, K_QEMU_APPEND, K_QEMU_ARGS,
 	K_NET_MODE, K_NET_TAP, K_NET_HOST_ADDR, K_NET_GUEST_ADDR, K_NET_MAC,
 	K_NET_MODEL, K_NET_BRIDGE, K_NET_FORWARDS, K_NET_KEEP, K_NET_CAPTURE,
+	K_NET_IPV6, K_NET_HOST_ADDR6, K_NET_GUEST_ADDR6, K_NET_NAT,
 	K_TEST_TIMEOUT, K_TEST_EXPECT, K_TEST_FAIL, K_TEST_SUCCESS_CODE,
 	K_TEST_READY, K_TEST_SERIAL_LOG,
 	K_COUNT
@@ -152,6 +153,10 @@ struct config {
 	struct strv net_forwards;
 	bool net_keep;
 	char *net_capture;	/* "" = none */
+	bool net_ipv6;		/* tap: host_addr6 on the link */
+	char *net_host_addr6;	/* "" = derive from the tap number */
+	char *net_guest_addr6;	/* "" = the guest MAC's SLAAC address */
+	bool net_nat;		/* masquerade the guest's networks */
 
 	long test_timeout;	/* seconds, 0 = none */
 	char *test_expect;	/* "" = none */
@@ -256,6 +261,10 @@ struct nic {
 	struct ipaddr guest;	/* the guest's; family 0 = not known; prefix
 				 * -1 = its network not known (yet) */
 	struct ipaddr gw;	/* family 0 = none */
+	struct ipaddr host6;	/* IPv6 on the link (net.ipv6): the host's
+				 * /64 address; family 0 = none */
+	struct ipaddr guest6;	/* the guest's: SLAAC (EUI-64) by default */
+	bool nat;		/* net.nat: masquerade the guest's networks */
 	uint8_t mac[6];
 	char model[64];
 	char lan[96];		/* bridged: the bridge's IPv4 networks, from
@@ -322,6 +331,8 @@ int netplan_make(const struct config *, const char *user,
  * the guest's, .0.2. */
 int netplan_tap_default(const char *tap, struct ipaddr *host,
     struct ipaddr *guest);
+/* tapN's IPv6 side: fd00:172:(20+N)::1/64 (tap1: fd00:172:21::1/64). */
+int netplan_tap_default6(const char *tap, struct ipaddr *host6);
 void netplan_mac(const char *tap, const char *user, uint8_t mac[6]);
 /* Shared by the modes' plan functions: net.tap (and net.bridge when
  * bridge) checked into nic; 0 or -EINVAL with a diag. */
@@ -952,7 +963,8 @@ struct ready_cmd {
 	int exec_err;		/* errno when it could not start */
 };
 
-/* QRUN_GUEST_IP, QRUN_HOST_IP, QRUN_TAP, QRUN_MAC, QRUN_PORT_<guest>
+/* QRUN_GUEST_IP, QRUN_HOST_IP, QRUN_GUEST_IP6, QRUN_HOST_IP6 (IPv6 on
+ * the link), QRUN_TAP, QRUN_MAC, QRUN_PORT_<guest>
  * (user mode, tcp forwards) as "NAME=VALUE"; HOME, USER, LOGNAME of the
  * developer when qrun acts for another user. */
 void ready_env(const struct netplan *, const struct priv *, struct strv *);

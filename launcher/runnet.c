@@ -65,6 +65,10 @@ runnet_info(struct runnet *rn, const char *image)
 		journal_info(j, "host", "%s", ipaddr_cidr(&nic->host, b));
 	if (nic && nic->guest.family)
 		journal_info(j, "guest", "%s", ipaddr_str(&nic->guest, b));
+	if (nic && nic->host6.family)
+		journal_info(j, "host6", "%s", ipaddr_cidr(&nic->host6, b));
+	if (nic && nic->guest6.family)
+		journal_info(j, "guest6", "%s", ipaddr_str(&nic->guest6, b));
 	if (nic)
 		journal_info(j, "mac", "%s", mac_str(nic->mac, b));
 	abs = realpath(image, NULL);
