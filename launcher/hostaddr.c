@@ -48,7 +48,8 @@ overlap(struct net *n, const char *ifname, const struct ipaddr *net,
 	}
 	if (r > 0) {
 		WHY("%s: %s overlaps a route on %s; pick another tap or set "
-		    "net.host_addr", ifname, ipaddr_cidr(net, b), other);
+		    "net.host_addr%s", ifname, ipaddr_cidr(net, b), other,
+		    net->family == AF_INET6 ? "6" : "");
 		return -EADDRINUSE;
 	}
 	return 0;
