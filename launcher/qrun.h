@@ -424,6 +424,8 @@ int net_link_delete(struct net *, int ifindex);
  * ifname), 0, or -errno. Default routes do not count. */
 int net_route_overlap(struct net *, const struct ipaddr *net,
     int exclude_ifindex, char ifname[IFNAMSIZ]);
+/* Has the main table a default route of family? 1, 0, -errno. */
+int net_route_default(struct net *, int family);
 /* An IPv4 or IPv6 unicast route (dst.family is the route's family). */
 struct net_route {
 	struct ipaddr dst;	/* prefix 0: a default route */
@@ -492,6 +494,9 @@ int net_route_del(struct net *, const struct net_route *);
  *     route-del IF@IDX DST/P GW METRIC PROTO    bridge-delete BR@IDX
  *     dir NAME                        (in the state dir)
  *     hold NAME                       (a shared resource: share.c)
+ *     nat-table                       (nftables table inet qrun)
+ *     nat IF@IDX NET/P                (a run's chains for NET behind IF)
+ *     forwarding ipv4|ipv6 OLD NEW    (the namespace's sysctl, 0 or 1)
  *     info KEY VALUE                  (run metadata; never undone)
  * Addresses are IPv4 or IPv6; IDX is the link's ifindex: undo touches a
  * link only while that index still carries that name.
@@ -499,7 +504,8 @@ int net_route_del(struct net *, const struct net_route *);
 enum jkind {
 	J_TAP_CREATE, J_ADDR_ADD, J_LINK_UP, J_ENSLAVE, J_MTU,
 	J_BRIDGE_CREATE, J_ADDR_DEL, J_ROUTE_ADD, J_ROUTE_DEL, J_RELEASE,
-	J_BRIDGE_DELETE, J_DIR, J_HOLD, J_INFO,
+	J_BRIDGE_DELETE, J_DIR, J_HOLD, J_INFO, J_NAT_TABLE, J_NAT,
+	J_FORWARDING,
 };
 
 struct jlink {
@@ -514,6 +520,8 @@ struct jrec {
 	struct ipaddr gw;	/* route-*: family 0 = none */
 	unsigned mtu[2];	/* mtu: old, new */
 	unsigned metric, proto;	/* route-* */
+	int family;		/* forwarding: AF_INET, AF_INET6 */
+	unsigned val[2];	/* forwarding: old, new */
 	const char *key;	/* info */
 	const char *text;	/* info: the value; dir: the name */
 };
@@ -668,6 +676,23 @@ int tapdev_change(const struct host *, const struct nic *,
 /* Pure: QEMU's -netdev for a tap (fd < 0: by name, for --dry-run). */
 char *tapdev_netdev(const struct nic *, int fd);
 
+/* ----------------------------------------------------------------- nat.c */
+
+/* libnftables, loaded on first use: 0, -ENOENT when not installed. */
+int nat_open(void);
+/* Table inet qrun: make it (-EEXIST when it is there); remove it when it
+ * holds no chain any more (0 also when it stays or is gone). */
+int nat_table_make(void);
+int nat_table_unmake(void);
+/* A run's chains for the guest network net behind ifname (ifindex):
+ * masquerade out of every other interface, forward accepts both ways;
+ * removed again by family (0 when gone). */
+int nat_link_add(const char *ifname, int ifindex, const struct ipaddr *net);
+int nat_link_del(const char *ifname, int ifindex, int family);
+/* This namespace's forwarding switch of family (AF_INET, AF_INET6). */
+int nat_forwarding_get(int family, int *on);
+int nat_forwarding_set(int family, int on);
+
 /* ------------------------------------------------------------ hostaddr.c */
 
 /* May ifname (ifindex self; 0 when not made yet) take address a for pv:
@@ -705,6 +730,8 @@ struct runnet {
 	struct journal *journal;
 	int lock_fd[NIC_MAX];
 	int fd[NIC_MAX];	/* the taps' queues for QEMU, or -1 */
+	struct share share[3];	/* net.nat: the table, forwarding 4, 6 */
+	size_t nshare;
 	struct replay_report replayed;	/* dead runs undone on the way */
 };
 
@@ -770,6 +797,10 @@ int access_check(const struct priv *, const char *tap, const char *bridge,
  * -EPERM with why. */
 int access_addr_check(const struct priv *, const char *ifname,
     const struct ipaddr *a, char *why, size_t whylen);
+/* May pv masquerade tap's guests (an entry with nat = true)? 0, or
+ * -EPERM with why. */
+int access_nat_check(const struct priv *pv, const char *tap, char *why,
+    size_t whylen);
 /* net_open + the guard that checks every change against the list. */
 int access_net_open(const struct priv *, struct net **);
 /* A file qrun reads for the user while privileged (-p PATH): owned by
