@@ -873,7 +873,11 @@ undo_nat(struct undo_ctx *u, const struct jrec *r, size_t i)
 	return nat_link_del(r->l[0].name, r->l[0].ifindex, r->addr.family);
 }
 
-/* Switch forwarding back, unless someone changed it since. */
+/*
+ * Switch forwarding back, unless someone changed it since, or a run of
+ * another state dir (counted apart: another user's, root's) still
+ * masquerades: its guests would lose the outside world. Then it stays.
+ */
 static int
 undo_forwarding(struct undo_ctx *u, const struct jrec *r, size_t i)
 {
@@ -883,7 +887,7 @@ undo_forwarding(struct undo_ctx *u, const struct jrec *r, size_t i)
 	(void)i;
 	if ((rc = nat_forwarding_get(r->family, &on)) < 0)
 		return rc;
-	if (on != (int)r->val[1])
+	if (on != (int)r->val[1] || nat_table_busy())
 		return 0;
 	return nat_forwarding_set(r->family, (int)r->val[0]);
 }

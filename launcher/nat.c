@@ -284,6 +284,13 @@ table_chains(const char *name, bool *found)
 	return count;
 }
 
+/* Does any run (of any state dir) still masquerade: chains in qrun? */
+bool
+nat_table_busy(void)
+{
+	return table_chains(NULL, NULL) > 0;
+}
+
 /*
  * Remove table qrun when it holds no chain (no run of any user still
  * masquerades through it). 0 also when it is gone or still used.
@@ -314,6 +321,9 @@ nat_link_add(const char *ifname, int ifindex, const struct ipaddr *net)
 	char nat[64], fwd[64];
 
 	chain_names(ifname, ifindex, net->family, nat, fwd);
+	/* the table again ("add" is idempotent): a run of another state
+	 * dir may have found it empty and removed it meanwhile */
+	cmd_add(cmds, "add", "table", NULL);
 	base_chain(cmds, nat, "nat", "postrouting", 100);
 	e = json_object_new_array();
 	json_object_array_add(e, net_match(net, "saddr"));

@@ -684,6 +684,8 @@ int nat_open(void);
  * holds no chain any more (0 also when it stays or is gone). */
 int nat_table_make(void);
 int nat_table_unmake(void);
+/* Has table qrun chains, some run's NAT (of any state dir)? */
+bool nat_table_busy(void);
 /* A run's chains for the guest network net behind ifname (ifindex):
  * masquerade out of every other interface, forward accepts both ways;
  * removed again by family (0 when gone). */

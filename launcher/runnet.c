@@ -134,6 +134,12 @@ nat_check(const struct runnet *rn, const struct nic *nic, char *why,
 {
 	int fam[2] = { AF_INET, AF_INET6 }, r, on, out = 0;
 
+	if (!rn->priv->root && !rn->priv->netcap) {
+		WHY("%s: net.nat needs privileges: run qrun through sudo, or "
+		    "installed with cap_net_admin (make install CAPS=1)",
+		    nic->tap);
+		return -EPERM;
+	}
 	if ((r = access_nat_check(rn->priv, nic->tap, why, whylen)) < 0)
 		return r;
 	for (int i = 0; i < (nic->host6.family ? 2 : 1); i++) {
@@ -166,6 +172,12 @@ nat_check(const struct runnet *rn, const struct nic *nic, char *why,
 /* Making a shared resource of net.nat, into its own journal. */
 typedef int share_make_fn(struct runnet *, struct journal *, int family);
 
+/*
+ * The table, journaled even when it is there already: runs of another
+ * state dir (another user's capability-enabled qrun, root's) hold it
+ * with counts of their own, and whichever of them is last removes it,
+ * once no chain of anyone's is left in it.
+ */
 static int
 make_table(struct runnet *rn, struct journal *j, int family)
 {
@@ -173,7 +185,7 @@ make_table(struct runnet *rn, struct journal *j, int family)
 	int r = change_apply(j, rn->net, &rec);
 
 	(void)family;
-	return r == -EEXIST ? 0 : r;	/* someone else's: not ours */
+	return r == -EEXIST ? journal_write(j, &rec) : r;
 }
 
 /* Forwarding on, if it is off (the old value journaled). */
@@ -186,6 +198,8 @@ make_forwarding(struct runnet *rn, struct journal *j, int family)
 
 	if ((r = nat_forwarding_get(family, &on)) < 0 || on)
 		return r;
+	if (rn->priv->netcap)	/* switched off since nat_check */
+		return -EPERM;
 	return change_apply(j, rn->net, &rec);
 }
 

@@ -94,11 +94,13 @@ stop() {
 	rc=$?
 }
 
-# fake NS TAP ARGS...: a NAT run with the stand-in, in the background.
+# fake NS TAP ARGS...: a NAT run with the stand-in, in the background
+# (its pid in $fpid; in state dir $STATE when set).
 fake() {
 	_ns=$1 _t=$2
 	shift 2
-	ip netns exec "$_ns" "$QRUN" -n tap -t "$_t" -o net.nat=true \
+	QRUN_STATE_DIR=${STATE:-$QRUN_STATE_DIR} \
+	    ip netns exec "$_ns" "$QRUN" -n tap -t "$_t" -o net.nat=true \
 	    -o qemu.accel=tcg -o qemu.binary="$FAKE" "$@" "$GUESTS/mbtest.elf" \
 	    >/dev/null 2>"$TESTDIR/fake.err" </dev/null &
 	fpid=$!
@@ -160,6 +162,28 @@ for next in cleanup run; do
 	check "kill -9, then $next: no table, sysctls, links, routes as before" \
 	    state_is "$NS" "$before"
 done
+
+# --- two state dirs (root's and a capability user's count apart) --------
+# The last run of one state dir leaves the table to a run of the other,
+# which removes it when it ends.
+STATE=$TESTDIR/stateB fake "$NS" tap2
+bpid=$fpid
+wait_cmd 10 has_table "$NS"
+STATE=$TESTDIR/stateC fake "$NS" tap3
+wait_cmd 10 sh -c "ip netns exec '$NS' nft list table inet qrun | grep -q tap3-"
+unset STATE
+stop $bpid
+check "two state dirs: the other's table and chains stay" sh -c "ip netns \
+    exec '$NS' nft list table inet qrun | grep -q 'chain nat4-tap3-'"
+check "two state dirs: forwarding stays on for it" [ "$(in_ns "$NS" cat \
+    /proc/sys/net/ipv4/ip_forward)" = 1 ]
+stop $fpid
+check "two state dirs: the last run removes the table" \
+    sh -c "! ip netns exec '$NS' nft list table inet qrun >/dev/null 2>&1"
+in_ns "$NS" sh -c 'echo 0 >/proc/sys/net/ipv4/ip_forward
+    echo 0 >/proc/sys/net/ipv6/conf/all/forwarding'
+check "two state dirs: otherwise as before (forwarding switched back by hand)" \
+    state_is "$NS" "$before"
 
 # refused NS DESC WANT ARGS...: 125, one line naming WANT, NS unchanged.
 refused() {
