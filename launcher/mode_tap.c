@@ -1,13 +1,13 @@
 /*
  * mode_tap.c - net.mode "tap", the lab convention: the developer's own
  * tapN carries 172.(20+N).0.1/16 (or net.host_addr) and the guest uses
- * the next address; with net.ipv6 the link also carries fd00:172:(20+N)::1/64
- * and the guest's address there is its SLAAC one. The run makes the tap exist, belong to the developer,
- * carry the address and be up, each change journaled first; it refuses,
- * before changing anything, a tap of another user, a tap on a bridge, a
- * tap with other addresses (the kernel's IPv6 link-local ones aside),
- * and an address hostaddr.c refuses (one that
- * overlaps a route on another interface, above all).
+ * the next address; with net.ipv6 the link carries fd00:172:(20+N)::1/64
+ * too, and the guest's address there is its SLAAC one. The run makes the
+ * tap exist, belong to the developer, carry the addresses and be up, each
+ * change journaled first; it refuses, before changing anything, a tap of
+ * another user, a tap on a bridge, a tap with other addresses (the
+ * kernel's IPv6 link-local ones aside), and an address hostaddr.c
+ * refuses (one that overlaps a route on another interface, above all).
  */
 #include <stdio.h>
 #include <stdlib.h>

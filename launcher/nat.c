@@ -106,26 +106,40 @@ done:
 	return r;
 }
 
+/* {key: inner}, inner consumed. */
+static json_object *
+wrap(const char *key, json_object *inner)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, key, inner);
+	return o;
+}
+
+/* o[key] = the string s. */
+static void
+put_str(json_object *o, const char *key, const char *s)
+{
+	json_object_object_add(o, key, json_object_new_string(s));
+}
+
 /* {verb: {what: {"family": "inet", "table": "qrun", ...}}} onto cmds;
  * returns the innermost object for more members. */
 static json_object *
 cmd_add(json_object *cmds, const char *verb, const char *what,
     const char *chain)
 {
-	json_object *c = json_object_new_object(), *o = json_object_new_object();
-	json_object *v = json_object_new_object();
+	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "family", json_object_new_string("inet"));
+	put_str(o, "family", "inet");
 	if (strcmp(what, "table") == 0)
-		json_object_object_add(o, "name", json_object_new_string(TABLE));
+		put_str(o, "name", TABLE);
 	else {
-		json_object_object_add(o, "table", json_object_new_string(TABLE));
-		json_object_object_add(o, strcmp(what, "chain") == 0 ? "name" :
-		    "chain", json_object_new_string(chain));
+		put_str(o, "table", TABLE);
+		put_str(o, strcmp(what, "chain") == 0 ? "name" : "chain",
+		    chain);
 	}
-	json_object_object_add(v, what, o);
-	json_object_object_add(c, verb, v);
-	json_object_array_add(cmds, c);
+	json_object_array_add(cmds, wrap(verb, wrap(what, o)));
 	return o;
 }
 
@@ -144,68 +158,58 @@ chain_names(const char *ifname, int ifindex, int family, char nat[64],
 static json_object *
 match(const char *op, json_object *left, json_object *right)
 {
-	json_object *m = json_object_new_object(), *w = json_object_new_object();
+	json_object *m = json_object_new_object();
 
-	json_object_object_add(m, "op", json_object_new_string(op));
+	put_str(m, "op", op);
 	json_object_object_add(m, "left", left);
 	json_object_object_add(m, "right", right);
-	json_object_object_add(w, "match", m);
-	return w;
+	return wrap("match", m);
 }
 
 /* {"meta": {"key": "iifname"}} */
 static json_object *
 meta(const char *key)
 {
-	json_object *m = json_object_new_object(), *w = json_object_new_object();
+	json_object *m = json_object_new_object();
 
-	json_object_object_add(m, "key", json_object_new_string(key));
-	json_object_object_add(w, "meta", m);
-	return w;
+	put_str(m, "key", key);
+	return wrap("meta", m);
 }
 
 /* The guest's network as a match: "ip saddr 172.21.0.0/16". */
 static json_object *
 net_match(const struct ipaddr *net, const char *field)
 {
-	json_object *p = json_object_new_object(), *pl = json_object_new_object();
-	json_object *pre = json_object_new_object(), *r = json_object_new_object();
+	json_object *p = json_object_new_object();
+	json_object *pre = json_object_new_object();
 	struct ipaddr n = ipaddr_net(net);
 	char a[IPADDR_STRLEN];
 
-	json_object_object_add(p, "protocol", json_object_new_string(
-	    net->family == AF_INET6 ? "ip6" : "ip"));
-	json_object_object_add(p, "field", json_object_new_string(field));
-	json_object_object_add(pl, "payload", p);
-	json_object_object_add(pre, "addr", json_object_new_string(
-	    ipaddr_str(&n, a)));
+	put_str(p, "protocol", net->family == AF_INET6 ? "ip6" : "ip");
+	put_str(p, "field", field);
+	put_str(pre, "addr", ipaddr_str(&n, a));
 	json_object_object_add(pre, "len", json_object_new_int(net->prefix));
-	json_object_object_add(r, "prefix", pre);
-	return match("==", pl, r);
+	return match("==", wrap("payload", p), wrap("prefix", pre));
 }
 
 /* "ct state established,related": replies and what they bring. */
 static json_object *
 ct_back(void)
 {
-	json_object *k = json_object_new_object(), *ct = json_object_new_object();
+	json_object *k = json_object_new_object();
 	json_object *set = json_object_new_array();
 
-	json_object_object_add(k, "key", json_object_new_string("state"));
-	json_object_object_add(ct, "ct", k);
+	put_str(k, "key", "state");
 	json_object_array_add(set, json_object_new_string("established"));
 	json_object_array_add(set, json_object_new_string("related"));
-	return match("in", ct, set);
+	return match("in", wrap("ct", k), set);
 }
 
 /* {verb: null}: "accept", "masquerade". */
 static json_object *
 verdict(const char *verb)
 {
-	json_object *v = json_object_new_object();
-
-	json_object_object_add(v, verb, NULL);
-	return v;
+	return wrap(verb, NULL);
 }
 
 /* One base chain: type, hook, priority, policy accept. */
@@ -215,10 +219,10 @@ base_chain(json_object *cmds, const char *name, const char *type,
 {
 	json_object *o = cmd_add(cmds, "add", "chain", name);
 
-	json_object_object_add(o, "type", json_object_new_string(type));
-	json_object_object_add(o, "hook", json_object_new_string(hook));
+	put_str(o, "type", type);
+	put_str(o, "hook", hook);
 	json_object_object_add(o, "prio", json_object_new_int(prio));
-	json_object_object_add(o, "policy", json_object_new_string("accept"));
+	put_str(o, "policy", "accept");
 }
 
 /* A rule of the given expressions (consumed) at the end of chain. */
@@ -257,16 +261,15 @@ table_list(json_object **list)
 	return r;
 }
 
-/* How many chains table qrun has, and whether one is called name (may
- * be NULL); -ENOENT when there is no table. */
+/* How many chains table qrun has; bit i of *found set when names[i] is
+ * one of them; -ENOENT when there is no table. */
 static int
-table_chains(const char *name, bool *found)
+table_chains(const char *const *names, int nnames, unsigned *found)
 {
 	json_object *list, *o, *c, *n;
 	int r, count = 0;
 
-	if (found)
-		*found = false;
+	*found = 0;
 	if ((r = table_list(&list)) < 0)
 		return r;
 	if (list == NULL)
@@ -276,9 +279,10 @@ table_chains(const char *name, bool *found)
 		if (!json_object_object_get_ex(o, "chain", &c))
 			continue;
 		count++;
-		if (name && found && json_object_object_get_ex(c, "name", &n) &&
-		    strcmp(json_object_get_string(n), name) == 0)
-			*found = true;
+		for (int k = 0; k < nnames; k++)
+			if (json_object_object_get_ex(c, "name", &n) &&
+			    strcmp(json_object_get_string(n), names[k]) == 0)
+				*found |= 1U << k;
 	}
 	json_object_put(list);
 	return count;
@@ -288,7 +292,9 @@ table_chains(const char *name, bool *found)
 bool
 nat_table_busy(void)
 {
-	return table_chains(NULL, NULL) > 0;
+	unsigned none;
+
+	return table_chains(NULL, 0, &none) > 0;
 }
 
 /*
@@ -299,7 +305,8 @@ int
 nat_table_unmake(void)
 {
 	json_object *cmds;
-	int r = table_chains(NULL, NULL);
+	unsigned none;
+	int r = table_chains(NULL, 0, &none);
 
 	if (r != 0)
 		return r == -ENOENT || r > 0 ? 0 : r;
@@ -348,31 +355,30 @@ nat_link_add(const char *ifname, int ifindex, const struct ipaddr *net)
 	return nft_do(cmds, NULL);
 }
 
-/* Remove the run's chains of ifname (ifindex) and family; 0 when they
- * are gone already. */
+/* Remove the run's chains of ifname (ifindex) and family, those that
+ * are there, in one transaction; 0 when they are gone already. */
 int
 nat_link_del(const char *ifname, int ifindex, int family)
 {
-	char nat[64], fwd[64], *names[2] = { nat, fwd };
+	char nat[64], fwd[64];
+	const char *names[2] = { nat, fwd };
 	json_object *cmds;
-	bool found;
+	unsigned found;
 	int r;
 
 	chain_names(ifname, ifindex, family, nat, fwd);
-	for (int i = 0; i < 2; i++) {
-		if ((r = table_chains(names[i], &found)) == -ENOENT)
-			return 0;
-		if (r < 0)
-			return r;
-		if (!found)
-			continue;
-		cmds = json_object_new_array();
-		cmd_add(cmds, "flush", "chain", names[i]);
-		cmd_add(cmds, "delete", "chain", names[i]);
-		if ((r = nft_do(cmds, NULL)) < 0 && r != -ENOENT)
-			return r;
-	}
-	return 0;
+	if ((r = table_chains(names, 2, &found)) == -ENOENT)
+		return 0;
+	if (r < 0 || found == 0)
+		return r < 0 ? r : 0;
+	cmds = json_object_new_array();
+	for (int i = 0; i < 2; i++)
+		if (found & (1U << i)) {
+			cmd_add(cmds, "flush", "chain", names[i]);
+			cmd_add(cmds, "delete", "chain", names[i]);
+		}
+	r = nft_do(cmds, NULL);
+	return r == -ENOENT ? 0 : r;
 }
 
 /* ------------------------------------------------------- forwarding */
