@@ -4,7 +4,8 @@
  * the plan, then the access list, the journal with the run's metadata,
  * for each NIC with a host tap its lock (replaying its last holder if
  * that run died) and its mode's ensure step, which leaves the tap's
- * queue open for QEMU; and the undo. Nothing here prints: errors come
+ * queue open for QEMU; net.nat's shared table and forwarding (held
+ * through share.c) and the run's own chains (nat.c); and the undo. Nothing here prints: errors come
  * back as -errno with one sentence in why.
  */
 #include <stdio.h>
@@ -256,11 +257,16 @@ nat_nic(struct runnet *rn, const struct nic *nic, char *why, size_t whylen)
 	return 0;
 }
 
-/* net.nat for every NIC that asks: the shared table and forwarding
- * (held: the last run unmakes them), then the run's own chains. */
+/*
+ * net.nat for every NIC that asks: the shared table and forwarding
+ * (held: the last run unmakes them), then the run's own chains. Dead
+ * runs of this state dir are undone first, whatever tap they had: their
+ * chains would keep forwarding on after the last of us.
+ */
 static int
 runnet_nat(struct runnet *rn, char *why, size_t whylen)
 {
+	struct replay_report rep;
 	bool v4 = false, v6 = false;
 	int r = 0;
 
@@ -270,6 +276,10 @@ runnet_nat(struct runnet *rn, char *why, size_t whylen)
 	}
 	if (!v4)
 		return 0;
+	if (journal_cleanup(rn->state, rn->net, true, &rep) == 0) {
+		rn->replayed.undone += rep.undone;
+		rn->replayed.dropped += rep.dropped;
+	}
 	if ((r = share_hold(rn, "nat", make_table, 0, why, whylen)) < 0 ||
 	    (r = share_hold(rn, "fwd4", make_forwarding, AF_INET, why,
 	    whylen)) < 0 || (v6 && (r = share_hold(rn, "fwd6",

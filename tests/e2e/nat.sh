@@ -6,8 +6,9 @@
 # server sees the host's address. The nftables table inet qrun and the
 # forwarding switches are shared: a second run joins, the first one
 # leaves, the guest still gets out; after the last one the ruleset and
-# both sysctls are as before. kill -9 is undone by the next run or by
-# cleanup. Refused with 125 and no change: no default route, and, for a
+# both sysctls are as before. kill -9 is undone by the next run, by
+# cleanup, or by a NAT run on another tap; runs of two state dirs leave
+# each other's NAT alone. Refused with 125 and no change: no default route, and, for a
 # capability-enabled qrun, NAT not granted or forwarding off.
 . "$(dirname "$0")/lib.sh"
 need_root "nat"
@@ -77,14 +78,15 @@ boot() {
 	    >"$TESTDIR/$_n.out" 2>"$TESTDIR/$_n.err" </dev/null &
 	qpid=$!
 	bg_track $qpid
+	# (the guest's address is usable once its DAD is done: it answers)
 	if wait_line "$TESTDIR/$_n.log" QRUN-GUEST-READY 60 &&
 	    [ "$(guest_do "$NS" "ip6=$G6/64")" = done ] &&
-	    [ "$(guest_do "$NS" gw6=fd00:172:21::1)" = done ]; then
+	    [ "$(guest_do "$NS" gw6=fd00:172:21::1)" = done ] &&
+	    wait_cmd 20 in_ns "$NS" ping -6 -c 1 -W 1 "$G6" >/dev/null; then
 		ok "$_n: guest ready, $G6 and its default route set"
 	else
 		fail "$_n: guest ready ($(tail -n 3 "$TESTDIR/$_n.err"))"
 	fi
-	sleep 2		# the guest's duplicate address detection
 }
 
 # stop PID: SIGTERM, the exit status in $rc.
@@ -146,19 +148,21 @@ check "after the last run: ruleset, sysctls, links, routes as before" \
     state_is "$NS" "$before"
 check "the upstream namespace as before" state_is "$UP" "$up_before"
 
-# --- kill -9, then cleanup, or the next run on the tap ------------------
-for next in cleanup run; do
+# --- kill -9, then cleanup, the next run on the tap, a NAT run elsewhere --
+for next in cleanup run nat-tap2; do
 	fake "$NS" tap1
 	wait_cmd 10 has_table "$NS"
 	kill -KILL $fpid
 	wait $fpid 2>/dev/null
 	check "kill -9 ($next): table left behind for now" has_table "$NS"
-	if [ $next = cleanup ]; then
-		in_ns "$NS" "$QRUN" cleanup >/dev/null
-	else
-		in_ns "$NS" "$QRUN" -n tap -t tap1 -o qemu.binary=true \
-		    -o qemu.accel=tcg "$GUESTS/mbtest.elf" >/dev/null 2>&1
-	fi
+	case $next in
+	cleanup) in_ns "$NS" "$QRUN" cleanup >/dev/null ;;
+	run)	in_ns "$NS" "$QRUN" -n tap -t tap1 -o qemu.binary=true \
+		    -o qemu.accel=tcg "$GUESTS/mbtest.elf" >/dev/null 2>&1 ;;
+	*)	in_ns "$NS" "$QRUN" -n tap -t tap2 -o net.nat=true \
+		    -o qemu.binary=true -o qemu.accel=tcg "$GUESTS/mbtest.elf" \
+		    >/dev/null 2>&1 ;;
+	esac
 	check "kill -9, then $next: no table, sysctls, links, routes as before" \
 	    state_is "$NS" "$before"
 done
