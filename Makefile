@@ -34,7 +34,12 @@ STATIC_LIBS ?= 1
 ifeq ($(STATIC_LIBS),1)
 PKG_LIBS   := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs --static $(PKGS) libcap 2>/dev/null | sed 's/-lpthread//g') -Wl,-Bdynamic -lpthread
 endif
-ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ilauncher
+# libnftables (net.nat) is opened with dlopen() by the runs that use NAT:
+# its header at build time (libnftables-dev), libnftables.so.1 at run
+# time, no link flag, so no other run pays for loading it and its five
+# libraries.
+NFT_CFLAGS := $(shell $(PKG_CONFIG) --cflags libnftables 2>/dev/null)
+ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) $(NFT_CFLAGS) -Ilauncher
 LIBS	    = $(PKG_LIBS) -lreadline $(if $(filter 1,$(STATIC_LIBS)),,-lcap)
 
 V	?= 0

@@ -16,7 +16,8 @@
  * Undo is idempotent and checks before it acts; a record someone forged
  * or edited cannot make a capability-enabled qrun do more than its user
  * could: kinds whose undo adds something (an address, a route, a bridge
- * port, a bridge) are undone only by root.
+ * port, a bridge) or switches the host's forwarding are undone only by
+ * root, and a run's NAT chains only for the user's own tap.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -32,7 +33,8 @@
 #define IFINDEX_TRIES	16
 
 /* Argument types of a record. */
-enum arg { A_END, A_LINK, A_ADDR, A_GW, A_MTU, A_NUM, A_KEY, A_NAME, A_REST };
+enum arg { A_END, A_LINK, A_ADDR, A_GW, A_MTU, A_NUM, A_KEY, A_NAME, A_REST,
+    A_FAMILY, A_BIT };
 
 /* flags */
 #define K_NS	1	/* names links: undone only in its own namespace */
@@ -50,10 +52,12 @@ struct kind {
 };
 
 static apply_fn do_addr_add, do_link_up, do_enslave, do_mtu, do_addr_del,
-    do_route_add, do_route_del, do_release, do_bridge_delete, do_info;
+    do_route_add, do_route_del, do_release, do_bridge_delete, do_info,
+    do_nat_table, do_nat, do_forwarding;
 static undo_fn undo_tap_create, undo_addr_add, undo_link_up, undo_enslave,
     undo_mtu, undo_bridge_create, undo_addr_del, undo_route_add,
-    undo_route_del, undo_release, undo_bridge_delete, undo_dir, undo_hold;
+    undo_route_del, undo_release, undo_bridge_delete, undo_dir, undo_hold,
+    undo_nat_table, undo_nat, undo_forwarding;
 
 /*
  * The vocabulary, indexed by enum jkind. says is what the change does to
@@ -92,6 +96,18 @@ static const struct kind kinds[] = {
 	/* a hold on a resource runs share (share.c) */
 	[J_HOLD] = { "hold", { A_NAME }, K_NS, NULL, undo_hold, "hold %t" },
 	[J_INFO] = { "info", { A_KEY, A_REST }, 0, do_info, NULL, "note %t" },
+	/* net.nat (nat.c): the shared table, a run's chains per link and
+	 * network, and forwarding switched on for them; a forwarding
+	 * record someone forged could switch the host's routing off or
+	 * on, so only root undoes it (a capability-enabled qrun never
+	 * writes one) */
+	[J_NAT_TABLE] = { "nat-table", { A_END }, K_NS, do_nat_table,
+	    undo_nat_table, "create the nftables table inet qrun" },
+	[J_NAT] = { "nat", { A_LINK, A_ADDR }, K_NS, do_nat, undo_nat,
+	    "masquerade %a" },
+	[J_FORWARDING] = { "forwarding", { A_FAMILY, A_BIT, A_BIT },
+	    K_NS | K_ROOT, do_forwarding, undo_forwarding,
+	    "switch %t forwarding on" },
 };
 
 /* ------------------------------------------------------------ text */
@@ -165,7 +181,7 @@ link_parse(char *w, struct jlink *l)
 }
 
 struct counts {
-	size_t link, mtu, num;
+	size_t link, mtu, num, bit;
 };
 
 /* One word of type t into r. */
@@ -201,6 +217,16 @@ word_parse(enum arg t, char *w, struct jrec *r, struct counts *c)
 	case A_NAME:
 		r->text = w;
 		return change_name_ok(w) ? 0 : -EINVAL;
+	case A_FAMILY:
+		r->family = strcmp(w, "ipv4") == 0 ? AF_INET :
+		    strcmp(w, "ipv6") == 0 ? AF_INET6 : 0;
+		r->text = r->family == AF_INET ? "IPv4" : "IPv6";
+		return r->family ? 0 : -EINVAL;
+	case A_BIT:
+		if (strcmp(w, "0") && strcmp(w, "1"))
+			return -EINVAL;
+		r->val[c->bit++] = w[0] == '1';
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -268,6 +294,13 @@ word_format(enum arg t, const struct jrec *r, struct counts *c,
 		break;
 	case A_KEY:
 		snprintf(buf + off, len - off, " %s", r->key ? r->key : "");
+		break;
+	case A_FAMILY:
+		snprintf(buf + off, len - off, " %s", r->family == AF_INET6 ?
+		    "ipv6" : r->family == AF_INET ? "ipv4" : "?");
+		break;
+	case A_BIT:
+		snprintf(buf + off, len - off, " %u", r->val[c->bit++]);
 		break;
 	default:	/* A_NAME, A_REST */
 		snprintf(buf + off, len - off, " %s", r->text ? r->text : "");
@@ -430,6 +463,28 @@ do_info(struct net *n, const struct jrec *r)
 	return 0;
 }
 
+static int
+do_nat_table(struct net *n, const struct jrec *r)
+{
+	(void)n;
+	(void)r;
+	return nat_table_make();
+}
+
+static int
+do_nat(struct net *n, const struct jrec *r)
+{
+	(void)n;
+	return nat_link_add(r->l[0].name, r->l[0].ifindex, &r->addr);
+}
+
+static int
+do_forwarding(struct net *n, const struct jrec *r)
+{
+	(void)n;
+	return nat_forwarding_set(r->family, (int)r->val[1]);
+}
+
 /*
  * Journal r, then make the change; a change that failed leaves no
  * record (an -EEXIST stays -EEXIST: the caller decides whether it
@@ -441,7 +496,8 @@ change_apply(struct journal *j, struct net *n, const struct jrec *r)
 	const struct kind *k = &kinds[r->kind];
 	int rc;
 
-	if (k->apply == NULL || ((k->flags & K_NS) && r->l[0].ifindex <= 0))
+	if (k->apply == NULL || (k->args[0] == A_LINK &&
+	    r->l[0].ifindex <= 0))
 		return -EINVAL;
 	if ((rc = journal_write(j, r)) < 0)
 		return rc;
@@ -467,8 +523,8 @@ change_why(const struct journal *j, const struct jrec *r, int rc, char *why,
 		return;
 	}
 	jrec_describe(r, what, sizeof(what));
-	snprintf(why, whylen, "%s: cannot %s: %s", r->l[0].name, what,
-	    strerror(-rc));
+	snprintf(why, whylen, "%s: cannot %s: %s", r->l[0].name[0] ?
+	    r->l[0].name : "qrun", what, strerror(-rc));
 }
 
 /*
@@ -785,6 +841,55 @@ undo_hold(struct undo_ctx *u, const struct jrec *r, size_t i)
 
 	(void)i;
 	return rc < 0 ? rc : 0;
+}
+
+/* The shared table goes when no run of anyone has chains in it. */
+static int
+undo_nat_table(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	(void)u;
+	(void)r;
+	(void)i;
+	return nat_table_unmake();
+}
+
+/*
+ * Remove a run's chains. Root does it whether or not the link is still
+ * there; anyone else only for a link that is still this very tap and
+ * theirs, so a forged record cannot take another user's NAT away.
+ */
+static int
+undo_nat(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc;
+
+	(void)i;
+	if (!u->root && ((rc = rec_link(u->net, &r->l[0], &l)) < 0 ||
+	    !l.is_tap || l.owner != (long)getuid())) {
+		u->refused++;
+		return 0;
+	}
+	return nat_link_del(r->l[0].name, r->l[0].ifindex, r->addr.family);
+}
+
+/*
+ * Switch forwarding back, unless someone changed it since, or a run of
+ * another state dir (counted apart: another user's, root's) still
+ * masquerades: its guests would lose the outside world. Then it stays.
+ */
+static int
+undo_forwarding(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	int on, rc;
+
+	(void)u;
+	(void)i;
+	if ((rc = nat_forwarding_get(r->family, &on)) < 0)
+		return rc;
+	if (on != (int)r->val[1] || nat_table_busy())
+		return 0;
+	return nat_forwarding_set(r->family, (int)r->val[0]);
 }
 
 /*

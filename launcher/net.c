@@ -1024,6 +1024,47 @@ net_route_overlap(struct net *n, const struct ipaddr *net,
 	return 1;
 }
 
+/* One route of the main-table dump: a unicast default route? */
+static int
+parse_default(struct nlmsghdr *h, void *arg)
+{
+	struct nlattr *tb[RTA_MAX + 1];
+	struct net_route r;
+	int *found = arg;
+
+	if (route_parse(h, &r, tb) == 0 && r.table == RT_TABLE_MAIN &&
+	    r.type == RTN_UNICAST && r.dst.prefix == 0)
+		*found = 1;
+	return 0;
+}
+
+/*
+ * Has the main table a default route of family (the way out that NAT
+ * needs)? 1, 0, or -errno. The dump is filtered by the kernel to the
+ * family and the table.
+ */
+int
+net_route_default(struct net *n, int family)
+{
+	struct rtmsg rtm = {
+		.rtm_family = (unsigned char)family,
+		.rtm_table = RT_TABLE_MAIN
+	};
+	struct nl_msg *msg;
+	int rc, found = 0;
+
+	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, RTA_TABLE, RT_TABLE_MAIN) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	if ((rc = net_talk(n, msg, parse_default, &found)) < 0)
+		return rc;
+	return found;
+}
+
 /* The reply to a single RTM_GETROUTE. */
 static int
 parse_route_get(struct nlmsghdr *h, void *arg)
@@ -1046,7 +1087,6 @@ net_route_get(struct net *n, const struct ipaddr *dst, struct net_route *r)
 	struct rtmsg rtm = {
 		.rtm_family = (unsigned char)dst->family,
 		.rtm_dst_len = (unsigned char)ipaddr_bits(dst),
-		.rtm_flags = RTM_F_LOOKUP_TABLE,	/* say which table */
 	};
 	struct nl_msg *msg;
 	int rc;
@@ -1054,6 +1094,9 @@ net_route_get(struct net *n, const struct ipaddr *dst, struct net_route *r)
 	memset(r, 0, sizeof(*r));
 	if (rtm.rtm_dst_len == 0)
 		return -EINVAL;
+	/* say which table; IPv6 refuses the flag and says it anyway */
+	if (dst->family == AF_INET)
+		rtm.rtm_flags = RTM_F_LOOKUP_TABLE;
 	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, 0)) == NULL)
 		return -ENOMEM;
 	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||

@@ -50,6 +50,25 @@ netplan_tap_default(const char *tap, struct ipaddr *host,
 }
 
 /*
+ * tapN's IPv6 side: fd00:172:(20+N)::1/64, the decimal digits of 20+N
+ * written as they are (tap1: fd00:172:21::1/64), so the IPv4 and the
+ * IPv6 network of a tap read alike.
+ */
+int
+netplan_tap_default6(const char *tap, struct ipaddr *host6)
+{
+	struct ipaddr h, g;
+	char text[48];
+	long n;
+
+	if (netplan_tap_default(tap, &h, &g) < 0 ||
+	    parse_long(tap + 3, 0, TAP_MAX, &n) < 0)
+		return -EINVAL;
+	snprintf(text, sizeof(text), "fd00:172:%ld::1/64", 20 + n);
+	return ipaddr_parse(text, IPA_V6 | IPA_PREFIX, host6);
+}
+
+/*
  * A stable, locally administered MAC in QEMU's 52:54:00 range, derived
  * from (tap, user) with FNV-1a, so a developer's guest keeps its MAC (and
  * DHCP lease) across boots while two developers on one bridge differ.
@@ -123,6 +142,8 @@ netplan_make(const struct config *c, const char *user, struct netplan *p,
 	snprintf(nic->model, sizeof(nic->model), "%s", c->net_model);
 	nic->mode->plan(c, user, nic, diags);
 	plan_mac(c, user, nic, diags);
+	if (nic->host6.family && !nic->guest6.family)
+		nic->guest6 = ipaddr_eui64(&nic->host6, nic->mac);
 	return diags->n == before ? 0 : -EINVAL;
 }
 

@@ -74,7 +74,8 @@ struct key {
 
 static check_fn check_binary, check_accel, check_mode, check_ifname,
     check_host_addr, check_guest_addr, check_mac, check_model,
-    check_forwards, check_regex, check_ready, check_path;
+    check_forwards, check_regex, check_ready, check_path, check_host_addr6,
+    check_guest_addr6;
 
 #define OFF(f) offsetof(struct config, f)
 #define STR(f, d, c) T_STR, OFF(f), d, 0, 0, STR_MAX, NULL, c
@@ -112,6 +113,12 @@ static const struct key keys[K_COUNT] = {
 	    LIST(net_forwards, NULL, FORWARDS_MAX, check_forwards) },
 	[K_NET_KEEP] = { "net.keep", BOOL(net_keep, 0) },
 	[K_NET_CAPTURE] = { "net.capture", STR(net_capture, "", check_path) },
+	[K_NET_IPV6] = { "net.ipv6", BOOL(net_ipv6, 1) },
+	[K_NET_HOST_ADDR6] = { "net.host_addr6",
+	    STR(net_host_addr6, "", check_host_addr6) },
+	[K_NET_GUEST_ADDR6] = { "net.guest_addr6",
+	    STR(net_guest_addr6, "", check_guest_addr6) },
+	[K_NET_NAT] = { "net.nat", BOOL(net_nat, 0) },
 	[K_TEST_TIMEOUT] = { "test.timeout", INT(test_timeout, 0, 0, 86400,
 	    "must be between 0 and 86400 seconds") },
 	[K_TEST_EXPECT] = { "test.expect", STR(test_expect, "", check_regex) },
@@ -217,6 +224,41 @@ check_guest_addr(const struct val *v, struct strv *why)
 
 	if (v->s[0] && ipaddr_parse(v->s, IPA_V4 | IPA_NOPREFIX, &a) < 0)
 		strv_push(why, "must be an IPv4 address, like 172.21.0.2");
+}
+
+/* The host's IPv6 side of a local link: a /64 of the unique local
+ * addresses (fc00::/7), as routers advertise and SLAAC needs. */
+static void
+check_host_addr6(const struct val *v, struct strv *why)
+{
+	struct ipaddr a, ula;
+	const char *bad;
+
+	if (v->s[0] == '\0')
+		return;
+	if (ipaddr_parse(v->s, IPA_V6 | IPA_PREFIX, &a) < 0) {
+		strv_push(why, "must be an IPv6 address with prefix, "
+		    "like fd00:172:21::1/64");
+		return;
+	}
+	ipaddr_parse("fc00::/7", IPA_PREFIX, &ula);
+	if (a.prefix != 64)
+		strv_push(why, "prefix must be /64 (SLAAC needs one)");
+	else if (!ipaddr_contains(&ula, &a))
+		strv_push(why, "must be a unique local address (fc00::/7), "
+		    "like fd00:172:21::1/64");
+	else if ((bad = ipaddr_refuse(&a)) != NULL)
+		strv_pushf(why, "is %s", bad);
+}
+
+static void
+check_guest_addr6(const struct val *v, struct strv *why)
+{
+	struct ipaddr a;
+
+	if (v->s[0] && ipaddr_parse(v->s, IPA_V6 | IPA_NOPREFIX, &a) < 0)
+		strv_push(why, "must be an IPv6 address, like "
+		    "fd00:172:21::2");
 }
 
 static void

@@ -127,6 +127,7 @@ enum cfg_key {
 	K_QEMU_INITRD, K_QEMU_APPEND, K_QEMU_ARGS,
 	K_NET_MODE, K_NET_TAP, K_NET_HOST_ADDR, K_NET_GUEST_ADDR, K_NET_MAC,
 	K_NET_MODEL, K_NET_BRIDGE, K_NET_FORWARDS, K_NET_KEEP, K_NET_CAPTURE,
+	K_NET_IPV6, K_NET_HOST_ADDR6, K_NET_GUEST_ADDR6, K_NET_NAT,
 	K_TEST_TIMEOUT, K_TEST_EXPECT, K_TEST_FAIL, K_TEST_SUCCESS_CODE,
 	K_TEST_READY, K_TEST_SERIAL_LOG,
 	K_COUNT
@@ -151,6 +152,10 @@ struct config {
 	struct strv net_forwards;
 	bool net_keep;
 	char *net_capture;	/* "" = none */
+	bool net_ipv6;		/* tap: host_addr6 on the link */
+	char *net_host_addr6;	/* "" = derive from the tap number */
+	char *net_guest_addr6;	/* "" = the guest MAC's SLAAC address */
+	bool net_nat;		/* masquerade the guest's networks */
 
 	long test_timeout;	/* seconds, 0 = none */
 	char *test_expect;	/* "" = none */
@@ -283,6 +288,10 @@ struct nic {
 	struct ipaddr guest;	/* the guest's; family 0 = not known; prefix
 				 * -1 = its network not known (yet) */
 	struct ipaddr gw;	/* family 0 = none */
+	struct ipaddr host6;	/* IPv6 on the link (net.ipv6): the host's
+				 * /64 address; family 0 = none */
+	struct ipaddr guest6;	/* the guest's: SLAAC (EUI-64) by default */
+	bool nat;		/* net.nat: masquerade the guest's networks */
 	uint8_t mac[6];
 	char model[64];
 	char lan[96];		/* bridged: the bridge's IPv4 networks, from
@@ -349,6 +358,8 @@ int netplan_make(const struct config *, const char *user,
  * the guest's, .0.2. */
 int netplan_tap_default(const char *tap, struct ipaddr *host,
     struct ipaddr *guest);
+/* tapN's IPv6 side: fd00:172:(20+N)::1/64 (tap1: fd00:172:21::1/64). */
+int netplan_tap_default6(const char *tap, struct ipaddr *host6);
 void netplan_mac(const char *tap, const char *user, uint8_t mac[6]);
 /* Shared by the modes' plan functions: net.tap (and net.bridge when
  * bridge) checked into nic; 0 or -EINVAL with a diag. */
@@ -440,6 +451,8 @@ int net_link_delete(struct net *, int ifindex);
  * ifname), 0, or -errno. Default routes do not count. */
 int net_route_overlap(struct net *, const struct ipaddr *net,
     int exclude_ifindex, char ifname[IFNAMSIZ]);
+/* Has the main table a default route of family? 1, 0, -errno. */
+int net_route_default(struct net *, int family);
 /* An IPv4 or IPv6 unicast route (dst.family is the route's family). */
 struct net_route {
 	struct ipaddr dst;	/* prefix 0: a default route */
@@ -508,6 +521,9 @@ int net_route_del(struct net *, const struct net_route *);
  *     route-del IF@IDX DST/P GW METRIC PROTO    bridge-delete BR@IDX
  *     dir NAME                        (in the state dir)
  *     hold NAME                       (a shared resource: share.c)
+ *     nat-table                       (nftables table inet qrun)
+ *     nat IF@IDX NET/P                (a run's chains for NET behind IF)
+ *     forwarding ipv4|ipv6 OLD NEW    (the namespace's sysctl, 0 or 1)
  *     info KEY VALUE                  (run metadata; never undone)
  * Addresses are IPv4 or IPv6; IDX is the link's ifindex: undo touches a
  * link only while that index still carries that name.
@@ -515,7 +531,8 @@ int net_route_del(struct net *, const struct net_route *);
 enum jkind {
 	J_TAP_CREATE, J_ADDR_ADD, J_LINK_UP, J_ENSLAVE, J_MTU,
 	J_BRIDGE_CREATE, J_ADDR_DEL, J_ROUTE_ADD, J_ROUTE_DEL, J_RELEASE,
-	J_BRIDGE_DELETE, J_DIR, J_HOLD, J_INFO,
+	J_BRIDGE_DELETE, J_DIR, J_HOLD, J_INFO, J_NAT_TABLE, J_NAT,
+	J_FORWARDING,
 };
 
 struct jlink {
@@ -530,6 +547,8 @@ struct jrec {
 	struct ipaddr gw;	/* route-*: family 0 = none */
 	unsigned mtu[2];	/* mtu: old, new */
 	unsigned metric, proto;	/* route-* */
+	int family;		/* forwarding: AF_INET, AF_INET6 */
+	unsigned val[2];	/* forwarding: old, new */
 	const char *key;	/* info */
 	const char *text;	/* info: the value; dir: the name */
 };
@@ -684,6 +703,25 @@ int tapdev_change(const struct host *, const struct nic *,
 /* Pure: QEMU's -netdev for a tap (fd < 0: by name, for --dry-run). */
 char *tapdev_netdev(const struct nic *, int fd);
 
+/* ----------------------------------------------------------------- nat.c */
+
+/* libnftables, loaded on first use: 0, -ENOENT when not installed. */
+int nat_open(void);
+/* Table inet qrun: make it (-EEXIST when it is there); remove it when it
+ * holds no chain any more (0 also when it stays or is gone). */
+int nat_table_make(void);
+int nat_table_unmake(void);
+/* Has table qrun chains, some run's NAT (of any state dir)? */
+bool nat_table_busy(void);
+/* A run's chains for the guest network net behind ifname (ifindex):
+ * masquerade out of every other interface, forward accepts both ways;
+ * removed again by family (0 when gone). */
+int nat_link_add(const char *ifname, int ifindex, const struct ipaddr *net);
+int nat_link_del(const char *ifname, int ifindex, int family);
+/* This namespace's forwarding switch of family (AF_INET, AF_INET6). */
+int nat_forwarding_get(int family, int *on);
+int nat_forwarding_set(int family, int on);
+
 /* ------------------------------------------------------------ hostaddr.c */
 
 /* May ifname (ifindex self; 0 when not made yet) take address a for pv:
@@ -721,6 +759,8 @@ struct runnet {
 	struct journal *journal;
 	int lock_fd[NIC_MAX];
 	int fd[NIC_MAX];	/* the taps' queues for QEMU, or -1 */
+	struct share share[3];	/* net.nat: the table, forwarding 4, 6 */
+	size_t nshare;
 	struct replay_report replayed;	/* dead runs undone on the way */
 };
 
@@ -786,6 +826,10 @@ int access_check(const struct priv *, const char *tap, const char *bridge,
  * -EPERM with why. */
 int access_addr_check(const struct priv *, const char *ifname,
     const struct ipaddr *a, char *why, size_t whylen);
+/* May pv masquerade tap's guests (an entry with nat = true)? 0, or
+ * -EPERM with why. */
+int access_nat_check(const struct priv *pv, const char *tap, char *why,
+    size_t whylen);
 /* net_open + the guard that checks every change against the list. */
 int access_net_open(const struct priv *, struct net **);
 /* A file qrun reads for the user while privileged (-p PATH): owned by
@@ -979,7 +1023,8 @@ struct ready_cmd {
 	int exec_err;		/* errno when it could not start */
 };
 
-/* QRUN_GUEST_IP, QRUN_HOST_IP, QRUN_TAP, QRUN_MAC, QRUN_PORT_<guest>
+/* QRUN_GUEST_IP, QRUN_HOST_IP, QRUN_GUEST_IP6, QRUN_HOST_IP6 (IPv6 on
+ * the link), QRUN_TAP, QRUN_MAC, QRUN_PORT_<guest>
  * (user mode, tcp forwards) as "NAME=VALUE"; HOME, USER, LOGNAME of the
  * developer when qrun acts for another user. */
 void ready_env(const struct netplan *, const struct priv *, struct strv *);

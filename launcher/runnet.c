@@ -4,7 +4,8 @@
  * the plan, then the access list, the journal with the run's metadata,
  * for each NIC with a host tap its lock (replaying its last holder if
  * that run died) and its mode's ensure step, which leaves the tap's
- * queue open for QEMU; and the undo. Nothing here prints: errors come
+ * queue open for QEMU; net.nat's shared table and forwarding (held
+ * through share.c) and the run's own chains (nat.c); and the undo. Nothing here prints: errors come
  * back as -errno with one sentence in why.
  */
 #include <stdio.h>
@@ -65,6 +66,10 @@ runnet_info(struct runnet *rn, const char *image)
 		journal_info(j, "host", "%s", ipaddr_cidr(&nic->host, b));
 	if (nic && nic->guest.family)
 		journal_info(j, "guest", "%s", ipaddr_str(&nic->guest, b));
+	if (nic && nic->host6.family)
+		journal_info(j, "host6", "%s", ipaddr_cidr(&nic->host6, b));
+	if (nic && nic->guest6.family)
+		journal_info(j, "guest6", "%s", ipaddr_str(&nic->guest6, b));
 	if (nic)
 		journal_info(j, "mac", "%s", mac_str(nic->mac, b));
 	abs = realpath(image, NULL);
@@ -120,6 +125,173 @@ runnet_access(const struct runnet *rn, char *why, size_t whylen)
 }
 
 /*
+ * net.nat, before anything changes: granted (netcap), a default route to
+ * send the guests' traffic out, libnftables there, and for netcap
+ * forwarding on already (it never switches the host's routing itself).
+ */
+static int
+nat_check(const struct runnet *rn, const struct nic *nic, char *why,
+    size_t whylen)
+{
+	int fam[2] = { AF_INET, AF_INET6 }, r, on, out = 0;
+
+	if (!rn->priv->root && !rn->priv->netcap) {
+		WHY("%s: net.nat needs privileges: run qrun through sudo, or "
+		    "installed with cap_net_admin (make install CAPS=1)",
+		    nic->tap);
+		return -EPERM;
+	}
+	if ((r = access_nat_check(rn->priv, nic->tap, why, whylen)) < 0)
+		return r;
+	for (int i = 0; i < (nic->host6.family ? 2 : 1); i++) {
+		if ((r = net_route_default(rn->net, fam[i])) < 0) {
+			WHY("%s: cannot read routes: %s", nic->tap,
+			    strerror(-r));
+			return r;
+		}
+		out |= r;
+		if (rn->priv->netcap && (nat_forwarding_get(fam[i], &on) < 0 ||
+		    !on)) {
+			WHY("%s: net.nat: %s forwarding is off, and qrun with "
+			    "a file capability does not switch it on; ask an "
+			    "admin to, or run qrun through sudo", nic->tap,
+			    i ? "IPv6" : "IPv4");
+			return -EPERM;
+		}
+	}
+	if (!out) {
+		WHY("%s: net.nat: no default route in this network namespace: "
+		    "the guest's traffic would have nowhere to go", nic->tap);
+		return -ENETUNREACH;
+	}
+	if ((r = nat_open()) < 0)
+		WHY("%s: net.nat: cannot load libnftables.so.1 (Debian "
+		    "package libnftables1)", nic->tap);
+	return r;
+}
+
+/* Making a shared resource of net.nat, into its own journal. */
+typedef int share_make_fn(struct runnet *, struct journal *, int family);
+
+/*
+ * The table, journaled even when it is there already: runs of another
+ * state dir (another user's capability-enabled qrun, root's) hold it
+ * with counts of their own, and whichever of them is last removes it,
+ * once no chain of anyone's is left in it.
+ */
+static int
+make_table(struct runnet *rn, struct journal *j, int family)
+{
+	struct jrec rec = { .kind = J_NAT_TABLE };
+	int r = change_apply(j, rn->net, &rec);
+
+	(void)family;
+	return r == -EEXIST ? journal_write(j, &rec) : r;
+}
+
+/* Forwarding on, if it is off (the old value journaled). */
+static int
+make_forwarding(struct runnet *rn, struct journal *j, int family)
+{
+	struct jrec rec = { .kind = J_FORWARDING, .family = family,
+	    .val = { 0, 1 }, .text = family == AF_INET6 ? "IPv6" : "IPv4" };
+	int r, on;
+
+	if ((r = nat_forwarding_get(family, &on)) < 0 || on)
+		return r;
+	if (rn->priv->netcap)	/* switched off since nat_check */
+		return -EPERM;
+	return change_apply(j, rn->net, &rec);
+}
+
+/* Hold shared resource name (journaled first), making it when first. */
+static int
+share_hold(struct runnet *rn, const char *name, share_make_fn *make,
+    int family, char *why, size_t whylen)
+{
+	struct share *sh = &rn->share[rn->nshare];
+	struct jrec rec = { .kind = J_HOLD, .text = name };
+	bool first;
+	int r;
+
+	if ((r = change_hold(rn->journal, name)) < 0) {
+		change_why(rn->journal, &rec, r, why, whylen);
+		return r;
+	}
+	r = share_take(journal_dfd(rn->journal), name, rn->net, sh, &first);
+	if (r < 0) {
+		WHY("%s: cannot hold: %s", name, strerror(-r));
+		return r;
+	}
+	rn->nshare++;
+	if (first && (r = make(rn, sh->j, family)) < 0)
+		WHY("net.nat: cannot make %s: %s", name, strerror(-r));
+	share_ready(sh);
+	return r;
+}
+
+/* A run's NAT for one NIC: its chains for each of the guest's networks. */
+static int
+nat_nic(struct runnet *rn, const struct nic *nic, char *why, size_t whylen)
+{
+	const struct ipaddr *nets[2] = { &nic->host, &nic->host6 };
+	struct jrec rec = { .kind = J_NAT };
+	struct net_link l;
+	int r;
+
+	if ((r = net_link_get(rn->net, nic->tap, &l)) < 0) {
+		WHY("%s: cannot look up: %s", nic->tap, strerror(-r));
+		return r;
+	}
+	snprintf(rec.l[0].name, sizeof(rec.l[0].name), "%s", l.name);
+	rec.l[0].ifindex = l.ifindex;
+	for (int i = 0; i < 2; i++) {
+		if (nets[i]->family == 0)
+			continue;
+		rec.addr = ipaddr_net(nets[i]);
+		if ((r = change_apply(rn->journal, rn->net, &rec)) < 0) {
+			change_why(rn->journal, &rec, r, why, whylen);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * net.nat for every NIC that asks: the shared table and forwarding
+ * (held: the last run unmakes them), then the run's own chains. Dead
+ * runs of this state dir are undone first, whatever tap they had: their
+ * chains would keep forwarding on after the last of us.
+ */
+static int
+runnet_nat(struct runnet *rn, char *why, size_t whylen)
+{
+	struct replay_report rep;
+	bool v4 = false, v6 = false;
+	int r = 0;
+
+	for (size_t i = 0; i < rn->plan->n; i++) {
+		v4 |= rn->plan->nic[i].nat;
+		v6 |= rn->plan->nic[i].nat && rn->plan->nic[i].host6.family;
+	}
+	if (!v4)
+		return 0;
+	if (journal_cleanup(rn->state, rn->net, true, &rep) == 0) {
+		rn->replayed.undone += rep.undone;
+		rn->replayed.dropped += rep.dropped;
+	}
+	if ((r = share_hold(rn, "nat", make_table, 0, why, whylen)) < 0 ||
+	    (r = share_hold(rn, "fwd4", make_forwarding, AF_INET, why,
+	    whylen)) < 0 || (v6 && (r = share_hold(rn, "fwd6",
+	    make_forwarding, AF_INET6, why, whylen)) < 0))
+		return r;
+	for (size_t i = 0; i < rn->plan->n && r == 0; i++)
+		if (rn->plan->nic[i].nat)
+			r = nat_nic(rn, &rn->plan->nic[i], why, whylen);
+	return r;
+}
+
+/*
  * Journal the run and make every NIC's host side true. Raises the
  * network capability (priv_net); the caller lowers it once its own
  * network work is done. On failure, runnet_down() undoes.
@@ -147,10 +319,15 @@ runnet_up(struct runnet *rn, const char *image, char *why, size_t whylen)
 			WHY("netlink: %s", strerror(-r));
 			return r;
 		}
-		if ((r = nic_up(rn, i, why, whylen)) < 0)
+		if (rn->plan->nic[i].nat &&
+		    (r = nat_check(rn, &rn->plan->nic[i], why, whylen)) < 0)
 			return r;
 	}
-	return 0;
+	for (size_t i = 0; i < rn->plan->n; i++)
+		if (rn->plan->nic[i].mode->host_tap &&
+		    (r = nic_up(rn, i, why, whylen)) < 0)
+			return r;
+	return runnet_nat(rn, why, whylen);
 }
 
 /*
@@ -178,6 +355,11 @@ runnet_down(struct runnet *rn, char *why, size_t whylen)
 	int r = 0;
 
 	priv_net(rn->priv, true);
+	/* Let go of the shared resources first: the undo of each "hold"
+	 * then sees whether this run was the last one holding it. */
+	for (size_t i = 0; i < rn->nshare; i++)
+		share_drop(&rn->share[i]);
+	rn->nshare = 0;
 	if (rn->journal && rn->plan->keep)
 		journal_close(rn->journal);
 	else if (rn->journal && (r = journal_undo(rn->journal, rn->net)) < 0)

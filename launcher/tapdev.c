@@ -40,17 +40,22 @@ tapdev_check(const struct net_link *l, const struct priv *pv, bool local,
 	return 0;
 }
 
-/* What an admin runs to give the developer the tap qrun may not make. */
+/* What an admin runs to give the developer the tap qrun may not make:
+ * with the planned addresses, "--addr 172.21.0.1/16,fd00:172:21::1/64". */
 static void
 admin_hint(const struct nic *nic, const struct priv *pv, const char *what,
     char *why, size_t whylen)
 {
-	char a[IPADDR_STRLEN];
+	char a[IPADDR_STRLEN], a6[IPADDR_STRLEN + 1] = "";
 
+	if (nic->host6.family) {
+		a6[0] = ',';
+		ipaddr_cidr(&nic->host6, a6 + 1);
+	}
 	if (nic->host.family)
 		WHY("%s: %s; ask an admin to run: sudo qrun tap create %s "
-		    "--owner %s --addr %s", nic->tap, what, nic->tap, pv->user,
-		    ipaddr_cidr(&nic->host, a));
+		    "--owner %s --addr %s%s", nic->tap, what, nic->tap,
+		    pv->user, ipaddr_cidr(&nic->host, a), a6);
 	else
 		WHY("%s: %s; ask an admin to run: sudo qrun tap create %s "
 		    "--owner %s", nic->tap, what, nic->tap, pv->user);
@@ -88,9 +93,13 @@ tapdev_change(const struct host *h, const struct nic *nic,
 	if (r == 0)
 		return 0;
 	if ((r == -EPERM || r == -EACCES) && rec->kind == J_ADDR_ADD &&
-	    !journal_write_failed(h->j))
-		admin_hint(nic, h->pv, "has no address and you may not add "
-		    "one", why, whylen);
+	    !journal_write_failed(h->j)) {
+		char a[IPADDR_STRLEN], what[96];
+
+		snprintf(what, sizeof(what), "has no %s and you may not add "
+		    "it", ipaddr_cidr(&rec->addr, a));
+		admin_hint(nic, h->pv, what, why, whylen);
+	}
 	else
 		change_why(h->j, rec, r, why, whylen);
 	return r;

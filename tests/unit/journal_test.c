@@ -543,6 +543,11 @@ t_records(const char *state)
 		"enslave tap10@8 br0@100001",
 		"dir qmp-42",
 		"info image /a path/x.img",
+		"nat-table",
+		"nat tap1@7 172.21.0.0/16",
+		"nat tap1@7 fd00:172:21::/64",
+		"forwarding ipv4 0 1",
+		"forwarding ipv6 1 0",
 	};
 	char buf[256], *copy;
 	struct jrec r;
@@ -573,6 +578,22 @@ t_records(const char *state)
 	copy = xstrdup("dir ../etc");
 	TEQ(jrec_parse(copy, &r), -EINVAL);
 	free(copy);
+	/* forwarding: only root undoes it (it switches host routing) */
+	copy = xstrdup("forwarding ipv6 0 1");
+	TEQ(jrec_parse(copy, &r), 0);
+	T(r.family == AF_INET6 && r.val[0] == 0 && r.val[1] == 1);
+	T(jrec_ns_bound(&r) && jrec_root_only(&r));
+	jrec_describe(&r, buf, sizeof(buf));
+	T(strcmp(buf, "switch IPv6 forwarding on") == 0);
+	free(copy);
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const bad[] = { "forwarding ipv5 0 1",
+		    "forwarding ipv4 0 2", "nat-table inet", "nat tap1@7 -" };
+
+		copy = xstrdup(bad[i]);
+		TEQ(jrec_parse(copy, &r), -EINVAL);
+		free(copy);
+	}
 }
 
 /* Which namespace a dead run's journal belongs to. */

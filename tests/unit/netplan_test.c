@@ -145,6 +145,63 @@ START_TEST(test_explicit_addrs)
 }
 END_TEST
 
+/*
+ * IPv6 on a tap: tapN's fd00:172:(20+N)::1/64 (the decimal digits of
+ * 20+N read as hex), the guest's SLAAC address from its MAC, explicit
+ * values checked against the /64, off with net.ipv6 = false.
+ */
+START_TEST(test_ipv6)
+{
+	struct config c;
+	struct netplan p;
+	struct strv d = { 0 };
+	char a[IPADDR_STRLEN], want[64];
+
+	for (int n = 0; n <= 11; n++) {
+		snprintf(a, sizeof(a), "tap%d", n);
+		cfg_tap(&c, a);
+		ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
+		snprintf(want, sizeof(want), "fd00:172:%d::1/64", 20 + n);
+		ck_assert_str_eq(ipaddr_cidr(&p.nic[0].host6, a), want);
+		config_free(&c);
+	}
+	cfg_tap(&c, "tap1");
+	set_str(&c.net_mac, "52:54:00:12:34:56");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
+	ck_assert_str_eq(ipaddr_str(&p.nic[0].guest6, a),
+	    "fd00:172:21:0:5054:ff:fe12:3456");
+	set_str(&c.net_host_addr6, "fd12:3456::1/64");
+	set_str(&c.net_guest_addr6, "fd12:3456::77");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
+	ck_assert_str_eq(ipaddr_cidr(&p.nic[0].host6, a), "fd12:3456::1/64");
+	ck_assert_str_eq(ipaddr_str(&p.nic[0].guest6, a), "fd12:3456::77");
+	/* outside the /64, or the host's own */
+	set_str(&c.net_guest_addr6, "fd12:3457::77");
+	set_str(&c.where[K_NET_GUEST_ADDR6], "z.conf:3");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), -EINVAL);
+	ck_assert_str_eq(d.v[0], "z.conf:3: net.guest_addr6: fd12:3457::77 is "
+	    "not a free host address in the network of fd12:3456::1/64");
+	set_str(&c.net_guest_addr6, "fd12:3456::1");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), -EINVAL);
+	strv_free(&d);
+	/* off: no IPv6 at all, whatever else says */
+	c.net_ipv6 = false;
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
+	ck_assert_int_eq(p.nic[0].host6.family, 0);
+	ck_assert_int_eq(p.nic[0].guest6.family, 0);
+	config_free(&c);
+	/* a tap without a number: IPv6 only with host_addr6 */
+	cfg_tap(&c, "devtap");
+	set_str(&c.net_host_addr, "192.168.77.1/24");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
+	ck_assert_int_eq(p.nic[0].host6.family, 0);
+	set_str(&c.net_guest_addr6, "fd12:3456::77");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), -EINVAL);
+	strv_free(&d);
+	config_free(&c);
+}
+END_TEST
+
 START_TEST(test_mac)
 {
 	uint8_t a[6], b[6], c2[6];
@@ -182,7 +239,7 @@ START_TEST(test_hint_and_ip)
 	struct config c;
 	struct netplan p;
 	struct strv d = { 0 };
-	char *hint, *ip, want[128];
+	char *hint, *ip, want[192];
 	uint8_t m[6];
 
 	cfg_tap(&c, "tap1");
@@ -190,7 +247,9 @@ START_TEST(test_hint_and_ip)
 	netplan_mac("tap1", "jack", m);
 	hint = netplan_hint(&p);
 	snprintf(want, sizeof(want), "tap1 172.21.0.1/16 -> guest 172.21.0.2 "
-	    "gw 172.21.0.1 mac 52:54:00:%02x:%02x:%02x", m[3], m[4], m[5]);
+	    "gw 172.21.0.1 mac 52:54:00:%02x:%02x:%02x guest6 "
+	    "fd00:172:21:0:5054:ff:fe%02x:%02x%02x", m[3], m[4], m[5], m[3],
+	    m[4], m[5]);
 	ck_assert_str_eq(hint, want);
 	ip = netplan_kernel_ip(&p);
 	ck_assert_str_eq(ip, "ip=172.21.0.2::172.21.0.1:255.255.0.0::eth0:off");
@@ -306,6 +365,7 @@ netplan_suite(void)
 	tcase_add_test(tc, test_keep_capture);
 	tcase_add_test(tc, test_tap_no_default);
 	tcase_add_test(tc, test_explicit_addrs);
+	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_mac);
 	tcase_add_test(tc, test_hint_and_ip);
 	tcase_add_test(tc, test_user_forwards);
