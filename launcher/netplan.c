@@ -247,6 +247,8 @@ mask_str(int prefix, char *buf)
 	return buf;
 }
 
+/* The device field stays empty: the kernel and initramfs-tools then use
+ * the first NIC, which udev may have renamed from eth0 (ens3). */
 char *
 netplan_kernel_ip(const struct netplan *p)
 {
@@ -254,7 +256,7 @@ netplan_kernel_ip(const struct netplan *p)
 
 	if (!p->have_guest || p->prefix == 0)
 		return NULL;
-	return xasprintf("ip=%s::%s:%s::eth0:off", ip_str(p->guest, g),
+	return xasprintf("ip=%s::%s:%s:::off", ip_str(p->guest, g),
 	    p->gw.s_addr ? ip_str(p->gw, gw) : "", mask_str(p->prefix, m));
 }
 

@@ -95,6 +95,7 @@ static const struct key keys[K_COUNT] = {
 	    LIST(net_forwards, NULL, check_forwards) },
 	[K_NET_KEEP] = { "net.keep", BOOL(net_keep, 0) },
 	[K_NET_CAPTURE] = { "net.capture", STR(net_capture, "", check_path) },
+	[K_NET_KERNEL_IP] = { "net.kernel_ip", BOOL(net_kernel_ip, 1) },
 	[K_TEST_TIMEOUT] = { "test.timeout", INT(test_timeout, 0, 0, 86400,
 	    "must be between 0 and 86400 seconds") },
 	[K_TEST_EXPECT] = { "test.expect", STR(test_expect, "", check_regex) },

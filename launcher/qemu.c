@@ -61,12 +61,56 @@ push_opt(struct strv *argv, const char *opt, const char *pre, const char *val,
 	free(v);
 }
 
+/* Does the kernel command line have a word starting with key ("ip=")? */
+static bool
+cmdline_has(const char *line, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (line += strspn(line, " \t"); *line; line += strspn(line, " \t")) {
+		if (strncmp(line, key, n) == 0)
+			return true;
+		line += strcspn(line, " \t");
+	}
+	return false;
+}
+
+/* word appended to *s with a space when *s is not empty. */
+static void
+append_word(char **s, const char *word)
+{
+	char *t = *s;
+
+	*s = xasprintf("%s%s%s", t, t[0] ? " " : "", word);
+	free(t);
+}
+
+/*
+ * The kernel command line: the user's qemu.append, then what qrun adds
+ * unless the user said it already: ip= (net.kernel_ip), and in batch
+ * mode panic=-1. Malloc'd; "" when empty.
+ */
+static char *
+kernel_append(const struct config *c, const struct netplan *p)
+{
+	char *s = xstrdup(c->qemu_append), *ip;
+
+	if (c->net_kernel_ip && !cmdline_has(c->qemu_append, "ip=") &&
+	    (ip = netplan_kernel_ip(p)) != NULL) {
+		append_word(&s, ip);
+		free(ip);
+	}
+	if (c->batch)
+		append_word(&s, "panic=-1");
+	return s;
+}
+
 /* -kernel/-initrd/-append for kernels; a drive or cdrom otherwise. */
 static void
 argv_boot(const struct config *c, const struct netplan *p,
     const struct qemu_opts *o, struct strv *argv)
 {
-	char *ip, *append;
+	char *append;
 
 	switch (o->type) {
 	case IMG_QCOW2:
@@ -89,16 +133,12 @@ argv_boot(const struct config *c, const struct netplan *p,
 		strv_push(argv, "-initrd");
 		strv_push(argv, c->qemu_initrd);
 	}
-	ip = netplan_kernel_ip(p);
-	append = xasprintf("%s%s%s%s", c->qemu_append,
-	    ip && c->qemu_append[0] ? " " : "", ip ? ip : "",
-	    c->batch ? " panic=-1" : "");
+	append = kernel_append(c, p);
 	if (append[0] != '\0') {
 		strv_push(argv, "-append");
-		strv_push(argv, append[0] == ' ' ? append + 1 : append);
+		strv_push(argv, append);
 	}
 	free(append);
-	free(ip);
 }
 
 static void

@@ -95,6 +95,7 @@ enum cfg_key {
 	K_QEMU_INITRD, K_QEMU_APPEND, K_QEMU_ARGS,
 	K_NET_MODE, K_NET_TAP, K_NET_HOST_ADDR, K_NET_GUEST_ADDR, K_NET_MAC,
 	K_NET_MODEL, K_NET_BRIDGE, K_NET_FORWARDS, K_NET_KEEP, K_NET_CAPTURE,
+	K_NET_KERNEL_IP,
 	K_TEST_TIMEOUT, K_TEST_EXPECT, K_TEST_FAIL, K_TEST_SUCCESS_CODE,
 	K_TEST_READY, K_TEST_SERIAL_LOG,
 	K_COUNT
@@ -119,6 +120,7 @@ struct config {
 	struct strv net_forwards;
 	bool net_keep;
 	char *net_capture;	/* "" = none */
+	bool net_kernel_ip;	/* ip= on a -kernel boot's command line */
 
 	long test_timeout;	/* seconds, 0 = none */
 	char *test_expect;	/* "" = none */
@@ -232,7 +234,8 @@ int netplan_make(const struct config *, const char *user,
 int netplan_tap_default(const char *tap, struct in_addr *host,
     struct in_addr *guest, int *prefix);
 void netplan_mac(const char *tap, const char *user, uint8_t mac[6]);
-/* "ip=GUEST::GW:MASK::eth0:off" or NULL when there is nothing to say. */
+/* "ip=GUEST::GW:MASK:::off" (no device: the guest's first NIC, whatever
+ * it is named) or NULL when there is nothing to say. */
 char *netplan_kernel_ip(const struct netplan *);
 /* The one-line hint, without "qrun: ". */
 char *netplan_hint(const struct netplan *);
