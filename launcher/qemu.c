@@ -87,8 +87,8 @@ append_word(char **s, const char *word)
 
 /*
  * The kernel command line: the user's qemu.append, then what qrun adds
- * unless the user said it already: ip= (net.kernel_ip), and in batch
- * mode panic=-1. Malloc'd; "" when empty.
+ * unless the user said it already: ip= (net.kernel_ip) and, in batch
+ * mode, panic=-1. Malloc'd; "" when empty.
  */
 static char *
 kernel_append(const struct config *c, const struct netplan *p)
@@ -100,7 +100,7 @@ kernel_append(const struct config *c, const struct netplan *p)
 		append_word(&s, ip);
 		free(ip);
 	}
-	if (c->batch)
+	if (c->batch && !cmdline_has(c->qemu_append, "panic="))
 		append_word(&s, "panic=-1");
 	return s;
 }

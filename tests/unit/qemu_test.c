@@ -95,6 +95,27 @@ START_TEST(test_ip_off)
 }
 END_TEST
 
+/* Batch mode adds panic=-1 only when the user has no panic= word. */
+START_TEST(test_panic_users_wins)
+{
+	struct config c;
+
+	cfg_tap1(&c, "console=ttyS0");
+	c.net_kernel_ip = false;
+	c.batch = true;
+	ASSERT_APPEND(&c, "console=ttyS0 panic=-1");
+	free(c.qemu_append);
+	c.qemu_append = xstrdup("console=ttyS0 panic=0 boot=nfs");
+	ASSERT_APPEND(&c, "console=ttyS0 panic=0 boot=nfs");
+	free(c.qemu_append);
+	c.qemu_append = xstrdup("");
+	ASSERT_APPEND(&c, "panic=-1");
+	c.batch = false;
+	ASSERT_APPEND(&c, "(none)");
+	config_free(&c);
+}
+END_TEST
+
 Suite *
 qemu_suite(void)
 {
@@ -104,6 +125,7 @@ qemu_suite(void)
 	tcase_add_test(tc, test_ip_no_device);
 	tcase_add_test(tc, test_ip_users_wins);
 	tcase_add_test(tc, test_ip_off);
+	tcase_add_test(tc, test_panic_users_wins);
 	suite_add_tcase(s, tc);
 	return s;
 }
