@@ -115,6 +115,24 @@ image_load(const struct priv *pv, const char *img, enum image_type *type)
 	return r < 0 ? EXIT_QRUN : 0;
 }
 
+long
+boot_memory(const struct config *c, const struct priv *pv, const char *image,
+    enum image_type type)
+{
+	uint64_t kernel = 0, initrd = 0, unpacked = 0;
+
+	if (c->qemu_memory != QEMU_MEMORY_AUTO)
+		return c->qemu_memory;
+	if (!image_is_kernel(type) || access_as_user(pv, true) < 0)
+		return QEMU_MEMORY_DEFAULT;
+	/* unreadable files: QEMU itself says so */
+	bootmem_kernel(image, type, &kernel);
+	if (c->qemu_initrd[0] != '\0')
+		bootmem_initrd(c->qemu_initrd, &initrd, &unpacked);
+	access_as_user(pv, false);
+	return qemu_memory_auto(c, kernel, initrd, unpacked);
+}
+
 static void
 print_dry_run(const struct boot *b, const struct qemu_opts *qo)
 {
@@ -469,6 +487,7 @@ cmd_boot(struct opts *o)
 	qo.image = b.image;
 	qo.type = b.type;
 	qo.accel = qemu_accel_pick(b.cfg.qemu_accel, qemu_kvm_usable());
+	qo.memory = boot_memory(&b.cfg, &b.priv, b.image, b.type);
 	if (o->dry_run) {
 		print_dry_run(&b, &qo);
 		goto out;

@@ -572,6 +572,7 @@ guest_start(struct shell *sh)
 	int r;
 
 	qo.accel = qemu_accel_pick(sh->cfg.qemu_accel, qemu_kvm_usable());
+	qo.memory = boot_memory(&sh->cfg, &sh->priv, sh->image, sh->type);
 	sh->cfg.batch = false;	/* no -no-reboot: reboot is the point */
 	qemu_argv(&sh->cfg, &sh->plan, &qo, &argv);
 	sh->cfg.batch = batch;
@@ -754,7 +755,8 @@ sh_status(struct shell *sh, int argc, char **argv)
 		    st ? st : "running", (long)sh->vm.pid, sh->image,
 		    image_type_name(sh->type));
 		printf("memory: %ld MiB, cpus %ld, up %ld s%s\n",
-		    mib >= 0 ? mib : sh->cfg.qemu_memory, sh->cfg.qemu_cpus,
+		    mib >= 0 ? mib : boot_memory(&sh->cfg, &sh->priv,
+		    sh->image, sh->type), sh->cfg.qemu_cpus,
 		    (mono_ms() - sh->boot_ms) / 1000, sh->qmp ? "" :
 		    ", no QMP");
 		free(mem);

@@ -33,12 +33,13 @@
 #define QRUN_SYSCONFDIR "/etc/qrun"
 #endif
 
-enum ktype { T_STR, T_INT, T_BOOL, T_LIST, T_MODE };
+/* T_MEM: an integer in [min, max], or the string "auto" (stored as 0). */
+enum ktype { T_STR, T_INT, T_BOOL, T_LIST, T_MODE, T_MEM };
 
 /* A proposed value, checked before it is stored. */
 struct val {
-	const char *s;			/* T_STR, T_MODE */
-	long i;				/* T_INT, T_BOOL */
+	const char *s;			/* T_STR, T_MODE; T_MEM: "auto" */
+	long i;				/* T_INT, T_BOOL, T_MEM */
 	const struct strv *list;	/* T_LIST */
 };
 
@@ -51,8 +52,8 @@ struct key {
 	size_t off;		/* into struct config */
 	const char *def;	/* T_STR, T_MODE; T_LIST: one element or NULL */
 	long idef;		/* T_INT, T_BOOL */
-	long min, max;		/* T_INT */
-	const char *range;	/* T_INT: the reason when out of [min, max] */
+	long min, max;		/* T_INT, T_MEM */
+	const char *range;	/* T_INT, T_MEM: the reason when out of range */
 	check_fn *check;
 };
 
@@ -64,6 +65,7 @@ static check_fn check_binary, check_accel, check_mode, check_ifname,
 #define STR(f, d, c) T_STR, OFF(f), d, 0, 0, 0, NULL, c
 #define INT(f, d, lo, hi, r) T_INT, OFF(f), NULL, d, lo, hi, r, NULL
 #define BOOL(f, d) T_BOOL, OFF(f), NULL, d, 0, 0, NULL, NULL
+#define MEM(f, lo, hi, r) T_MEM, OFF(f), "auto", 0, lo, hi, r, NULL
 #define LIST(f, d, c) T_LIST, OFF(f), d, 0, 0, 0, NULL, c
 
 /* The schema, indexed by enum cfg_key. */
@@ -72,8 +74,8 @@ static const struct key keys[K_COUNT] = {
 	    STR(qemu_binary, "qemu-system-x86_64", check_binary) },
 	[K_QEMU_ACCEL] = { "qemu.accel",
 	    STR(qemu_accel, "kvm:tcg", check_accel) },
-	[K_QEMU_MEMORY] = { "qemu.memory", INT(qemu_memory, 256, 16, 1048576,
-	    "must be between 16 and 1048576 MiB") },
+	[K_QEMU_MEMORY] = { "qemu.memory", MEM(qemu_memory, 16, 1048576,
+	    "must be between 16 and 1048576 MiB, or \"auto\"") },
 	[K_QEMU_CPUS] = { "qemu.cpus", INT(qemu_cpus, 1, 1, 256,
 	    "must be between 1 and 256") },
 	[K_QEMU_INITRD] = { "qemu.initrd", STR(qemu_initrd, "", NULL) },
@@ -120,7 +122,15 @@ static const char *const expected[] = {
 	[T_STR] = "expected a string", [T_INT] = "expected an integer",
 	[T_BOOL] = "expected true or false",
 	[T_LIST] = "expected a list of strings", [T_MODE] = "expected a string",
+	[T_MEM] = "expected an integer (MiB) or \"auto\"",
 };
+
+/* A T_MEM value that says "auto". */
+static bool
+mem_auto(const struct val *v)
+{
+	return v->s != NULL && strcmp(v->s, "auto") == 0;
+}
 
 /* ------------------------------------------------------------ checks */
 
@@ -395,6 +405,9 @@ key_put(struct config *cfg, int k, const struct val *v, const char *where)
 	case T_INT:
 		*(long *)p = v->i;
 		break;
+	case T_MEM:
+		*(long *)p = mem_auto(v) ? QEMU_MEMORY_AUTO : v->i;
+		break;
 	case T_BOOL:
 		*(bool *)p = v->i != 0;
 		break;
@@ -423,7 +436,8 @@ key_set(struct config *cfg, int k, const struct val *v, const char *where,
 	struct strv why = { 0 };
 	int rc = 0;
 
-	if (keys[k].type == T_INT && (v->i < keys[k].min || v->i > keys[k].max))
+	if ((keys[k].type == T_INT || (keys[k].type == T_MEM && !mem_auto(v)))
+	    && (v->i < keys[k].min || v->i > keys[k].max))
 		strv_push(&why, keys[k].range);
 	else if (keys[k].check)
 		keys[k].check(v, &why);
@@ -527,6 +541,9 @@ profile_get(const struct config *cfg, int idx)
 		return xstrdup(*(char *const *)p);
 	case T_INT:
 		return xasprintf("%ld", *(const long *)p);
+	case T_MEM:
+		return *(const long *)p == QEMU_MEMORY_AUTO ? xstrdup("auto") :
+		    xasprintf("%ld", *(const long *)p);
 	case T_BOOL:
 		return xstrdup(*(const bool *)p ? "true" : "false");
 	case T_MODE:
@@ -630,6 +647,11 @@ val_from_text(const struct config *cfg, int k, const char *text,
 	v->s = text;
 	v->list = list;
 	switch (keys[k].type) {
+	case T_MEM:
+		v->i = 0;
+		if (mem_auto(v))
+			return 0;
+		/* FALLTHROUGH */
 	case T_INT:
 		return parse_long(text, LONG_MIN, LONG_MAX, &v->i) ?
 		    -EINVAL : 0;
@@ -729,6 +751,14 @@ val_from_setting(int k, const config_setting_t *s, struct val *v,
 			return -EINVAL;
 		v->s = config_setting_get_string(s);
 		return 0;
+	case T_MEM:
+		v->s = NULL;
+		v->i = 0;
+		if (t == CONFIG_TYPE_STRING) {
+			v->s = config_setting_get_string(s);
+			return mem_auto(v) ? 0 : -EINVAL;
+		}
+		/* FALLTHROUGH */
 	case T_INT:
 		if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
 			return -EINVAL;

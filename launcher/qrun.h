@@ -101,10 +101,15 @@ enum cfg_key {
 	K_COUNT
 };
 
+/* qemu.memory = "auto": 256 MiB, or what the kernel and initrd need
+ * (qemu_memory_auto). */
+#define QEMU_MEMORY_AUTO	0
+#define QEMU_MEMORY_DEFAULT	256
+
 struct config {
 	char *qemu_binary;
 	char *qemu_accel;	/* "kvm", "tcg", "kvm:tcg" */
-	long qemu_memory;	/* MiB */
+	long qemu_memory;	/* MiB, or QEMU_MEMORY_AUTO */
 	long qemu_cpus;
 	char *qemu_initrd;	/* "" = none */
 	char *qemu_append;
@@ -196,6 +201,21 @@ int image_detect(const char *path, enum image_type *);
 const char *image_type_name(enum image_type);
 bool image_is_kernel(enum image_type);
 
+/* ------------------------------------------------------------- bootmem.c */
+
+/* An initrd's compressed part whose unpacked size it does not record is
+ * taken to unpack to at most this many times its size (measured: gzip
+ * and lz4 about 3, xz 5). */
+#define BOOTMEM_RATIO	6
+
+/* The kernel's footprint while it starts: a bzImage's init_size (boot
+ * protocol 2.10+), else its size (4x for an older bzImage). 0 or -errno. */
+int bootmem_kernel(const char *path, enum image_type, uint64_t *bytes);
+/* An initrd's size, and what it unpacks to: exact for plain cpio and
+ * zstd frames that record their size, else BOOTMEM_RATIO x the rest.
+ * 0 or -errno. */
+int bootmem_initrd(const char *path, uint64_t *size, uint64_t *unpacked);
+
 /* ------------------------------------------------------------- netplan.c */
 
 struct forward {
@@ -248,6 +268,7 @@ struct qemu_opts {
 	const char *image;
 	enum image_type type;
 	const char *accel;	/* resolved: "kvm" or "tcg" */
+	long memory;		/* resolved MiB; 0: qemu.memory, or 256 */
 	int tap_fd;		/* >= 0: -netdev tap,fd=N; < 0: ifname= form */
 	const char *qmp_path;	/* NULL = no QMP socket */
 	bool serial_pipe;	/* batch: serial on stdio for qrun to scan */
@@ -257,6 +278,11 @@ struct qemu_opts {
 /* Pure: the whole argv, argv.v[0] = qemu.binary. */
 void qemu_argv(const struct config *, const struct netplan *,
     const struct qemu_opts *, struct strv *argv);
+/* qemu.memory = "auto" for a -kernel boot: what the kernel (kernel,
+ * from bootmem_kernel), the initrd (its size and what it unpacks to,
+ * from bootmem_initrd) and running need, at least 256 MiB. */
+long qemu_memory_auto(const struct config *, uint64_t kernel,
+    uint64_t initrd, uint64_t unpacked);
 /* "kvm:tcg" -> "kvm" when kvm_usable, else "tcg". */
 const char *qemu_accel_pick(const char *accel, bool kvm_usable);
 bool qemu_kvm_usable(void);	/* /dev/kvm opens read-write */

@@ -170,8 +170,8 @@ refused "bridge br9 not granted" "br9: bridge not granted" \
 check "QRUN_STATE_DIR ignored: nothing in it" [ -z "$(ls -A "$W/evil")" ]
 check "state went to XDG_RUNTIME_DIR/qrun" [ -f "$W/run1/qrun/tap3.lock" ]
 u1 check -n user >"$TESTDIR/out" 2>&1
-if grep -q '^qemu.memory = 256' "$TESTDIR/out"; then
-	ok "QRUN_CONFIG_DIR ignored (qemu.memory stays 256)"
+if grep -q '^qemu.memory = auto' "$TESTDIR/out"; then
+	ok "QRUN_CONFIG_DIR ignored (qemu.memory stays auto)"
 else
 	fail "QRUN_CONFIG_DIR ignored: $(grep memory "$TESTDIR/out")"
 fi
