@@ -28,6 +28,7 @@ struct boot {
 	bool have_expect, have_fail;
 	FILE *log;
 	struct ready *ready;	/* --ready / --run, else NULL */
+	struct accel_probe accel;	/* how kvm:tcg was decided */
 	const struct strv *run;	/* --run CMD..., else NULL */
 	bool quiet;
 };
@@ -131,6 +132,18 @@ boot_memory(const struct config *c, const struct priv *pv, const char *image,
 		bootmem_initrd(c->qemu_initrd, &initrd, &unpacked);
 	access_as_user(pv, false);
 	return qemu_memory_auto(c, kernel, initrd, unpacked);
+}
+
+void
+accel_say(const struct accel_probe *p, bool dry_run)
+{
+	char *s = accel_describe(p);
+
+	if (dry_run)
+		printf("# accel: kvm:tcg: %s\n", s);
+	else
+		warnx("kvm:tcg: %s", s);
+	free(s);
 }
 
 static void
@@ -460,6 +473,19 @@ prepare_batch(struct boot *b, struct vm_spec *s)
 	return 0;
 }
 
+/* What qemu.c takes decided from the host: the image, the accelerator
+ * (kvm:tcg's probe, said with -v and --dry-run) and the memory. */
+static void
+host_facts(struct boot *b, struct qemu_opts *qo, const struct opts *o)
+{
+	qo->image = b->image;
+	qo->type = b->type;
+	qo->accel = accel_pick(&b->cfg, &b->priv, &b->accel);
+	qo->memory = boot_memory(&b->cfg, &b->priv, b->image, b->type);
+	if (b->accel.verdict != ACCEL_NONE && (o->dry_run || o->verbose))
+		accel_say(&b->accel, o->dry_run);
+}
+
 int
 cmd_boot(struct opts *o)
 {
@@ -484,10 +510,7 @@ cmd_boot(struct opts *o)
 	    (r = image_load(&b.priv, b.image, &b.type)) != 0 ||
 	    (r = prepare_ready(&b, o, false)) != 0)
 		goto out;
-	qo.image = b.image;
-	qo.type = b.type;
-	qo.accel = qemu_accel_pick(b.cfg.qemu_accel, qemu_kvm_usable());
-	qo.memory = boot_memory(&b.cfg, &b.priv, b.image, b.type);
+	host_facts(&b, &qo, o);
 	if (o->dry_run) {
 		print_dry_run(&b, &qo);
 		goto out;

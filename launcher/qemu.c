@@ -1,7 +1,8 @@
 /*
  * qemu.c - the QEMU command line, built from the profile, the network plan
  * and the image. Pure: the same inputs give the same argv, so every mode
- * is pinned by golden files. Only qemu_kvm_usable() looks at the host.
+ * is pinned by golden files. Host facts (may KVM run guests here? how
+ * big are the kernel and initrd?) come in decided (accel.c, bootmem.c).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,17 +18,6 @@ qemu_accel_pick(const char *accel, bool kvm_usable)
 	if (strcmp(accel, "kvm:tcg") == 0)
 		return kvm_usable ? "kvm" : "tcg";
 	return accel;
-}
-
-bool
-qemu_kvm_usable(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
 }
 
 /* QEMU option values escape ',' by doubling it. */

@@ -285,9 +285,73 @@ long qemu_memory_auto(const struct config *, uint64_t kernel,
     uint64_t initrd, uint64_t unpacked);
 /* "kvm:tcg" -> "kvm" when kvm_usable, else "tcg". */
 const char *qemu_accel_pick(const char *accel, bool kvm_usable);
-bool qemu_kvm_usable(void);	/* /dev/kvm opens read-write */
 /* The argv as one shell-quoted line; malloc'd. */
 char *qemu_cmdline(const struct strv *argv);
+
+/* --------------------------------------------------------------- accel.c */
+
+/*
+ * Can KVM run a guest here? A probe runs the profile's QEMU with -accel
+ * kvm on a tiny multiboot kernel that writes ACCEL_PROBE_CODE to
+ * isa-debug-exit, killed after ACCEL_PROBE_MS; the answer is cached in
+ * the developer's cache dir per boot, QEMU binary, /dev/kvm and groups.
+ */
+struct priv;
+
+#define ACCEL_PROBE_CODE	0x2a
+#define ACCEL_PROBE_MS		3000
+
+enum accel_verdict {
+	ACCEL_NONE,		/* not probed */
+	ACCEL_KVM,		/* the guest ran under KVM */
+	ACCEL_HANG,		/* it did not finish in ACCEL_PROBE_MS */
+	ACCEL_FAIL,		/* QEMU could not use KVM (why says) */
+};
+
+struct accel_probe {
+	enum accel_verdict verdict;
+	long ms;		/* what the probe took */
+	bool cached;		/* the answer came from the cache */
+	char why[160];		/* ACCEL_FAIL: QEMU's last line on stderr */
+};
+
+/* What a probe's answer depends on. */
+struct accel_key {
+	char boot[40];		/* /proc/sys/kernel/random/boot_id */
+	char qemu[512];		/* the binary's absolute path */
+	uint64_t dev, ino;
+	int64_t mtime_s;
+	long mtime_ns;
+	uint64_t kvm_ino;	/* /dev/kvm; 0: none */
+	int64_t kvm_ctime_s;
+	long kvm_ctime_ns;
+	uint32_t groups;	/* hash of the groups QEMU runs with */
+};
+
+/* The accelerator for QEMU's -accel: qemu.accel, or for "kvm:tcg" what
+ * accel_kvm says (p->verdict ACCEL_NONE when it did not ask). */
+const char *accel_pick(const struct config *, const struct priv *,
+    struct accel_probe *p);
+/* Probe (or find in the cache) whether binary runs guests under KVM.
+ * 0, or -errno when binary cannot be found (why says). */
+int accel_kvm(const char *binary, const struct priv *,
+    struct accel_probe *p);
+/* The developer's cache dir, malloc'd; NULL when they have none. */
+char *accel_cache_dir(const struct priv *);
+/* The decision in words, for doctor and -v; malloc'd. */
+char *accel_describe(const struct accel_probe *);
+/* Pure, for the tests: the probe kernel (0 when len is too small); a
+ * key as cache text (NULL when it cannot be one); a key's answer in a
+ * cache's text (0 or -ENOENT); the cache's new text with p for key;
+ * what a probe's wait status, deadline and stderr mean. */
+size_t accel_probe_kernel(uint8_t *buf, size_t len);
+char *accel_key_text(const struct accel_key *);
+int accel_cache_find(const char *text, const char *key,
+    struct accel_probe *p);
+char *accel_cache_update(const char *text, const char *key,
+    const struct accel_probe *p);
+void accel_interpret(int status, bool timed_out, const char *err,
+    struct accel_probe *p);
 
 /* ----------------------------------------------------------------- net.c */
 

@@ -148,7 +148,9 @@ snapshot() {
 	    sed -e 's/ qlen [0-9]*//'
 }
 
-# Fresh state dir per test script, so journals and locks never mix.
+# Fresh state dir per test script, so journals and locks never mix; the
+# kvm probe's cache there too, never in the caller's home.
 export QRUN_STATE_DIR="$TESTDIR/state"
 export QRUN_CONFIG_DIR="$TESTDIR/config"
+export QRUN_CACHE_DIR="$TESTDIR/cache"
 mkdir -p "$QRUN_STATE_DIR" "$QRUN_CONFIG_DIR"
