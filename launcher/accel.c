@@ -63,7 +63,8 @@ accel_probe_kernel(uint8_t *buf, size_t len)
 	/* cli; mov $CODE, %al; out %al, $0xf4; 1: hlt; jmp 1b */
 	const uint8_t code[] = { 0xfa, 0xb0, ACCEL_PROBE_CODE, 0xe6, 0xf4,
 	    0xf4, 0xeb, 0xfd };
-	const uint32_t magic = 0x1badb002, flags = 0x00010000; /* a.out kludge */
+	/* multiboot 1, flag 16: the a.out kludge, load addresses given */
+	const uint32_t magic = 0x1badb002, flags = 0x00010000;
 	const uint32_t end = LOAD_ADDR + 32 + sizeof(code);
 
 	if (len < 32 + sizeof(code))

@@ -176,7 +176,8 @@ skip_zeros(int fd, uint64_t size, uint64_t *off)
 	uint8_t buf[4096];
 
 	while (*off < size) {
-		size_t n = size - *off < sizeof(buf) ? size - *off : sizeof(buf);
+		uint64_t left = size - *off;
+		size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
 		size_t i = 0;
 
 		if (read_at(fd, *off, buf, n) < 0)

@@ -50,7 +50,8 @@ struct key {
 	const char *name;	/* "qemu.memory" */
 	enum ktype type;
 	size_t off;		/* into struct config */
-	const char *def;	/* T_STR, T_MODE; T_LIST: one element or NULL */
+	const char *def;	/* T_STR, T_MODE, T_MEM; T_LIST: one element
+				 * or NULL */
 	long idef;		/* T_INT, T_BOOL */
 	long min, max;		/* T_INT, T_MEM */
 	const char *range;	/* T_INT, T_MEM: the reason when out of range */
