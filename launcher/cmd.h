@@ -28,6 +28,13 @@ struct cmd {
 
 /* The image's type, read with the developer's rights; prints; 0 or 125. */
 int image_load(const struct priv *, const char *img, enum image_type *);
+/* The guest memory in MiB: qemu.memory, or for "auto" what the kernel
+ * and initrd need (read with the developer's rights). */
+long boot_memory(const struct config *, const struct priv *,
+    const char *image, enum image_type);
+/* How kvm:tcg was decided, as a "# accel:" line of a dry run or a
+ * warning (-v). */
+void accel_say(const struct accel_probe *, bool dry_run);
 /* vm_spawn failed with r: say why; 127/126 for exec, else 125. */
 int spawn_failed(const struct vm *, int r, const char *binary);
 /* profile_load with the developer's file rights and -p ownership rule. */

@@ -28,6 +28,7 @@ struct boot {
 	bool have_expect, have_fail;
 	FILE *log;
 	struct ready *ready;	/* --ready / --run, else NULL */
+	struct accel_probe accel;	/* how kvm:tcg was decided */
 	const struct strv *run;	/* --run CMD..., else NULL */
 	bool quiet;
 };
@@ -113,6 +114,36 @@ image_load(const struct priv *pv, const char *img, enum image_type *type)
 		r = -EINVAL;
 	}
 	return r < 0 ? EXIT_QRUN : 0;
+}
+
+long
+boot_memory(const struct config *c, const struct priv *pv, const char *image,
+    enum image_type type)
+{
+	uint64_t kernel = 0, initrd = 0, unpacked = 0;
+
+	if (c->qemu_memory != QEMU_MEMORY_AUTO)
+		return c->qemu_memory;
+	if (!image_is_kernel(type) || access_as_user(pv, true) < 0)
+		return QEMU_MEMORY_DEFAULT;
+	/* unreadable files: QEMU itself says so */
+	bootmem_kernel(image, type, &kernel);
+	if (c->qemu_initrd[0] != '\0')
+		bootmem_initrd(c->qemu_initrd, &initrd, &unpacked);
+	access_as_user(pv, false);
+	return qemu_memory_auto(c, kernel, initrd, unpacked);
+}
+
+void
+accel_say(const struct accel_probe *p, bool dry_run)
+{
+	char *s = accel_describe(p);
+
+	if (dry_run)
+		printf("# accel: kvm:tcg: %s\n", s);
+	else
+		warnx("kvm:tcg: %s", s);
+	free(s);
 }
 
 static void
@@ -478,6 +509,19 @@ boot_net(struct boot *b, struct vm_spec *s)
 	return 0;
 }
 
+/* What qemu.c takes decided from the host: the image, the accelerator
+ * (kvm:tcg's probe, said with -v and --dry-run) and the memory. */
+static void
+host_facts(struct boot *b, struct qemu_opts *qo, const struct opts *o)
+{
+	qo->image = b->image;
+	qo->type = b->type;
+	qo->accel = accel_pick(&b->cfg, &b->priv, &b->accel);
+	qo->memory = boot_memory(&b->cfg, &b->priv, b->image, b->type);
+	if (b->accel.verdict != ACCEL_NONE && (o->dry_run || o->verbose))
+		accel_say(&b->accel, o->dry_run);
+}
+
 int
 cmd_boot(struct opts *o)
 {
@@ -503,9 +547,7 @@ cmd_boot(struct opts *o)
 	    (r = boot_facts(&b)) != 0 ||
 	    (r = prepare_ready(&b, o, false)) != 0)
 		goto out;
-	qo.image = b.image;
-	qo.type = b.type;
-	qo.accel = qemu_accel_pick(b.cfg.qemu_accel, qemu_kvm_usable());
+	host_facts(&b, &qo, o);
 	if (o->dry_run) {
 		print_dry_run(&b, &qo);
 		goto out;

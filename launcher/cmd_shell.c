@@ -581,11 +581,15 @@ guest_start(struct shell *sh)
 	struct vm_spec s = { .priv = &sh->priv, .parent = getpid(),
 	    .serial_pipe = true, .stdin_pipe = true };
 	struct strv argv = { 0 };
+	struct accel_probe ap;
 	bool batch = sh->cfg.batch;
 	mode_t um;
 	int r;
 
-	qo.accel = qemu_accel_pick(sh->cfg.qemu_accel, qemu_kvm_usable());
+	qo.accel = accel_pick(&sh->cfg, &sh->priv, &ap);
+	if (ap.verdict != ACCEL_NONE && sh->o->verbose)
+		accel_say(&ap, false);
+	qo.memory = boot_memory(&sh->cfg, &sh->priv, sh->image, sh->type);
 	sh->cfg.batch = false;	/* no -no-reboot: reboot is the point */
 	qemu_argv(&sh->cfg, &sh->plan, &qo, &argv);
 	sh->cfg.batch = batch;
@@ -769,7 +773,8 @@ sh_status(struct shell *sh, int argc, char **argv)
 		    st ? st : "running", (long)sh->vm.pid, sh->image,
 		    image_type_name(sh->type));
 		printf("memory: %ld MiB, cpus %ld, up %ld s%s\n",
-		    mib >= 0 ? mib : sh->cfg.qemu_memory, sh->cfg.qemu_cpus,
+		    mib >= 0 ? mib : boot_memory(&sh->cfg, &sh->priv,
+		    sh->image, sh->type), sh->cfg.qemu_cpus,
 		    (mono_ms() - sh->boot_ms) / 1000, sh->qmp ? "" :
 		    ", no QMP");
 		free(mem);

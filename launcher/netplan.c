@@ -153,8 +153,8 @@ netplan_main(const struct netplan *p)
 	return p->n > 0 ? &p->nic[0] : NULL;
 }
 
-/* "ip=GUEST::GW:MASK::eth0:off" for the first NIC with an IPv4 guest
- * address whose network is known. */
+/* The device field stays empty: the kernel and initramfs-tools then use
+ * the first NIC, which udev may have renamed from eth0 (ens3). */
 char *
 netplan_kernel_ip(const struct netplan *p)
 {
@@ -164,7 +164,7 @@ netplan_kernel_ip(const struct netplan *p)
 	if (nic == NULL || nic->guest.family != AF_INET ||
 	    nic->guest.prefix <= 0)
 		return NULL;
-	return xasprintf("ip=%s::%s:%s::eth0:off",
+	return xasprintf("ip=%s::%s:%s:::off",
 	    ipaddr_str(&nic->guest, g),
 	    nic->gw.family ? ipaddr_str(&nic->gw, gw) : "",
 	    ipaddr_mask4(nic->guest.prefix, m));

@@ -33,12 +33,13 @@
 #define QRUN_SYSCONFDIR "/etc/qrun"
 #endif
 
-enum ktype { T_STR, T_INT, T_BOOL, T_LIST, T_MODE };
+/* T_MEM: an integer in [min, max], or the string "auto" (stored as 0). */
+enum ktype { T_STR, T_INT, T_BOOL, T_LIST, T_MODE, T_MEM };
 
 /* A proposed value, checked before it is stored. */
 struct val {
-	const char *s;			/* T_STR, T_MODE */
-	long i;				/* T_INT, T_BOOL */
+	const char *s;			/* T_STR, T_MODE; T_MEM: "auto" */
+	long i;				/* T_INT, T_BOOL, T_MEM */
 	const struct strv *list;	/* T_LIST */
 	const char *add;		/* T_LIST: append this to the key's */
 };
@@ -64,11 +65,12 @@ struct key {
 	const char *name;	/* "qemu.memory" */
 	enum ktype type;
 	size_t off;		/* into struct config */
-	const char *def;	/* T_STR, T_MODE; T_LIST: one element or NULL */
+	const char *def;	/* T_STR, T_MODE, T_MEM; T_LIST: one element
+				 * or NULL */
 	long idef;		/* T_INT, T_BOOL */
-	long min, max;		/* T_INT; max: T_STR, T_MODE bytes, T_LIST
-				 * elements */
-	const char *range;	/* T_INT: the reason when out of [min, max] */
+	long min, max;		/* T_INT, T_MEM; max: T_STR, T_MODE bytes,
+				 * T_LIST elements */
+	const char *range;	/* T_INT, T_MEM: the reason when out of range */
 	check_fn *check;
 };
 
@@ -81,6 +83,7 @@ static check_fn check_binary, check_accel, check_mode, check_ifname,
 #define STR(f, d, c) T_STR, OFF(f), d, 0, 0, STR_MAX, NULL, c
 #define INT(f, d, lo, hi, r) T_INT, OFF(f), NULL, d, lo, hi, r, NULL
 #define BOOL(f, d) T_BOOL, OFF(f), NULL, d, 0, 0, NULL, NULL
+#define MEM(f, lo, hi, r) T_MEM, OFF(f), "auto", 0, lo, hi, r, NULL
 #define LIST(f, d, n, c) T_LIST, OFF(f), d, 0, 0, n, NULL, c
 
 /* The schema, indexed by enum cfg_key. */
@@ -89,8 +92,8 @@ static const struct key keys[K_COUNT] = {
 	    STR(qemu_binary, "qemu-system-x86_64", check_binary) },
 	[K_QEMU_ACCEL] = { "qemu.accel",
 	    STR(qemu_accel, "kvm:tcg", check_accel) },
-	[K_QEMU_MEMORY] = { "qemu.memory", INT(qemu_memory, 256, 16, 1048576,
-	    "must be between 16 and 1048576 MiB") },
+	[K_QEMU_MEMORY] = { "qemu.memory", MEM(qemu_memory, 16, 1048576,
+	    "must be between 16 and 1048576 MiB, or \"auto\"") },
 	[K_QEMU_CPUS] = { "qemu.cpus", INT(qemu_cpus, 1, 1, 256,
 	    "must be between 1 and 256") },
 	[K_QEMU_INITRD] = { "qemu.initrd", STR(qemu_initrd, "", NULL) },
@@ -119,6 +122,7 @@ static const struct key keys[K_COUNT] = {
 	[K_NET_GUEST_ADDR6] = { "net.guest_addr6",
 	    STR(net_guest_addr6, "", check_guest_addr6) },
 	[K_NET_NAT] = { "net.nat", BOOL(net_nat, 0) },
+	[K_NET_KERNEL_IP] = { "net.kernel_ip", BOOL(net_kernel_ip, 1) },
 	[K_TEST_TIMEOUT] = { "test.timeout", INT(test_timeout, 0, 0, 86400,
 	    "must be between 0 and 86400 seconds") },
 	[K_TEST_EXPECT] = { "test.expect", STR(test_expect, "", check_regex) },
@@ -143,7 +147,15 @@ static const char *const expected[] = {
 	[T_STR] = "expected a string", [T_INT] = "expected an integer",
 	[T_BOOL] = "expected true or false",
 	[T_LIST] = "expected a list of strings", [T_MODE] = "expected a string",
+	[T_MEM] = "expected an integer (MiB) or \"auto\"",
 };
+
+/* A T_MEM value that says "auto". */
+static bool
+mem_auto(const struct val *v)
+{
+	return v->s != NULL && strcmp(v->s, "auto") == 0;
+}
 
 /* ------------------------------------------------------------ checks */
 
@@ -446,6 +458,9 @@ key_put(struct config *cfg, int k, const struct val *v, const char *where)
 	case T_INT:
 		*(long *)p = v->i;
 		break;
+	case T_MEM:
+		*(long *)p = mem_auto(v) ? QEMU_MEMORY_AUTO : v->i;
+		break;
 	case T_BOOL:
 		*(bool *)p = v->i != 0;
 		break;
@@ -515,7 +530,8 @@ key_set(struct config *cfg, int k, const struct val *v, const char *where,
 		strv_push(list, v->add);
 		added = true;
 	}
-	if (why.n == 0 && keys[k].type == T_INT &&
+	if (why.n == 0 && (keys[k].type == T_INT ||
+	    (keys[k].type == T_MEM && !mem_auto(v))) &&
 	    (v->i < keys[k].min || v->i > keys[k].max))
 		strv_push(&why, keys[k].range);
 	else if (why.n == 0 && keys[k].check)
@@ -638,6 +654,9 @@ profile_get(const struct config *cfg, int idx)
 		return xstrdup(*(char *const *)p);
 	case T_INT:
 		return xasprintf("%ld", *(const long *)p);
+	case T_MEM:
+		return *(const long *)p == QEMU_MEMORY_AUTO ? xstrdup("auto") :
+		    xasprintf("%ld", *(const long *)p);
 	case T_BOOL:
 		return xstrdup(*(const bool *)p ? "true" : "false");
 	case T_MODE:
@@ -729,6 +748,11 @@ val_from_text(const struct config *cfg, int k, const char *text,
 	v->list = list;
 	v->add = NULL;
 	switch (keys[k].type) {
+	case T_MEM:
+		v->i = 0;
+		if (mem_auto(v))
+			return 0;
+		/* FALLTHROUGH */
 	case T_INT:
 		return parse_long(text, LONG_MIN, LONG_MAX, &v->i) ?
 		    -EINVAL : 0;
@@ -809,6 +833,14 @@ val_from_setting(int k, const config_setting_t *s, struct val *v,
 			return -EINVAL;
 		v->s = config_setting_get_string(s);
 		return 0;
+	case T_MEM:
+		v->s = NULL;
+		v->i = 0;
+		if (t == CONFIG_TYPE_STRING) {
+			v->s = config_setting_get_string(s);
+			return mem_auto(v) ? 0 : -EINVAL;
+		}
+		/* FALLTHROUGH */
 	case T_INT:
 		if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
 			return -EINVAL;

@@ -128,15 +128,21 @@ enum cfg_key {
 	K_NET_MODE, K_NET_TAP, K_NET_HOST_ADDR, K_NET_GUEST_ADDR, K_NET_MAC,
 	K_NET_MODEL, K_NET_BRIDGE, K_NET_FORWARDS, K_NET_KEEP, K_NET_CAPTURE,
 	K_NET_IPV6, K_NET_HOST_ADDR6, K_NET_GUEST_ADDR6, K_NET_NAT,
+	K_NET_KERNEL_IP,
 	K_TEST_TIMEOUT, K_TEST_EXPECT, K_TEST_FAIL, K_TEST_SUCCESS_CODE,
 	K_TEST_READY, K_TEST_SERIAL_LOG,
 	K_COUNT
 };
 
+/* qemu.memory = "auto": 256 MiB, or what the kernel and initrd need
+ * (qemu_memory_auto). */
+#define QEMU_MEMORY_AUTO	0
+#define QEMU_MEMORY_DEFAULT	256
+
 struct config {
 	char *qemu_binary;
 	char *qemu_accel;	/* "kvm", "tcg", "kvm:tcg" */
-	long qemu_memory;	/* MiB */
+	long qemu_memory;	/* MiB, or QEMU_MEMORY_AUTO */
 	long qemu_cpus;
 	char *qemu_initrd;	/* "" = none */
 	char *qemu_append;
@@ -156,6 +162,7 @@ struct config {
 	char *net_host_addr6;	/* "" = derive from the tap number */
 	char *net_guest_addr6;	/* "" = the guest MAC's SLAAC address */
 	bool net_nat;		/* masquerade the guest's networks */
+	bool net_kernel_ip;	/* ip= on a -kernel boot's command line */
 
 	long test_timeout;	/* seconds, 0 = none */
 	char *test_expect;	/* "" = none */
@@ -259,6 +266,21 @@ enum image_type {
 int image_detect(const char *path, enum image_type *);
 const char *image_type_name(enum image_type);
 bool image_is_kernel(enum image_type);
+
+/* ------------------------------------------------------------- bootmem.c */
+
+/* An initrd's compressed part whose unpacked size it does not record is
+ * taken to unpack to at most this many times its size (measured: gzip
+ * and lz4 about 3, xz 5). */
+#define BOOTMEM_RATIO	6
+
+/* The kernel's footprint while it starts: a bzImage's init_size (boot
+ * protocol 2.10+), else its size (4x for an older bzImage). 0 or -errno. */
+int bootmem_kernel(const char *path, enum image_type, uint64_t *bytes);
+/* An initrd's size, and what it unpacks to: exact for plain cpio and
+ * zstd frames that record their size, else BOOTMEM_RATIO x the rest.
+ * 0 or -errno. */
+int bootmem_initrd(const char *path, uint64_t *size, uint64_t *unpacked);
 
 /* ------------------------------------------------------------- netplan.c */
 
@@ -365,7 +387,8 @@ void netplan_mac(const char *tap, const char *user, uint8_t mac[6]);
  * bridge) checked into nic; 0 or -EINVAL with a diag. */
 int netplan_names(const struct config *, struct nic *, bool bridge,
     struct strv *diags);
-/* "ip=GUEST::GW:MASK::eth0:off" or NULL when there is nothing to say. */
+/* "ip=GUEST::GW:MASK:::off" (no device: the guest's first NIC, whatever
+ * it is named) or NULL when there is nothing to say. */
 char *netplan_kernel_ip(const struct netplan *);
 /* The hint lines, without "qrun: ", "\n"-separated. */
 char *netplan_hint(const struct netplan *);
@@ -383,6 +406,7 @@ struct qemu_opts {
 	const char *accel;	/* resolved: "kvm" or "tcg" */
 	const int *fds;		/* per NIC, the tap's open queue (-netdev
 				 * tap,fd=N); NULL: by name (--dry-run) */
+	long memory;		/* resolved MiB; 0: qemu.memory, or 256 */
 	const char *qmp_path;	/* NULL = no QMP socket */
 	bool serial_pipe;	/* batch: serial on stdio for qrun to scan */
 	const struct strv *extra;	/* after "--" */
@@ -391,13 +415,82 @@ struct qemu_opts {
 /* Pure: the whole argv, argv.v[0] = qemu.binary. */
 void qemu_argv(const struct config *, const struct netplan *,
     const struct qemu_opts *, struct strv *argv);
+/* qemu.memory = "auto" for a -kernel boot: what the kernel (kernel,
+ * from bootmem_kernel), the initrd (its size and what it unpacks to,
+ * from bootmem_initrd) and running need, at least 256 MiB. */
+long qemu_memory_auto(const struct config *, uint64_t kernel,
+    uint64_t initrd, uint64_t unpacked);
 /* "kvm:tcg" -> "kvm" when kvm_usable, else "tcg". */
 const char *qemu_accel_pick(const char *accel, bool kvm_usable);
-bool qemu_kvm_usable(void);	/* /dev/kvm opens read-write */
 /* The argv as one shell-quoted line; malloc'd. */
 char *qemu_cmdline(const struct strv *argv);
 /* QEMU option values escape ',' by doubling it; malloc'd. */
 char *qemu_optval(const char *);
+
+/* --------------------------------------------------------------- accel.c */
+
+/*
+ * Can KVM run a guest here? A probe runs the profile's QEMU with -accel
+ * kvm on a tiny multiboot kernel that writes ACCEL_PROBE_CODE to
+ * isa-debug-exit, killed after ACCEL_PROBE_MS; the answer is cached in
+ * the developer's cache dir per boot, QEMU binary, /dev/kvm and groups.
+ */
+struct priv;
+
+#define ACCEL_PROBE_CODE	0x2a
+#define ACCEL_PROBE_MS		3000
+
+enum accel_verdict {
+	ACCEL_NONE,		/* not probed */
+	ACCEL_KVM,		/* the guest ran under KVM */
+	ACCEL_HANG,		/* it did not finish in ACCEL_PROBE_MS */
+	ACCEL_FAIL,		/* QEMU could not use KVM (why says) */
+};
+
+struct accel_probe {
+	enum accel_verdict verdict;
+	long ms;		/* what the probe took */
+	bool cached;		/* the answer came from the cache */
+	char why[160];		/* ACCEL_FAIL: QEMU's last line on stderr */
+};
+
+/* What a probe's answer depends on. */
+struct accel_key {
+	char boot[40];		/* /proc/sys/kernel/random/boot_id */
+	char qemu[512];		/* the binary's absolute path */
+	uint64_t dev, ino;
+	int64_t mtime_s;
+	long mtime_ns;
+	uint64_t kvm_ino;	/* /dev/kvm; 0: none */
+	int64_t kvm_ctime_s;
+	long kvm_ctime_ns;
+	uint32_t groups;	/* hash of the groups QEMU runs with */
+};
+
+/* The accelerator for QEMU's -accel: qemu.accel, or for "kvm:tcg" what
+ * accel_kvm says (p->verdict ACCEL_NONE when it did not ask). */
+const char *accel_pick(const struct config *, const struct priv *,
+    struct accel_probe *p);
+/* Probe (or find in the cache) whether binary runs guests under KVM.
+ * 0, or -errno when binary cannot be found (why says). */
+int accel_kvm(const char *binary, const struct priv *,
+    struct accel_probe *p);
+/* The developer's cache dir, malloc'd; NULL when they have none. */
+char *accel_cache_dir(const struct priv *);
+/* The decision in words, for doctor and -v; malloc'd. */
+char *accel_describe(const struct accel_probe *);
+/* Pure, for the tests: the probe kernel (0 when len is too small); a
+ * key as cache text (NULL when it cannot be one); a key's answer in a
+ * cache's text (0 or -ENOENT); the cache's new text with p for key;
+ * what a probe's wait status, deadline and stderr mean. */
+size_t accel_probe_kernel(uint8_t *buf, size_t len);
+char *accel_key_text(const struct accel_key *);
+int accel_cache_find(const char *text, const char *key,
+    struct accel_probe *p);
+char *accel_cache_update(const char *text, const char *key,
+    const struct accel_probe *p);
+void accel_interpret(int status, bool timed_out, const char *err,
+    struct accel_probe *p);
 
 /* ----------------------------------------------------------------- net.c */
 

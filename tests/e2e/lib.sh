@@ -224,9 +224,11 @@ snapshot() {
 	    sed -e 's/ qlen [0-9]*//' -e 's/[a-z_]*_timer *[0-9.]*//g'
 }
 
-# Fresh state dir per test script, so journals and locks never mix.
+# Fresh state dir per test script, so journals and locks never mix; the
+# kvm probe's cache there too, never in the caller's home.
 export QRUN_STATE_DIR="$TESTDIR/state"
 export QRUN_CONFIG_DIR="$TESTDIR/config"
+export QRUN_CACHE_DIR="$TESTDIR/cache"
 mkdir -p "$QRUN_STATE_DIR" "$QRUN_CONFIG_DIR"
 
 # guest_initrd OUT: the test guest's initrd plus a second archive (the

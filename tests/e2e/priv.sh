@@ -211,8 +211,8 @@ check "QRUN_STATE_DIR ignored: nothing in it" [ -z "$(ls -A "$W/evil")" ]
 check "state went to XDG_RUNTIME_DIR/qrun" \
     sh -c "ls '$W/run1/qrun/'tap3@*.lock >/dev/null"
 u1 check -n user >"$TESTDIR/out" 2>&1
-if grep -q '^qemu.memory = 256' "$TESTDIR/out"; then
-	ok "QRUN_CONFIG_DIR ignored (qemu.memory stays 256)"
+if grep -q '^qemu.memory = auto' "$TESTDIR/out"; then
+	ok "QRUN_CONFIG_DIR ignored (qemu.memory stays auto)"
 else
 	fail "QRUN_CONFIG_DIR ignored: $(grep memory "$TESTDIR/out")"
 fi

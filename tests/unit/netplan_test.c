@@ -119,7 +119,7 @@ START_TEST(test_explicit_addrs)
 	ck_assert_int_eq(p.nic[0].host.prefix, 24);
 	ip = netplan_kernel_ip(&p);
 	ck_assert_str_eq(ip, "ip=192.168.77.9::192.168.77.1:255.255.255.0::"
-	    "eth0:off");
+	    ":off");
 	free(ip);
 	/* host only: the guest is the next address */
 	set_str(&c.net_guest_addr, "");
@@ -252,7 +252,7 @@ START_TEST(test_hint_and_ip)
 	    m[4], m[5]);
 	ck_assert_str_eq(hint, want);
 	ip = netplan_kernel_ip(&p);
-	ck_assert_str_eq(ip, "ip=172.21.0.2::172.21.0.1:255.255.0.0::eth0:off");
+	ck_assert_str_eq(ip, "ip=172.21.0.2::172.21.0.1:255.255.0.0:::off");
 	free(hint);
 	free(ip);
 	config_free(&c);
@@ -278,7 +278,7 @@ START_TEST(test_user_forwards)
 	ck_assert_uint_eq(p.nic[0].fwd[1].guest_port, 80);
 	ck_assert_str_eq(p.nic[0].fwd[2].proto, "udp");
 	ip = netplan_kernel_ip(&p);
-	ck_assert_str_eq(ip, "ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off");
+	ck_assert_str_eq(ip, "ip=10.0.2.15::10.0.2.2:255.255.255.0:::off");
 	free(ip);
 	config_free(&c);
 }
@@ -319,7 +319,7 @@ START_TEST(test_argv_modes)
 	l = argv_line(&c, IMG_BZIMAGE, -1);
 	ck_assert_str_eq(l, "qemu-system-x86_64 -accel tcg -m 256 -smp 1 "
 	    "-kernel /img/k -append 'console=ttyS0 ip=10.0.2.15::10.0.2.2:"
-	    "255.255.255.0::eth0:off' -netdev user,id=n0,hostfwd=tcp:"
+	    "255.255.255.0:::off' -netdev user,id=n0,hostfwd=tcp:"
 	    "127.0.0.1:2222-:22 -device virtio-net-pci,netdev=n0,mac=52:54:"
 	    "00:12:34:56 -nographic");
 	free(l);
@@ -337,7 +337,7 @@ START_TEST(test_argv_modes)
 	l = argv_line(&c, IMG_MULTIBOOT, 7);
 	ck_assert_str_eq(l, "qemu-system-x86_64 -accel tcg -m 256 -smp 1 "
 	    "-kernel /img/k -append 'console=ttyS0 ip=172.21.0.2::172.21.0.1:"
-	    "255.255.0.0::eth0:off panic=-1' -netdev tap,id=n0,fd=7 -device "
+	    "255.255.0.0:::off panic=-1' -netdev tap,id=n0,fd=7 -device "
 	    "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56 -object "
 	    "filter-dump,id=cap0,netdev=n0,file=/tmp/a,,b.pcap -no-reboot "
 	    "-device isa-debug-exit,iobase=0xf4,iosize=0x04 -nographic");

@@ -153,7 +153,7 @@ START_TEST(test_defaults)
 	config_init(&cfg);
 	ck_assert_str_eq(cfg.qemu_binary, "qemu-system-x86_64");
 	ck_assert_str_eq(cfg.qemu_accel, "kvm:tcg");
-	ck_assert_int_eq(cfg.qemu_memory, 256);
+	ck_assert_int_eq(cfg.qemu_memory, QEMU_MEMORY_AUTO);
 	ck_assert_int_eq(cfg.qemu_cpus, 1);
 	ck_assert_str_eq(cfg.qemu_initrd, "");
 	ck_assert_str_eq(cfg.qemu_append, "console=ttyS0");
@@ -476,7 +476,7 @@ START_TEST(test_overrides)
 	ck_assert_int_eq(load(&cfg, prof, &o, &ow, &diags), -EINVAL);
 	got = joined(&diags);
 	want = xasprintf("%s:2: qemu.memory: must be between 16 and 1048576 "
-	    "MiB\n-o net.tap: name contains whitespace\n"
+	    "MiB, or \"auto\"\n-o net.tap: name contains whitespace\n"
 	    "-o bogus: expected KEY=VALUE\n", prof);
 	ck_assert_str_eq(got, want);
 	ck_assert_int_eq(cfg.test_timeout, 20);
