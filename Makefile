@@ -8,6 +8,13 @@ MANDIR	?= $(PREFIX)/share/man
 DATADIR	?= $(PREFIX)/share/qrun
 SYSCONFDIR ?= /etc
 
+# The version has one source, the newest entry of debian/changelog: the
+# package and "qrun --version" can never disagree.
+VERSION	:= $(shell head -n 1 debian/changelog 2>/dev/null | tr -d '()' | cut -d ' ' -f 2)
+ifeq ($(VERSION),)
+$(error cannot read the version from debian/changelog)
+endif
+
 CC	?= cc
 PKG_CONFIG ?= pkg-config
 PKGS	:= libnl-route-3.0 libnl-3.0 libconfig json-c
@@ -34,7 +41,8 @@ STATIC_LIBS ?= 1
 ifeq ($(STATIC_LIBS),1)
 PKG_LIBS   := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs --static $(PKGS) libcap 2>/dev/null | sed 's/-lpthread//g') -Wl,-Bdynamic -lpthread
 endif
-ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ilauncher
+ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE -DQRUN_VERSION=\"$(VERSION)\" $(WARN) \
+	      $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Ilauncher
 LIBS	    = $(PKG_LIBS) -lreadline $(if $(filter 1,$(STATIC_LIBS)),,-lcap)
 
 V	?= 0
