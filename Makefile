@@ -1,5 +1,6 @@
 # qrun - a QEMU launcher for kernel, hypervisor and network developers.
-# make [V=1] [WERROR=0] [SANITIZE=1] [VALGRIND=1] [PREFIX=/usr/local] [DESTDIR=]
+# make [V=1] [WERROR=0] [SANITIZE=1] [VALGRIND=1] [STATIC_LIBS=1]
+#      [PREFIX=/usr/local] [DESTDIR=]
 # make install CAPS=1: qrun gets the file capability cap_net_admin+ep
 
 PREFIX	?= /usr/local
@@ -33,17 +34,20 @@ endif
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-# STATIC_LIBS=1 (default) links libnl, libconfig, json-c and libcap from
-# their Debian .a files: the dynamic loader's symbol lookups in libnl were
-# 70% of a warm run's instructions, a third of qrun's start-up time.
-# readline stays shared. STATIC_LIBS=0 links everything shared.
-STATIC_LIBS ?= 1
-ifeq ($(STATIC_LIBS),1)
-PKG_LIBS   := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs --static $(PKGS) libcap 2>/dev/null | sed 's/-lpthread//g') -Wl,-Bdynamic -lpthread
-endif
+# Shared libraries by default, as Debian's policy asks: a security fix in
+# libconfig (which parses the profiles users write, for a binary that may
+# hold cap_net_admin), libnl or json-c reaches an installed qrun with the
+# library's own update. STATIC_LIBS=1 links libnl, libconfig, json-c and
+# libcap from their Debian .a files (readline stays shared): the dynamic
+# loader's symbol lookups in libnl are most of a warm run's instructions;
+# make bench measures both (README, Performance).
+STATIC_LIBS ?= 0
+LIBS_SHARED = $(PKG_LIBS) -lreadline -lcap
+LIBS_STATIC = -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs --static $(PKGS) libcap \
+	      2>/dev/null | sed 's/-lpthread//g') -Wl,-Bdynamic -lpthread -lreadline
 ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE -DQRUN_VERSION=\"$(VERSION)\" $(WARN) \
 	      $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Ilauncher
-LIBS	    = $(PKG_LIBS) -lreadline $(if $(filter 1,$(STATIC_LIBS)),,-lcap)
+LIBS	    = $(if $(filter 1,$(STATIC_LIBS)),$(LIBS_STATIC),$(LIBS_SHARED))
 
 V	?= 0
 ifeq ($(V),1)
@@ -64,15 +68,23 @@ CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
 all: qrun
 
-qrun: $(OBJS)
+qrun: $(OBJS) $(B)/.link
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
+# make bench times both ways of linking the same objects.
+$(B)/qrun-shared $(B)/qrun-static: $(B)/qrun-%: $(OBJS) $(B)/.link
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIBS_$(if $(filter static,$*),STATIC,SHARED))
+
 # Objects are rebuilt when the flags change, so "make check SANITIZE=1"
-# after a plain "make" really gets instrumented objects.
+# after a plain "make" really gets instrumented objects; binaries are
+# linked again when the libraries change (STATIC_LIBS=1).
 FLAGS_NOW := $(CC) $(ALL_CFLAGS) $(LDFLAGS)
+LINK_NOW := $(CC) $(LDFLAGS) $(LIBS)
 $(shell mkdir -p $(B) && (echo '$(FLAGS_NOW)' | cmp -s - $(B)/.flags || \
-	echo '$(FLAGS_NOW)' > $(B)/.flags))
+	echo '$(FLAGS_NOW)' > $(B)/.flags) && (echo '$(LINK_NOW)' | \
+	cmp -s - $(B)/.link || echo '$(LINK_NOW)' > $(B)/.link))
 
 $(B)/%.o: launcher/%.c launcher/qrun.h launcher/cmd.h $(B)/.flags | $(B)
 	@$(if $(Q),echo "  CC      $<")
@@ -87,7 +99,7 @@ $(B)/t_%.o: tests/unit/%.c launcher/qrun.h launcher/cmd.h $(B)/suites.h $(B)/.fl
 $(B)/suites.h: $(TSRCS) | $(B)
 	$(Q)sed -n 's/^\([a-z0-9_]*\)_suite(void)$$/SUITE(\1)/p' $(TSRCS) > $@.tmp && mv $@.tmp $@
 
-$(B)/unit: $(LIBOBJS) $(TOBJS)
+$(B)/unit: $(LIBOBJS) $(TOBJS) $(B)/.link
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOBJS) $(LIBOBJS) $(LIBS) $(CHECK_LIBS)
 
@@ -117,7 +129,7 @@ e2e: qrun $(B)/nlfail.so guests
 demo: qrun guests
 	$(Q)sh scripts/demo
 
-bench: qrun guests
+bench: qrun $(B)/qrun-shared $(B)/qrun-static guests
 	$(Q)sh bench/run
 
 fuzz:
