@@ -2,6 +2,8 @@
 # make [V=1] [WERROR=0] [SANITIZE=1] [VALGRIND=1] [STATIC_LIBS=1]
 #      [PREFIX=/usr/local] [DESTDIR=]
 # make install CAPS=1: qrun gets the file capability cap_net_admin+ep
+# make check, demo and bench need root: run by a user, they build what
+# needs no root as that user, then run the rest through sudo.
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
@@ -106,13 +108,18 @@ $(B)/unit: $(LIBOBJS) $(TOBJS) $(B)/.link
 $(B):
 	$(Q)mkdir -p $@
 
+# What needs root (reading /boot's kernel for the test guests, network
+# namespaces, taps) runs directly as root, and through sudo for a user
+# (scripts/as-root); everything else is built as whoever runs make.
+AS_ROOT	:= $(if $(filter 0,$(shell id -u)),,sh scripts/as-root)
+
 deps:
 	sh scripts/deps
 
 unit: $(B)/unit
 
 guests:
-	$(Q)sh scripts/build-guests
+	$(Q)$(AS_ROOT) sh scripts/build-guests
 
 # Fault injection for tests/e2e/faults.sh (LD_PRELOAD; never in qrun).
 $(B)/nlfail.so: tests/fault/nlfail.c | $(B)
@@ -121,16 +128,16 @@ $(B)/nlfail.so: tests/fault/nlfail.c | $(B)
 
 # Unit and end-to-end tests; the last line is "N passed, N failed[, N skipped]".
 check: qrun $(B)/unit $(B)/nlfail.so guests
-	$(Q)VALGRIND=$(VALGRIND) sh tests/run
+	$(Q)$(AS_ROOT) env VALGRIND=$(VALGRIND) sh tests/run
 
 e2e: qrun $(B)/nlfail.so guests
-	$(Q)UNIT=no sh tests/run
+	$(Q)$(AS_ROOT) env UNIT=no sh tests/run
 
 demo: qrun guests
-	$(Q)sh scripts/demo
+	$(Q)$(AS_ROOT) sh scripts/demo
 
 bench: qrun $(B)/qrun-shared $(B)/qrun-static guests
-	$(Q)sh bench/run
+	$(Q)$(AS_ROOT) sh bench/run
 
 fuzz:
 	$(Q)sh tests/fuzz/run
