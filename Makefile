@@ -2,13 +2,14 @@
 # make [V=1] [WERROR=0] [SANITIZE=1] [VALGRIND=1] [STATIC_LIBS=1]
 #      [PREFIX=/usr/local] [DESTDIR=]
 # make install CAPS=1: qrun gets the file capability cap_net_admin+ep
+# make deb: the Debian package, built in build/deb/ (see below)
 # make check, demo and bench need root: run by a user, they build what
 # needs no root as that user, then run the rest through sudo.
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
-DATADIR	?= $(PREFIX)/share/qrun
+DOCDIR	?= $(PREFIX)/share/doc/qrun
 SYSCONFDIR ?= /etc
 
 # The version has one source, the newest entry of debian/changelog: the
@@ -66,7 +67,7 @@ TSRCS	:= $(wildcard tests/unit/*.c)
 TOBJS	:= $(TSRCS:tests/unit/%.c=$(B)/t_%.o)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
-.PHONY: all deps check unit e2e guests demo bench fuzz install uninstall clean
+.PHONY: all deps check unit e2e guests demo bench fuzz install uninstall deb clean
 
 all: qrun
 
@@ -142,23 +143,23 @@ bench: qrun $(B)/qrun-shared $(B)/qrun-static guests
 fuzz:
 	$(Q)sh tests/fuzz/run
 
+# The example profiles go to $(DOCDIR)/examples and to where "qrun -p NAME"
+# looks, $(SYSCONFDIR)/qrun/profiles, never over an edited one.
 install: qrun
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(DATADIR)/profiles
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(SYSCONFDIR)/qrun/profiles \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 qrun $(DESTDIR)$(BINDIR)/qrun
 ifeq ($(CAPS),1)
 	setcap cap_net_admin+ep $(DESTDIR)$(BINDIR)/qrun
 endif
 	install -m 0644 man/qrun.1 $(DESTDIR)$(MANDIR)/man1/qrun.1
 	install -m 0644 man/qrun.conf.5 $(DESTDIR)$(MANDIR)/man5/qrun.conf.5
-	install -m 0644 profiles/*.conf $(DESTDIR)$(DATADIR)/profiles/
-	# the examples also where "qrun -p NAME" looks, never over an edited one
-	install -d $(DESTDIR)$(SYSCONFDIR)/qrun/profiles
+	install -m 0644 profiles/*.conf $(DESTDIR)$(DOCDIR)/examples/
 	for f in profiles/*.conf; do \
 		t=$(DESTDIR)$(SYSCONFDIR)/qrun/profiles/$${f#profiles/}; \
 		[ -e "$$t" ] || install -m 0644 "$$f" "$$t"; \
 	done
-	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0644 scripts/qrun.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/qrun
 
@@ -166,8 +167,25 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/qrun $(DESTDIR)$(MANDIR)/man1/qrun.1 \
 		$(DESTDIR)$(MANDIR)/man5/qrun.conf.5 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/qrun
-	rm -rf $(DESTDIR)$(DATADIR)
+	rm -rf $(DESTDIR)$(DOCDIR)/examples
 	# profiles in $(SYSCONFDIR)/qrun are configuration: left in place
+
+# make deb: "dpkg-buildpackage -b -us -uc" on a copy of this tree (as it
+# is, committed or not, less build products) in $(DEBDIR), so neither the
+# tree nor ./qrun change; the package is $(DEBDIR)/qrun_VERSION_ARCH.deb.
+# DEB_BUILD_OPTIONS=nocheck skips the unit tests of the package build.
+DEBDIR	?= $(B)/deb
+deb:
+	$(Q)rm -rf $(DEBDIR)/qrun-$(VERSION) $(DEBDIR)/qrun_* $(DEBDIR)/qrun-dbgsym_* \
+		$(DEBDIR)/build.log
+	$(Q)mkdir -p $(DEBDIR)/qrun-$(VERSION)
+	$(Q)tar -cf - --anchored --exclude=./.git --exclude=./.cache \
+		--exclude=./$(B) --exclude=./qrun . | tar -xf - -C $(DEBDIR)/qrun-$(VERSION)
+	@echo "  DEB     $(DEBDIR) (log: $(DEBDIR)/build.log)"
+	$(Q)cd $(DEBDIR)/qrun-$(VERSION) && dpkg-buildpackage -b -us -uc -Jauto \
+		$(if $(filter nocheck,$(DEB_BUILD_OPTIONS)),-Pnocheck) \
+		>../build.log 2>&1 || { tail -n 30 ../build.log; exit 1; }
+	@echo "deb: $(DEBDIR)/qrun_$(VERSION)_$$(dpkg-architecture -qDEB_HOST_ARCH).deb"
 
 clean:
 	rm -rf $(B) qrun
