@@ -1,12 +1,16 @@
 /*
  * access.c - the access list: which developers may use which taps and
- * bridges while qrun holds privileges they lack (DESIGN.md section 6).
+ * bridges while qrun holds privileges they lack (qrun(1) Privileges, qrun.conf(5)).
  *
  *     allow = (
- *       { user  = "jack";   taps = [ "tap1" ];      bridges = [ "br0" ]; },
+ *       { user  = "jack";   taps = [ "tap1" ];      bridges = [ "br0" ];
+ *         addrs = [ "172.23.0.0/16" ]; },
  *       { group = "kvmdev"; taps = [ "tap1[0-9]" ]; }
  *     );
  *
+ * addrs grants host addresses beyond the convention address of a granted
+ * tap (172.(20+N).0.1/16 for tapN): an address is granted when its
+ * network lies inside one of them.
  * A name is granted when any entry naming the user (or a group they are
  * in) has a pattern that matches it (fnmatch(3), no flags). The file must
  * be owned by root and not writable by group or others; otherwise it is
@@ -85,6 +89,25 @@ strings_ok(const config_setting_t *list)
 	return true;
 }
 
+/* Every element of addrs must be a network, "A/P". */
+static int
+addrs_check(const char *path, int line, const config_setting_t *l,
+    char *why, size_t whylen)
+{
+	struct ipaddr a;
+	const char *s;
+
+	for (int i = 0; l && i < config_setting_length(l); i++) {
+		s = config_setting_get_string_elem(l, i);
+		if (ipaddr_parse(s, IPA_PREFIX, &a) < 0) {
+			WHY("%s:%d: addrs: \"%s\": expected a network like "
+			    "172.23.0.0/16", path, line, s);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* Check the shape of one entry; a diagnostic in why when wrong. */
 static int
 entry_check(const char *path, const config_setting_t *e, char *why,
@@ -101,7 +124,8 @@ entry_check(const char *path, const config_setting_t *e, char *why,
 		const char *k = config_setting_name(config_setting_get_elem(e,
 		    (unsigned)i));
 		if (strcmp(k, "user") && strcmp(k, "group") &&
-		    strcmp(k, "taps") && strcmp(k, "bridges")) {
+		    strcmp(k, "taps") && strcmp(k, "bridges") &&
+		    strcmp(k, "addrs")) {
 			WHY("%s:%d: %s: unknown key", path, line, k);
 			return -EINVAL;
 		}
@@ -113,12 +137,14 @@ entry_check(const char *path, const config_setting_t *e, char *why,
 		return -EINVAL;
 	}
 	if (!strings_ok(config_setting_get_member(e, "taps")) ||
-	    !strings_ok(config_setting_get_member(e, "bridges"))) {
-		WHY("%s:%d: taps, bridges: expected lists of strings", path,
-		    line);
+	    !strings_ok(config_setting_get_member(e, "bridges")) ||
+	    !strings_ok(config_setting_get_member(e, "addrs"))) {
+		WHY("%s:%d: taps, bridges, addrs: expected lists of strings",
+		    path, line);
 		return -EINVAL;
 	}
-	return 0;
+	return addrs_check(path, line, config_setting_get_member(e, "addrs"),
+	    why, whylen);
 }
 
 /* Read and validate the list into lc (config_destroy it in every case). */
@@ -179,28 +205,56 @@ in_group(const struct priv *pv, const char *name)
 	return false;
 }
 
-/* Does any entry for pv grant name in its list key ("taps"...)? */
+/* Does a pattern of list l match name (fnmatch)? */
+static bool
+pattern_in(const config_setting_t *l, const char *name)
+{
+	for (int k = 0; k < config_setting_length(l); k++)
+		if (fnmatch(config_setting_get_string_elem(l, k), name, 0) == 0)
+			return true;
+	return false;
+}
+
+/* Does the entry's addrs list hold the network of a? */
+static bool
+addr_in(const config_setting_t *l, const struct ipaddr *a)
+{
+	struct ipaddr g;
+
+	for (int k = 0; k < config_setting_length(l); k++)
+		if (ipaddr_parse(config_setting_get_string_elem(l, k),
+		    IPA_PREFIX, &g) == 0 && g.family == a->family &&
+		    g.prefix <= a->prefix && ipaddr_contains(&g, a))
+			return true;
+	return false;
+}
+
+/* Does entry e name pv (or a group pv is in)? */
+static bool
+entry_for(const config_setting_t *e, const struct priv *pv)
+{
+	const char *u = NULL, *g = NULL;
+
+	config_setting_lookup_string(e, "user", &u);
+	config_setting_lookup_string(e, "group", &g);
+	return u ? strcmp(u, pv->user) == 0 : in_group(pv, g);
+}
+
+/* Does any entry for pv grant name in its list key ("taps"...)? With a
+ * non-NULL addr, key is "addrs" and the address is looked for. */
 static bool
 granted(const config_t *lc, const struct priv *pv, const char *key,
-    const char *name)
+    const char *name, const struct ipaddr *addr)
 {
 	config_setting_t *allow = config_lookup(lc, "allow"), *e, *l;
-	const char *u, *g, *pat;
 
 	for (int i = 0; i < config_setting_length(allow); i++) {
 		e = config_setting_get_elem(allow, (unsigned)i);
-		u = g = NULL;
-		config_setting_lookup_string(e, "user", &u);
-		config_setting_lookup_string(e, "group", &g);
-		if (u ? strcmp(u, pv->user) != 0 : !in_group(pv, g))
+		if (!entry_for(e, pv) ||
+		    (l = config_setting_get_member(e, key)) == NULL)
 			continue;
-		if ((l = config_setting_get_member(e, key)) == NULL)
-			continue;
-		for (int k = 0; k < config_setting_length(l); k++) {
-			pat = config_setting_get_string_elem(l, k);
-			if (fnmatch(pat, name, 0) == 0)
-				return true;
-		}
+		if (addr ? addr_in(l, addr) : pattern_in(l, name))
+			return true;
 	}
 	return false;
 }
@@ -221,12 +275,40 @@ access_check(const struct priv *pv, const char *tap, const char *bridge,
 		    pv->user, path);
 	if (r < 0)
 		r = -EPERM;
-	else if (tap && !granted(&lc, pv, "taps", tap)) {
+	else if (tap && !granted(&lc, pv, "taps", tap, NULL)) {
 		WHY("%s: not granted to %s by %s", tap, pv->user, path);
 		r = -EPERM;
-	} else if (bridge && !granted(&lc, pv, "bridges", bridge)) {
+	} else if (bridge && !granted(&lc, pv, "bridges", bridge, NULL)) {
 		WHY("%s: bridge not granted to %s by %s", bridge, pv->user,
 		    path);
+		r = -EPERM;
+	}
+	config_destroy(&lc);
+	free(path);
+	return r;
+}
+
+/*
+ * May pv put address a (with its prefix) on a host interface? Root and
+ * an unprivileged user (limited by the kernel) may; netcap only what the
+ * access list's addrs grant.
+ */
+int
+access_addr_check(const struct priv *pv, const char *ifname,
+    const struct ipaddr *a, char *why, size_t whylen)
+{
+	char b[IPADDR_STRLEN], *path;
+	config_t lc;
+	int r;
+
+	if (!pv->netcap)
+		return 0;
+	path = access_path(pv);
+	if ((r = list_load(path, &lc, why, whylen)) < 0)
+		r = -EPERM;
+	else if (!granted(&lc, pv, "addrs", NULL, a)) {
+		WHY("%s: %s is not granted to %s by %s (addrs)", ifname,
+		    ipaddr_cidr(a, b), pv->user, path);
 		r = -EPERM;
 	}
 	config_destroy(&lc);

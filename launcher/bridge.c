@@ -1,258 +1,363 @@
 /*
- * bridge.c - bridged mode for one run: the developer's tap joins an
- * existing lab bridge without any address, with the bridge's MTU, and the
- * guest hint comes from the bridge's IPv4 networks. The bridge and its
- * other ports are never changed by a run; every change to the tap is
- * journaled first and undone on exit. Every check runs before the first
- * change. Errors come back as -errno with one sentence in why (no
- * "qrun: ").
+ * bridge.c - the lab bridges of "qrun bridge create|delete", that bridged
+ * runs join. create moves the uplink's IPv4 and IPv6 addresses and
+ * routes to the new bridge before the uplink would lose them (the
+ * classic mistake: the host address stays on eth1 after eth1 became a
+ * port, and the host loses the lab); delete gives them back. Every step
+ * is journaled first (change.c): a failure undoes the lot, a crash is
+ * undone by "qrun cleanup", success keeps it. Which port is the uplink
+ * is not recorded anywhere: it is the one port that is not a tap. Errors
+ * come back as -errno with one sentence in why; nothing here prints.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <linux/rtnetlink.h>
 
 #include "qrun.h"
 
 #define WHY(...) snprintf(why, whylen, __VA_ARGS__)
 
-/* The planned bridge, which must exist and be a bridge. */
+#define MAX_ADDRS	32
+#define MAX_ROUTES	64
+#define MAX_PORTS	256
+
+/* An interface's addresses and non-kernel routes, read up front. */
+struct ifstate {
+	struct net_addr a[MAX_ADDRS];
+	size_t na;
+	struct net_route rt[MAX_ROUTES];
+	size_t nrt;
+	struct net_route other;	/* the first route a move cannot carry */
+	size_t nother;
+};
+
+/* Its addresses (IPv6 link-local ones are the kernel's, never moved)
+ * and routes. */
 static int
-bridge_get(struct net *n, const struct netplan *p, struct net_link *br,
+if_read(struct net *n, const struct net_link *l, struct ifstate *st,
     char *why, size_t whylen)
 {
-	int r = net_link_get(n, p->bridge, br);
-
-	if (r == -ENODEV) {
-		WHY("%s: no such bridge; ask an admin to create it with its "
-		    "lab uplink, e.g.: sudo qrun bridge create %s --uplink "
-		    "eth1", p->bridge, p->bridge);
-		return r;
-	}
-	if (r < 0) {
-		WHY("%s: cannot look up: %s", p->bridge, strerror(-r));
-		return r;
-	}
-	if (strcmp(br->kind, "bridge") != 0) {
-		WHY("%s: is not a bridge (%s)", p->bridge,
-		    br->kind[0] ? br->kind : "no kind");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* Append "A.B.C.D/P" (the network of a) to the plan's lan, once. */
-static void
-lan_add(struct netplan *p, const struct net_addr *a)
-{
-	struct in_addr net = { htonl(ntohl(a->addr.s_addr) &
-	    prefix_mask(a->prefix)) };
-	char b[INET_ADDRSTRLEN], item[24], list[sizeof(p->lan) + 4];
-	size_t len = strlen(p->lan);
-
-	/* whole items only: "1.2.3.0/24" is not in "11.2.3.0/24" */
-	snprintf(item, sizeof(item), ", %s/%d,", ip_str(net, b), a->prefix);
-	snprintf(list, sizeof(list), ", %s,", p->lan);
-	if (strstr(list, item) != NULL)
-		return;
-	item[strlen(item) - 1] = '\0';
-	snprintf(p->lan + len, sizeof(p->lan) - len, "%s%s",
-	    len ? ", " : "", item + 2);
-}
-
-/* Is the planned guest a free host address in a's network? */
-static bool
-guest_in(const struct netplan *p, const struct net_addr *a)
-{
-	uint32_t m = prefix_mask(a->prefix), g = ntohl(p->guest.s_addr);
-
-	if ((g & m) != (ntohl(a->addr.s_addr) & m))
-		return false;
-	if (a->prefix < 31 && ((g & ~m) == 0 || (g | m) == 0xffffffffu))
-		return false;
-	return true;
-}
-
-/*
- * Read the bridge's IPv4 networks into p->lan and take the prefix of
- * the one holding the planned guest (for ip= on kernel boots). A guest
- * address outside every network, or one the bridge itself uses, is an
- * error (-EDOM). A bridge without IPv4 addresses cannot be checked.
- */
-static int
-lan_read(struct net *n, const struct net_link *br, struct netplan *p,
-    char *why, size_t whylen)
-{
-	struct net_addr a[32];
-	char b[INET_ADDRSTRLEN];
-	size_t na = 0, k;
+	size_t k = 0;
 	int r;
 
-	r = net_addr_list(n, br->ifindex, a, ARRAY_SIZE(a), &na);
-	if (r < 0 && r != -ENOSPC) {
-		WHY("%s: cannot read addresses: %s", p->bridge, strerror(-r));
-		return r;
-	}
-	p->lan[0] = '\0';
-	p->prefix = na > 0 ? a[0].prefix : 0;
-	for (k = 0; k < na; k++)
-		lan_add(p, &a[k]);
-	if (!p->have_guest || na == 0)
-		return 0;
-	for (k = 0; k < na; k++)
-		if (a[k].addr.s_addr == p->guest.s_addr) {
-			WHY("net.guest_addr: %s is %s's own address",
-			    ip_str(p->guest, b), p->bridge);
-			return -EADDRINUSE;
-		}
-	for (k = 0; k < na && !guest_in(p, &a[k]); k++)
-		;
-	if (k == na) {
-		WHY("net.guest_addr: %s is outside every network of %s (%s)",
-		    ip_str(p->guest, b), p->bridge, p->lan);
-		return -EDOM;
-	}
-	p->prefix = a[k].prefix;
-	return 0;
-}
-
-int
-bridge_read_lan(struct net *n, struct netplan *p, char *why, size_t whylen)
-{
-	struct net_link br;
-	int r;
-
-	if ((r = bridge_get(n, p, &br, why, whylen)) < 0)
-		return r;
-	return lan_read(n, &br, p, why, whylen);
-}
-
-/* An existing interface may serve as the developer's bridge port? */
-static int
-check_tap(struct net *n, const struct net_link *l, const struct net_link *br,
-    const struct priv *pv, char *why, size_t whylen)
-{
-	struct net_addr a[8];
-	struct net_link m;
-	char list[160] = "", b[INET_ADDRSTRLEN];
-	size_t na = 0, len;
-	int r;
-
-	if ((r = ensure_check_tap(l, pv, NET_BRIDGE, why, whylen)) < 0)
-		return r;
-	if (l->master != 0 && l->master != br->ifindex) {
-		if (net_link_get_index(n, l->master, &m) < 0)
-			snprintf(m.name, sizeof(m.name), "ifindex %d",
-			    l->master);
-		WHY("%s: is a port of %s, not of %s; refusing to move it",
-		    l->name, m.name, br->name);
-		return -EBUSY;
-	}
-	r = net_addr_list(n, l->ifindex, a, ARRAY_SIZE(a), &na);
-	if (r < 0 && r != -ENOSPC) {
+	memset(st, 0, sizeof(*st));
+	if ((r = net_addr_list(n, l->ifindex, AF_UNSPEC, st->a, MAX_ADDRS,
+	    &st->na)) < 0) {
 		WHY("%s: cannot read addresses: %s", l->name, strerror(-r));
 		return r;
 	}
-	for (size_t k = 0; k < na; k++) {
-		len = strlen(list);
-		snprintf(list + len, sizeof(list) - len, "%s%s/%d",
-		    k ? ", " : "", ip_str(a[k].addr, b), a[k].prefix);
-	}
-	if (na > 0) {
-		WHY("%s: has %s; a bridge port must have no address (remove "
-		    "it, or use another tap)", l->name, list);
-		return -EEXIST;
-	}
-	return 0;
-}
-
-/*
- * Create the tap for the developer. Its host-side MAC is set high
- * (fe:...), as libvirt does, so it never becomes the lowest port MAC and
- * the bridge's own MAC never changes because of a run.
- */
-static int
-create_tap(struct net *n, struct journal *j, const struct netplan *p,
-    const struct priv *pv, struct net_link *l, int *fd, char *why,
-    size_t whylen)
-{
-	uint8_t mac[6];
-	int r;
-
-	if ((r = ensure_create_tap(n, j, p, pv, l, fd, why, whylen)) < 0)
-		return r;
-	memcpy(mac, p->mac, sizeof(mac));
-	mac[0] = 0xfe;
-	if (net_link_set_mac(n, l->ifindex, mac) == 0)	/* best effort */
-		memcpy(l->mac, mac, sizeof(l->mac));
-	return 0;
-}
-
-/* One journaled change; f the change. EPERM gets a hint. */
-static int
-step(struct journal *j, const struct netplan *p, int r, char *why,
-    size_t whylen, const char *what)
-{
-	if (r < 0) {
-		journal_cancel(j);
-		WHY("%s: cannot %s: %s%s", p->tap, what, strerror(-r),
-		    r == -EPERM ? " (bridged mode needs root or "
-		    "cap_net_admin)" : "");
-	}
+	for (size_t i = 0; i < st->na; i++)
+		if (st->a[i].scope != RT_SCOPE_LINK)
+			st->a[k++] = st->a[i];
+	st->na = k;
+	if ((r = net_route_list_dev(n, l->ifindex, st->rt, MAX_ROUTES,
+	    &st->nrt, &st->other, &st->nother)) < 0)
+		WHY("%s: cannot read routes: %s", l->name, strerror(-r));
 	return r;
 }
 
+/* One journaled change; ok_err (e.g. -EEXIST: already so) is success. */
+static int
+step(struct net *n, struct journal *j, const struct jrec *rec, int ok_err,
+    char *why, size_t whylen)
+{
+	int r = change_apply(j, n, rec);
+
+	if (r == 0 || (r == ok_err && !journal_write_failed(j)))
+		return 0;
+	change_why(j, rec, r, why, whylen);
+	return r;
+}
+
+static void
+rec_link(struct jrec *rec, int i, const struct net_link *l)
+{
+	snprintf(rec->l[i].name, sizeof(rec->l[i].name), "%s", l->name);
+	rec->l[i].ifindex = l->ifindex;
+}
+
+/* Copy every address, then every route, of st onto to. */
+static int
+copy_to(struct net *n, struct journal *j, const struct ifstate *st,
+    const struct net_link *to, char *why, size_t whylen)
+{
+	struct jrec rec;
+	int r;
+
+	for (size_t i = 0; i < st->na; i++) {
+		rec = (struct jrec){ .kind = J_ADDR_ADD, .addr = st->a[i].a };
+		rec_link(&rec, 0, to);
+		if ((r = step(n, j, &rec, -EEXIST, why, whylen)) < 0)
+			return r;
+	}
+	for (size_t i = 0; i < st->nrt; i++) {
+		rec = (struct jrec){ .kind = J_ROUTE_ADD,
+		    .addr = st->rt[i].dst, .gw = st->rt[i].gw,
+		    .metric = st->rt[i].metric, .proto = st->rt[i].proto };
+		rec_link(&rec, 0, to);
+		if ((r = step(n, j, &rec, -EEXIST, why, whylen)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Remove every route, then every address, of st from its interface. */
+static int
+remove_from(struct net *n, struct journal *j, const struct ifstate *st,
+    const struct net_link *from, char *why, size_t whylen)
+{
+	struct jrec rec;
+	int r;
+
+	for (size_t i = 0; i < st->nrt; i++) {
+		rec = (struct jrec){ .kind = J_ROUTE_DEL,
+		    .addr = st->rt[i].dst, .gw = st->rt[i].gw,
+		    .metric = st->rt[i].metric, .proto = st->rt[i].proto };
+		rec_link(&rec, 0, from);
+		if ((r = step(n, j, &rec, -ESRCH, why, whylen)) < 0)
+			return r;
+	}
+	for (size_t i = 0; i < st->na; i++) {
+		rec = (struct jrec){ .kind = J_ADDR_DEL, .addr = st->a[i].a };
+		rec_link(&rec, 0, from);
+		if ((r = step(n, j, &rec, -EADDRNOTAVAIL, why, whylen)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* What the move carries over differently: a lease becomes permanent. */
+static void
+moved_notes(const struct ifstate *st, const char *from, const char *to,
+    struct strv *notes)
+{
+	char b[IPADDR_STRLEN];
+
+	for (size_t i = 0; i < st->na; i++)
+		if (st->a[i].valid != UINT32_MAX)
+			strv_pushf(notes, "%s: %s was a lease (%u s left) and "
+			    "is permanent on %s now; run the DHCP client on %s",
+			    from, ipaddr_cidr(&st->a[i].a, b), st->a[i].valid,
+			    to, to);
+}
+
 /*
- * Bridged mode: make p->tap exist (the developer's), without address,
- * with the bridge's MTU, enslaved to p->bridge and up; fill p->lan and
- * p->prefix from the bridge. Each change is journaled first: mtu TAP OLD
- * NEW, enslave TAP BR, link-up TAP.
+ * Routes the move cannot carry (multipath, another table, not unicast)
+ * would be lost: the kernel drops every route through an interface when
+ * its last address goes. Refuse before any change.
+ */
+static int
+movable(const struct ifstate *st, const char *from, const char *to,
+    char *why, size_t whylen)
+{
+	const struct net_route *o = &st->other;
+	char d[IPADDR_STRLEN], how[32];
+
+	if (st->nother == 0)
+		return 0;
+	if (o->multipath)
+		snprintf(how, sizeof(how), "multipath");
+	else if (o->table != RT_TABLE_MAIN)
+		snprintf(how, sizeof(how), "table %u", o->table);
+	else
+		snprintf(how, sizeof(how), "not unicast");
+	WHY("%s: route %s (%s) cannot be moved to %s and would be lost; "
+	    "remove it first (%zu such route%s)", from, ipaddr_cidr(&o->dst, d),
+	    how, to, st->nother, st->nother == 1 ? "" : "s");
+	return -EINVAL;
+}
+
+/* May ifname become the uplink of a new bridge? Reads its state. */
+static int
+uplink_check(struct net *n, const char *ifname, struct net_link *up,
+    struct ifstate *st, char *why, size_t whylen)
+{
+	const char *bad;
+	int r;
+
+	if (ifname_check(ifname, &bad) < 0) {
+		WHY("--uplink %s: %s", ifname, bad);
+		return -EINVAL;
+	}
+	if ((r = net_link_get(n, ifname, up)) < 0) {
+		WHY("%s: %s", ifname, r == -ENODEV ? "no such interface" :
+		    strerror(-r));
+		return r;
+	}
+	if (up->is_tap || strcmp(up->kind, "bridge") == 0) {
+		WHY("%s: is a %s, not a lab uplink", ifname,
+		    up->is_tap ? "tap" : "bridge");
+		return -EINVAL;
+	}
+	if (up->master != 0) {
+		WHY("%s: is already a port of another bridge or bond",
+		    ifname);
+		return -EBUSY;
+	}
+	return if_read(n, up, st, why, whylen);
+}
+
+/* The new bridge (journaled), with the uplink's MAC set, so joining
+ * taps never change it. */
+static int
+make_bridge(struct net *n, struct journal *j, const char *name,
+    const struct net_link *up, struct net_link *br, char *why,
+    size_t whylen)
+{
+	int r;
+
+	if ((r = change_bridge_create(j, n, name, br)) < 0) {
+		WHY("%s: cannot create: %s", name, strerror(-r));
+		return r;
+	}
+	if (up != NULL && (r = net_link_set_mac(n, br->ifindex,
+	    up->mac)) < 0)
+		WHY("%s: cannot set the MAC address: %s", name, strerror(-r));
+	return r;
+}
+
+/* Enslave the uplink, set the bridge (and the uplink) up. */
+static int
+bridge_wire(struct net *n, struct journal *j, const struct net_link *br,
+    const struct net_link *up, char *why, size_t whylen)
+{
+	struct jrec rec = { .kind = J_ENSLAVE };
+	int r;
+
+	rec_link(&rec, 0, up ? up : br);
+	rec_link(&rec, 1, br);
+	if (up && (r = step(n, j, &rec, 0, why, whylen)) < 0)
+		return r;
+	rec = (struct jrec){ .kind = J_LINK_UP };
+	rec_link(&rec, 0, br);
+	if ((r = step(n, j, &rec, 0, why, whylen)) < 0)
+		return r;
+	if (up == NULL || up->up)
+		return 0;
+	rec_link(&rec, 0, up);
+	return step(n, j, &rec, 0, why, whylen);
+}
+
+/*
+ * bridge create BR [--uplink IF] [--addr A/P]. Order matters for the
+ * undo, which runs backwards: the bridge and its port first, then the
+ * copies of the uplink's addresses and routes on the bridge, and only
+ * then their removal from the uplink.
  */
 int
-bridge_ensure_port(struct net *n, struct journal *j, struct netplan *p,
-    const struct priv *pv, struct net_link *l, int *fd, char *why,
-    size_t whylen)
+bridge_create(struct net *n, struct journal *j, const char *name,
+    const char *uplink, const struct ipaddr *addr, struct bridge_report *rep,
+    char *why, size_t whylen)
 {
-	struct net_link br;
-	bool exists;
+	struct ifstate st = { 0 }, extra = { 0 };
+	struct net_link br, up;
 	int r;
 
-	memset(l, 0, sizeof(*l));
-	if ((r = bridge_get(n, p, &br, why, whylen)) < 0 ||
-	    (r = lan_read(n, &br, p, why, whylen)) < 0)
+	if (addr) {
+		extra.a[0].a = *addr;
+		extra.na = 1;
+	}
+	if (net_link_get(n, name, &br) == 0) {
+		WHY("%s: already exists", name);
+		return -EEXIST;
+	}
+	if (uplink && ((r = uplink_check(n, uplink, &up, &st, why,
+	    whylen)) < 0 || (r = movable(&st, uplink, name, why, whylen)) < 0))
 		return r;
-	r = net_link_get(n, p->tap, l);
-	if (r < 0 && r != -ENODEV) {
-		WHY("%s: cannot look up: %s", p->tap, strerror(-r));
+	if ((r = make_bridge(n, j, name, uplink ? &up : NULL, &br, why,
+	    whylen)) < 0 ||
+	    (r = bridge_wire(n, j, &br, uplink ? &up : NULL, why, whylen)) < 0 ||
+	    (r = copy_to(n, j, &extra, &br, why, whylen)) < 0)
+		return r;
+	if (uplink && ((r = copy_to(n, j, &st, &br, why, whylen)) < 0 ||
+	    (r = remove_from(n, j, &st, &up, why, whylen)) < 0))
+		return r;
+	snprintf(rep->done, sizeof(rep->done), "%s created%s%s; %zu "
+	    "address%s and %zu route%s moved", name, uplink ? " with uplink " :
+	    "", uplink ? uplink : "", st.na, st.na == 1 ? "" : "es", st.nrt,
+	    st.nrt == 1 ? "" : "s");
+	if (uplink)
+		moved_notes(&st, uplink, name, &rep->notes);
+	return 0;
+}
+
+/* The bridge to delete and its ports. */
+static int
+delete_check(struct net *n, const char *name, struct net_link *br,
+    struct net_link *ports, size_t *np, char *why, size_t whylen)
+{
+	int r;
+
+	if ((r = net_link_get(n, name, br)) < 0) {
+		WHY("%s: %s", name, r == -ENODEV ? "no such bridge" :
+		    strerror(-r));
 		return r;
 	}
-	exists = r == 0;
-	if (exists && (r = check_tap(n, l, &br, pv, why, whylen)) < 0)
-		return r;
-	if (!exists && (r = create_tap(n, j, p, pv, l, fd, why, whylen)) < 0)
-		return r;
-	if (l->mtu != br.mtu && br.mtu >= 68) {
-		if ((r = ensure_log(j, p->tap, why, whylen, "mtu %s %u %u",
-		    p->tap, l->mtu, br.mtu)) < 0 ||
-		    (r = step(j, p, net_link_set_mtu(n, l->ifindex, br.mtu),
-		    why, whylen, "set the MTU")) < 0)
-			return r;
-		l->mtu = br.mtu;
+	if (strcmp(br->kind, "bridge") != 0) {
+		WHY("%s: not a bridge; qrun deletes only bridges", name);
+		return -EINVAL;
 	}
-	if (l->master != br.ifindex) {
-		if ((r = ensure_log(j, p->tap, why, whylen, "enslave %s %s",
-		    p->tap, p->bridge)) < 0)
-			return r;
-		r = net_link_set_master(n, l->ifindex, br.ifindex);
-		if ((r = step(j, p, r, why, whylen, "join the bridge")) < 0)
-			return r;
-		l->master = br.ifindex;
-	}
-	if (l->up)
-		return 0;
-	if ((r = ensure_log(j, p->tap, why, whylen, "link-up %s", p->tap)) < 0)
-		return r;
-	if ((r = step(j, p, net_link_set_up(n, l->ifindex, true), why, whylen,
-	    "set up")) == 0)
-		l->up = true;
+	if ((r = net_link_ports(n, br->ifindex, ports, MAX_PORTS, np)) < 0)
+		WHY("%s: cannot list ports: %s", name, strerror(-r));
 	return r;
+}
+
+/* Release every port, then delete the bridge (journaled). */
+static int
+unwire(struct net *n, struct journal *j, const struct net_link *br,
+    const struct net_link *ports, size_t np, char *why, size_t whylen)
+{
+	struct jrec rec;
+	int r;
+
+	for (size_t i = 0; i < np; i++) {
+		rec = (struct jrec){ .kind = J_RELEASE };
+		rec_link(&rec, 0, &ports[i]);
+		rec_link(&rec, 1, br);
+		if ((r = step(n, j, &rec, 0, why, whylen)) < 0)
+			return r;
+	}
+	rec = (struct jrec){ .kind = J_BRIDGE_DELETE };
+	rec_link(&rec, 0, br);
+	return step(n, j, &rec, 0, why, whylen);
+}
+
+/*
+ * bridge delete BR: with exactly one port that is not a tap (the
+ * uplink), its addresses and routes go back to it first; then every port
+ * is released and the bridge deleted. (The caller refuses a bridge that
+ * a live run uses.)
+ */
+int
+bridge_delete(struct net *n, struct journal *j, const char *name,
+    struct bridge_report *rep, char *why, size_t whylen)
+{
+	struct net_link br, ports[MAX_PORTS];
+	const struct net_link *up = NULL;
+	struct ifstate st;
+	size_t np = 0, nup = 0;
+	int r;
+
+	if ((r = delete_check(n, name, &br, ports, &np, why, whylen)) < 0 ||
+	    (r = if_read(n, &br, &st, why, whylen)) < 0)
+		return r;
+	for (size_t i = 0; i < np; i++)
+		if (!ports[i].is_tap && nup++ == 0)
+			up = &ports[i];
+	if (nup == 1 && ((r = movable(&st, name, up->name, why, whylen)) < 0 ||
+	    (r = copy_to(n, j, &st, up, why, whylen)) < 0 ||
+	    (r = remove_from(n, j, &st, &br, why, whylen)) < 0))
+		return r;
+	if (nup != 1 && st.na > 0)
+		strv_pushf(&rep->notes, "%s: %zu ports are not taps, so its "
+		    "addresses go with it", name, nup);
+	if ((r = unwire(n, j, &br, ports, np, why, whylen)) < 0)
+		return r;
+	snprintf(rep->done, sizeof(rep->done), "%s deleted%s%s", name,
+	    nup == 1 ? "; addresses and routes back on " : "", nup == 1 ?
+	    up->name : "");
+	if (nup == 1)
+		moved_notes(&st, name, up->name, &rep->notes);
+	return 0;
 }

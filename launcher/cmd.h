@@ -46,16 +46,18 @@ int cmd_tap(struct opts *);
 int cmd_tap_list(struct opts *);
 /* tap|bridge create|delete NAME: known verb, valid name, root; prints. */
 int admin_check(const char *what, const char *verb, const char *name);
-/* An admin command's hold on the host: root's state dir, netlink and,
- * when asked, a journal. admin_open prints; 0 or EXIT_QRUN. admin_done
+/* An admin command's hold on name: root's state dir, netlink, the lock
+ * on name and a journal. admin_open prints; 0 or EXIT_QRUN. admin_done
  * keeps the journaled changes (ok) or undoes them, closes everything and
  * returns the exit status. */
 struct admin {
+	struct priv pv;
 	char *state;
 	struct net *net;
 	struct journal *j;
+	int lock_fd;
 };
-int admin_open(struct admin *, bool journal);
+int admin_open(struct admin *, const char *name);
 int admin_done(struct admin *, bool ok, const char *name);
 int cmd_bridge(struct opts *);
 /* The live qrun runs, from their journals: "pid" plus the info records

@@ -1,7 +1,7 @@
 /*
  * cmd_boot.c - the main job: profile -> image -> plan -> network -> QEMU
  * -> undo, and "qrun check". The only place where a boot's outcome is
- * turned into one line and an exit status (DESIGN.md section 7).
+ * turned into one line and an exit status (qrun(1) EXIT STATUS).
  */
 #include <err.h>
 #include <fcntl.h>
@@ -119,21 +119,21 @@ static void
 print_dry_run(const struct boot *b, const struct qemu_opts *qo)
 {
 	struct strv argv = { 0 };
-	char *hint = netplan_hint(&b->plan), *line;
+	char *hint = netplan_hint(&b->plan), *line, *would;
 
 	qemu_argv(&b->cfg, &b->plan, qo, &argv);
 	line = qemu_cmdline(&argv);
 	printf("# network: %s\n# image: %s (%s)\n", hint, b->image,
 	    image_type_name(b->type));
-	if (b->plan.mode == NET_TAP)
-		printf("# qrun would make %s exist (owner %s), carry its "
-		    "address and be up, then pass it to QEMU as an open fd\n",
-		    b->plan.tap, b->priv.user);
-	if (b->plan.mode == NET_BRIDGE)
-		printf("# qrun would make %s exist (owner %s), up without an "
-		    "address, with %s's MTU, enslave it to %s, then pass it "
-		    "to QEMU as an open fd\n", b->plan.tap, b->priv.user,
-		    b->plan.bridge, b->plan.bridge);
+	for (size_t i = 0; i < b->plan.n; i++) {
+		const struct nic *nic = &b->plan.nic[i];
+
+		if (nic->mode->would == NULL)
+			continue;
+		would = nic->mode->would(nic, b->priv.user);
+		printf("# %s\n", would);
+		free(would);
+	}
 	printf("%s\n", line);
 	free(line);
 	free(hint);
@@ -143,7 +143,10 @@ print_dry_run(const struct boot *b, const struct qemu_opts *qo)
 static void
 boot_free(struct boot *b)
 {
-	runnet_down(&b->rn);
+	char why[512];
+
+	if (runnet_down(&b->rn, why, sizeof(why)) < 0)
+		warnx("%s", why);
 	if (b->have_expect)
 		regfree(&b->expect);
 	if (b->have_fail)
@@ -154,7 +157,7 @@ boot_free(struct boot *b)
 	config_free(&b->cfg);
 }
 
-/* The status of a finished QEMU, as DESIGN.md section 7 maps it. */
+/* The status of a finished QEMU, as qrun(1) EXIT STATUS maps it. */
 static int
 exit_status(struct boot *b, struct vm *vm)
 {
@@ -361,7 +364,7 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 	if ((r = vm_spawn(s, &vm)) < 0)
 		return spawn_failed(&vm, r, c->qemu_binary);
 	if (b->rn.journal)
-		journal_log(b->rn.journal, "info qemu-pid %ld", (long)vm.pid);
+		journal_info(b->rn.journal, "qemu-pid", "%ld", (long)vm.pid);
 	if (b->ready)
 		ev = ready_supervise(b, s, &vm, &sig, &r);
 	else
@@ -442,11 +445,44 @@ prepare_batch(struct boot *b, struct vm_spec *s)
 	return 0;
 }
 
+/* The host facts that finish the plan (a bridge's networks); 0 or 125. */
+static int
+boot_facts(struct boot *b)
+{
+	char why[512];
+
+	if (runnet_facts(&b->plan, &b->priv, why, sizeof(why)) == 0)
+		return 0;
+	warnx("%s", why);
+	return EXIT_QRUN;
+}
+
+/* Make the network true; the taps' queues stay open for QEMU. 0 or 125. */
+static int
+boot_net(struct boot *b, struct vm_spec *s)
+{
+	char why[512];
+	int n;
+
+	if (runnet_up(&b->rn, b->image, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
+	priv_net(&b->priv, false);
+	if ((n = b->rn.replayed.undone + b->rn.replayed.dropped) > 0)
+		warnx("undid the leftovers of %d dead run%s", n,
+		    n == 1 ? "" : "s");
+	for (size_t i = 0; i < b->plan.n; i++)
+		if (b->rn.fd[i] >= 0)
+			s->keep_fds[s->nkeep++] = b->rn.fd[i];
+	return 0;
+}
+
 int
 cmd_boot(struct opts *o)
 {
 	struct boot b = { 0 };
-	struct qemu_opts qo = { .tap_fd = -1, .extra = &o->extra };
+	struct qemu_opts qo = { .extra = &o->extra };
 	struct vm_spec s = { .priv = &b.priv, .parent = getpid() };
 	struct strv argv = { 0 };
 	int r, fatal = 0;
@@ -464,6 +500,7 @@ cmd_boot(struct opts *o)
 	runnet_init(&b.rn, &b.plan, &b.priv);
 	if ((r = boot_load(o, &b.cfg, &b.plan, &b.priv)) != 0 ||
 	    (r = image_load(&b.priv, b.image, &b.type)) != 0 ||
+	    (r = boot_facts(&b)) != 0 ||
 	    (r = prepare_ready(&b, o, false)) != 0)
 		goto out;
 	qo.image = b.image;
@@ -479,14 +516,10 @@ cmd_boot(struct opts *o)
 		goto out;
 	}
 	if ((r = prepare_batch(&b, &s)) != 0 ||
-	    (r = prepare_ready(&b, o, true)) != 0)
+	    (r = prepare_ready(&b, o, true)) != 0 ||
+	    (r = boot_net(&b, &s)) != 0)
 		goto out;
-	if ((r = runnet_up(&b.rn, b.image)) != 0)
-		goto out;
-	priv_net(&b.priv, false);
-	qo.tap_fd = b.rn.tap_fd;
-	if (b.rn.tap_fd >= 0)
-		s.keep_fds[s.nkeep++] = b.rn.tap_fd;
+	qo.fds = b.rn.fd;
 	if (!o->quiet) {
 		hint = netplan_hint(&b.plan);
 		warnx("%s", hint);

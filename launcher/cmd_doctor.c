@@ -201,16 +201,36 @@ check_access(struct doctor *d)
 	free(path);
 }
 
-/* State dir safety and leftovers: journals whose writer is dead. */
+/* Leftovers: journals whose writer is dead, by what cleanup would do. */
+static void
+check_leftovers(struct doctor *d, const char *dir)
+{
+	struct replay_report rep;
+	struct strv live = { 0 };
+	int n;
+
+	journal_runs(dir, &live);
+	journal_cleanup(dir, NULL, false, &rep);
+	if ((n = rep.undone + rep.dropped) > 0)
+		say(d, D_WARN, "journals", "run: qrun cleanup", "%d leftover "
+		    "journal%s of dead runs", n, n == 1 ? "" : "s");
+	else
+		say(d, D_OK, "journals", NULL, "no leftovers (%zu live run%s)",
+		    live.n, live.n == 1 ? "" : "s");
+	if (rep.foreign > 0)
+		say(d, D_WARN, "journals", "run qrun cleanup inside those "
+		    "namespaces", "%d leftover journal%s of runs in other "
+		    "network namespaces", rep.foreign,
+		    rep.foreign == 1 ? "" : "s");
+	strv_free(&live);
+}
+
+/* State dir safety and leftovers. */
 static void
 check_state(struct doctor *d)
 {
-	char *dir = state_dir(d->pv.for_other);
-	struct strv live = { 0 };
-	struct dirent *de;
+	char *dir = priv_state_dir(&d->pv);
 	struct stat st;
-	int total = 0;
-	DIR *dp;
 
 	if (stat(dir, &st) < 0)
 		say(d, D_OK, "state", NULL, "%s: not there yet (made on first "
@@ -222,21 +242,7 @@ check_state(struct doctor *d)
 	else
 		say(d, D_OK, "state", NULL, "%s: mode %04o", dir,
 		    st.st_mode & 07777);
-	if ((dp = opendir(dir)) != NULL) {
-		while ((de = readdir(dp)) != NULL)
-			total += strncmp(de->d_name, "run-", 4) == 0 &&
-			    strstr(de->d_name, ".journal") != NULL;
-		closedir(dp);
-	}
-	journal_runs(dir, &live);
-	if (total > (int)live.n)
-		say(d, D_WARN, "journals", "run: qrun cleanup", "%d leftover "
-		    "journal%s of dead runs", total - (int)live.n,
-		    total - (int)live.n == 1 ? "" : "s");
-	else
-		say(d, D_OK, "journals", NULL, "no leftovers (%zu live run%s)",
-		    live.n, live.n == 1 ? "" : "s");
-	strv_free(&live);
+	check_leftovers(d, dir);
 	free(dir);
 }
 

@@ -16,34 +16,55 @@
 #include "qrun.h"
 #include "cmd.h"
 
+/* What a replay did, in one line ("undid 1 leftover run; ..."). */
+static void
+replay_say(const struct replay_report *rep)
+{
+	printf("qrun: undid %d leftover run%s", rep->undone,
+	    rep->undone == 1 ? "" : "s");
+	if (rep->dropped)
+		printf("; dropped %d of network namespaces or boots that are "
+		    "gone", rep->dropped);
+	if (rep->foreign)
+		printf("; left %d of other network namespaces (run qrun "
+		    "cleanup inside them)", rep->foreign);
+	if (rep->refused)
+		printf("; skipped %d record%s this user may not undo",
+		    rep->refused, rep->refused == 1 ? "" : "s");
+	if (rep->failed)
+		printf("; %d could not be undone completely", rep->failed);
+	printf("\n");
+}
+
 int
 cmd_cleanup(struct opts *o)
 {
+	struct replay_report rep;
 	struct priv pv;
 	struct net *n = NULL;
 	char *state;
-	int r, count = 0;
+	int r;
 
 	(void)o;
 	priv_init(&pv);
-	state = state_dir(pv.for_other);
+	state = priv_state_dir(&pv);
 	priv_net(&pv, true);
 	if ((r = access_net_open(&pv, &n)) < 0) {
 		warnx("netlink: %s", strerror(-r));
 		r = EXIT_QRUN;
 		goto out;
 	}
-	r = journal_cleanup(state, n, &count);
+	r = journal_cleanup(state, n, true, &rep);
 	if (r < 0 && r != -ENOENT) {
 		warnx("%s: %s", state, strerror(-r));
 		r = EXIT_QRUN;
 		goto out;
 	}
-	printf("qrun: undid %d leftover run%s\n", count, count == 1 ? "" : "s");
-	r = EXIT_OK;
+	replay_say(&rep);
+	r = rep.failed ? EXIT_QRUN : EXIT_OK;
 out:
-	if (n)
-		net_close(n);
+	net_close(n);
+	priv_net(&pv, false);
 	free(state);
 	return r;
 }
@@ -82,88 +103,106 @@ group_gid(const char *s, gid_t *gid)
 	return -ENOENT;
 }
 
+/* An existing tap may be "created" again only as it is. */
+static int
+tap_same(const struct net_link *l, uid_t uid, gid_t gid)
+{
+	if (!l->is_tap)
+		warnx("%s: exists and is not a tap", l->name);
+	else if (l->owner != (long)uid)
+		warnx("%s: exists, owned by uid %ld", l->name, l->owner);
+	else if (gid != (gid_t)-1 && l->group != (long)gid)
+		warnx("%s: exists, group %ld", l->name, l->group);
+	else
+		return 0;
+	return -EEXIST;
+}
+
+/* One journaled change for tap create; prints why it failed. */
+static int
+tap_step(struct admin *a, const struct net_link *l, enum jkind kind,
+    const struct ipaddr *addr)
+{
+	struct jrec rec = { .kind = kind };
+	char why[256];
+	int r;
+
+	snprintf(rec.l[0].name, sizeof(rec.l[0].name), "%s", l->name);
+	rec.l[0].ifindex = l->ifindex;
+	if (addr)
+		rec.addr = *addr;
+	if ((r = change_apply(a->j, a->net, &rec)) < 0) {
+		change_why(a->j, &rec, r, why, sizeof(why));
+		warnx("%s", why);
+	}
+	return r;
+}
+
+/* Does the tap carry addr already? */
+static bool
+has_addr(struct net *n, const struct net_link *l, const struct ipaddr *addr)
+{
+	struct net_addr have[16];
+	size_t nh = 0;
+
+	if (net_addr_list(n, l->ifindex, addr->family, have,
+	    ARRAY_SIZE(have), &nh) < 0 && nh == 0)
+		return false;
+	for (size_t i = 0; i < nh; i++)
+		if (ipaddr_same(&have[i].a, addr))
+			return true;
+	return false;
+}
+
 /*
  * Make TAP exist, owned by uid (and usable by the members of gid when it
  * is not (gid_t)-1: TUNSETGROUP), with addr (if any), up. Journaled.
  */
 static int
-tap_create(struct net *n, struct journal *j, const char *tap, uid_t uid,
-    gid_t gid, const char *addr)
+tap_create(struct admin *a, const char *tap, uid_t uid, gid_t gid,
+    const struct ipaddr *addr)
 {
-	struct in_addr a;
-	struct net_link l;
-	struct net_addr have[16];
-	size_t nh = 0;
-	int prefix = 0, r;
-	bool found = false;
+	struct net_link l = { .ifindex = 0 };
+	char why[512];
+	int r, fd;
 
-	if (addr && parse_ipv4(addr, &a, &prefix, true) < 0) {
-		warnx("--addr %s: must be an IPv4 address with prefix, like "
-		    "172.21.0.1/16", addr);
-		return -EINVAL;
-	}
-	r = net_link_get(n, tap, &l);
-	if (r == 0 && (!l.is_tap || l.owner != (long)uid ||
-	    (gid != (gid_t)-1 && l.group != (long)gid))) {
-		if (!l.is_tap)
-			warnx("%s: exists and is not a tap", tap);
-		else if (l.owner != (long)uid)
-			warnx("%s: exists, owned by uid %ld", tap, l.owner);
-		else
-			warnx("%s: exists, group %ld", tap, l.group);
-		return -EEXIST;
-	}
-	if (r == -ENODEV) {
-		if ((r = journal_log(j, "tap-create %s", tap)) < 0) {
-			warnx("cannot write the journal: %s", strerror(-r));
-			return r;
-		}
-		if ((r = net_tap_create(tap, uid, gid)) < 0)
-			journal_cancel(j);
-		if (r < 0 || (r = net_link_get(n, tap, &l)) < 0) {
-			warnx("%s: cannot create: %s", tap, strerror(-r));
-			return r;
-		}
-	} else if (r < 0) {
+	r = net_link_get(a->net, tap, &l);
+	if (r == 0 && (r = tap_same(&l, uid, gid)) < 0)
+		return r;
+	if (r < 0 && r != -ENODEV) {
 		warnx("%s: %s", tap, strerror(-r));
 		return r;
 	}
-	if (addr) {
-		if ((r = net_addr_list(n, l.ifindex, have, 16, &nh)) < 0)
-			return r;
-		for (size_t i = 0; i < nh; i++)
-			found |= have[i].addr.s_addr == a.s_addr &&
-			    have[i].prefix == prefix;
-		if (!found) {
-			if ((r = journal_log(j, "addr-add %s %s", tap,
-			    addr)) < 0) {
-				warnx("cannot write the journal: %s",
-				    strerror(-r));
-				return r;
-			}
-			if ((r = net_addr_add(n, l.ifindex, a, prefix)) < 0) {
-				journal_cancel(j);
-				warnx("%s: cannot add %s: %s", tap, addr,
-				    strerror(-r));
-				return r;
-			}
-		}
-	}
-	if (!l.up && (r = net_link_set_up(n, l.ifindex, true)) < 0) {
-		warnx("%s: cannot set up: %s", tap, strerror(-r));
+	if (addr && (l.ifindex == 0 || !has_addr(a->net, &l, addr)) &&
+	    (r = hostaddr_check(a->net, &a->pv, tap, addr, l.ifindex, why,
+	    sizeof(why))) < 0) {
+		warnx("%s", why);
 		return r;
 	}
-	return 0;
+	if (l.ifindex == 0) {
+		fd = change_tap_create(a->j, a->net, tap, uid, gid, true, &l);
+		if (fd < 0) {
+			warnx("%s: cannot create: %s", tap, strerror(-fd));
+			return fd;
+		}
+		close(fd);	/* persistent: it stays */
+		/* Asked now, the kernel settles the new tap's carrier state
+		 * at once, so the command ends with the link as it stays. */
+		(void)net_link_get(a->net, tap, &l);
+	}
+	if (addr && !has_addr(a->net, &l, addr) &&
+	    (r = tap_step(a, &l, J_ADDR_ADD, addr)) < 0)
+		return r;
+	return l.up ? 0 : tap_step(a, &l, J_LINK_UP, NULL);
 }
 
 static int
-tap_delete(struct net *n, const char *state, const char *tap)
+tap_delete(struct admin *a, const char *tap)
 {
 	struct net_link l;
-	pid_t holder = 0;
-	int r, fd = -1;
+	int r;
 
-	if ((r = net_link_get(n, tap, &l)) < 0) {
+	if ((r = net_link_get(a->net, tap, &l)) < 0) {
 		warnx("%s: %s", tap, r == -ENODEV ? "no such tap" :
 		    strerror(-r));
 		return r;
@@ -172,15 +211,8 @@ tap_delete(struct net *n, const char *state, const char *tap)
 		warnx("%s: not a tap; qrun deletes only taps", tap);
 		return -EINVAL;
 	}
-	r = lock_tap(state, tap, &fd, &holder);
-	if (r == -EBUSY) {
-		warnx("%s: in use by qrun pid %ld", tap, (long)holder);
-		return r;
-	}
-	if ((r = net_link_delete(n, l.ifindex)) < 0)
+	if ((r = net_link_delete(a->net, l.ifindex)) < 0)
 		warnx("%s: cannot delete: %s", tap, strerror(-r));
-	if (fd >= 0)
-		unlock_tap(fd);
 	return r;
 }
 
@@ -211,20 +243,35 @@ admin_check(const char *what, const char *verb, const char *name)
 	return 0;
 }
 
+/*
+ * An admin command's hold on name: root's state dir, netlink, the lock
+ * on name (the last holder's journal replayed if it died) and a journal.
+ */
 int
-admin_open(struct admin *a, bool journal)
+admin_open(struct admin *a, const char *name)
 {
-	struct priv pv;
+	struct replay_report rep;
+	pid_t holder, prev;
 	int r;
 
 	memset(a, 0, sizeof(*a));
-	priv_init(&pv);		/* under sudo: no QRUN_STATE_DIR */
-	a->state = state_dir(pv.for_other);
+	a->lock_fd = -1;
+	priv_init(&a->pv);	/* under sudo: no QRUN_STATE_DIR */
+	a->state = priv_state_dir(&a->pv);
 	if ((r = net_open(&a->net)) < 0) {
 		warnx("netlink: %s", strerror(-r));
 		return admin_done(a, false, NULL);
 	}
-	if (journal && (r = journal_open(a->state, &a->j)) < 0) {
+	r = lock_take(a->state, name, &a->lock_fd, &holder, &prev);
+	if (r == -EBUSY)
+		warnx("%s: in use by qrun pid %ld", name, (long)holder);
+	else if (r < 0)
+		warnx("%s: cannot lock: %s", name, strerror(-r));
+	if (r < 0)
+		return admin_done(a, false, NULL);
+	(void)journal_replay(a->state, prev, a->net, &rep);
+	if ((r = lock_claim(a->lock_fd)) < 0 ||
+	    (r = journal_open(a->state, &a->j)) < 0) {
 		warnx("%s: cannot open the journal: %s", a->state,
 		    strerror(-r));
 		return admin_done(a, false, NULL);
@@ -243,6 +290,8 @@ admin_done(struct admin *a, bool ok, const char *name)
 		warnx("%s: undo incomplete (%s); run qrun cleanup", name,
 		    strerror(-r));
 	a->j = NULL;
+	lock_release(a->lock_fd);
+	a->lock_fd = -1;
 	net_close(a->net);
 	a->net = NULL;
 	free(a->state);
@@ -257,6 +306,7 @@ cmd_tap(struct opts *o)
 	const char *tap = o->args.n > o->argi + 1 ? o->args.v[o->argi + 1] :
 	    NULL;
 	bool create = strcmp(verb, "create") == 0;
+	struct ipaddr addr;
 	struct admin a;
 	uid_t uid = 0;
 	gid_t gid = (gid_t)-1;
@@ -275,12 +325,18 @@ cmd_tap(struct opts *o)
 		warnx("tap create: --group %s: no such group", o->group);
 		return EXIT_QRUN;
 	}
-	if (admin_open(&a, create) != 0)
+	if (create && o->addr && ipaddr_parse(o->addr, IPA_PREFIX,
+	    &addr) < 0) {
+		warnx("--addr %s: must be an address with prefix, like "
+		    "172.21.0.1/16", o->addr);
+		return EXIT_QRUN;
+	}
+	if (admin_open(&a, tap) != 0)
 		return EXIT_QRUN;
 	if (create)
-		r = tap_create(a.net, a.j, tap, uid, gid, o->addr);
+		r = tap_create(&a, tap, uid, gid, o->addr ? &addr : NULL);
 	else
-		r = tap_delete(a.net, a.state, tap);
+		r = tap_delete(&a, tap);
 	return admin_done(&a, r == 0, tap);
 }
 
@@ -337,6 +393,41 @@ run_find(const struct runs *rs, const char *tap, const char *bridge)
 	return NULL;
 }
 
+/* A uid or gid as its name ("-" for none, the number when nameless). */
+static const char *
+id_name(long id, bool group, char *buf, size_t len)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	if (id < 0)
+		return "-";
+	if (!group && (pw = getpwuid((uid_t)id)) != NULL)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else if (group && (gr = getgrgid((gid_t)id)) != NULL)
+		snprintf(buf, len, "%s", gr->gr_name);
+	else
+		snprintf(buf, len, "%ld", id);
+	return buf;
+}
+
+/* One line of "tap list". */
+static void
+list_tap(struct net *n, const struct net_link *l, const struct runs *runs)
+{
+	char b[IPADDR_STRLEN] = "-", u[64], g[64];
+	const struct strv *h = run_find(runs, l->name, NULL);
+	struct net_addr a[4];
+	size_t na = 0;
+
+	if (net_addr_list(n, l->ifindex, AF_INET, a, 4, &na) >= 0 && na > 0)
+		ipaddr_cidr(&a[0].a, b);
+	printf("%-15s %-10s %-10s %-5s %-20s %s\n", l->name,
+	    id_name(l->owner, false, u, sizeof(u)),
+	    id_name(l->group, true, g, sizeof(g)), l->up ? "up" : "down", b,
+	    h ? run_get(h, "pid") : "-");
+}
+
 int
 cmd_tap_list(struct opts *o)
 {
@@ -350,7 +441,7 @@ cmd_tap_list(struct opts *o)
 
 	(void)o;
 	priv_init(&pv);
-	state = state_dir(pv.for_other);
+	state = priv_state_dir(&pv);
 	runs_load(state, &runs);
 	if ((r = net_open(&n)) < 0 ||
 	    ((r = net_link_list(n, "tun", l, ARRAY_SIZE(l), &cnt)) < 0 &&
@@ -359,24 +450,11 @@ cmd_tap_list(struct opts *o)
 		r = EXIT_QRUN;
 		goto out;
 	}
-	printf("%-15s %-8s %-8s %-5s %-20s %s\n", "TAP", "OWNER", "GROUP",
+	printf("%-15s %-10s %-10s %-5s %-20s %s\n", "TAP", "OWNER", "GROUP",
 	    "STATE", "ADDRESS", "QRUN");
-	for (size_t i = 0; i < cnt; i++) {
-		struct net_addr a[4];
-		size_t na = 0;
-		char b[INET_ADDRSTRLEN], addr[32] = "-";
-		const struct strv *h;
-
-		if (!l[i].is_tap)
-			continue;
-		if (net_addr_list(n, l[i].ifindex, a, 4, &na) >= 0 && na > 0)
-			snprintf(addr, sizeof(addr), "%s/%d",
-			    ip_str(a[0].addr, b), a[0].prefix);
-		h = run_find(&runs, l[i].name, NULL);
-		printf("%-15s %-8ld %-8ld %-5s %-20s %s\n", l[i].name,
-		    l[i].owner, l[i].group, l[i].up ? "up" : "down", addr,
-		    h ? run_get(h, "pid") : "-");
-	}
+	for (size_t i = 0; i < cnt; i++)
+		if (l[i].is_tap)
+			list_tap(n, &l[i], &runs);
 	r = EXIT_OK;
 out:
 	if (n)
@@ -421,7 +499,7 @@ cmd_status(struct opts *o)
 	char *state;
 
 	priv_init(&pv);
-	state = state_dir(pv.for_other);
+	state = priv_state_dir(&pv);
 	runs_load(state, &rs);
 	if (o->json)
 		status_json(&rs);

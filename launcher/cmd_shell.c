@@ -498,17 +498,22 @@ shell_load(struct shell *sh, const char *profile)
 	return r < 0 ? EXIT_QRUN : 0;
 }
 
-/* The QMP socket lives in a directory of its own, 0700 and owned by
- * whoever QEMU runs as. */
+/* The QMP socket lives in a directory of its own in the state dir, 0700
+ * and owned by whoever QEMU runs as; journaled, so a shell killed with
+ * SIGKILL leaves nothing there after the next run or "qrun cleanup". */
 static int
 qmp_dir_make(struct shell *sh)
 {
+	char name[32];
+	int r;
+
 	free(sh->qmp_dir);
 	free(sh->qmp_path);
-	sh->qmp_dir = xasprintf("%s/qmp-%ld", sh->rn.state, (long)getpid());
+	snprintf(name, sizeof(name), "qmp-%ld", (long)getpid());
+	sh->qmp_dir = xasprintf("%s/%s", sh->rn.state, name);
 	sh->qmp_path = xasprintf("%s/qmp.sock", sh->qmp_dir);
-	if (mkdir(sh->qmp_dir, 0700) < 0 && errno != EEXIST) {
-		warn("%s", sh->qmp_dir);
+	if ((r = change_dir(sh->rn.journal, name)) < 0) {
+		warnx("%s: %s", sh->qmp_dir, strerror(-r));
 		return EXIT_QRUN;
 	}
 	if (sh->priv.root && sh->priv.uid != 0 &&
@@ -527,6 +532,7 @@ static int
 net_up(struct shell *sh)
 {
 	struct strv diags = { 0 };
+	char why[512];
 	int r;
 
 	r = netplan_make(&sh->cfg, sh->priv.user, &sh->plan, &diags);
@@ -535,10 +541,17 @@ net_up(struct shell *sh)
 	strv_free(&diags);
 	if (r < 0)
 		return EXIT_QRUN;
+	if (runnet_facts(&sh->plan, &sh->priv, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
 	runnet_init(&sh->rn, &sh->plan, &sh->priv);
 	sh->net_up = true;
-	if ((r = runnet_up(&sh->rn, sh->image)) != 0 ||
-	    (r = qmp_dir_make(sh)) != 0)
+	if (runnet_up(&sh->rn, sh->image, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
+	if ((r = qmp_dir_make(sh)) != 0)
 		return r;
 	priv_net(&sh->priv, false);
 	return 0;
@@ -547,11 +560,12 @@ net_up(struct shell *sh)
 static void
 net_down(struct shell *sh)
 {
+	char why[512];
+
 	if (!sh->net_up)
 		return;
-	if (sh->qmp_dir && rmdir(sh->qmp_dir) < 0 && errno != ENOENT)
-		warn("%s", sh->qmp_dir);
-	runnet_down(&sh->rn);
+	if (runnet_down(&sh->rn, why, sizeof(why)) < 0)
+		warnx("%s", why);
 	sh->net_up = false;
 }
 
@@ -562,7 +576,7 @@ static int
 guest_start(struct shell *sh)
 {
 	struct qemu_opts qo = { .image = sh->image, .type = sh->type,
-	    .tap_fd = sh->rn.tap_fd, .qmp_path = sh->qmp_path,
+	    .fds = sh->rn.fd, .qmp_path = sh->qmp_path,
 	    .serial_pipe = true, .extra = &sh->o->extra };
 	struct vm_spec s = { .priv = &sh->priv, .parent = getpid(),
 	    .serial_pipe = true, .stdin_pipe = true };
@@ -580,8 +594,9 @@ guest_start(struct shell *sh)
 		warnx("running %s", line);
 		free(line);
 	}
-	if (sh->rn.tap_fd >= 0)
-		s.keep_fds[s.nkeep++] = sh->rn.tap_fd;
+	for (size_t i = 0; i < sh->plan.n; i++)
+		if (sh->rn.fd[i] >= 0)
+			s.keep_fds[s.nkeep++] = sh->rn.fd[i];
 	s.argv = &argv;
 	unlink(sh->qmp_path);
 	um = umask(077);	/* the QMP socket: 0600 */
@@ -597,7 +612,7 @@ guest_start(struct shell *sh)
 	sh->boot_ms = mono_ms();
 	sh->wait_from = sh->nlog + (sh->line_len > 0);
 	sh->boot_line = sh->wait_from;
-	journal_log(sh->rn.journal, "info qemu-pid %ld", (long)sh->vm.pid);
+	journal_info(sh->rn.journal, "qemu-pid", "%ld", (long)sh->vm.pid);
 	/* QEMU runs as the developer and owns the socket's directory: connect
 	 * with their rights (the socket is 0600 by the umask above). */
 	if ((r = access_as_user(&sh->priv, true)) == 0) {
@@ -1372,6 +1387,7 @@ out:
 
 /* Root acting for a developer completes the developer's profile names. */
 static bool complete_for_other;
+static const char *complete_home;
 
 static int
 complete(const char *line, int start, const char *text, struct strv *out)
@@ -1399,7 +1415,7 @@ complete(const char *line, int start, const char *text, struct strv *out)
 		if (strchr(text, '/') != NULL)
 			r = 1;
 		else
-			profile_names(complete_for_other, out);
+			profile_names(complete_for_other, complete_home, out);
 	} else if (c && c->fn == sh_set && w.n == 2 &&
 	    strcmp(w.v[1], "net.mode") == 0) {
 		for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
@@ -1492,6 +1508,7 @@ cmd_shell(struct opts *o)
 	rc.tty = sh.tty;
 	rc.complete = complete;
 	complete_for_other = sh.priv.for_other;
+	complete_home = sh.priv.home;
 	rc.history = hist = sh.tty ? history_path(&sh.priv) : NULL;
 	rc.as = &sh.priv;
 	repl_open(&rc);

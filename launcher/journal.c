@@ -1,28 +1,30 @@
 /*
- * journal.c - the write-ahead undo journal and the per-tap locks.
+ * journal.c - the write-ahead undo journal.
  *
- * Before qrun changes the host it appends one line saying what it is
- * about to do and fdatasync()s it; undo walks the lines backwards and
- * reverses each change only while the host still looks the way qrun left
- * it, so nothing that existed before is ever removed. A journal whose
- * writer died (qrun killed) is replayed by the next run or by
- * "qrun cleanup". Everything read back is untrusted: names and addresses
- * are validated again, and a line that does not parse is skipped and
- * counted, never acted on.
+ * Before qrun changes the host it appends one record saying what it is
+ * about to do and fdatasync()s it (change.c makes the record and the
+ * change); undo walks the records backwards and reverses each change
+ * only while the host still looks the way qrun left it. A journal whose
+ * writer died (qrun killed) is replayed by the next run that takes one of
+ * its locks (lock.c hands over the previous holder) or by "qrun cleanup".
+ * Everything read back is untrusted: a line that does not parse is
+ * skipped and counted, never acted on.
  *
- * File "STATE/run-PID.journal", text, one record per line, one space
- * between fields; the first line identifies the writer:
- *     qrun-journal 1 pid PID uid UID start TICKS
+ * File "STATE/run-PID.journal", text, one record per line; the first
+ * line identifies the writer and its network namespace:
+ *     qrun-journal 2 pid PID uid UID start TICKS boot BOOTID netns INO
+ *         cookie COOKIE                                   (one line)
  * TICKS is field 22 (starttime) of /proc/PID/stat, so a recycled pid is
- * seen as a different process. The writer also holds flock(LOCK_EX) on the
- * file while it lives. Record kinds: the table kinds[] below.
- *
- * Locks: "STATE/TAP.lock", flock'ed for the life of the run, holding the
- * pid of the holder as text.
+ * seen as a different process; the writer also holds flock(LOCK_EX) on
+ * the file while it lives. BOOTID is the kernel's boot id (nothing of
+ * an earlier boot is left to undo); INO and COOKIE identify the network
+ * namespace (the inode of /proc/self/ns/net is reused once a namespace
+ * is gone, the SO_NETNS_COOKIE never in one boot). Records of links are
+ * undone only in their own namespace; a journal whose namespace is gone
+ * is dropped (what it made went with the namespace); one of another live
+ * namespace is left for a cleanup run there.
  */
-#include <ctype.h>
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +37,8 @@
 
 #define JOURNAL_MAX	(64 * 1024)	/* bytes; larger files are skipped */
 #define JOURNAL_LINE	4096		/* longest record */
-#define HDR_FMT		"qrun-journal 1 pid %ld uid %ld start %llu"
-#define KEY_MAX		32		/* info keys */
+#define HDR_FMT		"qrun-journal 2 pid %ld uid %ld start %llu boot %36s " \
+			"netns %llu cookie %llu"
 
 struct journal {
 	int dfd;		/* the state dir */
@@ -44,197 +46,32 @@ struct journal {
 	char name[64];		/* "run-PID.journal" */
 	off_t len;		/* bytes of complete records */
 	off_t last;		/* where the last record starts */
-};
-
-/* Argument types of a record. */
-enum arg { A_END, A_IF, A_ADDR, A_MTU, A_KEY, A_REST, A_IP, A_NUM };
-
-struct rec;
-typedef int undo_fn(struct net *, const struct rec *all, size_t i);
-
-struct kind {
-	const char *name;
-	enum arg args[6];
-	undo_fn *undo;		/* NULL: nothing to undo */
-};
-
-struct rec {
-	const struct kind *kind;
-	char ifname[2][IFNAMSIZ];
-	struct in_addr addr;
-	int prefix;
-	unsigned mtu[2];	/* mtu OLD NEW */
-	struct in_addr gw;	/* route-*: the gateway, 0.0.0.0 = none */
-	long num[2];		/* route-*: metric, protocol */
-	const char *key;	/* info: point into the journal buffer */
-	const char *rest;
-};
-
-struct hdr {
-	long pid;
-	long uid;
-	unsigned long long start;
+	bool failed;		/* the last journal_write failed */
 };
 
 /* A journal read into memory and parsed. */
 struct img {
 	char *buf;
-	struct hdr hdr;
-	struct rec *recs;
+	struct journal_hdr hdr;
+	struct jrec *recs;
 	size_t n;
 	int skipped;		/* malformed or unknown lines */
 };
 
-static undo_fn undo_tap_create, undo_addr_add, undo_link_up, undo_enslave,
-    undo_mtu, undo_bridge_create, undo_addr_del, undo_route_add,
-    undo_route_del, undo_release, undo_bridge_delete;
-
-/* The vocabulary: the parser and the undo action of each kind. */
-static const struct kind kinds[] = {
-	{ "tap-create",	   { A_IF },		   undo_tap_create },
-	{ "addr-add",	   { A_IF, A_ADDR },	   undo_addr_add },
-	{ "link-up",	   { A_IF },		   undo_link_up },
-	{ "enslave",	   { A_IF, A_IF },	   undo_enslave },
-	{ "mtu",	   { A_IF, A_MTU, A_MTU }, undo_mtu },
-	{ "bridge-create", { A_IF },		   undo_bridge_create },
-	/* qrun bridge create|delete: moving an uplink's addresses and
-	 * routes to its bridge and back (route: IF DST/P GW METRIC PROTO) */
-	{ "addr-del",	   { A_IF, A_ADDR },	   undo_addr_del },
-	{ "route-add",	   { A_IF, A_ADDR, A_IP, A_NUM, A_NUM },
-							   undo_route_add },
-	{ "route-del",	   { A_IF, A_ADDR, A_IP, A_NUM, A_NUM },
-							   undo_route_del },
-	{ "release",	   { A_IF, A_IF },	   undo_release },
-	{ "bridge-delete", { A_IF },		   undo_bridge_delete },
-	{ "info",	   { A_KEY, A_REST },	   NULL },
-};
-
 /* ----------------------------------------------------------- parsing */
-
-/* The next word of a line split at single spaces; NULL when none. */
-static char *
-next_word(char **pp)
-{
-	char *w = *pp, *sp;
-
-	if (*w == '\0' || *w == ' ')
-		return NULL;
-	if ((sp = strchr(w, ' ')) != NULL) {
-		*sp = '\0';
-		*pp = sp + 1;
-	} else
-		*pp = w + strlen(w);
-	return w;
-}
-
-static bool
-key_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > KEY_MAX)
-		return false;
-	for (; *s; s++)
-		if (!islower((unsigned char)*s) &&
-		    !isdigit((unsigned char)*s) &&
-		    *s != '-' && *s != '_')
-			return false;
-	return true;
-}
-
-/* Free text: no control characters (UTF-8 bytes are fine). */
-static bool
-text_ok(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
-
-/* One argument of type t from *pp into r. */
-static int
-arg_parse(enum arg t, char **pp, struct rec *r, size_t *nif, size_t *nmtu,
-    size_t *nnum)
-{
-	char *w;
-	long v;
-
-	if (t == A_REST) {
-		if (!text_ok(*pp))
-			return -EINVAL;
-		r->rest = *pp;
-		*pp += strlen(*pp);
-		return 0;
-	}
-	if ((w = next_word(pp)) == NULL)
-		return -EINVAL;
-	switch (t) {
-	case A_IF:
-		if (ifname_check(w, NULL) < 0)
-			return -EINVAL;
-		strcpy(r->ifname[(*nif)++], w);
-		return 0;
-	case A_ADDR:
-		return parse_ipv4(w, &r->addr, &r->prefix, true);
-	case A_MTU:
-		if (parse_long(w, 68, 1 << 20, &v) < 0)
-			return -EINVAL;
-		r->mtu[(*nmtu)++] = (unsigned)v;
-		return 0;
-	case A_KEY:
-		r->key = w;
-		return key_ok(w) ? 0 : -EINVAL;
-	case A_IP:
-		return parse_ipv4(w, &r->gw, NULL, false);
-	case A_NUM:
-		if (parse_long(w, 0, 0xffffffffL, &v) < 0)
-			return -EINVAL;
-		r->num[(*nnum)++] = v;
-		return 0;
-	default:
-		return -EINVAL;
-	}
-}
-
-/*
- * Parse one record in place (line is cut into words; key and rest point
- * into it). -ENOENT for an unknown kind, -EINVAL when malformed.
- */
-static int
-rec_parse(char *line, struct rec *r)
-{
-	size_t nif = 0, nmtu = 0, nnum = 0;
-	char *p = line, *w;
-
-	memset(r, 0, sizeof(*r));
-	if ((w = next_word(&p)) == NULL)
-		return -EINVAL;
-	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++)
-		if (strcmp(kinds[k].name, w) == 0)
-			r->kind = &kinds[k];
-	if (r->kind == NULL)
-		return -ENOENT;
-	for (size_t a = 0; a < ARRAY_SIZE(r->kind->args) &&
-	    r->kind->args[a] != A_END; a++)
-		if (arg_parse(r->kind->args[a], &p, r, &nif, &nmtu,
-		    &nnum) < 0)
-			return -EINVAL;
-	return *p == '\0' ? 0 : -EINVAL;
-}
 
 /* The header must be exactly what journal_open writes. */
 static int
-hdr_parse(const char *line, struct hdr *h)
+hdr_parse(const char *line, struct journal_hdr *h)
 {
-	char again[128];
+	char again[256];
 
-	if (sscanf(line, HDR_FMT, &h->pid, &h->uid, &h->start) != 3 ||
-	    h->pid <= 0 || h->uid < 0)
+	memset(h, 0, sizeof(*h));
+	if (sscanf(line, HDR_FMT, &h->pid, &h->uid, &h->start, h->boot,
+	    &h->ns.ino, &h->ns.cookie) != 6 || h->pid <= 0 || h->uid < 0)
 		return -EINVAL;
-	snprintf(again, sizeof(again), HDR_FMT, h->pid, h->uid, h->start);
+	snprintf(again, sizeof(again), HDR_FMT, h->pid, h->uid, h->start,
+	    h->boot, h->ns.ino, h->ns.cookie);
 	return strcmp(again, line) == 0 ? 0 : -EINVAL;
 }
 
@@ -260,7 +97,7 @@ img_parse(struct img *im, size_t len)
 		}
 		*nl = '\0';
 		if (strlen(line) != (size_t)(nl - line) ||
-		    rec_parse(line, &im->recs[im->n]) < 0)
+		    jrec_parse(line, &im->recs[im->n]) < 0)
 			im->skipped++;
 		else
 			im->n++;
@@ -302,231 +139,17 @@ img_free(struct img *im)
 	memset(im, 0, sizeof(*im));
 }
 
-/* ------------------------------------------------------------- undo */
-
-/* -ENODEV (gone meanwhile) is success for an undo. */
-static int
-gone_ok(int r)
-{
-	return r == -ENODEV ? 0 : r;
-}
-
-/* Delete a tap this journal created, only while it is still a tap. */
-static int
-undo_tap_create(struct net *net, const struct rec *all, size_t i)
-{
-	struct net_link l;
-	int r = net_link_get(net, all[i].ifname[0], &l);
-
-	if (r < 0 || !l.is_tap)
-		return gone_ok(r);
-	return gone_ok(net_link_delete(net, l.ifindex));
-}
-
-/* Did this journal create the tap of record i (so its undo deletes it,
- * and with it the link state, MTU and bridge port)? */
-static bool
-created_here(const struct rec *all, size_t i)
-{
-	for (size_t k = 0; k < i; k++)
-		if (all[k].kind->undo == undo_tap_create &&
-		    strcmp(all[k].ifname[0], all[i].ifname[0]) == 0)
-			return true;
-	return false;
-}
-
-/* Remove the address we added, if the interface still has it; a tap we
- * created takes it along when it is deleted. */
-static int
-undo_addr_add(struct net *net, const struct rec *all, size_t i)
-{
-	const struct rec *rec = &all[i];
-	struct net_addr a[256];
-	struct net_link l;
-	size_t n = 0;
-	int r;
-
-	if (created_here(all, i))
-		return 0;
-	if ((r = net_link_get(net, rec->ifname[0], &l)) < 0)
-		return gone_ok(r);
-	r = net_addr_list(net, l.ifindex, a, ARRAY_SIZE(a), &n);
-	if (r < 0 && r != -ENOSPC)
-		return gone_ok(r);
-	for (size_t k = 0; k < n; k++) {
-		if (a[k].addr.s_addr != rec->addr.s_addr ||
-		    a[k].prefix != rec->prefix)
-			continue;
-		r = net_addr_del(net, l.ifindex, rec->addr, rec->prefix);
-		return r == -EADDRNOTAVAIL ? 0 : gone_ok(r);
-	}
-	return 0;
-}
-
-/* Set the link down again; not needed when our tap-create is undone. */
-static int
-undo_link_up(struct net *net, const struct rec *all, size_t i)
-{
-	struct net_link l;
-	int r;
-
-	if (created_here(all, i))
-		return 0;
-	if ((r = net_link_get(net, all[i].ifname[0], &l)) < 0 || !l.up)
-		return gone_ok(r);
-	return gone_ok(net_link_set_up(net, l.ifindex, false));
-}
-
-/* Release the port from the bridge if that bridge is still its master;
- * a tap we created is simply deleted (one RCU wait, not two). */
-static int
-undo_enslave(struct net *net, const struct rec *all, size_t i)
-{
-	struct net_link port, br;
-	int r;
-
-	if (created_here(all, i))
-		return 0;
-	if ((r = net_link_get(net, all[i].ifname[0], &port)) < 0 ||
-	    (r = net_link_get(net, all[i].ifname[1], &br)) < 0)
-		return gone_ok(r);
-	if (port.master == 0 || port.master != br.ifindex)
-		return 0;
-	return gone_ok(net_link_set_master(net, port.ifindex, 0));
-}
-
-/* Put the old MTU back if ours is still set (not on a tap we delete). */
-static int
-undo_mtu(struct net *net, const struct rec *all, size_t i)
-{
-	struct net_link l;
-	int r;
-
-	if (created_here(all, i))
-		return 0;
-	if ((r = net_link_get(net, all[i].ifname[0], &l)) < 0 ||
-	    l.mtu != all[i].mtu[1])
-		return gone_ok(r);
-	return gone_ok(net_link_set_mtu(net, l.ifindex, all[i].mtu[0]));
-}
-
-/* Delete a bridge this journal created, only while it is a bridge. */
-static int
-undo_bridge_create(struct net *net, const struct rec *all, size_t i)
-{
-	struct net_link l;
-	int r = net_link_get(net, all[i].ifname[0], &l);
-
-	if (r < 0 || strcmp(l.kind, "bridge") != 0)
-		return gone_ok(r);
-	return gone_ok(net_link_delete(net, l.ifindex));
-}
-
-/* Give IF back an address qrun moved away, unless it has it again. */
-static int
-undo_addr_del(struct net *net, const struct rec *all, size_t i)
-{
-	const struct rec *rec = &all[i];
-	struct net_link l;
-	int r;
-
-	if ((r = net_link_get(net, rec->ifname[0], &l)) < 0)
-		return gone_ok(r);
-	r = net_addr_add(net, l.ifindex, rec->addr, rec->prefix);
-	return r == -EEXIST ? 0 : gone_ok(r);
-}
-
-/* The route of a route-add/route-del record, on its interface. */
-static int
-rec_route(struct net *net, const struct rec *rec, struct net_route *rt)
-{
-	struct net_link l;
-	int r;
-
-	if ((r = net_link_get(net, rec->ifname[0], &l)) < 0)
-		return r;
-	memset(rt, 0, sizeof(*rt));
-	rt->ifindex = l.ifindex;
-	rt->dst = rec->addr;
-	rt->prefix = rec->prefix;
-	rt->gw = rec->gw;
-	rt->metric = (unsigned)rec->num[0];
-	rt->proto = (unsigned char)rec->num[1];
-	return 0;
-}
-
-/* Remove a route qrun added, if it is still there. */
-static int
-undo_route_add(struct net *net, const struct rec *all, size_t i)
-{
-	struct net_route rt;
-	int r;
-
-	if ((r = rec_route(net, &all[i], &rt)) < 0)
-		return gone_ok(r);
-	r = net_route_del(net, &rt);
-	return r == -ESRCH ? 0 : gone_ok(r);
-}
-
-/* Put back a route qrun removed, unless it is there again. */
-static int
-undo_route_del(struct net *net, const struct rec *all, size_t i)
-{
-	struct net_route rt;
-	int r;
-
-	if ((r = rec_route(net, &all[i], &rt)) < 0)
-		return gone_ok(r);
-	r = net_route_add(net, &rt);
-	return r == -EEXIST ? 0 : gone_ok(r);
-}
-
-/* Enslave a released port again, if it is still free and the bridge is
- * still a bridge. */
-static int
-undo_release(struct net *net, const struct rec *all, size_t i)
-{
-	struct net_link port, br;
-	int r;
-
-	if ((r = net_link_get(net, all[i].ifname[0], &port)) < 0 ||
-	    (r = net_link_get(net, all[i].ifname[1], &br)) < 0)
-		return gone_ok(r);
-	if (port.master != 0 || strcmp(br.kind, "bridge") != 0)
-		return 0;
-	return gone_ok(net_link_set_master(net, port.ifindex, br.ifindex));
-}
-
-/* Make a bridge qrun deleted again (STP off, up), if the name is free. */
-static int
-undo_bridge_delete(struct net *net, const struct rec *all, size_t i)
-{
-	struct net_link l;
-	int r = net_link_get(net, all[i].ifname[0], &l);
-
-	if (r == 0)
-		return 0;
-	if (r != -ENODEV)
-		return r;
-	if ((r = net_bridge_create(net, all[i].ifname[0])) < 0 ||
-	    (r = net_link_get(net, all[i].ifname[0], &l)) < 0)
-		return r == -EEXIST ? 0 : r;
-	return net_link_set_up(net, l.ifindex, true);
-}
-
 /* Undo every record backwards; keep going, return the first error. */
 static int
-img_undo(const struct img *im, struct net *net)
+img_undo(const struct img *im, struct undo_ctx *u)
 {
 	int r, first = 0;
 
-	for (size_t i = im->n; i-- > 0; ) {
-		if (im->recs[i].kind->undo == NULL)
-			continue;
-		r = im->recs[i].kind->undo(net, im->recs, i);
-		if (r < 0 && first == 0)
+	u->all = im->recs;
+	u->n = im->n;
+	for (size_t i = im->n; i-- > 0; )
+		if ((r = change_undo(u, i)) < 0 && first == 0)
 			first = r;
-	}
 	return first;
 }
 
@@ -536,7 +159,7 @@ img_undo(const struct img *im, struct net *net)
  * starttime (field 22) of /proc/PID/stat (pid 0: self). -ESRCH for a
  * process that is gone or a zombie: its journal is a leftover.
  */
-static int
+int
 proc_start(pid_t pid, unsigned long long *start)
 {
 	char path[64], buf[2048], *p, *save = NULL, *tok;
@@ -568,11 +191,25 @@ proc_start(pid_t pid, unsigned long long *start)
 }
 
 static bool
-writer_alive(const struct hdr *h)
+writer_alive(const struct journal_hdr *h)
 {
 	unsigned long long start;
 
 	return proc_start((pid_t)h->pid, &start) == 0 && start == h->start;
+}
+
+/* The kernel's boot id (36 characters), "" when unreadable. */
+static void
+boot_id(char out[37])
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, out, 36);
+
+	if (fd >= 0)
+		close(fd);
+	out[n == 36 ? 36 : 0] = '\0';
+	if (n != 36)
+		snprintf(out, 37, "unknown");
 }
 
 /* mkdir -p dir; new directories get mode 0700. */
@@ -601,7 +238,7 @@ mkdir_p(const char *dir)
  * trust: a directory of ours that nobody else may write. -EPERM if not.
  * All files are then opened relative to this fd.
  */
-static int
+int
 state_open(const char *dir, bool create, int *dfd)
 {
 	struct stat st;
@@ -628,7 +265,7 @@ state_open(const char *dir, bool create, int *dfd)
 }
 
 /* Write all of buf at off. */
-static int
+int
 write_at(int fd, const char *buf, size_t len, off_t off)
 {
 	ssize_t w;
@@ -692,17 +329,32 @@ journal_file_open(int dfd, const char *name)
 
 /* ------------------------------------------------------- the writer */
 
+/* "qrun-journal 2 ..." for this process, into buf. */
+static int
+hdr_make(char *buf, size_t len)
+{
+	struct journal_hdr h = { .pid = (long)getpid(),
+	    .uid = (long)geteuid() };
+	int r;
+
+	if ((r = proc_start(0, &h.start)) < 0 || (r = net_ns_self(&h.ns)) < 0)
+		return r;
+	boot_id(h.boot);
+	snprintf(buf, len, HDR_FMT "\n", h.pid, h.uid, h.start, h.boot,
+	    h.ns.ino, h.ns.cookie);
+	return 0;
+}
+
 int
 journal_open(const char *state_dir, struct journal **jp)
 {
 	struct journal *j = xcalloc(1, sizeof(*j));
-	unsigned long long start;
-	char hdr[128];
+	char hdr[256];
 	int r;
 
 	*jp = NULL;
 	j->dfd = j->fd = -1;
-	if ((r = proc_start(0, &start)) < 0 ||
+	if ((r = hdr_make(hdr, sizeof(hdr))) < 0 ||
 	    (r = state_open(state_dir, true, &j->dfd)) < 0)
 		goto out;
 	snprintf(j->name, sizeof(j->name), "run-%ld.journal", (long)getpid());
@@ -710,10 +362,9 @@ journal_open(const char *state_dir, struct journal **jp)
 	    O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (j->fd < 0) {
 		r = -errno;
+		j->name[0] = '\0';	/* not ours to remove */
 		goto out;
 	}
-	snprintf(hdr, sizeof(hdr), HDR_FMT "\n", (long)getpid(),
-	    (long)geteuid(), start);
 	/* No fdatasync here: the first change record's fdatasync makes the
 	 * header durable too, and a run that changes nothing (warm path)
 	 * needs no disk flush at all. */
@@ -734,62 +385,68 @@ out:
 
 /*
  * Append one record and make it durable before the caller changes the
- * host. A line the undo could not parse is refused (-EINVAL) so mistakes
- * show up here; on a failed write the file is cut back to whole records.
+ * host (an info record rides on the next change's sync). A record that
+ * would not parse back is refused (-EINVAL); on a failed write the file
+ * is cut back to whole records.
  */
 int
-journal_log(struct journal *j, const char *fmt, ...)
+journal_write(struct journal *j, const struct jrec *rec)
 {
-	va_list ap;
+	char line[JOURNAL_LINE];
+	size_t len;
 	int r;
 
-	va_start(ap, fmt);
-	r = journal_vlog(j, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-int
-journal_vlog(struct journal *j, const char *fmt, va_list ap)
-{
-	char *line = NULL, *copy = NULL;
-	struct rec rec;
-	int len, r;
-
-	len = vasprintf(&line, fmt, ap);
-	if (len < 0)
-		return -ENOMEM;
-	copy = xstrdup(line);
-	if (len >= JOURNAL_LINE || strlen(line) != (size_t)len ||
-	    rec_parse(copy, &rec) < 0) {
-		r = -EINVAL;
-		goto out;
-	}
-	if (j->len + len + 1 > JOURNAL_MAX) {
-		r = -EFBIG;
-		goto out;
-	}
-	line[len] = '\n';
-	/* info is for status only: the next change's sync carries it */
-	if ((r = write_at(j->fd, line, (size_t)len + 1, j->len)) == 0 &&
-	    rec.kind->undo != NULL && fdatasync(j->fd) < 0)
+	j->failed = true;
+	if ((r = jrec_format(rec, line, sizeof(line) - 1)) < 0)
+		return r == -ENAMETOOLONG ? -EINVAL : r;
+	len = strlen(line);
+	if (j->len + (off_t)len + 1 > JOURNAL_MAX)
+		return -EFBIG;
+	line[len++] = '\n';
+	if ((r = write_at(j->fd, line, len, j->len)) == 0 &&
+	    jrec_undoes(rec) && fdatasync(j->fd) < 0)
 		r = -errno;
 	if (r < 0) {
 		if (ftruncate(j->fd, j->len) < 0) {
 			/* the partial line is skipped when read back */
 		}
-		goto out;
+		return r;
 	}
 	j->last = j->len;
-	j->len += len + 1;
-out:
-	free(copy);
-	free(line);
+	j->len += (off_t)len;
+	j->failed = false;
+	return 0;
+}
+
+/* Did the last journal_write fail (rather than the change after it)? */
+bool
+journal_write_failed(const struct journal *j)
+{
+	return j->failed;
+}
+
+/* "info KEY VALUE": run metadata for status; undo ignores it. */
+int
+journal_info(struct journal *j, const char *key, const char *fmt, ...)
+{
+	struct jrec rec = { .kind = J_INFO, .key = key };
+	char *text = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	rec.text = text;
+	r = journal_write(j, &rec);
+	free(text);
 	return r;
 }
 
 /*
- * The change just logged did not happen (it failed, e.g. -EEXIST): drop
+ * The change just written did not happen (it failed, e.g. -EEXIST): drop
  * its record, so undo never reverses what qrun did not do.
  */
 int
@@ -803,6 +460,12 @@ journal_cancel(struct journal *j)
 	return 0;
 }
 
+int
+journal_dfd(const struct journal *j)
+{
+	return j->dfd;
+}
+
 /*
  * Undo every change backwards, then delete the file. When an undo step
  * failed the file stays (its writer is soon dead, so the next run or
@@ -811,13 +474,15 @@ journal_cancel(struct journal *j)
 int
 journal_undo(struct journal *j, struct net *net)
 {
+	struct undo_ctx u = { .net = net, .root = geteuid() == 0 };
 	struct img im;
 	int r;
 
 	if (j == NULL)
 		return 0;
+	u.dfd = j->dfd;
 	if ((r = img_read(j->fd, &im)) == 0)
-		r = img_undo(&im, net);
+		r = img_undo(&im, &u);
 	img_free(&im);
 	if (r < 0)
 		j->name[0] = '\0';	/* keep the file */
@@ -839,14 +504,226 @@ journal_close(struct journal *j)
 	free(j);
 }
 
+/* -------------------------------------------------- shared journals */
+
+/* "share-NAME@INO.journal" of this namespace. */
+static int
+shared_name(const char *name, char *buf, size_t len)
+{
+	struct netns_id ns;
+	int r;
+
+	if (!change_name_ok(name))
+		return -EINVAL;
+	if ((r = net_ns_self(&ns)) < 0)
+		return r;
+	snprintf(buf, len, "share-%s@%llu.journal", name, ns.ino);
+	return 0;
+}
+
+/*
+ * A new journal for what making shared resource name changes (share.c;
+ * the caller holds its guard and has undone any older one).
+ */
+int
+journal_open_shared(int dfd, const char *name, struct journal **jp)
+{
+	struct journal *j = xcalloc(1, sizeof(*j));
+	char hdr[256];
+	int r;
+
+	*jp = NULL;
+	j->fd = -1;
+	if ((j->dfd = dup(dfd)) < 0 ||
+	    (r = shared_name(name, j->name, sizeof(j->name))) < 0 ||
+	    (r = hdr_make(hdr, sizeof(hdr))) < 0) {
+		r = j->dfd < 0 ? -errno : r;
+		j->name[0] = '\0';
+		goto out;
+	}
+	j->fd = openat(j->dfd, j->name, O_CREAT | O_EXCL | O_RDWR |
+	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (j->fd < 0) {
+		r = -errno;
+		j->name[0] = '\0';
+		goto out;
+	}
+	if ((r = write_at(j->fd, hdr, strlen(hdr), 0)) == 0)
+		j->len = j->last = (off_t)strlen(hdr);
+out:
+	if (r < 0)
+		journal_close(j);
+	else
+		*jp = j;
+	return r;
+}
+
+/*
+ * Undo and remove the shared journal of name (its last holder is gone).
+ * 1 when undone, 0 when there is none, -errno (the file stays).
+ */
+int
+journal_undo_shared(int dfd, const char *name, struct net *net, bool root)
+{
+	struct undo_ctx u = { .net = net, .dfd = dfd, .root = root };
+	struct netns_id self;
+	char file[96];
+	struct img im;
+	int fd, r;
+
+	if ((r = shared_name(name, file, sizeof(file))) < 0 ||
+	    (r = net_ns_self(&self)) < 0)
+		return r;
+	if ((fd = journal_file_open(dfd, file)) < 0)
+		return fd == -ENOENT ? 0 : fd;
+	if ((r = img_read(fd, &im)) == 0) {
+		/* our inode, another cookie: its namespace died long ago */
+		u.ns_gone = im.hdr.ns.cookie != self.cookie;
+		r = img_undo(&im, &u);
+	}
+	img_free(&im);
+	close(fd);
+	if (r < 0 && r != -EINVAL)
+		return r;
+	return unlinkat(dfd, file, 0) < 0 ? -errno : 1;
+}
+
+/* Close a journal and keep its file (a shared journal, made). */
+void
+journal_detach(struct journal *j)
+{
+	if (j == NULL)
+		return;
+	j->name[0] = '\0';
+	journal_close(j);
+}
+
 /* ------------------------------------------------------ the cleaner */
+
+/* Does a network namespace with inode ino still exist: a process in it,
+ * or a bind mount of it (ip netns)? */
+static bool
+netns_alive(unsigned long long ino)
+{
+	char want[48], path[300], got[48], line[1024];
+	struct dirent *de;
+	bool found = false;
+	ssize_t n;
+	FILE *f;
+	DIR *d;
+
+	snprintf(want, sizeof(want), "net:[%llu]", ino);
+	if ((d = opendir("/proc")) != NULL) {
+		while (!found && (de = readdir(d)) != NULL) {
+			if (strspn(de->d_name, "0123456789") !=
+			    strlen(de->d_name))
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/ns/net",
+			    de->d_name);
+			n = readlink(path, got, sizeof(got) - 1);
+			found = n > 0 && (size_t)n == strlen(want) &&
+			    memcmp(got, want, (size_t)n) == 0;
+		}
+		closedir(d);
+	}
+	if (!found && (f = fopen("/proc/self/mountinfo", "re")) != NULL) {
+		while (!found && fgets(line, sizeof(line), f) != NULL)
+			found = strstr(line, " nsfs ") != NULL &&
+			    strstr(line, want) != NULL;
+		fclose(f);
+	}
+	return found;
+}
+
+/*
+ * Whose network namespace a dead run's journal belongs to, from here:
+ * NS_SAME (undo it), NS_GONE (its namespace, or its boot, is over: drop
+ * it) or NS_OTHER (a live namespace elsewhere: leave it). alive is only
+ * asked when the identities cannot tell.
+ */
+enum ns_verdict
+journal_ns_verdict(const struct journal_hdr *h, const char *boot,
+    const struct netns_id *self, bool (*alive)(unsigned long long))
+{
+	if (strcmp(h->boot, boot) != 0)
+		return NS_GONE;
+	if (h->ns.cookie != 0 && self->cookie != 0) {
+		if (h->ns.cookie == self->cookie)
+			return NS_SAME;
+		if (h->ns.ino == self->ino)
+			return NS_GONE;	/* its inode is ours now */
+	} else if (h->ns.ino == self->ino)
+		return NS_SAME;		/* no cookies: the inode must do */
+	return alive(h->ns.ino) ? NS_OTHER : NS_GONE;
+}
+
+struct clean {
+	struct net *net;
+	struct netns_id self;
+	char boot[37];
+	bool act;		/* false: count only (doctor) */
+	struct replay_report *rep;
+};
+
+/*
+ * flock a dead run's journal: at once, or (someone else replays it)
+ * after a short wait. 1 when locked, 0 when its writer lives.
+ */
+static int
+lock_dead(int fd)
+{
+	struct img im;
+	bool live;
+
+	for (int i = 0; i < 500; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 1;
+		if (i == 0) {
+			live = img_read(fd, &im) < 0 || writer_alive(&im.hdr);
+			img_free(&im);
+			if (live)
+				return 0;
+		}
+		usleep(10000);
+	}
+	return 0;
+}
+
+/* Replay (or drop) one parsed dead journal as its verdict says. */
+static int
+replay_img(struct clean *c, int dfd, const char *name, const struct img *im)
+{
+	struct undo_ctx u = { .net = c->net, .dfd = dfd,
+	    .root = geteuid() == 0 };
+	enum ns_verdict v = journal_ns_verdict(&im->hdr, c->boot, &c->self,
+	    netns_alive);
+	int r;
+
+	if (v == NS_OTHER) {
+		c->rep->foreign++;
+		return 0;
+	}
+	u.ns_gone = v == NS_GONE;
+	if (c->act && (r = img_undo(im, &u)) < 0) {
+		c->rep->failed++;
+		return r;
+	}
+	c->rep->refused += u.refused;
+	if (c->act && unlinkat(dfd, name, 0) < 0)
+		return -errno;
+	if (v == NS_GONE)
+		c->rep->dropped++;
+	else
+		c->rep->undone++;
+	return 1;
+}
 
 /*
  * Replay one leftover journal if its writer is dead: 1 when undone and
- * removed, 0 when left alone (live, busy, foreign, malformed), -errno.
+ * removed, 0 when left alone (live, foreign, malformed), -errno.
  */
 static int
-cleanup_one(int dfd, const char *name, struct net *net)
+cleanup_one(int dfd, const char *name, struct clean *c)
 {
 	struct img im = { 0 };
 	struct stat st;
@@ -855,23 +732,20 @@ cleanup_one(int dfd, const char *name, struct net *net)
 
 	if ((fd = journal_file_open(dfd, name)) < 0)
 		return fd == -ENOENT ? 0 : fd;	/* skipped */
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &st) < 0 ||
-	    st.st_nlink == 0) {
-		r = 0;			/* a live writer or another cleaner */
+	if (lock_dead(fd) == 0 || fstat(fd, &st) < 0 || st.st_nlink == 0) {
+		r = 0;		/* a live writer, or replayed meanwhile */
 		goto out;
 	}
 	if ((r = img_read(fd, &im)) < 0 || im.hdr.pid != pid ||
 	    writer_alive(&im.hdr)) {
 		/* an empty file is an open that died before its header */
-		if (r == -EINVAL && st.st_size == 0 &&
+		if (r == -EINVAL && st.st_size == 0 && c->act &&
 		    proc_start(pid, &(unsigned long long){ 0 }) == -ESRCH)
 			unlinkat(dfd, name, 0);
 		r = r == -EFBIG ? r : 0;
 		goto out;
 	}
-	if ((r = img_undo(&im, net)) < 0)
-		goto out;
-	r = unlinkat(dfd, name, 0) < 0 ? -errno : 1;
+	r = replay_img(c, dfd, name, &im);
 out:
 	img_free(&im);
 	close(fd);
@@ -903,41 +777,76 @@ journal_each(int dfd, int (*fn)(int, const char *, void *), void *arg)
 	return first;
 }
 
-struct cleanup_ctx {
-	struct net *net;
-	int n;
-};
-
 static int
 cleanup_cb(int dfd, const char *name, void *arg)
 {
-	struct cleanup_ctx *c = arg;
-	int r = cleanup_one(dfd, name, c->net);
+	int r = cleanup_one(dfd, name, arg);
 
-	if (r > 0)
-		c->n++;
 	/* foreign and oversized files are skipped, not errors */
 	return r == -EPERM || r == -EFBIG || r == -ELOOP ? 0 : r;
 }
 
+/* Who we are, for the verdicts; net may be NULL (nothing to undo). */
+static int
+clean_init(struct clean *c, struct net *net, bool act,
+    struct replay_report *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	memset(c, 0, sizeof(*c));
+	c->net = net;
+	c->act = act;
+	c->rep = rep;
+	boot_id(c->boot);
+	return net_ns_self(&c->self);
+}
+
 /*
- * Replay and remove every journal whose writer is dead. Refuses (-EPERM,
- * nothing done) a state dir that is not ours or that others may write.
+ * Replay (act) or count every journal whose writer is dead. Refuses
+ * (-EPERM, nothing done) a state dir that is not ours or that others
+ * may write.
  */
 int
-journal_cleanup(const char *state_dir, struct net *net, int *n_undone)
+journal_cleanup(const char *state_dir, struct net *net, bool act,
+    struct replay_report *rep)
 {
-	struct cleanup_ctx c = { net, 0 };
+	struct clean c;
 	int dfd, r;
 
-	*n_undone = 0;
+	if ((r = clean_init(&c, net, act, rep)) < 0)
+		return r;
 	if ((r = state_open(state_dir, false, &dfd)) < 0)
 		return r == -ENOENT ? 0 : r;
 	r = journal_each(dfd, cleanup_cb, &c);
-	*n_undone = c.n;
 	close(dfd);
 	return r;
 }
+
+/*
+ * The journal of pid, the last holder of a lock just taken (lock.c):
+ * replayed when its writer is dead. 1 when it was, 0 when there was
+ * nothing to do, -errno.
+ */
+int
+journal_replay(const char *state_dir, pid_t pid, struct net *net,
+    struct replay_report *rep)
+{
+	char name[64];
+	struct clean c;
+	int dfd, r;
+
+	if (pid <= 0)
+		return 0;
+	if ((r = clean_init(&c, net, true, rep)) < 0)
+		return r;
+	if ((r = state_open(state_dir, false, &dfd)) < 0)
+		return r == -ENOENT ? 0 : r;
+	snprintf(name, sizeof(name), "run-%ld.journal", (long)pid);
+	r = cleanup_cb(dfd, name, &c);
+	close(dfd);
+	return r;
+}
+
+/* ------------------------------------------------------- the readers */
 
 struct runs_ctx {
 	const char *dir;
@@ -996,19 +905,23 @@ img_load(const char *path, struct img *im)
 	return r;
 }
 
-/* The "info KEY VALUE" records of a journal, as key, value pairs. */
+/* The "info KEY VALUE" records of a journal, as key, value pairs, and
+ * its namespace as "netns", "INODE". */
 int
 journal_read_info(const char *path, struct strv *kv)
 {
 	struct img im;
 	int r;
 
-	if ((r = img_load(path, &im)) == 0)
+	if ((r = img_load(path, &im)) == 0) {
+		strv_push(kv, "netns");
+		strv_pushf(kv, "%llu", im.hdr.ns.ino);
 		for (size_t i = 0; i < im.n; i++)
-			if (im.recs[i].kind->undo == NULL) {
+			if (im.recs[i].kind == J_INFO) {
 				strv_push(kv, im.recs[i].key);
-				strv_push(kv, im.recs[i].rest);
+				strv_push(kv, im.recs[i].text);
 			}
+	}
 	img_free(&im);
 	return r;
 }
@@ -1027,76 +940,4 @@ journal_scan(const char *path, int *records, int *skipped)
 	}
 	img_free(&im);
 	return r;
-}
-
-/* ------------------------------------------------------------ locks */
-
-/* The pid written in a lock file; 0 when unreadable. */
-static pid_t
-lock_holder(int fd)
-{
-	char buf[32];
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-	long pid;
-
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return parse_long(buf + strspn(buf, " "), 1, 0x7fffffff, &pid) < 0 ?
-	    0 : (pid_t)pid;
-}
-
-int
-lock_tap(const char *state_dir, const char *tap, int *fdp, pid_t *holder)
-{
-	char name[IFNAMSIZ + 8], pid[32];
-	int dfd = -1, fd = -1, r;
-	struct stat st;
-
-	*fdp = -1;
-	if (holder)
-		*holder = 0;
-	if (tap == NULL || ifname_check(tap, NULL) < 0)
-		return -EINVAL;
-	snprintf(name, sizeof(name), "%s.lock", tap);
-	if ((r = state_open(state_dir, true, &dfd)) < 0)
-		goto out;
-	fd = openat(dfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK, 0600);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
-		r = -EPERM;
-		goto out;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		if (r == -EBUSY && holder)
-			*holder = lock_holder(fd);
-		goto out;
-	}
-	/* Fixed width, so the pid overwrites the last holder's without a
-	 * truncate (which costs more than the rest of the lock). */
-	snprintf(pid, sizeof(pid), "%10ld\n", (long)getpid());
-	if ((r = write_at(fd, pid, strlen(pid), 0)) < 0)
-		goto out;
-	*fdp = fd;
-	fd = -1;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	return r;
-}
-
-/* The lock file stays: unlinking it would race with the next locker. */
-void
-unlock_tap(int fd)
-{
-	if (fd >= 0)
-		close(fd);
 }

@@ -22,9 +22,11 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <linux/if_link.h>
 #include <linux/if_tun.h>
+#include <linux/fib_rules.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -38,6 +40,9 @@
 
 #include "qrun.h"
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
@@ -206,6 +211,35 @@ sock_open(struct nl_sock **skp)
 		return nl_to_errno(rc);
 	}
 	*skp = sk;
+	return 0;
+}
+
+/*
+ * The identity of our network namespace: the inode of /proc/self/ns/net
+ * (reused once a namespace is gone) and its SO_NETNS_COOKIE (never
+ * reused in a boot; 0 before Linux 5.14). The cookie is asked again
+ * only when the inode changed.
+ */
+int
+net_ns_self(struct netns_id *id)
+{
+	static struct netns_id self;
+	socklen_t len = sizeof(self.cookie);
+	struct stat st;
+	int fd;
+
+	if (stat("/proc/self/ns/net", &st) < 0)
+		return -errno;
+	if (self.ino != st.st_ino) {
+		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE,
+		    &self.cookie, &len) < 0)
+			self.cookie = 0;
+		if (fd >= 0)
+			close(fd);
+		self.ino = st.st_ino;
+	}
+	*id = self;
 	return 0;
 }
 
@@ -676,13 +710,15 @@ out:
 
 /*
  * A bridge for guests: STP off and forward delay 0, so a port forwards
- * as soon as it is up. libnl 3.7 has no setters for IFLA_BR_*, so the
- * RTM_NEWLINK is built here; NLM_F_EXCL makes an existing name -EEXIST.
+ * as soon as it is up, with the given ifindex (0: the kernel's choice).
+ * libnl 3.7 has no setters for IFLA_BR_*, so the RTM_NEWLINK is built
+ * here; NLM_F_EXCL makes an existing name, or index, -EEXIST.
  */
 int
-net_bridge_create(struct net *n, const char *name)
+net_bridge_create(struct net *n, const char *name, int ifindex)
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC,
+	    .ifi_index = ifindex };
 	struct nlattr *info, *data;
 	struct nl_msg *msg;
 
@@ -711,6 +747,7 @@ net_bridge_create(struct net *n, const char *name)
 
 struct addr_list {
 	int ifindex;
+	int family;		/* AF_UNSPEC: both */
 	struct net_addr *out;
 	size_t max, n;
 	bool overflow;
@@ -723,42 +760,52 @@ parse_addr(struct nlmsghdr *h, void *arg)
 	struct addr_list *al = arg;
 	struct nlattr *tb[IFA_MAX + 1], *a;
 	struct ifaddrmsg *ifa;
+	struct net_addr *o;
+	size_t len;
 
 	if (h->nlmsg_type != RTM_NEWADDR ||
 	    nlmsg_parse(h, sizeof(*ifa), tb, IFA_MAX, NULL) < 0)
 		return 0;
 	ifa = nlmsg_data(h);
-	if (ifa->ifa_family != AF_INET || (int)ifa->ifa_index != al->ifindex)
+	if ((ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6) ||
+	    (al->family && ifa->ifa_family != al->family) ||
+	    (int)ifa->ifa_index != al->ifindex)
 		return 0;
+	len = ifa->ifa_family == AF_INET ? 4 : 16;
 	if ((a = tb[IFA_LOCAL]) == NULL)
 		a = tb[IFA_ADDRESS];
-	if (a == NULL || nla_len(a) != sizeof(struct in_addr))
+	if (a == NULL || (size_t)nla_len(a) != len)
 		return 0;
 	if (al->n == al->max) {
 		al->overflow = true;
 		return 0;
 	}
-	memcpy(&al->out[al->n].addr, nla_data(a), sizeof(struct in_addr));
-	al->out[al->n].prefix = ifa->ifa_prefixlen;
-	al->out[al->n].valid = UINT32_MAX;
+	o = &al->out[al->n++];
+	memset(o, 0, sizeof(*o));
+	o->a.family = ifa->ifa_family;
+	o->a.prefix = ifa->ifa_prefixlen;
+	memcpy(o->a.u.b, nla_data(a), len);
+	o->scope = ifa->ifa_scope;
+	o->valid = UINT32_MAX;
 	if (tb[IFA_CACHEINFO] != NULL && nla_len(tb[IFA_CACHEINFO]) >=
 	    (int)sizeof(struct ifa_cacheinfo))
-		al->out[al->n].valid = ((struct ifa_cacheinfo *)
+		o->valid = ((struct ifa_cacheinfo *)
 		    nla_data(tb[IFA_CACHEINFO]))->ifa_valid;
-	al->n++;
 	return 0;
 }
 
 /*
- * The IPv4 addresses of one link. At most max are stored (*n of them);
- * -ENOSPC when the link has more.
+ * The addresses of one link, of family (AF_INET, AF_INET6, AF_UNSPEC
+ * for both). At most max are stored (*n of them); -ENOSPC when the link
+ * has more.
  */
 int
-net_addr_list(struct net *n, int ifindex, struct net_addr *out,
+net_addr_list(struct net *n, int ifindex, int family, struct net_addr *out,
     size_t max, size_t *np)
 {
-	struct ifaddrmsg ifa = { .ifa_family = AF_INET };
-	struct addr_list al = { .ifindex = ifindex, .out = out, .max = max };
+	struct ifaddrmsg ifa = { .ifa_family = (unsigned char)family };
+	struct addr_list al = { .ifindex = ifindex, .family = family,
+	    .out = out, .max = max };
 	struct nl_msg *msg;
 	int rc;
 
@@ -778,30 +825,34 @@ net_addr_list(struct net *n, int ifindex, struct net_addr *out,
 	return al.overflow ? -ENOSPC : 0;
 }
 
-/* Build an RTM_NEWADDR/RTM_DELADDR for A/P on ifindex, like `ip addr`:
- * IFA_LOCAL and IFA_ADDRESS, no broadcast, scope global. rc holds libnl
- * codes until the end. */
+/* Build an RTM_NEWADDR/RTM_DELADDR for a on ifindex, like `ip addr`:
+ * IFA_LOCAL and IFA_ADDRESS, no broadcast, scope global; an IPv6 address
+ * skips duplicate address detection (it is the host's own, usable at
+ * once). rc holds libnl codes until the end. */
 static int
-addr_request(int ifindex, struct in_addr in, int prefix, bool add,
+addr_request(int ifindex, const struct ipaddr *a, bool add,
     struct nl_msg **msg)
 {
 	struct rtnl_addr *addr = NULL;
 	struct nl_addr *local = NULL;
-	int rc;
+	int rc, bits = ipaddr_bits(a);
 
-	if (ifindex <= 0 || prefix < 0 || prefix > 32)
+	if (ifindex <= 0 || bits == 0 || a->prefix < 0 || a->prefix > bits)
 		return -EINVAL;
 	if ((addr = rtnl_addr_alloc()) == NULL ||
-	    (local = nl_addr_build(AF_INET, &in, sizeof(in))) == NULL) {
+	    (local = nl_addr_build(a->family, a->u.b, (size_t)bits / 8)) ==
+	    NULL) {
 		rc = -NLE_NOMEM;
 		goto out;
 	}
-	nl_addr_set_prefixlen(local, prefix);
+	nl_addr_set_prefixlen(local, a->prefix);
 	rtnl_addr_set_ifindex(addr, ifindex);
-	rtnl_addr_set_family(addr, AF_INET);
+	rtnl_addr_set_family(addr, a->family);
 	if ((rc = rtnl_addr_set_local(addr, local)) < 0)
 		goto out;
-	rtnl_addr_set_prefixlen(addr, prefix);
+	rtnl_addr_set_prefixlen(addr, a->prefix);
+	if (add && a->family == AF_INET6)
+		rtnl_addr_set_flags(addr, IFA_F_NODAD);
 	if (add)
 		rc = rtnl_addr_build_add_request(addr, NLM_F_EXCL, msg);
 	else
@@ -812,98 +863,123 @@ out:
 	return rc < 0 ? nl_to_errno(rc) : 0;
 }
 
-/* Add or delete one IPv4 address, after change_ok. */
+/* Add or delete one address, after change_ok. */
 static int
-addr_change(struct net *n, int ifindex, struct in_addr in, int prefix,
-    bool add)
+addr_change(struct net *n, int ifindex, const struct ipaddr *a, bool add)
 {
 	struct nl_msg *msg = NULL;
 	int rc;
 
 	if ((rc = change_ok(n, ifindex, 0)) < 0 ||
-	    (rc = addr_request(ifindex, in, prefix, add, &msg)) < 0)
+	    (rc = addr_request(ifindex, a, add, &msg)) < 0)
 		return rc;
 	return net_talk(n, msg, NULL, NULL);
 }
 
 int
-net_addr_add(struct net *n, int ifindex, struct in_addr in, int prefix)
+net_addr_add(struct net *n, int ifindex, const struct ipaddr *a)
 {
-	return addr_change(n, ifindex, in, prefix, true);
+	return addr_change(n, ifindex, a, true);
 }
 
 int
-net_addr_del(struct net *n, int ifindex, struct in_addr in, int prefix)
+net_addr_del(struct net *n, int ifindex, const struct ipaddr *a)
 {
-	return addr_change(n, ifindex, in, prefix, false);
+	return addr_change(n, ifindex, a, false);
 }
 
 /* ------------------------------------------------------------ routes */
 
+/* An attribute holding an address of family into a (prefix given). */
+static void
+attr_addr(const struct nlattr *at, int family, int prefix, struct ipaddr *a)
+{
+	size_t len = family == AF_INET ? 4 : 16;
+
+	memset(a, 0, sizeof(*a));
+	if (at == NULL || (size_t)nla_len(at) != len)
+		return;
+	a->family = family;
+	a->prefix = prefix;
+	memcpy(a->u.b, nla_data(at), len);
+}
+
+/* The parts of a route qrun needs, from a parsed RTM_NEWROUTE. */
+static void
+route_from(struct net_route *r, const struct rtmsg *rtm, struct nlattr **tb)
+{
+	memset(r, 0, sizeof(*r));
+	r->dst.family = rtm->rtm_family;	/* the default route: :: */
+	r->dst.prefix = rtm->rtm_dst_len;
+	if (tb[RTA_DST] != NULL)
+		attr_addr(tb[RTA_DST], rtm->rtm_family, rtm->rtm_dst_len,
+		    &r->dst);
+	attr_addr(tb[RTA_GATEWAY], rtm->rtm_family, -1, &r->gw);
+	r->proto = rtm->rtm_protocol;
+	r->type = rtm->rtm_type;
+	r->table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) :
+	    rtm->rtm_table;
+	r->multipath = tb[RTA_MULTIPATH] != NULL;
+	if (tb[RTA_OIF] != NULL)
+		r->ifindex = (int)nla_get_u32(tb[RTA_OIF]);
+	if (tb[RTA_PRIORITY] != NULL)
+		r->metric = nla_get_u32(tb[RTA_PRIORITY]);
+}
+
+/* A route reply parsed into r; -1 when it is not one. */
+static int
+route_parse(struct nlmsghdr *h, struct net_route *r, struct nlattr **tb)
+{
+	struct rtmsg *rtm;
+
+	if (h->nlmsg_type != RTM_NEWROUTE ||
+	    nlmsg_parse(h, sizeof(*rtm), tb, RTA_MAX, NULL) < 0)
+		return -1;
+	rtm = nlmsg_data(h);
+	if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6)
+		return -1;
+	route_from(r, rtm, tb);
+	return 0;
+}
+
 struct overlap {
-	uint32_t net;		/* host order, masked */
-	int prefix;
+	struct ipaddr net;
 	int exclude;
 	int found;		/* ifindex of the first overlapping route */
 };
 
-/* Does dst/len overlap the wanted network, out of ifindex? */
 static void
-overlap_check(struct overlap *o, uint32_t dst, int len, int ifindex)
+overlap_check(struct overlap *o, const struct ipaddr *dst, int ifindex)
 {
-	uint32_t m = prefix_mask(len < o->prefix ? len : o->prefix);
-
 	if (o->found == 0 && ifindex > 0 && ifindex != o->exclude &&
-	    (dst & m) == (o->net & m))
+	    ipaddr_overlap(&o->net, dst))
 		o->found = ifindex;
 }
 
 /*
- * One RTM_NEWROUTE of the main-table dump: unicast routes with a
- * destination (not the default route), through RTA_OIF or any hop of
- * RTA_MULTIPATH.
+ * One route of the main-table dump: unicast routes with a destination
+ * (not a default route), through RTA_OIF or any hop of RTA_MULTIPATH.
  */
-/* An IPv4 unicast route of the main table, parsed into tb; else NULL. */
-static struct rtmsg *
-main_unicast(struct nlmsghdr *h, struct nlattr **tb)
-{
-	struct rtmsg *rtm;
-	uint32_t table;
-
-	if (h->nlmsg_type != RTM_NEWROUTE ||
-	    nlmsg_parse(h, sizeof(*rtm), tb, RTA_MAX, NULL) < 0)
-		return NULL;
-	rtm = nlmsg_data(h);
-	table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
-	if (rtm->rtm_family != AF_INET || table != RT_TABLE_MAIN ||
-	    rtm->rtm_type != RTN_UNICAST)
-		return NULL;
-	return rtm;
-}
-
 static int
 parse_route(struct nlmsghdr *h, void *arg)
 {
 	struct overlap *o = arg;
 	struct nlattr *tb[RTA_MAX + 1];
 	struct rtnexthop *nh;
-	struct rtmsg *rtm;
-	uint32_t dst;
+	struct net_route r;
 	int left;
 
-	if ((rtm = main_unicast(h, tb)) == NULL || rtm->rtm_dst_len == 0 ||
-	    tb[RTA_DST] == NULL || nla_len(tb[RTA_DST]) != 4)
+	if (route_parse(h, &r, tb) < 0 || r.table != RT_TABLE_MAIN ||
+	    r.type != RTN_UNICAST || r.dst.prefix == 0 ||
+	    r.dst.family != o->net.family)
 		return 0;
-	dst = ntohl(nla_get_u32(tb[RTA_DST]));
-	if (tb[RTA_OIF] != NULL)
-		overlap_check(o, dst, rtm->rtm_dst_len,
-		    (int)nla_get_u32(tb[RTA_OIF]));
+	overlap_check(o, &r.dst, r.ifindex);
 	if (tb[RTA_MULTIPATH] == NULL)
 		return 0;
 	nh = nla_data(tb[RTA_MULTIPATH]);
 	left = nla_len(tb[RTA_MULTIPATH]);
 	while (left >= (int)sizeof(*nh) && RTNH_OK(nh, left)) {
-		overlap_check(o, dst, rtm->rtm_dst_len, nh->rtnh_ifindex);
+		overlap_check(o, &r.dst, nh->rtnh_ifindex);
 		left -= RTNH_ALIGN(nh->rtnh_len);
 		nh = RTNH_NEXT(nh);
 	}
@@ -912,25 +988,25 @@ parse_route(struct nlmsghdr *h, void *arg)
 
 /*
  * Is there a route of the main table, not through exclude_ifindex, whose
- * network overlaps addr/prefix (the shorter prefix's network contains the
- * other's address)? The dump is filtered by the kernel to AF_INET and the
+ * network overlaps net (the shorter prefix's network holds the other's
+ * address)? The dump is filtered by the kernel to the family and the
  * main table; only the conflicting route's interface is looked up.
  */
 int
-net_route_overlap(struct net *n, struct in_addr addr, int prefix,
+net_route_overlap(struct net *n, const struct ipaddr *net,
     int exclude_ifindex, char ifname[IFNAMSIZ])
 {
 	struct rtmsg rtm = {
-		.rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN
+		.rtm_family = (unsigned char)net->family,
+		.rtm_table = RT_TABLE_MAIN
 	};
-	struct overlap o = { .prefix = prefix, .exclude = exclude_ifindex };
+	struct overlap o = { .net = *net, .exclude = exclude_ifindex };
 	struct net_link l;
 	struct nl_msg *msg;
 	int rc;
 
-	if (prefix < 0 || prefix > 32)
+	if (ipaddr_bits(net) == 0 || net->prefix < 0)
 		return -EINVAL;
-	o.net = ntohl(addr.s_addr) & prefix_mask(prefix);
 	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP)) == NULL)
 		return -ENOMEM;
 	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
@@ -948,43 +1024,112 @@ net_route_overlap(struct net *n, struct in_addr addr, int prefix,
 	return 1;
 }
 
-/* The reply to a single RTM_GETROUTE: the output interface. */
+/* The reply to a single RTM_GETROUTE. */
 static int
-parse_route_oif(struct nlmsghdr *h, void *arg)
+parse_route_get(struct nlmsghdr *h, void *arg)
 {
 	struct nlattr *tb[RTA_MAX + 1];
-	int *oif = arg;
+	struct net_route *r = arg;
 
-	if (h->nlmsg_type != RTM_NEWROUTE ||
-	    nlmsg_parse(h, sizeof(struct rtmsg), tb, RTA_MAX, NULL) < 0)
-		return 0;
-	if (tb[RTA_OIF] != NULL)
-		*oif = (int)nla_get_u32(tb[RTA_OIF]);
+	(void)route_parse(h, r, tb);
 	return 0;
 }
 
 /*
- * Which interface the kernel sends traffic for dst out of (a single
- * RTM_GETROUTE lookup, like "ip route get"): its index in *oif, or 0 when
- * unreachable. 0 or -errno.
+ * The route the kernel takes for dst (a single RTM_GETROUTE lookup, like
+ * "ip route get", policy rules included): its interface in r->ifindex, 0
+ * when unreachable; r->table says which table answered. 0 or -errno.
  */
 int
-net_route_oif(struct net *n, struct in_addr dst, int *oif)
+net_route_get(struct net *n, const struct ipaddr *dst, struct net_route *r)
 {
-	struct rtmsg rtm = { .rtm_family = AF_INET, .rtm_dst_len = 32 };
+	struct rtmsg rtm = {
+		.rtm_family = (unsigned char)dst->family,
+		.rtm_dst_len = (unsigned char)ipaddr_bits(dst),
+		.rtm_flags = RTM_F_LOOKUP_TABLE,	/* say which table */
+	};
 	struct nl_msg *msg;
 	int rc;
 
-	*oif = 0;
+	memset(r, 0, sizeof(*r));
+	if (rtm.rtm_dst_len == 0)
+		return -EINVAL;
 	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, 0)) == NULL)
 		return -ENOMEM;
 	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_u32(msg, RTA_DST, dst.s_addr) < 0) {
+	    nla_put(msg, RTA_DST, ipaddr_bits(dst) / 8, dst->u.b) < 0) {
 		nlmsg_free(msg);
 		return -ENOMEM;
 	}
-	rc = net_talk(n, msg, parse_route_oif, oif);
-	return rc == -ENETUNREACH || rc == -EHOSTUNREACH ? 0 : rc;
+	rc = net_talk(n, msg, parse_route_get, r);
+	if (rc == -ENETUNREACH || rc == -EHOSTUNREACH) {
+		memset(r, 0, sizeof(*r));
+		return 0;
+	}
+	return rc;
+}
+
+struct rule_find {
+	struct ipaddr dst;
+	unsigned table;
+	char *desc;
+	size_t len;
+	bool found;
+};
+
+/* One RTM_NEWRULE of the dump: the first rule (in priority order) that
+ * sends dst to the table. */
+static int
+parse_rule(struct nlmsghdr *h, void *arg)
+{
+	struct rule_find *rf = arg;
+	struct nlattr *tb[FRA_MAX + 1];
+	struct fib_rule_hdr *frh;
+	struct ipaddr d = { 0 };
+	char b[IPADDR_STRLEN];
+	unsigned table;
+
+	if (rf->found || h->nlmsg_type != RTM_NEWRULE ||
+	    nlmsg_parse(h, sizeof(*frh), tb, FRA_MAX, NULL) < 0)
+		return 0;
+	frh = nlmsg_data(h);
+	table = tb[FRA_TABLE] ? nla_get_u32(tb[FRA_TABLE]) : frh->table;
+	if (frh->action != FR_ACT_TO_TBL || table != rf->table)
+		return 0;
+	attr_addr(tb[FRA_DST], frh->family, frh->dst_len, &d);
+	if (d.family && !ipaddr_contains(&d, &rf->dst))
+		return 0;
+	rf->found = true;
+	snprintf(rf->desc, rf->len, "policy rule '%s%s%slookup %u' "
+	    "(priority %u)", d.family ? "to " : "",
+	    d.family ? ipaddr_cidr(&d, b) : "", d.family ? " " : "from all ",
+	    table, tb[FRA_PRIORITY] ? nla_get_u32(tb[FRA_PRIORITY]) : 0);
+	return 0;
+}
+
+/*
+ * The policy rule that sends dst to table, as "ip rule" would show it,
+ * into desc; 1 when found, 0, -errno. A dump, for error messages only.
+ */
+int
+net_rule_find(struct net *n, const struct ipaddr *dst, unsigned table,
+    char *desc, size_t len)
+{
+	struct fib_rule_hdr frh = { .family = (unsigned char)dst->family };
+	struct rule_find rf = { .dst = *dst, .table = table, .desc = desc,
+	    .len = len };
+	struct nl_msg *msg;
+	int rc;
+
+	if ((msg = nlmsg_alloc_simple(RTM_GETRULE, NLM_F_DUMP)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &frh, sizeof(frh), NLMSG_ALIGNTO) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	if ((rc = net_talk(n, msg, parse_rule, &rf)) < 0)
+		return rc;
+	return rf.found ? 1 : 0;
 }
 
 struct route_list {
@@ -995,31 +1140,12 @@ struct route_list {
 	size_t nother;
 };
 
-/* The parts of a route a move needs, from a parsed RTM_NEWROUTE. */
-static void
-route_from(struct net_route *r, const struct rtmsg *rtm, struct nlattr **tb)
-{
-	memset(r, 0, sizeof(*r));
-	r->prefix = rtm->rtm_dst_len;
-	r->proto = rtm->rtm_protocol;
-	r->table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) :
-	    rtm->rtm_table;
-	r->multipath = tb[RTA_MULTIPATH] != NULL;
-	if (tb[RTA_OIF] != NULL)
-		r->ifindex = (int)nla_get_u32(tb[RTA_OIF]);
-	if (tb[RTA_DST] != NULL && nla_len(tb[RTA_DST]) == 4)
-		memcpy(&r->dst, nla_data(tb[RTA_DST]), 4);
-	if (tb[RTA_GATEWAY] != NULL && nla_len(tb[RTA_GATEWAY]) == 4)
-		memcpy(&r->gw, nla_data(tb[RTA_GATEWAY]), 4);
-	if (tb[RTA_PRIORITY] != NULL)
-		r->metric = nla_get_u32(tb[RTA_PRIORITY]);
-}
-
 /*
- * One RTM_NEWROUTE of a per-interface dump (every table, kernel filtered
- * to routes with a hop through the interface): proto kernel routes (of
- * addresses) are skipped; unicast routes of the main table through
- * exactly that interface are listed; anything else is counted in other.
+ * One route of a per-interface dump (every table, kernel filtered to
+ * routes with a hop through the interface): routes the kernel made
+ * (of addresses, link-local, multicast: proto kernel) are skipped;
+ * unicast routes of the main table through exactly that interface are
+ * listed; anything else is counted in other.
  */
 static int
 parse_route_dev(struct nlmsghdr *h, void *arg)
@@ -1027,16 +1153,10 @@ parse_route_dev(struct nlmsghdr *h, void *arg)
 	struct route_list *rl = arg;
 	struct nlattr *tb[RTA_MAX + 1];
 	struct net_route r;
-	struct rtmsg *rtm;
 
-	if (h->nlmsg_type != RTM_NEWROUTE ||
-	    nlmsg_parse(h, sizeof(*rtm), tb, RTA_MAX, NULL) < 0)
+	if (route_parse(h, &r, tb) < 0 || r.proto == RTPROT_KERNEL)
 		return 0;
-	rtm = nlmsg_data(h);
-	if (rtm->rtm_family != AF_INET || rtm->rtm_protocol == RTPROT_KERNEL)
-		return 0;
-	route_from(&r, rtm, tb);
-	if (r.table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST ||
+	if (r.table != RT_TABLE_MAIN || r.type != RTN_UNICAST ||
 	    r.multipath || r.ifindex != rl->ifindex) {
 		if (rl->nother++ == 0)
 			*rl->other = r;
@@ -1048,31 +1168,40 @@ parse_route_dev(struct nlmsghdr *h, void *arg)
 	return 0;
 }
 
+/* One family's routes through ifindex into rl. */
+static int
+route_dump_dev(struct net *n, int family, struct route_list *rl)
+{
+	struct rtmsg rtm = { .rtm_family = (unsigned char)family };
+	struct nl_msg *msg;
+
+	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, RTA_OIF, (uint32_t)rl->ifindex) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	return net_talk(n, msg, parse_route_dev, rl);
+}
+
 /*
- * The routes through one interface, for moving them between an uplink
- * and its bridge.
+ * The IPv4 and IPv6 routes through one interface, for moving them
+ * between an uplink and its bridge.
  */
 int
 net_route_list_dev(struct net *n, int ifindex, struct net_route *out,
     size_t max, size_t *np, struct net_route *other, size_t *nother)
 {
-	struct rtmsg rtm = { .rtm_family = AF_INET };
 	struct route_list rl = { .ifindex = ifindex, .out = out, .max = max,
 	    .other = other };
-	struct nl_msg *msg;
 	int rc;
 
 	*np = *nother = 0;
 	if (ifindex <= 0)
 		return -ENODEV;
-	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP)) == NULL)
-		return -ENOMEM;
-	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_u32(msg, RTA_OIF, (uint32_t)ifindex) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
-	if ((rc = net_talk(n, msg, parse_route_dev, &rl)) < 0)
+	if ((rc = route_dump_dev(n, AF_INET, &rl)) < 0 ||
+	    (rc = route_dump_dev(n, AF_INET6, &rl)) < 0)
 		return rc;
 	*np = rl.n < max ? rl.n : max;
 	*nother = rl.nother;
@@ -1084,31 +1213,38 @@ net_route_list_dev(struct net *n, int ifindex, struct net_route *out,
 static int
 route_request(struct net *n, const struct net_route *r, bool add)
 {
+	int bits = ipaddr_bits(&r->dst);
 	struct rtmsg rtm = {
-		.rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN,
-		.rtm_dst_len = (unsigned char)r->prefix,
+		.rtm_family = (unsigned char)r->dst.family,
+		.rtm_table = RT_TABLE_MAIN,
+		.rtm_dst_len = (unsigned char)r->dst.prefix,
 		.rtm_protocol = r->proto, .rtm_type = RTN_UNICAST,
-		.rtm_scope = r->gw.s_addr ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,
+		.rtm_scope = r->gw.family ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,
 	};
 	struct nl_msg *msg;
 	int rc;
 
 	if (r->ifindex <= 0)
 		return -ENODEV;
-	if (r->prefix < 0 || r->prefix > 32)
+	if (bits == 0 || r->dst.prefix < 0 || r->dst.prefix > bits ||
+	    (r->gw.family && r->gw.family != r->dst.family))
 		return -EINVAL;
 	if ((rc = change_ok(n, r->ifindex, 0)) < 0)
 		return rc;
 	if (!add)
 		rtm.rtm_scope = RT_SCOPE_NOWHERE;	/* any scope */
+	if (r->dst.family == AF_INET6)
+		rtm.rtm_scope = RT_SCOPE_UNIVERSE;
 	msg = nlmsg_alloc_simple(add ? RTM_NEWROUTE : RTM_DELROUTE,
 	    add ? NLM_F_CREATE : 0);
 	if (msg == NULL)
 		return -ENOMEM;
 	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
 	    nla_put_u32(msg, RTA_TABLE, RT_TABLE_MAIN) < 0 ||
-	    (r->prefix > 0 && nla_put(msg, RTA_DST, 4, &r->dst) < 0) ||
-	    (r->gw.s_addr && nla_put(msg, RTA_GATEWAY, 4, &r->gw) < 0) ||
+	    (r->dst.prefix > 0 &&
+	    nla_put(msg, RTA_DST, bits / 8, r->dst.u.b) < 0) ||
+	    (r->gw.family && nla_put(msg, RTA_GATEWAY, bits / 8,
+	    r->gw.u.b) < 0) ||
 	    nla_put_u32(msg, RTA_OIF, (uint32_t)r->ifindex) < 0 ||
 	    nla_put_u32(msg, RTA_PRIORITY, r->metric) < 0) {
 		nlmsg_free(msg);
@@ -1153,15 +1289,15 @@ tun_open(const char *name, short flags, struct ifreq *ifr)
 }
 
 /*
- * What a tap just made is: the name and index, ours, down, no master,
+ * What a tap just made is: the name and index, down, no master,
  * the kernel's MTU and MAC. Read with SIOCGIF* (an RCU lookup by name):
  * an RTM_GETLINK now would make the kernel process the new tap's
  * pending carrier event on the spot, an IPv6 route walk as long as the
  * host's interface list.
  */
 static int
-tap_made(struct net *n, int tunfd, const char *name, uid_t owner,
-    gid_t group, bool vnet_hdr, struct net_link *l)
+tap_made(struct net *n, int tunfd, const char *name, bool vnet_hdr,
+    struct net_link *l)
 {
 	int sfd = nl_socket_get_fd(n->sk);
 	struct ifreq ifr;
@@ -1182,20 +1318,21 @@ tap_made(struct net *n, int tunfd, const char *name, uid_t owner,
 	strcpy(l->kind, "tun");
 	l->is_tap = true;
 	l->vnet_hdr = vnet_hdr;
-	l->owner = (long)owner;
-	l->group = group == (gid_t)-1 ? -1 : (long)group;
+	l->owner = l->group = -1;
 	return 0;
 }
 
 /*
- * Create a persistent tap owned by owner (and group); returns the
- * creator's queue, close-on-exec. IFF_TUN_EXCL makes an existing name
- * fail instead of attaching to it. Until TUNSETPERSIST succeeds the
- * device lives only as long as the fd, so a failure leaves nothing
- * behind.
+ * A new tap, not persistent yet: it lives as long as the returned queue
+ * (close-on-exec, IFF_VNET_HDR when vnet_hdr), so whoever journals it
+ * can do so before it can outlive qrun (net_tap_persist). IFF_TUN_EXCL
+ * makes an existing name -EEXIST instead of attaching to it. The new
+ * link, as far as a new tap can be known without asking rtnetlink, in
+ * *l (owner and group as net_tap_persist will set them).
  */
-static int
-tap_create(const char *name, uid_t owner, gid_t group, bool vnet_hdr)
+int
+net_tap_new(struct net *n, const char *name, bool vnet_hdr,
+    struct net_link *l)
 {
 	struct ifreq ifr;
 	int fd, e;
@@ -1204,48 +1341,26 @@ tap_create(const char *name, uid_t owner, gid_t group, bool vnet_hdr)
 	    (vnet_hdr ? IFF_VNET_HDR : 0), &ifr);
 	if (fd < 0)
 		return fd == -EBUSY ? -EEXIST : fd;
-	if (ioctl(fd, TUNSETOWNER, (unsigned long)owner) < 0 ||
-	    (group != (gid_t)-1 &&
-	    ioctl(fd, TUNSETGROUP, (unsigned long)group) < 0) ||
-	    ioctl(fd, TUNSETPERSIST, 1UL) < 0) {
-		e = errno;
-		close(fd);
-		return -e;
-	}
-	return fd;
-}
-
-int
-net_tap_create(const char *name, uid_t owner, gid_t group)
-{
-	int fd = tap_create(name, owner, group, true);
-
-	if (fd < 0)
-		return fd;
-	close(fd);
-	return 0;
-}
-
-/*
- * The same, keeping the creator's queue for QEMU (with IFF_VNET_HDR or
- * plain frames), with the new link in *l: handing the queue on spares a
- * second TUNSETIFF and a detach, each a netdev event whose IPv6 route
- * walk grows with the host's interfaces.
- */
-int
-net_tap_create_open(struct net *n, const char *name, uid_t owner,
-    gid_t group, bool vnet_hdr, struct net_link *l)
-{
-	int fd = tap_create(name, owner, group, vnet_hdr), e;
-
-	if (fd >= 0 && (e = tap_made(n, fd, name, owner, group, vnet_hdr,
-	    l)) < 0) {
-		/* not persistent again: closing the last queue deletes it */
-		(void)ioctl(fd, TUNSETPERSIST, 0UL);
+	if ((e = tap_made(n, fd, name, vnet_hdr, l)) < 0) {
 		close(fd);
 		return e;
 	}
 	return fd;
+}
+
+/* Give the tap of queue fd its owner (and group, unless (gid_t)-1) and
+ * make it persistent: it outlives the fd from now on. */
+int
+net_tap_persist(int fd, uid_t owner, gid_t group, struct net_link *l)
+{
+	if (ioctl(fd, TUNSETOWNER, (unsigned long)owner) < 0 ||
+	    (group != (gid_t)-1 &&
+	    ioctl(fd, TUNSETGROUP, (unsigned long)group) < 0) ||
+	    ioctl(fd, TUNSETPERSIST, 1UL) < 0)
+		return -errno;
+	l->owner = (long)owner;
+	l->group = group == (gid_t)-1 ? -1 : (long)group;
+	return 0;
 }
 
 /*

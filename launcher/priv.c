@@ -130,3 +130,28 @@ priv_drop(const struct priv *pv)
 		return -errno;
 	return 0;
 }
+
+/*
+ * Where this run's journal and locks live. Root: /run/qrun. Anyone else
+ * (a capability-enabled qrun included): a directory of the developer's
+ * own that no other user can create first, $XDG_RUNTIME_DIR/qrun, else
+ * $XDG_STATE_HOME/qrun or ~/.local/state/qrun (journals of an earlier
+ * boot there are recognised by their boot id). QRUN_STATE_DIR (tests)
+ * counts only when qrun is not elevated for the user.
+ */
+char *
+priv_state_dir(const struct priv *pv)
+{
+	const char *e = getenv("QRUN_STATE_DIR");
+
+	if (!pv->for_other && e && *e)
+		return xstrdup(e);
+	if (geteuid() == 0)
+		return xstrdup("/run/qrun");
+	if ((e = getenv("XDG_RUNTIME_DIR")) && *e == '/')
+		return xasprintf("%s/qrun", e);
+	if ((e = getenv("XDG_STATE_HOME")) && *e == '/')
+		return xasprintf("%s/qrun", e);
+	return xasprintf("%s/.local/state/qrun", pv->home[0] ? pv->home :
+	    "/nonexistent");
+}

@@ -1,7 +1,7 @@
 /*
  * profile.c - the profile: built-in defaults, then /etc/qrun/qrun.conf,
  * the user's qrun.conf, the -p profile and the -o overrides, each layer
- * replacing the keys it sets (libconfig files, DESIGN.md section 4).
+ * replacing the keys it sets (libconfig files, qrun.conf(5) Layering).
  *
  * One schema table drives everything: the key names, their types, their
  * defaults, where they live in struct config and how they are checked.
@@ -175,35 +175,30 @@ check_ifname(const struct val *v, struct strv *why)
 static void
 check_host_addr(const struct val *v, struct strv *why)
 {
-	struct in_addr a;
-	uint32_t h, mask;
-	int prefix;
+	struct ipaddr a;
+	const char *bad;
 
 	if (v->s[0] == '\0')
 		return;
-	if (parse_ipv4(v->s, &a, &prefix, true) < 0) {
+	if (ipaddr_parse(v->s, IPA_V4 | IPA_PREFIX, &a) < 0) {
 		strv_push(why, "must be an IPv4 address with prefix, "
 		    "like 172.21.0.1/16");
 		return;
 	}
-	if (prefix < 1 || prefix > 30) {
+	if (a.prefix < 1 || a.prefix > 30) {
 		strv_push(why, "prefix must be between 1 and 30");
 		return;
 	}
-	h = ntohl(a.s_addr);
-	mask = 0xffffffffu << (32 - prefix);
-	if ((h & ~mask) == 0)
-		strv_push(why, "is the network address of its prefix");
-	else if ((h & ~mask) == ~mask)
-		strv_push(why, "is the broadcast address of its prefix");
+	if ((bad = ipaddr_refuse(&a)) != NULL)
+		strv_pushf(why, "is %s", bad);
 }
 
 static void
 check_guest_addr(const struct val *v, struct strv *why)
 {
-	struct in_addr a;
+	struct ipaddr a;
 
-	if (v->s[0] && parse_ipv4(v->s, &a, NULL, false) < 0)
+	if (v->s[0] && ipaddr_parse(v->s, IPA_V4 | IPA_NOPREFIX, &a) < 0)
 		strv_push(why, "must be an IPv4 address, like 172.21.0.2");
 }
 
@@ -893,9 +888,9 @@ cmp_str(const void *a, const void *b)
 }
 
 void
-profile_names(bool privileged_for_other, struct strv *out)
+profile_names(bool privileged_for_other, const char *home, struct strv *out)
 {
-	char *conf = profile_config_dir(privileged_for_other);
+	char *conf = profile_config_dir(privileged_for_other, home);
 	char *sys = profile_sysconf_dir(privileged_for_other);
 	char *prof = xasprintf("%s/profiles", sys);
 	size_t first = out->n;
@@ -908,44 +903,24 @@ profile_names(bool privileged_for_other, struct strv *out)
 	free(conf);
 }
 
+/* The developer's qrun config dir: QRUN_CONFIG_DIR or XDG; when qrun
+ * acts for another user, theirs under home, never the environment's. */
 char *
-profile_config_dir(bool privileged_for_other)
+profile_config_dir(bool privileged_for_other, const char *home)
 {
 	const char *e = getenv("QRUN_CONFIG_DIR");
 	struct passwd *pw;
 
-	if (!privileged_for_other && e && *e)
-		return xstrdup(e);
-	if (privileged_for_other) {
-		/*
-		 * elevated: the developer's own files, never the
-		 * environment's
-		 */
-		struct priv pv;
-
-		priv_init(&pv);
-		return xasprintf("%s/.config/qrun", pv.home[0] ? pv.home :
+	if (privileged_for_other)
+		return xasprintf("%s/.config/qrun", home && home[0] ? home :
 		    "/nonexistent");
-	}
+	if (e && *e)
+		return xstrdup(e);
 	if ((e = getenv("XDG_CONFIG_HOME")) && *e)
 		return xasprintf("%s/qrun", e);
 	if (!((e = getenv("HOME")) && *e))
 		e = (pw = getpwuid(getuid())) ? pw->pw_dir : "/";
 	return xasprintf("%s/.config/qrun", e);
-}
-
-char *
-state_dir(bool privileged_for_other)
-{
-	const char *e = getenv("QRUN_STATE_DIR");
-
-	if (!privileged_for_other && e && *e)
-		return xstrdup(e);
-	if (geteuid() == 0)
-		return xstrdup("/run/qrun");
-	if ((e = getenv("XDG_RUNTIME_DIR")) && *e)
-		return xasprintf("%s/qrun", e);
-	return xasprintf("/tmp/qrun-%u", (unsigned)getuid());
 }
 
 /* -p: a path when it has a '/' or is an existing *.conf, else a NAME
@@ -1010,7 +985,7 @@ profile_load(struct config *cfg, const struct profile_src *src,
 {
 	bool priv = src ? src->privileged_for_other : false;
 	char *sysdir = profile_sysconf_dir(priv);
-	char *confdir = profile_config_dir(priv);
+	char *confdir = profile_config_dir(priv, src ? src->home : NULL);
 	char *path, *prof = NULL;
 	size_t before = diags->n;
 

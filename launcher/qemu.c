@@ -31,8 +31,8 @@ qemu_kvm_usable(void)
 }
 
 /* QEMU option values escape ',' by doubling it. */
-static char *
-optval(const char *s)
+char *
+qemu_optval(const char *s)
 {
 	size_t n = strlen(s) + 1;
 	char *q, *p;
@@ -54,7 +54,7 @@ static void
 push_opt(struct strv *argv, const char *opt, const char *pre, const char *val,
     const char *post)
 {
-	char *v = optval(val);
+	char *v = qemu_optval(val);
 
 	strv_push(argv, opt);
 	strv_pushf(argv, "%s%s%s", pre, v, post);
@@ -101,38 +101,32 @@ argv_boot(const struct config *c, const struct netplan *p,
 	free(ip);
 }
 
+/* One -netdev and -device per NIC (its mode says which netdev); no NIC
+ * at all is "-nic none". */
 static void
 argv_net(const struct config *c, const struct netplan *p,
     const struct qemu_opts *o, struct strv *argv)
 {
-	char mac[18], *model;
+	char mac[18], *nd, *model;
 
-	if (p->mode == NET_NONE) {
+	if (p->n == 0) {
 		strv_push(argv, "-nic");
 		strv_push(argv, "none");
 		return;
 	}
-	strv_push(argv, "-netdev");
-	if (p->mode == NET_USER) {
-		char buf[32 * 48] = "user,id=n0";
-		size_t off = strlen(buf);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct nic *nic = &p->nic[i];
 
-		for (size_t i = 0; i < p->nfwd; i++)
-			off += (size_t)snprintf(buf + off, sizeof(buf) - off,
-			    ",hostfwd=%s:127.0.0.1:%u-:%u", p->fwd[i].proto,
-			    p->fwd[i].host_port, p->fwd[i].guest_port);
-		strv_push(argv, buf);
-	} else if (o->tap_fd >= 0)
-		strv_pushf(argv, "tap,id=n0,fd=%d", o->tap_fd);
-	else
-		strv_pushf(argv, "tap,id=n0,ifname=%s,script=no,downscript=no",
-		    p->tap);
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
-	    p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4], p->mac[5]);
-	model = optval(p->model);
-	strv_push(argv, "-device");
-	strv_pushf(argv, "%s,netdev=n0,mac=%s", model, mac);
-	free(model);
+		nd = nic->mode->netdev(nic, o->fds ? o->fds[i] : -1);
+		strv_push(argv, "-netdev");
+		strv_push(argv, nd);
+		free(nd);
+		model = qemu_optval(nic->model);
+		strv_push(argv, "-device");
+		strv_pushf(argv, "%s,netdev=n%d,mac=%s", model, nic->index,
+		    mac_str(nic->mac, mac));
+		free(model);
+	}
 	if (c->net_capture[0] != '\0')
 		push_opt(argv, "-object", "filter-dump,id=cap0,netdev=n0,file=",
 		    c->net_capture, "");

@@ -1,18 +1,16 @@
 /*
- * qrun.h - the one private header of qrun.
+ * qrun.h - the one private header of qrun. doc/design.md explains the
+ * layers and the life of a run; in short, top to bottom:
+ *   command  main.c, cmd_*.c: options, decisions, every message
+ *   pure     profile.c, netplan.c + mode_*.c (plan), qemu.c, addr.c
+ *   host     net.c (tun + rtnetlink), change.c (host changes as journal
+ *            records), journal.c, lock.c, share.c, tapdev.c, mode_*.c
+ *            (ensure), bridge.c, hostaddr.c, runnet.c, priv.c, access.c
+ *   VM       vm.c (QEMU and the event loop), ready.c, qmp.c, repl.c
  *
- * Layers, top to bottom:
- *   main.c     command table, option parsing, the command layer (prints)
- *   profile.c  libconfig layering and validation  -> struct config   (pure-ish)
- *   image.c    image type detection                                 (reads)
- *   netplan.c  config -> struct netplan                             (pure)
- *   qemu.c     config + plan + image -> argv                        (pure)
- *   net.c      /dev/net/tun ioctls and rtnetlink via libnl-route-3  (host)
- *   journal.c  write-ahead undo journal and per-tap locks           (host)
- *   vm.c       fork/exec/supervise QEMU, signals, batch scanning    (host)
- *
- * Lower layers return 0 or -errno and print nothing; the command layer
- * prints once, prefixed "qrun: ".
+ * Lower layers return 0 or -errno (one sentence in a why buffer where a
+ * reason helps) and print nothing; the command layer prints once,
+ * prefixed "qrun: ".
  */
 #ifndef QRUN_H
 #define QRUN_H
@@ -33,7 +31,7 @@
 #define QRUN_VERSION "unknown"
 #endif
 
-/* Exit status, DESIGN.md section 7. */
+/* Exit status, qrun(1) EXIT STATUS. */
 enum {
 	EXIT_OK = 0,
 	EXIT_GUEST = 1,		/* guest failure */
@@ -71,19 +69,52 @@ char *shell_quote(const char *);
 /* Valid interface name: 1..IFNAMSIZ-1 bytes, no '/', whitespace, "..". */
 int ifname_check(const char *name, const char **why);
 
-/* Parse "A.B.C.D/P" (P required when need_prefix) or "A.B.C.D". */
-int parse_ipv4(const char *s, struct in_addr *addr, int *prefix,
-    bool need_prefix);
 int parse_mac(const char *s, uint8_t mac[6]);
 /* A user's POSIX extended regex (REG_NOSUB), refusing ones that would
  * take glibc exponential time; 0, or -EINVAL with the reason in why. */
 int regex_compile(regex_t *, const char *pat, char *why, size_t len);
-/* The netmask of prefix (0..32), host byte order. */
-uint32_t prefix_mask(int prefix);
 /* Milliseconds on the monotonic clock. */
 long mono_ms(void);
 /* Parse a decimal integer in [min, max]; 0 or -EINVAL/-ERANGE. */
 int parse_long(const char *s, long min, long max, long *out);
+
+/* ---------------------------------------------------------------- addr.c */
+
+/* An IPv4 or IPv6 address with its prefix: the family is data. */
+#define IPADDR_STRLEN	(INET6_ADDRSTRLEN + 4)
+enum { IPA_PREFIX = 1, IPA_NOPREFIX = 2, IPA_V4 = 4, IPA_V6 = 8 };
+
+struct ipaddr {
+	int family;		/* AF_INET, AF_INET6; 0 = none */
+	int prefix;		/* 0..32 or 0..128; -1 = none */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+		uint8_t b[16];
+	} u;
+};
+
+/* "A" or "A/P"; flags: IPA_V4/IPA_V6 (default: either), IPA_PREFIX
+ * (required), IPA_NOPREFIX (refused). 0 or -EINVAL. */
+int ipaddr_parse(const char *s, int flags, struct ipaddr *);
+/* "A" and "A/P" into buf[IPADDR_STRLEN]; "-" for none. */
+const char *ipaddr_str(const struct ipaddr *, char *buf);
+const char *ipaddr_cidr(const struct ipaddr *, char *buf);
+int ipaddr_bits(const struct ipaddr *);	/* 32, 128; 0 for none */
+void ipaddr_v4(struct ipaddr *, struct in_addr, int prefix);
+struct ipaddr ipaddr_net(const struct ipaddr *);	/* masked */
+bool ipaddr_eq(const struct ipaddr *, const struct ipaddr *);
+bool ipaddr_same(const struct ipaddr *, const struct ipaddr *);
+bool ipaddr_contains(const struct ipaddr *net, const struct ipaddr *);
+bool ipaddr_overlap(const struct ipaddr *, const struct ipaddr *);
+struct ipaddr ipaddr_add(const struct ipaddr *, long n);
+const char *ipaddr_mask4(int prefix, char *buf);
+/* Why a can be no host interface's address (loopback, multicast, ...),
+ * or NULL. */
+const char *ipaddr_refuse(const struct ipaddr *);
+bool ipaddr_private(const struct ipaddr *);
+/* The SLAAC (modified EUI-64) address of mac in prefix's /64. */
+struct ipaddr ipaddr_eui64(const struct ipaddr *prefix, const uint8_t mac[6]);
 
 /* ------------------------------------------------------------- profile.c */
 
@@ -141,6 +172,7 @@ struct profile_src {
 	const struct strv *overrides;	/* "KEY=VALUE" (-o and options) */
 	const struct strv *override_where; /* parallel: "-o KEY", "--timeout" */
 	bool privileged_for_other;	/* ignore QRUN_* environment */
+	const char *home;		/* the developer's, when privileged */
 };
 
 /* Load and validate. Every problem is appended to diags as a full
@@ -174,15 +206,15 @@ int profile_set(struct config *, const char *key, const char *value,
     const char *where, struct strv *diags);
 /* Render a key's current value as text (for show/--dry-run). */
 char *profile_get(const struct config *, int idx);
-/* Directories: QRUN_CONFIG_DIR or XDG; QRUN_STATE_DIR or /run/qrun or
- * $XDG_RUNTIME_DIR/qrun. Malloc'd. */
-char *profile_config_dir(bool privileged_for_other);
+/* The config dir: QRUN_CONFIG_DIR or XDG; elevated for a user, home's
+ * .config/qrun. Malloc'd. */
+char *profile_config_dir(bool privileged_for_other, const char *home);
 /* /etc/qrun, or $QRUN_SYSCONF_DIR (tests) unless elevated for a user. */
 char *profile_sysconf_dir(bool privileged_for_other);
-char *state_dir(bool privileged_for_other);
 /* The profile NAMEs -p finds (the config dir's NAME.conf but qrun.conf,
  * the system profiles), sorted, appended to out. */
-void profile_names(bool privileged_for_other, struct strv *out);
+void profile_names(bool privileged_for_other, const char *home,
+    struct strv *out);
 
 /* --------------------------------------------------------------- image.c */
 
@@ -199,48 +231,112 @@ bool image_is_kernel(enum image_type);
 
 /* ------------------------------------------------------------- netplan.c */
 
+/*
+ * The network plan: one struct nic per guest NIC, decided from the
+ * profile (pure), then finished from read-only host facts (a bridge's
+ * networks), then const: the host is changed after it, and --dry-run
+ * prints exactly what a run does. What a mode does is its struct
+ * netmode (netplan.c's table): a new mode is one file and one row.
+ */
+#define NIC_MAX		8
+
 struct forward {
 	char proto[4];		/* "tcp" or "udp" */
 	uint16_t host_port;
 	uint16_t guest_port;
 };
 
-struct netplan {
-	enum net_mode mode;
-	char tap[IFNAMSIZ];
+struct netmode;
+
+struct nic {
+	const struct netmode *mode;
+	int index;		/* QEMU netdev "n<index>" */
+	char tap[IFNAMSIZ];	/* a host tap (netmode.host_tap) */
 	char bridge[IFNAMSIZ];
-	struct in_addr host;	/* tap mode: the host side of the tap */
-	int prefix;
-	struct in_addr guest;	/* guest hint; INADDR_ANY = none */
-	struct in_addr gw;	/* INADDR_ANY = none */
-	bool have_guest;
+	struct ipaddr host;	/* the host side's address, prefix = network */
+	struct ipaddr guest;	/* the guest's; family 0 = not known; prefix
+				 * -1 = its network not known (yet) */
+	struct ipaddr gw;	/* family 0 = none */
 	uint8_t mac[6];
 	char model[64];
-	/* bridge mode: the bridge's IPv4 networks, "10.10.0.0/16, ...",
-	 * filled from the host by bridge_ensure_port ("" = not read yet) */
-	char lan[96];
+	char lan[96];		/* bridged: the bridge's IPv4 networks, from
+				 * the host facts ("" = none) */
 	struct forward fwd[32];
 	size_t nfwd;
-	bool keep;
 	bool plain_frames;	/* net.capture: the tap without IFF_VNET_HDR
 				 * (QEMU 7.2's filter-dump would write the
 				 * virtio-net header into the pcap) */
 };
 
-/* Pure: decide mode, tap, addresses, MAC. user is the developer's login
+struct netplan {
+	struct nic nic[NIC_MAX];
+	size_t n;		/* 0: no network at all (mode none) */
+	bool keep;		/* net.keep: leave the changes in place */
+};
+
+struct net;
+struct journal;
+struct priv;
+
+/* What qrun may change on the host, for a mode's ensure. */
+struct host {
+	struct net *net;
+	struct journal *j;
+	const struct priv *pv;
+};
+
+struct netmode {
+	const char *name;	/* "tap", as in net.mode */
+	enum net_mode id;
+	bool host_tap;		/* a tap of the developer's on the host:
+				 * locked, made true, its queue to QEMU */
+	bool slirp;		/* behind QEMU's slirp: the host cannot
+				 * ping the guest; tcp goes via forwards */
+	/* Pure: fill nic from the profile; each problem appended to diags. */
+	void (*plan)(const struct config *, const char *user, struct nic *,
+	    struct strv *diags);
+	/* Read what the plan needs from the host and finish it (NULL:
+	 * nothing to read). Reads only. 0 or -errno, one sentence in why. */
+	int (*facts)(struct net *, struct nic *, char *why, size_t whylen);
+	/* Make the host side true, every change journaled first; the tap's
+	 * open queue (or -1) in *fd, also when it fails (the caller closes
+	 * it after the undo). 0 or -errno, one sentence in why. */
+	int (*ensure)(const struct host *, const struct nic *, int *fd,
+	    char *why, size_t whylen);
+	/* Pure: QEMU's -netdev value for the NIC (fd: the tap's queue, or
+	 * -1 for the pasteable ifname= form); NULL: no netdev ("-nic none"). */
+	char *(*netdev)(const struct nic *, int fd);
+	/* Pure: the one-line hint, without "qrun: ". */
+	char *(*hint)(const struct nic *);
+	/* Pure: what a run would do to the host, for --dry-run; NULL:
+	 * nothing. */
+	char *(*would)(const struct nic *, const char *user);
+};
+
+extern const struct netmode netmode_user, netmode_tap, netmode_bridge;
+
+/* Pure: decide the NICs from the profile. user is the developer's login
  * name (for the stable MAC). Problems go to diags. 0 or -EINVAL. */
 int netplan_make(const struct config *, const char *user,
     struct netplan *, struct strv *diags);
-/* The default host address for tapN, N = 0..11: 172.(20+N).0.1/16. */
-int netplan_tap_default(const char *tap, struct in_addr *host,
-    struct in_addr *guest, int *prefix);
+/* The default host address for tapN, N = 0..11: 172.(20+N).0.1/16, and
+ * the guest's, .0.2. */
+int netplan_tap_default(const char *tap, struct ipaddr *host,
+    struct ipaddr *guest);
 void netplan_mac(const char *tap, const char *user, uint8_t mac[6]);
+/* Shared by the modes' plan functions: net.tap (and net.bridge when
+ * bridge) checked into nic; 0 or -EINVAL with a diag. */
+int netplan_names(const struct config *, struct nic *, bool bridge,
+    struct strv *diags);
 /* "ip=GUEST::GW:MASK::eth0:off" or NULL when there is nothing to say. */
 char *netplan_kernel_ip(const struct netplan *);
-/* The one-line hint, without "qrun: ". */
+/* The hint lines, without "qrun: ", "\n"-separated. */
 char *netplan_hint(const struct netplan *);
-/* "A.B.C.D" into buf[INET_ADDRSTRLEN]. */
-const char *ip_str(struct in_addr, char *buf);
+/* The NIC the readiness probe and --run talk to (the first one), or
+ * NULL when there is no network. */
+const struct nic *netplan_main(const struct netplan *);
+/* "52:54:00:12:34:56" into buf[18]. */
+const char *mac_str(const uint8_t mac[6], char *buf);
 
 /* ---------------------------------------------------------------- qemu.c */
 
@@ -248,7 +344,8 @@ struct qemu_opts {
 	const char *image;
 	enum image_type type;
 	const char *accel;	/* resolved: "kvm" or "tcg" */
-	int tap_fd;		/* >= 0: -netdev tap,fd=N; < 0: ifname= form */
+	const int *fds;		/* per NIC, the tap's open queue (-netdev
+				 * tap,fd=N); NULL: by name (--dry-run) */
 	const char *qmp_path;	/* NULL = no QMP socket */
 	bool serial_pipe;	/* batch: serial on stdio for qrun to scan */
 	const struct strv *extra;	/* after "--" */
@@ -262,10 +359,10 @@ const char *qemu_accel_pick(const char *accel, bool kvm_usable);
 bool qemu_kvm_usable(void);	/* /dev/kvm opens read-write */
 /* The argv as one shell-quoted line; malloc'd. */
 char *qemu_cmdline(const struct strv *argv);
+/* QEMU option values escape ',' by doubling it; malloc'd. */
+char *qemu_optval(const char *);
 
 /* ----------------------------------------------------------------- net.c */
-
-struct net;			/* an rtnetlink socket (libnl) */
 
 struct net_link {
 	int ifindex;
@@ -282,11 +379,18 @@ struct net_link {
 };
 
 struct net_addr {
-	struct in_addr addr;
-	int prefix;
+	struct ipaddr a;	/* the address, prefix = its network's */
+	unsigned char scope;	/* RT_SCOPE_*: link-local is RT_SCOPE_LINK */
 	uint32_t valid;		/* seconds left; UINT32_MAX = forever */
 };
 
+/* A network namespace, as journals and locks name it. */
+struct netns_id {
+	unsigned long long ino;		/* /proc/self/ns/net */
+	unsigned long long cookie;	/* SO_NETNS_COOKIE; 0 = unknown */
+};
+
+int net_ns_self(struct netns_id *);
 int net_open(struct net **);
 void net_close(struct net *);
 /* Targeted lookup by name: 0, -ENODEV when missing, -errno. */
@@ -295,37 +399,54 @@ int net_link_get_index(struct net *, int ifindex, struct net_link *);
 /* Every link of one kind (for list commands, not the boot path). */
 int net_link_list(struct net *, const char *kind, struct net_link *out,
     size_t max, size_t *count);
-/* The IPv4 addresses of one link (targeted, no full dump). */
-int net_addr_list(struct net *, int ifindex, struct net_addr *out,
-    size_t max, size_t *n);
-int net_addr_add(struct net *, int ifindex, struct in_addr, int prefix);
-int net_addr_del(struct net *, int ifindex, struct in_addr, int prefix);
+/* The addresses of one link of family (AF_UNSPEC: both); targeted. */
+int net_addr_list(struct net *, int ifindex, int family,
+    struct net_addr *out, size_t max, size_t *n);
+int net_addr_add(struct net *, int ifindex, const struct ipaddr *);
+int net_addr_del(struct net *, int ifindex, const struct ipaddr *);
 int net_link_set_up(struct net *, int ifindex, bool up);
 /* master 0 releases. */
 int net_link_set_master(struct net *, int ifindex, int master);
 int net_link_set_mtu(struct net *, int ifindex, unsigned mtu);
 int net_link_delete(struct net *, int ifindex);
-/* Is there an IPv4 route of the main table, not via exclude_ifindex,
- * whose network overlaps addr/prefix? 1 (and its interface name in
- * ifname), 0, or -errno. The default route does not count. */
-int net_route_overlap(struct net *, struct in_addr, int prefix,
+/* Is there a route of the main table, not via exclude_ifindex, whose
+ * network overlaps net (same family)? 1 (and its interface name in
+ * ifname), 0, or -errno. Default routes do not count. */
+int net_route_overlap(struct net *, const struct ipaddr *net,
     int exclude_ifindex, char ifname[IFNAMSIZ]);
-/* The interface traffic for dst goes out of (a single route lookup);
- * 0 in *oif when unreachable. */
-int net_route_oif(struct net *, struct in_addr dst, int *oif);
-/* /dev/net/tun: create a persistent tap owned by uid (and gid when
- * != (gid_t)-1). */
-int net_tap_create(const char *name, uid_t owner, gid_t group);
-/* The same, returning the creator's queue (IFF_VNET_HDR when vnet_hdr),
- * close-on-exec, for QEMU's fd=, and the new link in *l (no
- * RTM_GETLINK); or -errno. */
-int net_tap_create_open(struct net *, const char *name, uid_t owner,
-    gid_t group, bool vnet_hdr, struct net_link *l);
+/* An IPv4 or IPv6 unicast route (dst.family is the route's family). */
+struct net_route {
+	struct ipaddr dst;	/* prefix 0: a default route */
+	struct ipaddr gw;	/* family 0 = none (scope link) */
+	int ifindex;
+	unsigned metric;
+	unsigned char proto;	/* RTPROT_* */
+	unsigned char type;	/* RTN_*, as read */
+	unsigned table;		/* as read; adding/deleting uses main */
+	bool multipath;		/* as read: RTA_MULTIPATH */
+};
+/* The route the kernel takes to dst (one lookup, policy rules
+ * included): r->ifindex 0 when unreachable. */
+int net_route_get(struct net *, const struct ipaddr *dst,
+    struct net_route *r);
+/* The policy rule that sends dst to table ("policy rule 'to NET lookup
+ * T' (priority P)") into desc: 1, 0 when none, -errno. */
+int net_rule_find(struct net *, const struct ipaddr *dst, unsigned table,
+    char *desc, size_t len);
+/* A new tap, not yet persistent (it lives as long as the returned
+ * queue, close-on-exec); the new link in *l. -EEXIST when the name is
+ * taken. */
+int net_tap_new(struct net *, const char *name, bool vnet_hdr,
+    struct net_link *l);
+/* Owner, group ((gid_t)-1: none) and persistence for the tap of fd. */
+int net_tap_persist(int fd, uid_t owner, gid_t group, struct net_link *l);
 /* Open one queue of the tap l, as just looked up (IFF_TAP|IFF_NO_PI, and
  * the tap's own IFF_VNET_HDR unless no_vnet_hdr); returns the fd,
  * close-on-exec, or -errno. */
 int net_tap_open(const struct net_link *l, bool no_vnet_hdr);
-int net_bridge_create(struct net *, const char *name);
+/* A bridge (STP off, forward delay 0) with ifindex (0: any); -EEXIST
+ * when the name or the index is taken. */
+int net_bridge_create(struct net *, const char *name, int ifindex);
 /* Non-root qrun only changes taps owned by getuid() (masters: bridges);
  * guard, when set, must also approve every change (0 or -EPERM). The
  * master is NULL unless a port is being enslaved. */
@@ -337,24 +458,11 @@ int net_link_set_mac(struct net *, int ifindex, const uint8_t mac[6]);
 /* The ports of one bridge: a dump the kernel filters by IFLA_MASTER. */
 int net_link_ports(struct net *, int master, struct net_link *out,
     size_t max, size_t *count);
-
-/* An IPv4 unicast route of the main table through one interface. */
-struct net_route {
-	struct in_addr dst;
-	int prefix;
-	struct in_addr gw;	/* INADDR_ANY = none (scope link) */
-	int ifindex;
-	unsigned metric;
-	unsigned char proto;	/* RTPROT_* */
-	unsigned table;		/* as read; adding/deleting uses main */
-	bool multipath;		/* as read: RTA_MULTIPATH */
-};
-
-/* The unicast routes of the main table through exactly ifindex, kernel
- * filtered; proto kernel routes (of addresses) are left out. Any other
- * route with a hop through ifindex (multipath, another table) is only
- * counted in *nother, the first one copied to *other. -ENOSPC when more
- * than max. */
+/* The IPv4 and IPv6 unicast routes of the main table through exactly
+ * ifindex, kernel filtered; routes the kernel made (proto kernel) are
+ * left out. Any other route with a hop through ifindex (multipath,
+ * another table) is only counted in *nother, the first one copied to
+ * *other. -ENOSPC when more than max. */
 int net_route_list_dev(struct net *, int ifindex, struct net_route *out,
     size_t max, size_t *n, struct net_route *other, size_t *nother);
 /* Add (-EEXIST when exactly this route exists) or delete (-ESRCH when
@@ -362,112 +470,248 @@ int net_route_list_dev(struct net *, int ifindex, struct net_route *out,
 int net_route_add(struct net *, const struct net_route *);
 int net_route_del(struct net *, const struct net_route *);
 
-/* ------------------------------------------------------------- journal.c */
+/* -------------------------------------------------------------- change.c */
 
 /*
- * One journal file per run in the state dir: "run-PID.journal", first
- * line "qrun-journal 1 pid PID uid UID start TICKS". Each record is
- * written and fdatasync'ed before the change it describes:
- *     tap-create TAP
- *     addr-add TAP A.B.C.D/P
- *     link-up TAP
- *     enslave TAP BRIDGE
- *     mtu TAP OLD NEW
- *     bridge-create BR
- *     addr-del IF A.B.C.D/P             (bridge create/delete: moves)
- *     route-add IF DST/P GW METRIC PROTO
- *     route-del IF DST/P GW METRIC PROTO
- *     release PORT BR
- *     bridge-delete BR
- *     info KEY VALUE        (run metadata for status; undo ignores it)
- * journal_log refuses (-EINVAL) a line that does not parse. Undo walks
- * it backwards, touching only what still looks as qrun left it. The
- * state dir must be ours and not group/world-writable (-EPERM).
- * Locks: "TAP.lock", flock'ed, holding the pid.
+ * A change to the host, as the journal records it (one line each):
+ *     tap-create TAP@IDX              addr-add IF@IDX A/P
+ *     link-up IF@IDX                  enslave PORT@IDX BR@IDX
+ *     mtu IF@IDX OLD NEW              bridge-create BR@IDX
+ *     addr-del IF@IDX A/P             release PORT@IDX BR@IDX
+ *     route-add IF@IDX DST/P GW METRIC PROTO    (GW "-": none)
+ *     route-del IF@IDX DST/P GW METRIC PROTO    bridge-delete BR@IDX
+ *     dir NAME                        (in the state dir)
+ *     hold NAME                       (a shared resource: share.c)
+ *     info KEY VALUE                  (run metadata; never undone)
+ * Addresses are IPv4 or IPv6; IDX is the link's ifindex: undo touches a
+ * link only while that index still carries that name.
  */
-struct journal;
+enum jkind {
+	J_TAP_CREATE, J_ADDR_ADD, J_LINK_UP, J_ENSLAVE, J_MTU,
+	J_BRIDGE_CREATE, J_ADDR_DEL, J_ROUTE_ADD, J_ROUTE_DEL, J_RELEASE,
+	J_BRIDGE_DELETE, J_DIR, J_HOLD, J_INFO,
+};
+
+struct jlink {
+	char name[IFNAMSIZ];
+	int ifindex;
+};
+
+struct jrec {
+	enum jkind kind;
+	struct jlink l[2];	/* the link; enslave/release: and bridge */
+	struct ipaddr addr;	/* addr-*: the address; route-*: its dst */
+	struct ipaddr gw;	/* route-*: family 0 = none */
+	unsigned mtu[2];	/* mtu: old, new */
+	unsigned metric, proto;	/* route-* */
+	const char *key;	/* info */
+	const char *text;	/* info: the value; dir: the name */
+};
+
+/* What undo works with: every record of one journal. */
+struct undo_ctx {
+	struct net *net;	/* NULL: links cannot be undone now */
+	int dfd;		/* the state dir */
+	bool root;		/* may undo what adds to the host */
+	bool ns_gone;		/* the journal's namespace is gone */
+	const struct jrec *all;
+	size_t n;
+	int refused;		/* records only root may undo */
+};
+typedef int undo_fn(struct undo_ctx *, const struct jrec *, size_t i);
+
+int jrec_parse(char *line, struct jrec *);
+int jrec_format(const struct jrec *, char *buf, size_t len);
+/* What it does to its first link: "add 172.21.0.1/16" */
+void jrec_describe(const struct jrec *, char *buf, size_t len);
+bool jrec_ns_bound(const struct jrec *);
+bool jrec_root_only(const struct jrec *);
+bool jrec_undoes(const struct jrec *);
+bool change_name_ok(const char *);
+/* Journal the change, make it, drop the record if it failed. */
+int change_apply(struct journal *, struct net *, const struct jrec *);
+/* Why change_apply failed with rc, one sentence ("NAME: cannot ..."). */
+void change_why(const struct journal *, const struct jrec *, int rc,
+    char *why, size_t whylen);
+/* The changes that learn their identity while being made: a tap (the
+ * queue returned, the link in *l), a bridge, a state-dir directory. */
+int change_tap_create(struct journal *, struct net *, const char *name,
+    uid_t owner, gid_t group, bool vnet_hdr, struct net_link *l);
+int change_bridge_create(struct journal *, struct net *, const char *name,
+    struct net_link *l);
+int change_dir(struct journal *, const char *name);
+/* Journal "hold NAME" before share_take. */
+int change_hold(struct journal *, const char *name);
+int change_undo(struct undo_ctx *, size_t i);
+
+/* ------------------------------------------------------------- journal.c */
+
+struct journal_hdr {
+	long pid;
+	long uid;
+	unsigned long long start;	/* /proc/PID/stat field 22 */
+	char boot[37];
+	struct netns_id ns;
+};
+
+struct replay_report {
+	int undone;	/* journals of dead runs here, undone */
+	int dropped;	/* of gone namespaces or boots: removed */
+	int foreign;	/* of other live namespaces: left alone */
+	int refused;	/* records only root may undo, skipped */
+	int failed;	/* undo failed: kept for another try */
+};
 
 int journal_open(const char *state_dir, struct journal **);
-int journal_log(struct journal *, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-int journal_vlog(struct journal *, const char *fmt, va_list)
-    __attribute__((format(printf, 2, 0)));
+/* Append one record, durable before the change it describes. */
+int journal_write(struct journal *, const struct jrec *);
+int journal_info(struct journal *, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+bool journal_write_failed(const struct journal *);
+/* The change just written did not happen: drop its record. */
+int journal_cancel(struct journal *);
+int journal_dfd(const struct journal *);
 /* Undo everything in reverse, delete the file, free. */
 int journal_undo(struct journal *, struct net *);
 /* Forget the changes (net.keep), delete the file, free. */
 void journal_close(struct journal *);
-/* Replay every journal in state_dir whose writer is dead; count them. */
-int journal_cleanup(const char *state_dir, struct net *, int *n_undone);
-/* The change just logged did not happen (e.g. -EEXIST): drop its record. */
-int journal_cancel(struct journal *);
+/* Close, keeping the file (a shared resource's journal, once made). */
+void journal_detach(struct journal *);
+/* The journal of a shared resource (share.c): a new one, to make it;
+ * undone and removed by its last holder (1; 0 when none). */
+int journal_open_shared(int dfd, const char *name, struct journal **);
+int journal_undo_shared(int dfd, const char *name, struct net *,
+    bool root);
+/* Replay (act) or just count every journal in state_dir whose writer is
+ * dead, as its namespace allows. */
+int journal_cleanup(const char *state_dir, struct net *, bool act,
+    struct replay_report *);
+/* Replay pid's journal if that run is dead (a lock's last holder). */
+int journal_replay(const char *state_dir, pid_t pid, struct net *,
+    struct replay_report *);
+enum ns_verdict { NS_SAME, NS_GONE, NS_OTHER };
+enum ns_verdict journal_ns_verdict(const struct journal_hdr *,
+    const char *boot, const struct netns_id *self,
+    bool (*alive)(unsigned long long ino));
 /* Paths ("STATE/run-PID.journal") of the journals of live runs. */
 int journal_runs(const char *state_dir, struct strv *out);
-/* A journal's "info KEY VALUE" records, pushed as KEY, VALUE pairs. */
+/* A journal's namespace ("netns", INODE) and "info KEY VALUE" records,
+ * pushed as KEY, VALUE pairs. */
 int journal_read_info(const char *path, struct strv *kv);
 /* Count the records of a journal and the lines undo would skip. */
 int journal_scan(const char *path, int *records, int *skipped);
+/* Shared with lock.c: the state dir, checked (ours, not group- or
+ * world-writable: -EPERM); write all of a buffer at an offset; a
+ * process's start time (pid 0: ourselves), -ESRCH when gone. */
+int state_open(const char *dir, bool create, int *dfd);
+int write_at(int fd, const char *buf, size_t len, off_t off);
+int proc_start(pid_t pid, unsigned long long *start);
 
-/* Exclusive lock on a tap; -EBUSY with *holder = its pid. */
-int lock_tap(const char *state_dir, const char *tap, int *fd, pid_t *holder);
-void unlock_tap(int fd);
+/* ---------------------------------------------------------------- lock.c */
 
-/* -------------------------------------------------------------- ensure.c */
+/* Exclusive lock on name (a tap, a bridge) in this network namespace;
+ * -EBUSY with *holder = its pid. *prev: the last holder, whose journal
+ * the caller replays (journal_replay) before it claims the lock. */
+int lock_take(const char *state_dir, const char *name, int *fd,
+    pid_t *holder, pid_t *prev);
+int lock_claim(int fd);
+/* Open (making it) "NAME@INO.SUFFIX" of this namespace in state dir
+ * dfd; the fd or -errno. */
+int lock_file(int dfd, const char *name, const char *suffix);
 
-struct priv;
+/* --------------------------------------------------------------- share.c */
 
-/* Local mode: make the planned tap exist, owned, addressed and up,
- * journaling each change first. -errno with one sentence in why. On
- * success the link is the tap as it now is. A tap made here leaves its
- * open queue in *fd (fd not NULL), also when a later step fails: the
- * caller closes it (after the undo); else *fd is untouched. */
-int ensure_tap(struct net *, struct journal *, const struct netplan *,
-    const struct priv *, struct net_link *, int *fd, char *why,
-    size_t whylen);
+/* A hold on a resource several runs share (a switch, the NAT table, a
+ * sysctl): the first run makes it, the last one unmakes it. */
+struct share {
+	char name[64];
+	int guard;		/* held while making (share_ready ends it) */
+	int hold;		/* held for as long as the run uses it */
+	struct journal *j;	/* first: where making it is journaled */
+};
+
+/* Hold name (the caller journaled "hold NAME" first: change_hold). With
+ * *first, nobody held it: make it, journaling into sh->j. Then, either
+ * way, share_ready(). */
+int share_take(int dfd, const char *name, struct net *, struct share *,
+    bool *first);
+void share_ready(struct share *);
+/* Stop holding it; the run's undo of "hold NAME" unmakes it if last. */
+void share_drop(struct share *);
+/* The undo of "hold NAME": unmake name when nobody holds it. */
+int share_unmake(int dfd, const char *name, struct net *, bool root);
+void lock_release(int fd);
+
+/* -------------------------------------------------------------- tapdev.c */
+
 /* May an existing link serve as the developer's tap (a tap, theirs, and
  * in local mode no bridge port)? 0 or -errno with the reason in why. */
-int ensure_check_tap(const struct net_link *, const struct priv *,
-    enum net_mode, char *why, size_t whylen);
-/* Shared with bridge.c: journal one change first (the reason in why),
- * and create the developer's tap (an admin hint on EPERM). */
-int ensure_log(struct journal *, const char *tap, char *why, size_t whylen,
-    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-int ensure_create_tap(struct net *, struct journal *, const struct netplan *,
-    const struct priv *, struct net_link *, int *fd, char *why,
-    size_t whylen);
+int tapdev_check(const struct net_link *, const struct priv *,
+    bool local, char *why, size_t whylen);
+/* Create the NIC's tap for the developer (journaled); the link in *l,
+ * its open queue returned (or -errno, with an admin hint on EPERM). */
+int tapdev_create(const struct host *, const struct nic *,
+    struct net_link *l, char *why, size_t whylen);
+/* One journaled change for the NIC's tap; why says what failed. */
+int tapdev_change(const struct host *, const struct nic *,
+    const struct jrec *, char *why, size_t whylen);
+/* Pure: QEMU's -netdev for a tap (fd < 0: by name, for --dry-run). */
+char *tapdev_netdev(const struct nic *, int fd);
+
+/* ------------------------------------------------------------ hostaddr.c */
+
+/* May ifname (ifindex self; 0 when not made yet) take address a for pv:
+ * a unicast host address, granted, overlapping no route elsewhere, not
+ * a public network the host routes? 0 or -errno with why. */
+int hostaddr_check(struct net *, const struct priv *, const char *ifname,
+    const struct ipaddr *a, int self, char *why, size_t whylen);
 
 /* -------------------------------------------------------------- bridge.c */
 
-/* Bridged mode: read the bridge's IPv4 networks into p->lan and the
- * prefix of the one holding the planned guest into p->prefix; a guest
- * outside every network is -EDOM, a missing bridge -ENODEV (why says
- * the admin command). Reads only. */
-int bridge_read_lan(struct net *, struct netplan *, char *why,
-    size_t whylen);
-/* Bridged mode: make the planned tap exist (the developer's), without
- * address, with the bridge's MTU, enslaved and up, journaling each change
- * first; fills p->lan and p->prefix. -errno with one sentence in why.
- * The link and *fd as for ensure_tap. */
-int bridge_ensure_port(struct net *, struct journal *, struct netplan *,
-    const struct priv *, struct net_link *, int *fd, char *why,
-    size_t whylen);
+/* What a bridge create|delete did: the summary, and warnings (a lease
+ * that became permanent). */
+struct bridge_report {
+	char done[160];
+	struct strv notes;
+};
+
+/* The lab bridges of "qrun bridge create|delete": an uplink's IPv4 and
+ * IPv6 addresses and routes move to its new bridge and back, every step
+ * journaled. 0 or -errno with one sentence in why. */
+int bridge_create(struct net *, struct journal *, const char *name,
+    const char *uplink, const struct ipaddr *addr, struct bridge_report *,
+    char *why, size_t whylen);
+int bridge_delete(struct net *, struct journal *, const char *name,
+    struct bridge_report *, char *why, size_t whylen);
 
 /* -------------------------------------------------------------- runnet.c */
 
 /* One run's hold on the host network (boot and shell share it). */
 struct runnet {
-	struct netplan *plan;
+	const struct netplan *plan;
 	const struct priv *priv;
 	char *state;		/* the state dir */
 	struct net *net;
 	struct journal *journal;
-	int lock_fd, tap_fd;
+	int lock_fd[NIC_MAX];
+	int fd[NIC_MAX];	/* the taps' queues for QEMU, or -1 */
+	struct replay_report replayed;	/* dead runs undone on the way */
 };
 
-void runnet_init(struct runnet *, struct netplan *, const struct priv *);
-/* Journal the run; in tap/bridge mode lock, replay, ensure, open the tap.
- * Prints; 0 or EXIT_QRUN (then runnet_down undoes). */
-int runnet_up(struct runnet *, const char *image);
-void runnet_down(struct runnet *);
+/* Read the host facts the plan needs (a bridge's networks) and finish
+ * it. Reads only. 0 or -errno with why. */
+int runnet_facts(struct netplan *, const struct priv *, char *why,
+    size_t whylen);
+void runnet_init(struct runnet *, const struct netplan *,
+    const struct priv *);
+/* Journal the run (image for status); for every NIC with a host tap:
+ * grant, lock, replay the last holder if it died, make it true, open
+ * its queue. 0 or -errno with why (then runnet_down undoes). */
+int runnet_up(struct runnet *, const char *image, char *why,
+    size_t whylen);
+/* Undo what the journal says (or keep it: net.keep), unlock, close;
+ * -errno with why when the undo was incomplete. */
+int runnet_down(struct runnet *, char *why, size_t whylen);
 
 /* ---------------------------------------------------------------- priv.c */
 
@@ -483,6 +727,10 @@ struct priv {
 };
 
 int priv_init(struct priv *);
+/* Where journals and locks live: QRUN_STATE_DIR (not when elevated for
+ * a user), /run/qrun for root, else $XDG_RUNTIME_DIR/qrun, else
+ * $XDG_STATE_HOME/qrun (~/.local/state/qrun). Malloc'd. */
+char *priv_state_dir(const struct priv *);
 /* netcap: raise (on) or lower CAP_NET_ADMIN in the effective set around
  * network changes; a no-op otherwise. 0 or -errno. */
 int priv_net(const struct priv *, bool on);
@@ -508,6 +756,10 @@ int access_file_check(const char *path, char *why, size_t whylen);
  * "TAP: not granted to USER by PATH" (or the reason the list is refused). */
 int access_check(const struct priv *, const char *tap, const char *bridge,
     char *why, size_t whylen);
+/* May pv put a on a host interface (netcap: the list's addrs)? 0, or
+ * -EPERM with why. */
+int access_addr_check(const struct priv *, const char *ifname,
+    const struct ipaddr *a, char *why, size_t whylen);
 /* net_open + the guard that checks every change against the list. */
 int access_net_open(const struct priv *, struct net **);
 /* A file qrun reads for the user while privileged (-p PATH): owned by
@@ -555,7 +807,7 @@ struct vm_spec {
 	const struct strv *argv;
 	const struct priv *priv;
 	pid_t parent;		/* getpid() of qrun */
-	int keep_fds[4];	/* inherited by QEMU (the tap queue) */
+	int keep_fds[NIC_MAX];	/* inherited by QEMU (the tap queue) */
 	size_t nkeep;
 	bool serial_pipe;	/* QEMU's stdout (the console) to qrun */
 	bool stdin_pipe;	/* with serial_pipe: QEMU's stdin from qrun */
@@ -718,5 +970,58 @@ int ready_cmd_wait(struct vm_spec *, struct vm *, struct ready_cmd *,
 void ready_cmd_stop(struct ready_cmd *);
 /* Exit status as a shell reports it: N, or 128+N when killed by N. */
 int ready_cmd_status(const struct ready_cmd *);
+
+/* ---------------------------------------------------------------- ktap.c */
+
+/*
+ * Test results from the guest's console (--ktap, --junit): KTAP version 1
+ * (KUnit, kselftest), TAP 13 and TAP 14, fed one whole console line at a
+ * time (not the partial lines vm.c scans early for --expect: a line must
+ * be fed once). Nested subtests follow indentation; a printk time stamp
+ * is taken off and timed with; lines that are not KTAP are ignored.
+ * Pure: nothing is printed but to the FILE * given. The counting rules
+ * are at the top of ktap.c: leaves count, a suite with results does not
+ * (unless it failed with none of them failing); TODO and XFAIL count as
+ * skipped; planned tests that never came count as failed.
+ */
+struct ktap;
+
+#define KTAP_RECORD	0x1	/* keep every result, for ktap_junit */
+
+struct ktap_counts {
+	unsigned long passed, failed, skipped;
+	unsigned long xfail;	/* of skipped: TODO and XFAIL */
+	unsigned long missing;	/* of failed: planned but never reported */
+	bool bailed;		/* "Bail out!" */
+	bool cut;		/* the console ended inside the report */
+	bool seen;		/* a report started (version or plan line) */
+};
+
+struct ktap *ktap_alloc(unsigned flags);
+void ktap_put(struct ktap *);
+/* One console line, without its newline, read at now_ms (mono_ms()).
+ * Returns 1 when this line completed the report (the top-level plan is
+ * met, or a bail out), else 0; the caller may stop reading then. */
+int ktap_line(struct ktap *, const char *line, long now_ms);
+/* The console ended (guest exit, --timeout, EOF): what is open is cut
+ * off and its missing tests counted. Call before the functions below. */
+void ktap_end(struct ktap *, long now_ms);
+void ktap_counts(const struct ktap *, struct ktap_counts *);
+/* EXIT_OK when all passed (skips allowed), EXIT_GUEST on a failure, a
+ * bail out, fewer tests than planned or no test at all. */
+int ktap_exit(const struct ktap *);
+/* The last test reached, "suite.case" ("" before any): live while the
+ * report runs, after ktap_end only when the report was cut short. */
+const char *ktap_last(struct ktap *);
+/* Each failure ("FAIL suite.case # reason") with its diagnostic lines,
+ * the bail out, where a cut-short report stopped, and the closing line
+ * "N passed, N failed, N skipped". 0 or -EIO. */
+int ktap_report(const struct ktap *, FILE *);
+/* JUnit XML (Jenkins, GitLab): <testsuites name=NAME>, a <testsuite>
+ * per top-level suite and one named NAME for top-level tests that are
+ * not suites, a <testcase> per counted test (classname the suite path),
+ * <failure> with the diagnostics, <skipped/>. Needs KTAP_RECORD
+ * (-EINVAL otherwise); 0 or -EIO. The caller opens f as the user. */
+int ktap_junit(const struct ktap *, FILE *, const char *name);
 
 #endif /* QRUN_H */

@@ -90,13 +90,13 @@ close_probe(struct ready *r)
 
 /* tcp:PORT in user mode: the host port that forwards to guest PORT. */
 static int
-plan_tcp(struct ready *r, const struct netplan *p, long port, char *why,
+plan_tcp(struct ready *r, const struct nic *p, long port, char *why,
     size_t len)
 {
 	r->to.sin_family = AF_INET;
 	r->to.sin_port = htons((uint16_t)port);
-	r->to.sin_addr = p->guest;
-	if (p->mode != NET_USER)
+	r->to.sin_addr = r->guest;
+	if (p == NULL || !p->mode->slirp)
 		return 0;
 	r->slirp = true;
 	r->to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -113,21 +113,21 @@ plan_tcp(struct ready *r, const struct netplan *p, long port, char *why,
 
 /* What the plan allows: a guest address for ping/tcp, no ping via slirp. */
 static int
-plan_check(struct ready *r, const struct netplan *p, char *why, size_t len)
+plan_check(struct ready *r, const struct nic *p, char *why, size_t len)
 {
 	if (r->kind != R_PING && r->kind != R_TCP)
 		return 0;
-	if (p->mode == NET_NONE) {
+	if (p == NULL) {
 		snprintf(why, len, "needs a network (net.mode is none)");
 		return -EINVAL;
 	}
-	if (r->kind == R_PING && p->mode == NET_USER) {
+	if (r->kind == R_PING && p->mode->slirp) {
 		snprintf(why, len, "ping cannot reach a user-mode guest "
 		    "(QEMU's slirp handles ICMP itself); use tcp:PORT with a "
 		    "forward");
 		return -EINVAL;
 	}
-	if (!p->have_guest) {
+	if (!r->have_guest) {
 		snprintf(why, len, "needs the guest's address (set "
 		    "net.guest_addr)");
 		return -EINVAL;
@@ -136,24 +136,27 @@ plan_check(struct ready *r, const struct netplan *p, char *why, size_t len)
 }
 
 int
-ready_alloc(const char *spec, const struct netplan *p, struct ready **out,
+ready_alloc(const char *spec, const struct netplan *plan, struct ready **out,
     char *why, size_t len)
 {
 	struct ready *r = xcalloc(1, sizeof(*r));
+	const struct nic *p = netplan_main(plan);
 	long port;
 	int e = 0;
 
 	r->fd = -1;
 	r->spec = xstrdup(spec);
-	r->guest = p->guest;
-	r->have_guest = p->have_guest;
+	if (p != NULL && p->guest.family == AF_INET) {
+		r->guest = p->guest.u.v4;
+		r->have_guest = true;
+	}
 	r->deadline_ms = -1;
 	if (spec[0] == '\0')
 		r->kind = R_NOW;
 	else if (strcmp(spec, "ping") == 0) {
 		r->kind = R_PING;
 		r->to.sin_family = AF_INET;
-		r->to.sin_addr = p->guest;
+		r->to.sin_addr = r->guest;
 	} else if (strncmp(spec, "tcp:", 4) == 0 &&
 	    parse_long(spec + 4, 1, 65535, &port) == 0) {
 		r->kind = R_TCP;
@@ -525,7 +528,8 @@ ready_message(const struct ready *r, long start_ms)
 		return xasprintf("guest ready after %ld.%ld s (%s)", ms / 1000,
 		    ms % 1000 / 100, r->kind == R_NOW ? "started" : r->spec);
 	return xasprintf("guest %s ready after %ld.%ld s (%s%s)",
-	    ip_str(r->guest, g), ms / 1000, ms % 1000 / 100,
+	    inet_ntop(AF_INET, &r->guest, g, sizeof(g)), ms / 1000,
+	    ms % 1000 / 100,
 	    r->kind == R_NOW ? "started" : r->spec, via);
 }
 
@@ -574,25 +578,23 @@ env_set(struct strv *env, const char *name, const char *val)
 }
 
 void
-ready_env(const struct netplan *p, const struct priv *pv, struct strv *env)
+ready_env(const struct netplan *plan, const struct priv *pv,
+    struct strv *env)
 {
-	char a[INET_ADDRSTRLEN], mac[18];
+	const struct nic *p = netplan_main(plan);
+	char a[IPADDR_STRLEN];
 
-	if (p->have_guest)
-		env_set(env, "QRUN_GUEST_IP", ip_str(p->guest, a));
-	if (p->mode == NET_TAP)
-		env_set(env, "QRUN_HOST_IP", ip_str(p->host, a));
-	else if (p->mode == NET_USER)
+	if (p && p->guest.family)
+		env_set(env, "QRUN_GUEST_IP", ipaddr_str(&p->guest, a));
+	if (p && p->host.family)
+		env_set(env, "QRUN_HOST_IP", ipaddr_str(&p->host, a));
+	else if (p && p->mode->slirp)
 		env_set(env, "QRUN_HOST_IP", "127.0.0.1");
-	if (p->mode == NET_TAP || p->mode == NET_BRIDGE)
+	if (p && p->mode->host_tap)
 		env_set(env, "QRUN_TAP", p->tap);
-	if (p->mode != NET_NONE) {
-		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
-		    p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4],
-		    p->mac[5]);
-		env_set(env, "QRUN_MAC", mac);
-	}
-	for (size_t i = 0; p->mode == NET_USER && i < p->nfwd; i++)
+	if (p)
+		env_set(env, "QRUN_MAC", mac_str(p->mac, a));
+	for (size_t i = 0; p && p->mode->slirp && i < p->nfwd; i++)
 		if (strcmp(p->fwd[i].proto, "tcp") == 0)
 			strv_pushf(env, "QRUN_PORT_%u=%u", p->fwd[i].guest_port,
 			    p->fwd[i].host_port);

@@ -1,151 +1,205 @@
 /*
  * runnet.c - one run's hold on the host network, shared by a boot and the
- * shell so both take the same checked path: access list, journal with the
- * run's metadata, tap lock, replay of dead runs, the ensure step of the
- * mode (local tap or bridge port), the open tap queue; and the undo.
- * Prints once per problem ("qrun: ...") and returns 0 or EXIT_QRUN.
+ * shell so both take the same checked path: the host facts that finish
+ * the plan, then the access list, the journal with the run's metadata,
+ * for each NIC with a host tap its lock (replaying its last holder if
+ * that run died) and its mode's ensure step, which leaves the tap's
+ * queue open for QEMU; and the undo. Nothing here prints: errors come
+ * back as -errno with one sentence in why.
  */
-#include <err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include "qrun.h"
 
+#define WHY(...) snprintf(why, whylen, __VA_ARGS__)
+
+int
+runnet_facts(struct netplan *p, const struct priv *pv, char *why,
+    size_t whylen)
+{
+	struct net *n = NULL;
+	int r = 0;
+
+	(void)pv;	/* reading needs no privilege */
+	for (size_t i = 0; i < p->n && r == 0; i++) {
+		if (p->nic[i].mode->facts == NULL)
+			continue;
+		if (n == NULL && (r = net_open(&n)) < 0) {
+			WHY("netlink: %s", strerror(-r));
+			break;
+		}
+		r = p->nic[i].mode->facts(n, &p->nic[i], why, whylen);
+	}
+	net_close(n);
+	return r;
+}
+
 void
-runnet_init(struct runnet *rn, struct netplan *plan, const struct priv *pv)
+runnet_init(struct runnet *rn, const struct netplan *plan,
+    const struct priv *pv)
 {
 	memset(rn, 0, sizeof(*rn));
 	rn->plan = plan;
 	rn->priv = pv;
-	rn->lock_fd = rn->tap_fd = -1;
+	for (size_t i = 0; i < NIC_MAX; i++)
+		rn->lock_fd[i] = rn->fd[i] = -1;
 }
 
 /* Run metadata for "qrun status", kept in the journal. */
 static void
 runnet_info(struct runnet *rn, const char *image)
 {
-	const struct netplan *p = rn->plan;
-	char h[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN], *abs;
+	const struct nic *nic = netplan_main(rn->plan);
+	char b[IPADDR_STRLEN], *abs;
+	struct journal *j = rn->journal;
 
-	journal_log(rn->journal, "info mode %s", net_mode_name(p->mode));
-	if (p->mode == NET_TAP || p->mode == NET_BRIDGE)
-		journal_log(rn->journal, "info tap %s", p->tap);
-	if (p->mode == NET_BRIDGE)
-		journal_log(rn->journal, "info bridge %s", p->bridge);
-	if (p->mode == NET_TAP)
-		journal_log(rn->journal, "info host %s/%d", ip_str(p->host, h),
-		    p->prefix);
-	if (p->have_guest)
-		journal_log(rn->journal, "info guest %s", ip_str(p->guest, g));
-	if (p->mode != NET_NONE)
-		journal_log(rn->journal,
-		    "info mac %02x:%02x:%02x:%02x:%02x:%02x",
-		    p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4],
-		    p->mac[5]);
+	journal_info(j, "mode", "%s", nic ? nic->mode->name : "none");
+	if (nic && nic->mode->host_tap)
+		journal_info(j, "tap", "%s", nic->tap);
+	if (nic && nic->bridge[0])
+		journal_info(j, "bridge", "%s", nic->bridge);
+	if (nic && nic->host.family)
+		journal_info(j, "host", "%s", ipaddr_cidr(&nic->host, b));
+	if (nic && nic->guest.family)
+		journal_info(j, "guest", "%s", ipaddr_str(&nic->guest, b));
+	if (nic)
+		journal_info(j, "mac", "%s", mac_str(nic->mac, b));
 	abs = realpath(image, NULL);
-	journal_log(rn->journal, "info image %s", abs ? abs : image);
+	journal_info(j, "image", "%s", abs ? abs : image);
 	free(abs);
 }
 
-/* Lock the tap, replay dead runs, make the tap or bridge port, open it. */
+/* Lock NIC i's tap, replay its last holder if that run died, make the
+ * host side true. */
 static int
-runnet_tap(struct runnet *rn)
+nic_up(struct runnet *rn, size_t i, char *why, size_t whylen)
 {
-	struct netplan *p = rn->plan;
-	char why[512];
-	pid_t holder = 0;
-	struct net_link l;
-	int r, n = 0;
+	const struct nic *nic = &rn->plan->nic[i];
+	struct host h = { rn->net, rn->journal, rn->priv };
+	struct replay_report rep;
+	pid_t holder = 0, prev = 0;
+	int r;
 
-	if ((r = access_net_open(rn->priv, &rn->net)) < 0) {
-		warnx("netlink: %s", strerror(-r));
-		return EXIT_QRUN;
-	}
-	r = lock_tap(rn->state, p->tap, &rn->lock_fd, &holder);
+	r = lock_take(rn->state, nic->tap, &rn->lock_fd[i], &holder, &prev);
 	if (r == -EBUSY) {
-		warnx("%s: in use by qrun pid %ld", p->tap, (long)holder);
-		return EXIT_QRUN;
+		WHY("%s: in use by qrun pid %ld", nic->tap, (long)holder);
+		return r;
 	} else if (r < 0) {
-		warnx("%s: cannot lock: %s", p->tap, strerror(-r));
-		return EXIT_QRUN;
+		WHY("%s: cannot lock: %s", nic->tap, strerror(-r));
+		return r;
 	}
-	if (journal_cleanup(rn->state, rn->net, &n) == 0 && n > 0)
-		warnx("undid the leftovers of %d dead run%s", n,
-		    n == 1 ? "" : "s");
-	if ((p->mode == NET_BRIDGE ?
-	    bridge_ensure_port(rn->net, rn->journal, p, rn->priv, &l,
-	    &rn->tap_fd, why, sizeof(why)) :
-	    ensure_tap(rn->net, rn->journal, p, rn->priv, &l, &rn->tap_fd,
-	    why, sizeof(why))) < 0) {
-		warnx("%s", why);
-		return EXIT_QRUN;
+	if (journal_replay(rn->state, prev, rn->net, &rep) > 0) {
+		rn->replayed.undone += rep.undone;
+		rn->replayed.dropped += rep.dropped;
 	}
-	/* a tap made here comes with its queue open */
-	if (rn->tap_fd < 0 &&
-	    (rn->tap_fd = net_tap_open(&l, p->plain_frames)) < 0) {
-		warnx("%s: cannot open: %s", p->tap, strerror(-rn->tap_fd));
-		return EXIT_QRUN;
+	if ((r = lock_claim(rn->lock_fd[i])) < 0) {
+		WHY("%s: cannot lock: %s", nic->tap, strerror(-r));
+		return r;
+	}
+	return nic->mode->ensure(&h, nic, &rn->fd[i], why, whylen);
+}
+
+/* May the developer use every NIC's tap and bridge (access list)? */
+static int
+runnet_access(const struct runnet *rn, char *why, size_t whylen)
+{
+	const struct nic *nic;
+	int r;
+
+	for (size_t i = 0; i < rn->plan->n; i++) {
+		nic = &rn->plan->nic[i];
+		if (nic->mode->host_tap && (r = access_check(rn->priv,
+		    nic->tap, nic->bridge[0] ? nic->bridge : NULL, why,
+		    whylen)) < 0)
+			return r;
 	}
 	return 0;
 }
 
 /*
- * Journal the run and, in tap and bridge mode, make the network true.
- * Raises the network capability (priv_net); the caller lowers it once
- * its own network work is done. On failure, runnet_down() undoes.
+ * Journal the run and make every NIC's host side true. Raises the
+ * network capability (priv_net); the caller lowers it once its own
+ * network work is done. On failure, runnet_down() undoes.
  */
 int
-runnet_up(struct runnet *rn, const char *image)
+runnet_up(struct runnet *rn, const char *image, char *why, size_t whylen)
 {
-	const struct netplan *p = rn->plan;
-	bool tap = p->mode == NET_TAP || p->mode == NET_BRIDGE;
-	char why[512];
 	int r;
 
-	if (tap && access_check(rn->priv, p->tap, p->mode == NET_BRIDGE ?
-	    p->bridge : NULL, why, sizeof(why)) < 0) {
-		warnx("%s", why);
-		return EXIT_QRUN;
-	}
+	if ((r = runnet_access(rn, why, whylen)) < 0)
+		return r;
 	priv_net(rn->priv, true);
-	rn->state = state_dir(rn->priv->for_other);
+	rn->state = priv_state_dir(rn->priv);
 	if ((r = journal_open(rn->state, &rn->journal)) < 0) {
-		warnx("%s: cannot open the journal: %s", rn->state,
+		WHY("%s: cannot open the journal: %s", rn->state,
 		    strerror(-r));
-		return EXIT_QRUN;
+		return r;
 	}
 	runnet_info(rn, image);
-	return tap ? runnet_tap(rn) : 0;
+	for (size_t i = 0; i < rn->plan->n; i++) {
+		if (!rn->plan->nic[i].mode->host_tap)
+			continue;
+		if (rn->net == NULL &&
+		    (r = access_net_open(rn->priv, &rn->net)) < 0) {
+			WHY("netlink: %s", strerror(-r));
+			return r;
+		}
+		if ((r = nic_up(rn, i, why, whylen)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * A tap that stays (one qrun did not make) lost its carrier when its
+ * last queue closed, but the kernel reports that through linkwatch up to
+ * a second later: asking for the link settles it now, so qrun leaves the
+ * tap as it found it, NO-CARRIER, before it exits (and before the next
+ * run may take the lock).
+ */
+static void
+runnet_settle(const struct runnet *rn)
+{
+	struct net_link l;
+
+	for (size_t i = 0; rn->net && i < rn->plan->n; i++)
+		if (rn->plan->nic[i].mode->host_tap)
+			(void)net_link_get(rn->net, rn->plan->nic[i].tap, &l);
 }
 
 /* Undo what the journal says (or keep it: net.keep), unlock, close. */
-void
-runnet_down(struct runnet *rn)
+int
+runnet_down(struct runnet *rn, char *why, size_t whylen)
 {
-	int r;
+	const struct nic *nic = netplan_main(rn->plan);
+	int r = 0;
 
 	priv_net(rn->priv, true);
 	if (rn->journal && rn->plan->keep)
 		journal_close(rn->journal);
 	else if (rn->journal && (r = journal_undo(rn->journal, rn->net)) < 0)
-		warnx("%s: undo incomplete (%s); run qrun cleanup",
-		    rn->plan->tap, strerror(-r));
+		WHY("%s: undo incomplete (%s); run qrun cleanup",
+		    nic ? nic->tap : "network", strerror(-r));
 	rn->journal = NULL;
 	/* Closed after the undo: detaching the last queue of a tap that is
 	 * about to go is one more netdev event for the kernel to process. */
-	if (rn->tap_fd >= 0)
-		close(rn->tap_fd);
-	rn->tap_fd = -1;
-	if (rn->lock_fd >= 0)
-		unlock_tap(rn->lock_fd);
-	rn->lock_fd = -1;
-	if (rn->net)
-		net_close(rn->net);
+	for (size_t i = 0; i < NIC_MAX; i++) {
+		if (rn->fd[i] >= 0)
+			close(rn->fd[i]);
+		rn->fd[i] = -1;
+	}
+	runnet_settle(rn);
+	for (size_t i = 0; i < NIC_MAX; i++) {
+		lock_release(rn->lock_fd[i]);
+		rn->lock_fd[i] = -1;
+	}
+	net_close(rn->net);
 	rn->net = NULL;
 	free(rn->state);
 	rn->state = NULL;
 	priv_net(rn->priv, false);
+	return r;
 }

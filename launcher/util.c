@@ -197,30 +197,6 @@ parse_long(const char *s, long min, long max, long *out)
 }
 
 int
-parse_ipv4(const char *s, struct in_addr *addr, int *prefix, bool need_prefix)
-{
-	char buf[INET_ADDRSTRLEN];
-	const char *slash = strchr(s, '/');
-	size_t len = slash ? (size_t)(slash - s) : strlen(s);
-	long p = 32;
-
-	if (len == 0 || len >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	if (inet_pton(AF_INET, buf, addr) != 1)
-		return -EINVAL;
-	if (slash) {
-		if (prefix == NULL || parse_long(slash + 1, 0, 32, &p) < 0)
-			return -EINVAL;
-	} else if (need_prefix)
-		return -EINVAL;
-	if (prefix)
-		*prefix = (int)p;
-	return 0;
-}
-
-int
 parse_mac(const char *s, uint8_t mac[6])
 {
 	unsigned int b[6];
@@ -325,13 +301,6 @@ regex_compile(regex_t *rx, const char *pat, char *why, size_t len)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-/* The netmask of prefix (0..32), host byte order. */
-uint32_t
-prefix_mask(int prefix)
-{
-	return prefix <= 0 ? 0 : 0xffffffffu << (32 - prefix);
 }
 
 /* Milliseconds on the monotonic clock, for deadlines and intervals. */

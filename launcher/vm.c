@@ -2,7 +2,7 @@
  * vm.c - run QEMU and supervise it: fork/exec with a clean fd table and
  * dropped privileges, signals through a self-pipe, the serial console
  * scanned line by line in batch mode (expect/fail/timeout), and the exit
- * status mapped to DESIGN.md section 7.
+ * status mapped to qrun(1) EXIT STATUS.
  */
 #include <fcntl.h>
 #include <grp.h>

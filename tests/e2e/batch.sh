@@ -88,7 +88,8 @@ want 0 "--expect marker -> 0 (stdin not a terminal: /dev/null)"
 
 run $B --expect 'mbtest: d.ne' --timeout 20 -o 'qemu.append=lines=3' "$MB"
 want 0 "--expect (ERE) with --timeout -> 0"
-[ "$rc" -eq 0 ] && [ "$ms" -lt 10000 ] && ok "--expect stops the run at once (${ms} ms)"
+check "--expect stops the run at once (exit $rc, ${ms} ms, want 0 in < 10 s)" \
+    test "$rc" -eq 0 -a "$ms" -lt 10000
 
 run $B -o 'qemu.append=say=BOOM hang' --fail BOOM --timeout 20 "$MB"
 want 1 "--fail marker -> 1 with the reason" '^qrun: guest failed: /BOOM/ matched'

@@ -140,12 +140,12 @@ wait_line "$TESTDIR/g2.log" QRUN-GUEST-READY 60 &&
 check "two guests: both ready" [ $? -eq 0 ]
 n=$(replies "$LAB" 10.10.0.50)
 m=$(replies "$LAB" 10.10.0.51)
-check "two guests: lab host reaches 10.10.0.50 ($n/3) and 10.10.0.51 ($m/3)" \
-    [ "$n" -eq 3 ] && [ "$m" -eq 3 ]
+check "two guests: lab host reaches 10.10.0.50, 3 of 3 (got $n)" [ "$n" -eq 3 ]
+check "two guests: lab host reaches 10.10.0.51, 3 of 3 (got $m)" [ "$m" -eq 3 ]
 mac1=$(in_ns "$LAB" ip neigh show 10.10.0.50 | sed -n 's/.*lladdr \([^ ]*\).*/\1/p')
 mac2=$(in_ns "$LAB" ip neigh show 10.10.0.51 | sed -n 's/.*lladdr \([^ ]*\).*/\1/p')
 check "two guests: distinct MACs ($mac1, $mac2)" \
-    [ -n "$mac1" ] && [ -n "$mac2" ] && [ "$mac1" != "$mac2" ]
+    test -n "$mac1" -a -n "$mac2" -a "$mac1" != "$mac2"
 expect_rc 125 "bridge delete refused while runs use br0" \
     in_ns "$HOST" "$QRUN" bridge delete br0 2>"$TESTDIR/del.err"
 stop "$p1"
@@ -216,23 +216,22 @@ else
 fi
 
 # --- a crash in the middle of bridge create, then qrun cleanup ---------
-# Redo the create, then put the host where a create killed just before
-# its last step (addr-del eth1) leaves it, with the journal it had
-# written: eth1 still has its address, its routes are already on br0.
-in_ns "$HOST" "$QRUN" bridge create br0 --uplink eth1 >/dev/null
-in_ns "$HOST" ip addr add 10.10.0.5/16 dev eth1
-dead=$(sh -c 'echo $$')
-{
-	echo "qrun-journal 1 pid $dead uid 0 start 1"
-	echo "bridge-create br0"
-	echo "enslave eth1 br0"
-	echo "link-up br0"
-	echo "addr-add br0 10.10.0.5/16"
-	echo "route-add br0 0.0.0.0/0 10.10.0.1 0 3"
-	echo "route-add br0 10.20.0.0/16 10.10.0.254 0 3"
-	echo "route-del eth1 0.0.0.0/0 10.10.0.1 0 3"
-	echo "route-del eth1 10.20.0.0/16 10.10.0.254 0 3"
-} >"$QRUN_STATE_DIR/run-$dead.journal"
+# build/nlfail.so kills qrun (SIGKILL) just before a chosen request: here
+# the create's last step, taking eth1's address away; its routes are on
+# br0 already. The journal it wrote is replayed by qrun cleanup.
+SO=$TOP/build/nlfail.so
+RTM_DELLINK=17 RTM_DELADDR=21
+killed_at() {
+	_k=$1
+	shift
+	in_ns "$HOST" env LD_PRELOAD="$SO" NLFAIL_KILL="$_k" \
+	    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+	    "$QRUN" "$@" >"$TESTDIR/killed" 2>&1
+}
+killed_at $RTM_DELADDR bridge create br0 --uplink eth1
+check "crash in bridge create: killed before its last step (exit $?)" \
+    sh -c "ip -n '$HOST' -4 -o addr show dev eth1 | grep -q 10.10.0.5/16 &&
+    ip -n '$HOST' route show default | grep -q 'dev br0'"
 expect_rc 0 "crash in bridge create: qrun cleanup" \
     in_ns "$HOST" "$QRUN" cleanup
 final=$(snap)
@@ -240,22 +239,15 @@ check "crash in bridge create: state before bridge create again" \
     [ "$final" = "$pristine" ]
 
 # --- a crash right at the end of bridge delete, then qrun cleanup ------
-# The delete's journal, replayed, must rebuild br0 with eth1, the address
-# and the routes (br0 is a new interface then: only its state is compared).
+# Killed as the bridge itself is deleted (the delete goes on without
+# qrun): the replayed journal must make br0 again, with its old ifindex,
+# eth1, the address and the routes.
 in_ns "$HOST" "$QRUN" bridge create br0 --uplink eth1 >/dev/null
-in_ns "$HOST" "$QRUN" bridge delete br0 >/dev/null
-dead=$(sh -c 'echo $$')
-{
-	echo "qrun-journal 1 pid $dead uid 0 start 1"
-	echo "addr-add eth1 10.10.0.5/16"
-	echo "route-add eth1 0.0.0.0/0 10.10.0.1 0 3"
-	echo "route-add eth1 10.20.0.0/16 10.10.0.254 0 3"
-	echo "route-del br0 0.0.0.0/0 10.10.0.1 0 3"
-	echo "route-del br0 10.20.0.0/16 10.10.0.254 0 3"
-	echo "addr-del br0 10.10.0.5/16"
-	echo "release eth1 br0"
-	echo "bridge-delete br0"
-} >"$QRUN_STATE_DIR/run-$dead.journal"
+brx=$(ip -n "$HOST" -o link show br0 | cut -d: -f1)
+killed_at $RTM_DELLINK bridge delete br0
+wait_cmd 5 sh -c "! ip -n '$HOST' link show br0 >/dev/null 2>&1"
+check "crash in bridge delete: killed as br0 went" \
+    sh -c "! ip -n '$HOST' link show br0 >/dev/null 2>&1"
 expect_rc 0 "crash in bridge delete: qrun cleanup" \
     in_ns "$HOST" "$QRUN" cleanup
 check "crash in bridge delete: br0 back with eth1, 10.10.0.5/16, routes" \
@@ -264,6 +256,8 @@ check "crash in bridge delete: br0 back with eth1, 10.10.0.5/16, routes" \
     ! ip -n '$HOST' -4 -o addr show dev eth1 | grep -q inet &&
     ip -n '$HOST' route show default | grep -q 'dev br0' &&
     ip -n '$HOST' route show 10.20.0.0/16 | grep -q 'dev br0'"
+check "crash in bridge delete: br0 made again with its ifindex $brx" \
+    [ "$(ip -n "$HOST" -o link show br0 | cut -d: -f1)" = "$brx" ]
 check "crash in bridge delete: host namespace pings the lab host" \
     pings "$HOST" 10.10.0.1
 expect_rc 0 "bridge delete after the replay" \

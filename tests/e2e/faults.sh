@@ -26,8 +26,7 @@ fault() {
 	check "$3: says '$4'" grep -q "$4" "$TESTDIR/out"
 	check "$3: the tap qrun created is gone, namespace as before" \
 	    [ "$before" = "$(snapshot "$NS")" ]
-	check "$3: no journal left" \
-	    [ -z "$(ls "$QRUN_STATE_DIR"/run-*.journal 2>/dev/null)" ]
+	check "$3: no journal left in $(qrun_state)" no_journal
 }
 
 # 5 = EIO

@@ -14,9 +14,39 @@
 #   wait_cmd SEC CMD...               poll CMD until it succeeds
 #   wait_line FILE REGEX SEC          until FILE has a matching line
 #   need_root DESC                    skip (and exit 0) when not root
+#   qrun_state [sudo]                 the state dir qrun run as root uses
+#                                     (sudo: for a developer, SUDO_UID)
+#   no_journal [sudo]                 no run-*.journal in that dir
+#   shared_dir VAR                    a 0755 dir under /tmp another user
+#                                     can reach; removed at exit
+#   user_copy                         qrun and the guests copied there:
+#                                     $UQRUN, $UGUESTS, for other users
+#
+# As root every script runs in a private mount namespace with its own
+# tmpfs on /run/qrun: qrun acting for a developer (SUDO_UID) ignores
+# QRUN_STATE_DIR and keeps its locks and journals there, and they must
+# neither land in the host's /run/qrun nor mix with a parallel suite's.
 #
 # Each test is a shell script that prints one line per test case and exits
 # 0 unless it broke itself; tests/run counts the lines.
+
+if [ "$(id -u)" -eq 0 ] && [ -z "${QRUN_E2E_RUNDIR:-}" ]; then
+	# /run/qrun must exist to be mounted on: an empty directory, as
+	# qrun as root makes it. It is never removed (a parallel suite may
+	# have its tmpfs on it). Only the mount holding /run/qrun is made
+	# private here: /run/netns stays shared with the host, so the
+	# namespaces made here are as visible as without this.
+	export QRUN_E2E_RUNDIR=private
+	mkdir -p /run/qrun &&
+	    unshare -m --propagation unchanged true 2>/dev/null &&
+	    exec unshare -m --propagation unchanged sh -c '
+	    m=$(findmnt -n -o TARGET -T /run/qrun) &&
+	    mount --make-private "$m" &&
+	    mount -t tmpfs -o mode=0700 qrun-e2e /run/qrun ||
+	    { echo "FAIL - $1: cannot mount a private /run/qrun"; exit 1; }
+	    exec sh "$@"' sh "$0" "$@"
+	echo "# no private /run/qrun (unshare -m failed): runs for a developer use the host's"
+fi
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 QRUN=${QRUN:-$TOP/qrun}
@@ -24,6 +54,7 @@ GUESTS=${GUESTS:-$TOP/.cache/guests}
 TESTDIR=$(mktemp -d "${TMPDIR:-/tmp}/qrun-e2e.XXXXXX")
 _NSES=""
 _PIDS=""
+_DIRS=""
 
 ok()   { echo "ok - $*"; }
 fail() { echo "FAIL - $*"; }
@@ -53,6 +84,48 @@ need_guests() {
 	done
 }
 
+# qrun_state [sudo]: where qrun, run as root by this script, keeps its
+# locks and journals. Acting for a developer (SUDO_UID set and not 0: a
+# run the test gives SUDO_UID, "sudo", or the whole suite under sudo) it
+# ignores QRUN_STATE_DIR and uses /run/qrun (this script's private one);
+# otherwise QRUN_STATE_DIR.
+qrun_state() {
+	_su=${SUDO_UID:-0}
+	[ "${1:-}" = sudo ] && _su=1
+	if [ "$(id -u)" -eq 0 ] && [ "$_su" != 0 ]; then
+		echo /run/qrun
+	else
+		echo "$QRUN_STATE_DIR"
+	fi
+}
+
+# no_journal [sudo]: no run's journal in qrun_state's directory.
+no_journal() {
+	[ -z "$(ls "$(qrun_state "$@")"/run-*.journal 2>/dev/null)" ]
+}
+
+# shared_dir VAR: a new directory (0755) in /tmp, which another user can
+# reach wherever the checkout lives; its path goes into $VAR, and it is
+# removed at exit, also when the script dies early.
+shared_dir() {
+	_d=$(mktemp -d /tmp/qrun-e2e-shared.XXXXXX) || return 1
+	_DIRS="$_DIRS $_d"
+	chmod 0755 "$_d"
+	eval "$1=\$_d"
+}
+
+# user_copy: what another user must read or run, copied where they can:
+# the checkout (and its .cache) may be in a 0700 home such as /root.
+# Sets UQRUN (the qrun binary) and UGUESTS (the test guests).
+user_copy() {
+	shared_dir _uc || return 1
+	mkdir "$_uc/guests"
+	cp "$QRUN" "$_uc/qrun" || return 1
+	cp "$GUESTS"/* "$_uc/guests/" 2>/dev/null	# need_guests says which
+	chmod -R a+rX "$_uc"
+	UQRUN=$_uc/qrun UGUESTS=$_uc/guests
+}
+
 need_root() {
 	if [ "$(id -u)" -ne 0 ]; then
 		skip "$1: needs root"
@@ -67,7 +140,7 @@ _cleanup() {
 		for _p in $(ip netns pids "$_ns" 2>/dev/null); do kill -9 "$_p" 2>/dev/null; done
 		ip netns del "$_ns" 2>/dev/null
 	done
-	rm -rf "$TESTDIR"
+	rm -rf "$TESTDIR" $_DIRS
 }
 trap _cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -143,9 +216,10 @@ ns_empty() {
 	return 1
 }
 
+# A bridge's running timers (gc_timer 12.34 ...) are not state: cut.
 snapshot() {
 	ip netns exec "$1" sh -c 'ip -d link; ip addr' |
-	    sed -e 's/ qlen [0-9]*//'
+	    sed -e 's/ qlen [0-9]*//' -e 's/[a-z_]*_timer *[0-9.]*//g'
 }
 
 # Fresh state dir per test script, so journals and locks never mix.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The multiboot test kernel and qrun's exit statuses (DESIGN.md section 7):
+# The multiboot test kernel and qrun's exit statuses (qrun(1) EXIT STATUS):
 # success code -> 0, another debug-exit code -> 1, QEMU missing -> 127,
 # not executable -> 126, bad images -> 125, QEMU failing -> 1.
 . "$(dirname "$0")/lib.sh"

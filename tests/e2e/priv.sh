@@ -1,5 +1,5 @@
 #!/bin/sh
-# Privileges (DESIGN.md section 6, issue 8): a developer running a copy of
+# Privileges (qrun(1) Privileges, issue 8): a developer running a copy of
 # qrun that carries the file capability cap_net_admin may use exactly the
 # taps and bridges /etc/qrun/access.conf grants, QEMU runs without any
 # capability, planted journals are never acted on, QRUN_* overrides are
@@ -34,8 +34,9 @@ useradd -M -N -s /usr/sbin/nologin "$U1" && useradd -M -N -s /usr/sbin/nologin "
 UID1=$(id -u "$U1")
 GID1=$(id -g "$U1")
 
-chmod 755 "$TESTDIR"
-W=$TESTDIR/w
+# Everything the test users read or run is copied into W, a directory they
+# can reach wherever the checkout (or TMPDIR) lives.
+shared_dir W
 mkdir -p "$W/bin" "$W/low/qrun" "$W/run1" "$W/evil" "$W/evilcfg" "$W/tiny"
 cp "$QRUN" "$W/bin/qrun"
 cp "$GUESTS/mbtest.elf" "$W/mbtest.elf"
@@ -166,9 +167,49 @@ refused "granted veth vq0 is not a tap" "vq0: exists and is not a tap" \
 refused "bridge br9 not granted" "br9: bridge not granted" \
     -n bridge -t tap3 -b br9
 
+# --- a forged journal makes qrun do nothing the user could not -----------
+# A real run of U1's killed with SIGKILL leaves a genuine journal in U1's
+# own state dir ($XDG_RUNTIME_DIR/qrun), which U1 may edit: records
+# appended there would, undone, delete another user's tap, a bridge,
+# take an address and the link of a granted veth away, put an address
+# and a default route back. A capability-enabled cleanup undoes none.
+forged=$(snap)
+u1 -q -n tap -t tap3 $TCG --timeout 60 "$MB" -- -append hang \
+    >/dev/null 2>&1 &
+fpid=$!
+bg_track $fpid
+wait_cmd 20 sh -c "ls '$W/run1/qrun/'run-*.journal >/dev/null 2>&1 &&
+    pgrep -u '$UID1' -f qemu-system >/dev/null"
+kill -9 $(pgrep -u "$UID1" -x qrun) 2>/dev/null
+wait $fpid 2>/dev/null
+ix() { ip -n "$NS" -o link show "$1" | cut -d: -f1; }
+fj=$(ls "$W/run1/qrun/"run-*.journal 2>/dev/null | head -1)
+if [ -z "$fj" ]; then
+	fail "forged journal: the killed run left no journal to edit"
+else
+	{
+		echo "tap-create tap4@$(ix tap4)"
+		echo "bridge-create br3@$(ix br3)"
+		echo "addr-add vq0@$(ix vq0) 10.9.9.1/24"
+		echo "link-up vq0@$(ix vq0)"
+		echo "addr-del vq0@$(ix vq0) 10.9.8.1/24"
+		echo "route-del vq0@$(ix vq0) 0.0.0.0/0 10.9.9.254 0 4"
+	} >>"$fj"
+	u1 cleanup >"$TESTDIR/out" 2>&1
+	check "forged journal: cleanup refuses all six forged records" \
+	    grep -q "undid 1 leftover run; skipped 6 records" "$TESTDIR/out"
+	check "forged journal: tap4, br3, vq0's address and link untouched" \
+	    [ "$(snap)" = "$forged" ]
+	check "forged journal: no default route was added" \
+	    [ -z "$(ip -n "$NS" route show default)" ]
+	check "forged journal: the genuine part undone (tap3 gone)" \
+	    sh -c "! ip -n '$NS' link show tap3 >/dev/null 2>&1"
+fi
+
 # --- QRUN_* overrides are ignored when elevated -------------------------
 check "QRUN_STATE_DIR ignored: nothing in it" [ -z "$(ls -A "$W/evil")" ]
-check "state went to XDG_RUNTIME_DIR/qrun" [ -f "$W/run1/qrun/tap3.lock" ]
+check "state went to XDG_RUNTIME_DIR/qrun" \
+    sh -c "ls '$W/run1/qrun/'tap3@*.lock >/dev/null"
 u1 check -n user >"$TESTDIR/out" 2>&1
 if grep -q '^qemu.memory = 256' "$TESTDIR/out"; then
 	ok "QRUN_CONFIG_DIR ignored (qemu.memory stays 256)"
@@ -206,26 +247,14 @@ check "planted journal in QRUN_STATE_DIR untouched, lo still up" \
     [ -f "$W/evil/run-999999.journal" -a "$before" = "$(snap)" ]
 
 # --- ENOSPC writing the journal: what was done is undone ----------------
-# A tmpfs of two pages: the lock file takes one, the journal the other.
-# The image path is padded so that "tap-create tap3" still fits in the
-# journal's page and the next record, "addr-add", does not.
+# build/nlfail.so makes the journal's write of the record after
+# tap-create, "addr-add", fail as a full disk would (the journal's own
+# unit test fills a real tmpfs).
 before=$(snap)
-in_ns "$NS" sh -c '
-	mount -t tmpfs -o size=8k,mode=700 none "$1" || exit 3
-	start=$(sed "s/.*) //" /proc/$$/stat | cut -d" " -f20)
-	hdr="qrun-journal 1 pid $$ uid 0 start $start"
-	fixed=$(( ${#hdr} + 1 + 14 + 14 + 24 + 22 + 27 + 12 ))
-	want=$(( 4066 - fixed ))
-	p="$2/pad"
-	while [ $(( ${#p} + 201 )) -lt "$want" ]; do
-		p="$p/$(printf "%0200d" 0)"
-	done
-	last=$(( want - ${#p} - 1 ))
-	p="$p/$(printf "%0${last}d" 0)"
-	mkdir -p "${p%/*}" && cp "$3" "$p" || exit 3
-	QRUN_STATE_DIR="$1" exec "$4" -n tap -t tap3 -o qemu.accel=tcg \
-	    --success-code 0 --timeout 30 "$p" -- -append exit=0
-' sh "$W/tiny" "$W" "$MB" "$QRUN" >"$TESTDIR/out" 2>&1
+in_ns "$NS" env LD_PRELOAD="$TOP/build/nlfail.so" JFAIL_PREFIX="addr-add " \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+    "$QRUN" -n tap -t tap3 -o qemu.accel=tcg --success-code 0 --timeout 30 \
+    "$MB" -- -append exit=0 >"$TESTDIR/out" 2>&1
 rc=$?
 if [ "$rc" -eq 125 ] && grep -q "cannot write the journal: No space" "$TESTDIR/out" &&
     [ "$before" = "$(snap)" ]; then
@@ -235,20 +264,19 @@ else
 fi
 
 # --- root on behalf of a user opens --serial-log as that user -----------
-echo keep >"$TESTDIR/rootonly"
-chmod 600 "$TESTDIR/rootonly"
+echo keep >"$W/rootonly"
+chmod 600 "$W/rootonly"
 expect_rc 125 "sudo-style --serial-log to a root-only file is refused" \
     env SUDO_UID="$UID1" SUDO_GID="$GID1" "$QRUN" -q -n none $TCG \
-    --success-code 0 --timeout 20 --serial-log "$TESTDIR/rootonly" "$MB" \
+    --success-code 0 --timeout 20 --serial-log "$W/rootonly" "$MB" \
     -- -append exit=0
 check "the root-only file is untouched" \
-    [ "$(cat "$TESTDIR/rootonly")" = keep ]
+    [ "$(cat "$W/rootonly")" = keep ]
 
 # --- root on behalf of a user reads profiles with the user's rights ------
 # A root-owned 0600 file (think /etc/shadow) in a directory anyone may
 # enter: the user cannot read it, so neither may qrun on their behalf.
-pub=$(mktemp -d /tmp/qrun-pub.XXXXXX)
-chmod 755 "$pub"
+shared_dir pub
 printf 'qemu: { memory = 300; };\n' >"$pub/secret.conf"
 chmod 600 "$pub/secret.conf"
 env SUDO_UID="$UID1" SUDO_GID="$GID1" "$QRUN" -n none --dry-run \
@@ -264,7 +292,6 @@ chmod 644 "$pub/secret.conf"
 check "the same profile, readable by the user: used" sh -c \
     "env SUDO_UID=$UID1 SUDO_GID=$GID1 '$QRUN' -n none --dry-run \
     -p '$pub/secret.conf' '$MB' | grep -q -- '-m 300'"
-rm -rf "$pub"
 
 # --- doctor sees the capability and the access list ---------------------
 u1 doctor >"$TESTDIR/out" 2>&1

@@ -19,12 +19,13 @@ boot() {
 	ip netns exec "$_ns" "$QRUN" "$@" >"$_out" 2>"$_out.err"
 }
 
-# Nothing of the run may survive it: no qemu, no tap, no journal.
+# left_clean NS BEFORE [sudo]: nothing of the run may survive it: no
+# qemu, no tap, no journal where qrun keeps them (qrun_state).
 left_clean() {
 	_ns=$1 _before=$2
 	ns_empty "$_ns" &&
 	    [ "$(snapshot "$_ns")" = "$_before" ] &&
-	    [ -z "$(ls "$QRUN_STATE_DIR"/*.journal 2>/dev/null)" ]
+	    no_journal ${3:-}
 }
 
 netns_make NS
@@ -93,14 +94,18 @@ check "guest powers off: the command was stopped (${took} s)" \
     [ "$took" -lt 25 ]
 check "guest powers off: namespace as before" left_clean "$NS" "$BEFORE"
 
-# as root for a developer (sudo): uid and no capabilities
+# as root for a developer (sudo): uid and no capabilities. QEMU runs as
+# the developer: it boots copies of the guests (user_copy), which the
+# developer can read wherever the checkout lives.
 TUSER="qrt$$"
-if useradd -M -N -s /bin/sh "$TUSER" 2>/dev/null; then
+if ! user_copy; then
+	fail "under sudo: cannot copy the guests"
+elif useradd -M -N -s /bin/sh "$TUSER" 2>/dev/null; then
 	trap 'userdel "$TUSER" 2>/dev/null; _cleanup' EXIT
 	TUID=$(id -u "$TUSER") TGID=$(id -g "$TUSER")
 	SUDO_UID=$TUID SUDO_GID=$TGID SUDO_USER=$TUSER \
 	    boot "$NS" "$TESTDIR/sudo" $TAPARGS --timeout 60 --ready ping \
-	    --initrd "$INITRD" "$KERNEL" --run sh -c \
+	    --initrd "$UGUESTS/initrd.gz" "$UGUESTS/vmlinuz" --run sh -c \
 	    'grep -E "^(Uid|CapEff)" /proc/self/status'
 	rc=$?
 	if [ $rc -eq 0 ] &&
@@ -112,7 +117,8 @@ if useradd -M -N -s /bin/sh "$TUSER" 2>/dev/null; then
 		fail "under sudo: uid/caps of the command (exit $rc)"
 		grep -E "(Uid|CapEff):" "$TESTDIR/sudo"
 	fi
-	check "under sudo: namespace as before" left_clean "$NS" "$BEFORE"
+	check "under sudo: namespace as before, no journal left" \
+	    left_clean "$NS" "$BEFORE" sudo
 	userdel "$TUSER" 2>/dev/null
 else
 	skip "under sudo: cannot add a test user"

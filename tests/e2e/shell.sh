@@ -92,8 +92,8 @@ case $(status_line 3) in
 *"guest: running"*) ok "shell: boot restarted QEMU" ;;
 *) fail "shell: boot restarted QEMU ($(status_line 3))" ;;
 esac
-check "shell: one network setup for all boots" \
-    [ "$(grep -c '^qrun: tap1' "$out")" -le 1 ]
+n=$(grep -c '^qrun: tap1 ' "$out")
+check "shell: one network setup for all boots ($n hint lines, want 1)" [ "$n" -eq 1 ]
 
 say quit
 exec 3>&-
@@ -102,7 +102,7 @@ rc=$?
 check "shell: quit exits 0 (got $rc)" [ "$rc" -eq 0 ]
 check "shell: namespace as before after quit" [ "$before" = "$(snapshot "$NS")" ]
 check "shell: no QEMU left" ns_empty "$NS"
-check "shell: QMP socket dir removed" sh -c "! ls -d '$QRUN_STATE_DIR'/qmp-* 2>/dev/null"
+check "shell: QMP socket dir removed" sh -c "! ls -d '$(qrun_state)'/qmp-* 2>/dev/null"
 if [ -n "${SHELL_DEBUG:-}" ]; then cat "$out"; fi
 
 # Bad input: the shell says why, keeps going, and the exit status is that
@@ -148,5 +148,6 @@ check "shell: guest still running after run" grep -q '^guest: running' "$bad"
 check "shell: run sh -c 'exit 3' makes the shell exit 3 (got $rc)" [ "$rc" -eq 3 ]
 if [ -n "${SHELL_DEBUG:-}" ]; then cat "$bad"; fi
 printf 'help\n' | "$QRUN" shell -n none >"$bad" 2>&1
-check "shell: 'qrun shell' reads commands, EOF quits (exit $?)" \
-    grep -q 'reboot' "$bad"
+rc=$?
+check "shell: 'qrun shell' reads commands: help lists reboot" grep -q 'reboot' "$bad"
+check "shell: 'qrun shell': EOF quits, exit 0 (got $rc)" [ "$rc" -eq 0 ]

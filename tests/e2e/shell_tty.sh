@@ -24,6 +24,40 @@ until_pane() {
 	return 1
 }
 count() { pane | grep -Ec "$1"; }
+# until_last LINE SECS [SESSION]: until the pane's last line is LINE.
+# Every look at the pane waits, with a deadline, for what it expects:
+# under load the terminal may lag the keys by more than any fixed sleep.
+until_last() {
+	_end=$(($(date +%s) + $2))
+	while :; do
+		_l=$(T capture-pane -p ${3:+-t "$3"} | grep -v '^$' | tail -n 1)
+		[ "$_l" = "$1" ] && return 0
+		[ "$(date +%s)" -lt "$_end" ] || return 1
+		sleep 0.1
+	done
+}
+# until_quiet SECS: until the pane's output (pane.log) has not grown for
+# a second: the guest has finished printing and the line is redrawn.
+until_quiet() {
+	_end=$(($(date +%s) + $1))
+	_s=-1
+	while [ "$(date +%s)" -lt "$_end" ]; do
+		_n=$(wc -c <"$TESTDIR/pane.log")
+		[ "$_n" = "$_s" ] && return 0
+		_s=$_n
+		sleep 1
+	done
+	return 1
+}
+# check_last DESC LINE [SESSION]: ok when the last line becomes LINE
+# within 10 s; the FAIL line shows what it was instead.
+check_last() {
+	if until_last "$2" 10 ${3:-}; then
+		ok "$1"
+	else
+		fail "$1 ($(T capture-pane -p ${3:+-t "$3"} | grep -v '^$' | tail -n 1))"
+	fi
+}
 cleanup_tmux() { T kill-server 2>/dev/null; }
 trap 'cleanup_tmux; _cleanup' EXIT
 
@@ -39,49 +73,35 @@ if until_pane '^qrun>$' 10; then ok "shell tty: prompt"
 else fail "shell tty: prompt ($(last))"; fi
 
 T send-keys 'reb' Tab
-sleep 0.5
-check "shell tty: reb<TAB> completes to reboot" [ "$(last)" = "qrun> reboot" ]
+check_last "shell tty: reb<TAB> completes to reboot" "qrun> reboot"
 T send-keys C-u 'profile myl' Tab
-sleep 0.5
-if [ "$(last)" = "qrun> profile mylab" ]; then
-	ok "shell tty: profile myl<TAB> completes a profile name"
-else
-	fail "shell tty: profile myl<TAB> completes a profile name ($(last))"
-fi
+check_last "shell tty: profile myl<TAB> completes a profile name" \
+    "qrun> profile mylab"
 T send-keys C-u 'boot' Enter
 until_pane 'QRUN-GUEST-READY' 60
-# Half-typed command, then the guest prints a whole boot again.
+# Half-typed command, then the guest prints a whole boot again: type it
+# once the reset is under way, look once the second boot is complete and
+# the line has been redrawn under it.
 T send-keys 'reboot' Enter
-sleep 0.3
+until_pane '^qrun: guest reset' 10
 T send-keys 'sta'
-_end=$(($(date +%s) + 60))
-while [ "$(grep -ac QRUN-GUEST-READY "$TESTDIR/pane.log")" -lt 2 ] &&
-    [ "$(date +%s)" -lt "$_end" ]; do
-	sleep 0.3
-done
-sleep 1.5
-case $(last) in
-"qrun> sta") ok "shell tty: guest output keeps the half-typed line" ;;
-*) fail "shell tty: guest output keeps the half-typed line ($(last))" ;;
-esac
+wait_cmd 60 sh -c "[ \$(grep -ac QRUN-GUEST-READY '$TESTDIR/pane.log') -ge 2 ]"
+until_quiet 30
+check_last "shell tty: guest output keeps the half-typed line" "qrun> sta"
 T send-keys Enter
-until_pane '^guest: running' 10
+check "shell tty: sta<Enter> runs status" until_pane '^guest: running' 10
 T send-keys Up
-sleep 0.3
-check "shell tty: Up recalls the last command" [ "$(last)" = "qrun> sta" ]
+check_last "shell tty: Up recalls the last command" "qrun> sta"
 T send-keys C-c
-sleep 0.5
-check "shell tty: Ctrl-C clears the line" [ "$(last)" = "qrun>" ]
+check_last "shell tty: Ctrl-C clears the line" "qrun>"
 n=$(count '^guest: running')
 T send-keys 'status' Enter
-sleep 1
 check "shell tty: guest still running after Ctrl-C" \
-    [ "$(count '^guest: running')" -gt "$n" ]
+    wait_cmd 10 sh -c "[ \$(tmux -L '$sock' capture-pane -p | grep -c '^guest: running') -gt $n ]"
 # console: a real attach; keys go to the guest's shell, Ctrl-] detaches.
 T send-keys 'console' Enter
 until_pane '^console attached' 5
 T send-keys Enter
-sleep 0.5
 T send-keys 'echo hi-from-''console' Enter
 if until_pane '^hi-from-console' 15; then
 	ok "shell tty: console attach: the guest's shell echoes typed input"
@@ -90,8 +110,7 @@ else
 fi
 T send-keys 'C-]'
 until_pane '^console detached' 5
-sleep 0.5
-check "shell tty: Ctrl-] detaches, the prompt returns" [ "$(last)" = "qrun>" ]
+check_last "shell tty: Ctrl-] detaches, the prompt returns" "qrun>"
 T send-keys 'quit' Enter
 until_pane 'QRUN-EXIT=' 20
 if pane | grep -q 'QRUN-EXIT=0'; then ok "shell tty: quit exits 0"
@@ -103,9 +122,9 @@ check "shell tty: history file written" \
 # home from the password database, written with their rights; a history
 # path that points at a file of root's is not written through.
 HUSER="qrh$$"
-HOMED=$(mktemp -d /tmp/qrun-home.XXXXXX)
+shared_dir HOMED	# removed by _cleanup, also if the script dies early
 if useradd -M -N -d "$HOMED" -s /bin/sh "$HUSER" 2>/dev/null; then
-	trap 'cleanup_tmux; userdel "$HUSER" 2>/dev/null; rm -rf "$HOMED"; _cleanup' EXIT
+	trap 'cleanup_tmux; userdel "$HUSER" 2>/dev/null; _cleanup' EXIT
 	HUID=$(id -u "$HUSER") HGID=$(id -g "$HUSER")
 	chown "$HUID:$HGID" "$HOMED"
 	HIST=$HOMED/.local/state/qrun/history
@@ -147,30 +166,26 @@ if useradd -M -N -d "$HOMED" -s /bin/sh "$HUSER" 2>/dev/null; then
 	    [ "$(cat "$VICTIM"; stat -c %u "$VICTIM")" = "root-data
 0" ]
 	# Completion reads the developer's profiles with their rights too:
-	# their own names complete, a directory only root may read does not.
+	# their own names complete, a directory only root may read does not
+	# (in a directory anyone may enter: only its own 0700 keeps them out).
 	rm -f "$HIST"
 	mkdir -p "$HOMED/.config/qrun"
 	: > "$HOMED/.config/qrun/userlab.conf"
 	chown -R "$HUID:$HGID" "$HOMED/.config"
-	mkdir -m 700 "$TESTDIR/rootonly"
-	: > "$TESTDIR/rootonly/secretlab.conf"
+	shared_dir PUB
+	mkdir -m 700 "$PUB/rootonly"
+	: > "$PUB/rootonly/secretlab.conf"
 	T new-session -d -s sudo3 -x 120 -y 20 "env SUDO_UID=$HUID \
 	    SUDO_GID=$HGID SUDO_USER=$HUSER '$QRUN' -i -n user 2>&1; sleep 30"
-	_end=$(($(date +%s) + 10))
-	until T capture-pane -p -t sudo3 | grep -q '^qrun>'; do
-		[ "$(date +%s)" -lt "$_end" ] || break
-		sleep 0.2
-	done
+	until_last "qrun>" 10 sudo3
 	T send-keys -t sudo3 'profile user' Tab
-	sleep 0.5
-	l=$(T capture-pane -p -t sudo3 | grep -v '^$' | tail -n 1)
-	check "shell tty, sudo: the developer's profile names complete ($l)" \
-	    [ "$l" = "qrun> profile userlab" ]
-	T send-keys -t sudo3 C-u "profile $TESTDIR/rootonly/sec" Tab
-	sleep 0.5
-	l=$(T capture-pane -p -t sudo3 | grep -v '^$' | tail -n 1)
-	check "shell tty, sudo: a root-only directory lists nothing ($l)" \
-	    [ "$l" = "qrun> profile $TESTDIR/rootonly/sec" ]
+	check_last "shell tty, sudo: the developer's profile names complete" \
+	    "qrun> profile userlab" sudo3
+	# The Z typed after Tab shows that Tab was handled: "secZ" when
+	# nothing was completed.
+	T send-keys -t sudo3 C-u "profile $PUB/rootonly/sec" Tab Z
+	check_last "shell tty, sudo: a root-only directory lists nothing" \
+	    "qrun> profile $PUB/rootonly/secZ" sudo3
 	T send-keys -t sudo3 C-u 'quit' Enter
 else
 	skip "shell tty, sudo: cannot add a test user"

@@ -108,9 +108,8 @@ for how in next cleanup; do
 		fi
 	fi
 	same "$ns" "$before" "qrun killed, then $how: namespace as before"
-	if ls "$QRUN_STATE_DIR"/run-*.journal >/dev/null 2>&1; then
-		fail "qrun killed, then $how: a journal was left behind"
-	fi
+	check "qrun killed, then $how: no journal left in $(qrun_state)" \
+	    no_journal
 done
 
 # 3. SIGHUP (terminal closed), SIGTERM, SIGINT to qrun: QEMU stopped,
@@ -139,8 +138,6 @@ for sig in HUP TERM INT; do
 		fail "SIG$sig: QEMU $vpid still running"; kill -9 "$vpid"
 	fi
 	same "$ns" "$before" "SIG$sig: namespace as before"
-	if ls "$QRUN_STATE_DIR"/run-*.journal >/dev/null 2>&1; then
-		fail "SIG$sig: a journal was left behind"
-	fi
+	check "SIG$sig: no journal left in $(qrun_state)" no_journal
 done
 exit 0

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The checks before any change (DESIGN.md section 5, issue 4): a
+# The checks before any change (qrun(1) Network life cycle, issue 4): a
 # pre-addressed tap is used and left as it is; a tap of another uid, a
 # bridge port, a tap with another address, an overlapping route on another
 # interface, a tap without a default address and a non-tap named like a

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Local tap mode, the heart of qrun (DESIGN.md section 5): the Linux guest
+# Local tap mode, the heart of qrun (qrun(1) Network life cycle): the Linux guest
 # on tap1 in a private namespace answers pings from 172.21.0.1, sees the
 # host as 172.21.0.1, status reports it, and after SIGTERM the namespace
 # is exactly as before. tap0/tap11 get their lab addresses; --dry-run

@@ -1,11 +1,14 @@
 #!/bin/sh
-# Privileges (DESIGN.md section 6): an unprivileged user (made by this
+# Privileges (qrun(1) Privileges): an unprivileged user (made by this
 # test) boots on a tap root created for them and leaves it as it was;
 # without a tap qrun exits 125 printing the admin command, which works
 # when run; under sudo (SUDO_UID/SUDO_GID) QEMU runs as the user with no
-# capabilities.
+# capabilities. The user runs copies of qrun and the guests (user_copy):
+# the checkout may be in a home only root can enter.
 . "$(dirname "$0")/lib.sh"
 need_root "unprivileged user"
+need_guests "unprivileged user" "$GUESTS/vmlinuz" "$GUESTS/initrd.gz" \
+    "$GUESTS/mbtest.elf"
 command -v useradd >/dev/null && command -v setpriv >/dev/null ||
     { skip "unprivileged user: needs useradd and setpriv"; exit 0; }
 
@@ -17,8 +20,8 @@ _unpriv_cleanup() {
 }
 trap '_unpriv_cleanup; _cleanup' EXIT
 UID_=$(id -u "$U") GID_=$(id -g "$U")
-chmod 0755 "$TESTDIR"
-UDIR=$TESTDIR/u
+user_copy || { fail "unprivileged user: cannot copy qrun and the guests"; exit 0; }
+shared_dir UDIR
 mkdir -p "$UDIR/state" "$UDIR/config"
 chown -R "$U:" "$UDIR"
 
@@ -42,9 +45,9 @@ as_user() {
 boot_user() {
 	_ns=$1 _bd=$2
 	rm -f "$UDIR/serial.log"
-	(as_user "$_ns" "$QRUN" -n tap -t tap1 -o qemu.accel=tcg \
-	    --serial-log "$UDIR/serial.log" --initrd "$GUESTS/initrd.gz" \
-	    "$GUESTS/vmlinuz") >"$TESTDIR/out" 2>"$TESTDIR/err" </dev/null &
+	(as_user "$_ns" "$UQRUN" -n tap -t tap1 -o qemu.accel=tcg \
+	    --serial-log "$UDIR/serial.log" --initrd "$UGUESTS/initrd.gz" \
+	    "$UGUESTS/vmlinuz") >"$TESTDIR/out" 2>"$TESTDIR/err" </dev/null &
 	_p=$!
 	bg_track "$_p"
 	if wait_line "$UDIR/serial.log" QRUN-GUEST-READY 60; then
@@ -71,8 +74,8 @@ check "user on root-made tap1: tap left as it was" same_as "$NS" "$before"
 # 2. No tap: 125 and the admin command; that command works when run.
 netns_make NS2
 before=$(snap_stable "$NS2")
-(as_user "$NS2" "$QRUN" -n tap -t tap1 -o qemu.accel=tcg \
-    "$GUESTS/mbtest.elf") >"$TESTDIR/out" 2>"$TESTDIR/err" </dev/null
+(as_user "$NS2" "$UQRUN" -n tap -t tap1 -o qemu.accel=tcg \
+    "$UGUESTS/mbtest.elf") >"$TESTDIR/out" 2>"$TESTDIR/err" </dev/null
 rc=$?
 hint=$(sed -n 's/.*\(sudo qrun tap create .*\)/\1/p' "$TESTDIR/err")
 if [ "$rc" -eq 125 ] && grep -q "sudo qrun tap create tap1 --owner $U" \
@@ -98,12 +101,13 @@ case $cmd in
 *)	fail "user without tap: no admin command printed" ;;
 esac
 
-# 3. Under sudo: network set up as root, QEMU runs as the user, no caps.
+# 3. Under sudo: network set up as root, QEMU runs as the user, no caps;
+# the locks and the journal go to /run/qrun (this script's private one).
 netns_make NS3
 before=$(snap_stable "$NS3")
 ip netns exec "$NS3" env SUDO_UID="$UID_" SUDO_GID="$GID_" SUDO_USER="$U" \
     "$QRUN" -n tap -t tap1 -o qemu.accel=tcg --timeout 60 \
-    -o qemu.append=hang "$GUESTS/mbtest.elf" >"$TESTDIR/out" \
+    -o qemu.append=hang "$UGUESTS/mbtest.elf" >"$TESTDIR/out" \
     2>"$TESTDIR/err" </dev/null &
 p=$!
 bg_track "$p"
@@ -125,3 +129,4 @@ wait "$p" 2>/dev/null
 rc=$?
 check "sudo: SIGTERM -> 143 (exit $rc)" [ "$rc" -eq 143 ]
 check "sudo: namespace as before" same_as "$NS3" "$before"
+check "sudo: no journal left in $(qrun_state sudo)" no_journal sudo

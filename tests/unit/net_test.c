@@ -18,7 +18,8 @@
 #include "qrun.h"
 #include "unit.h"
 
-#define N_TESTS 8
+/* The tests net_suite registers, counted as skipped without a namespace. */
+#define N_TESTS 9
 
 static int orig_ns = -1;
 static struct net *nl;
@@ -47,13 +48,27 @@ ns_teardown(void)
 	}
 }
 
-static struct in_addr
+static struct ipaddr
 ip(const char *s)
 {
-	struct in_addr a;
+	struct ipaddr a;
 
-	ck_assert_int_eq(inet_pton(AF_INET, s, &a), 1);
+	ck_assert_int_eq(ipaddr_parse(s, 0, &a), 0);
 	return a;
+}
+
+/* A persistent tap as net_tap_new and net_tap_persist make it; its
+ * creator's queue closed. */
+static int
+mktap(const char *name, uid_t owner, gid_t group, struct net_link *l)
+{
+	int fd = net_tap_new(nl, name, true, l);
+
+	if (fd < 0)
+		return fd;
+	ck_assert_int_eq(net_tap_persist(fd, owner, group, l), 0);
+	close(fd);
+	return 0;
 }
 
 /* Make tap NAME owned by uid 4242 and return its index. */
@@ -62,7 +77,7 @@ tap(const char *name)
 {
 	struct net_link l;
 
-	ck_assert_int_eq(net_tap_create(name, 4242, (gid_t)-1), 0);
+	ck_assert_int_eq(mktap(name, 4242, (gid_t)-1, &l), 0);
 	ck_assert_int_eq(net_link_get(nl, name, &l), 0);
 	return l.ifindex;
 }
@@ -70,8 +85,9 @@ tap(const char *name)
 START_TEST(test_tap_create)
 {
 	struct net_link l;
+	int fd;
 
-	ck_assert_int_eq(net_tap_create("qt0", 4242, (gid_t)-1), 0);
+	ck_assert_int_eq(mktap("qt0", 4242, (gid_t)-1, &l), 0);
 	ck_assert_int_eq(net_link_get(nl, "qt0", &l), 0);
 	ck_assert_str_eq(l.name, "qt0");
 	ck_assert_str_eq(l.kind, "tun");
@@ -81,10 +97,16 @@ START_TEST(test_tap_create)
 	ck_assert_int_eq(l.group, -1);
 	ck_assert_int_eq(l.master, 0);
 	ck_assert_uint_eq(l.mtu, 1500);
-	ck_assert_int_eq(net_tap_create("qt0", 4242, (gid_t)-1), -EEXIST);
-	ck_assert_int_eq(net_tap_create("qt1", 4242, 4343), 0);
+	ck_assert_int_eq(mktap("qt0", 4242, (gid_t)-1, &l), -EEXIST);
+	ck_assert_int_eq(mktap("qt1", 4242, 4343, &l), 0);
 	ck_assert_int_eq(net_link_get(nl, "qt1", &l), 0);
 	ck_assert_int_eq(l.group, 4343);
+	/* Until it is persistent, a new tap lives as long as its queue. */
+	fd = net_tap_new(nl, "qt9", true, &l);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(net_link_get(nl, "qt9", &l), 0);
+	close(fd);
+	ck_assert_int_eq(net_link_get(nl, "qt9", &l), -ENODEV);
 	/* Not a tap: the loopback, looked up by index too. */
 	ck_assert_int_eq(net_link_get(nl, "lo", &l), 0);
 	ck_assert_str_eq(l.kind, "");
@@ -95,16 +117,17 @@ START_TEST(test_tap_create)
 }
 END_TEST
 
-/* The link net_tap_create_open reports without asking rtnetlink is the
- * one RTM_GETLINK describes; its queue is attached and outlives nothing. */
+/* The link net_tap_new and net_tap_persist report without asking
+ * rtnetlink is the one RTM_GETLINK describes; the queue is attached. */
 START_TEST(test_tap_create_open)
 {
 	struct net_link made, got;
 	struct ifreq ifr;
 	int fd;
 
-	fd = net_tap_create_open(nl, "qt2", 4242, 4343, true, &made);
+	fd = net_tap_new(nl, "qt2", true, &made);
 	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(net_tap_persist(fd, 4242, 4343, &made), 0);
 	ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	memset(&ifr, 0, sizeof(ifr));
 	ck_assert_int_eq(ioctl(fd, TUNGETIFF, &ifr), 0);
@@ -126,13 +149,12 @@ START_TEST(test_tap_create_open)
 	close(fd);
 	/* Persistent: the queue's close leaves the tap. */
 	ck_assert_int_eq(net_link_get(nl, "qt2", &got), 0);
-	ck_assert_int_eq(net_tap_create_open(nl, "qt2", 4242, (gid_t)-1, true,
-	    &made), -EEXIST);
-	ck_assert_int_eq(net_tap_create_open(nl, "bad/name", 4242, (gid_t)-1,
-	    true, &made), -EINVAL);
+	ck_assert_int_eq(net_tap_new(nl, "qt2", true, &made), -EEXIST);
+	ck_assert_int_eq(net_tap_new(nl, "bad/name", true, &made), -EINVAL);
 	/* Plain frames (a capture): no IFF_VNET_HDR, and the link says so. */
-	fd = net_tap_create_open(nl, "qt3", 4242, (gid_t)-1, false, &made);
+	fd = net_tap_new(nl, "qt3", false, &made);
 	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(net_tap_persist(fd, 4242, (gid_t)-1, &made), 0);
 	ck_assert_int_eq(ioctl(fd, TUNGETIFF, &ifr), 0);
 	ck_assert(!(ifr.ifr_flags & IFF_VNET_HDR));
 	ck_assert_int_eq(net_link_get(nl, "qt3", &got), 0);
@@ -143,6 +165,7 @@ END_TEST
 
 START_TEST(test_missing)
 {
+	struct ipaddr net = ip("10.0.0.0/8");
 	struct net_link l;
 	char name[IFNAMSIZ];
 
@@ -160,41 +183,64 @@ START_TEST(test_missing)
 	ck_assert_int_eq(net_link_get(nl, "nosuch0", &l), -ENODEV);
 	l.is_tap = false;
 	ck_assert_int_eq(net_tap_open(&l, false), -ENODEV);
-	ck_assert_int_eq(net_route_overlap(nl, ip("10.0.0.0"), 8, 0, name), 0);
+	ck_assert_int_eq(net_route_overlap(nl, &net, 0, name), 0);
 }
 END_TEST
+
+/* Is a (with its prefix) in the list of n addresses? */
+static bool
+listed(const struct net_addr *a, size_t n, const char *want)
+{
+	struct ipaddr w = ip(want);
+
+	for (size_t i = 0; i < n; i++)
+		if (ipaddr_same(&a[i].a, &w))
+			return true;
+	return false;
+}
 
 START_TEST(test_addr)
 {
 	struct net_addr a[4];
+	struct ipaddr x;
 	size_t n;
 	int t0 = tap("qt0"), t1 = tap("qt1");
 
-	ck_assert_int_eq(net_addr_list(nl, t0, a, 4, &n), 0);
+	ck_assert_int_eq(net_addr_list(nl, t0, AF_INET, a, 4, &n), 0);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(net_addr_add(nl, t0, ip("172.21.0.1"), 16), 0);
-	ck_assert_int_eq(net_addr_add(nl, t0, ip("172.21.0.1"), 16), -EEXIST);
-	ck_assert_int_eq(net_addr_add(nl, t1, ip("10.9.8.7"), 24), 0);
-	ck_assert_int_eq(net_addr_list(nl, t0, a, 4, &n), 0);
+	x = ip("172.21.0.1/16");
+	ck_assert_int_eq(net_addr_add(nl, t0, &x), 0);
+	ck_assert_int_eq(net_addr_add(nl, t0, &x), -EEXIST);
+	x = ip("10.9.8.7/24");
+	ck_assert_int_eq(net_addr_add(nl, t1, &x), 0);
+	ck_assert_int_eq(net_addr_list(nl, t0, AF_INET, a, 4, &n), 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_uint_eq(a[0].addr.s_addr, ip("172.21.0.1").s_addr);
-	ck_assert_int_eq(a[0].prefix, 16);
-	ck_assert_int_eq(net_addr_add(nl, t0, ip("192.168.7.1"), 24), 0);
-	ck_assert_int_eq(net_addr_list(nl, t0, a, 4, &n), 0);
+	ck_assert(listed(a, n, "172.21.0.1/16"));
+	x = ip("192.168.7.1/24");
+	ck_assert_int_eq(net_addr_add(nl, t0, &x), 0);
+	ck_assert_int_eq(net_addr_list(nl, t0, AF_INET, a, 4, &n), 0);
 	ck_assert_uint_eq(n, 2);
-	ck_assert_int_eq(net_addr_list(nl, t0, a, 1, &n), -ENOSPC);
+	ck_assert_int_eq(net_addr_list(nl, t0, AF_INET, a, 1, &n), -ENOSPC);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(net_addr_del(nl, t0, ip("172.21.0.1"), 16), 0);
-	ck_assert_int_eq(net_addr_del(nl, t0, ip("172.21.0.1"), 16),
-	    -EADDRNOTAVAIL);
-	ck_assert_int_eq(net_addr_list(nl, t0, a, 4, &n), 0);
+	x = ip("172.21.0.1/16");
+	ck_assert_int_eq(net_addr_del(nl, t0, &x), 0);
+	ck_assert_int_eq(net_addr_del(nl, t0, &x), -EADDRNOTAVAIL);
+	ck_assert_int_eq(net_addr_list(nl, t0, AF_INET, a, 4, &n), 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_uint_eq(a[0].addr.s_addr, ip("192.168.7.1").s_addr);
-	ck_assert_int_eq(a[0].prefix, 24);
-	ck_assert_int_eq(net_addr_list(nl, t1, a, 4, &n), 0);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_uint_eq(a[0].addr.s_addr, ip("10.9.8.7").s_addr);
-	ck_assert_int_eq(net_addr_add(nl, t0, ip("1.2.3.4"), 33), -EINVAL);
+	ck_assert(listed(a, n, "192.168.7.1/24"));
+	ck_assert_int_eq(net_addr_list(nl, t1, AF_INET, a, 4, &n), 0);
+	ck_assert(n == 1 && listed(a, n, "10.9.8.7/24"));
+	/* IPv6 the same way, usable at once (no duplicate detection) */
+	x = ip("fd00:172:21::1/64");
+	ck_assert_int_eq(net_addr_add(nl, t0, &x), 0);
+	ck_assert_int_eq(net_addr_list(nl, t0, AF_INET6, a, 4, &n), 0);
+	ck_assert(n == 1 && listed(a, n, "fd00:172:21::1/64"));
+	ck_assert_int_eq(net_addr_list(nl, t0, AF_UNSPEC, a, 4, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(net_addr_del(nl, t0, &x), 0);
+	x = ip("1.2.3.4/32");
+	x.prefix = 33;
+	ck_assert_int_eq(net_addr_add(nl, t0, &x), -EINVAL);
 }
 END_TEST
 
@@ -222,9 +268,15 @@ START_TEST(test_bridge)
 	struct net_link l, br;
 	int t0 = tap("qt0");
 
-	ck_assert_int_eq(net_bridge_create(nl, "qbr0"), 0);
-	ck_assert_int_eq(net_bridge_create(nl, "qbr0"), -EEXIST);
-	ck_assert_int_eq(net_bridge_create(nl, "qt0"), -EEXIST);
+	ck_assert_int_eq(net_bridge_create(nl, "qbr0", 0), 0);
+	ck_assert_int_eq(net_bridge_create(nl, "qbr0", 0), -EEXIST);
+	ck_assert_int_eq(net_bridge_create(nl, "qt0", 0), -EEXIST);
+	/* the ifindex asked for, or -EEXIST when it is taken */
+	ck_assert_int_eq(net_bridge_create(nl, "qbr1", 123456), 0);
+	ck_assert_int_eq(net_link_get(nl, "qbr1", &br), 0);
+	ck_assert_int_eq(br.ifindex, 123456);
+	ck_assert_int_eq(net_bridge_create(nl, "qbr2", 123456), -EEXIST);
+	ck_assert_int_eq(net_link_get(nl, "qbr2", &br), -ENODEV);
 	ck_assert_int_eq(net_link_get(nl, "qbr0", &br), 0);
 	ck_assert_str_eq(br.kind, "bridge");
 	ck_assert(!br.is_tap);
@@ -239,28 +291,49 @@ START_TEST(test_bridge)
 }
 END_TEST
 
+/* net_route_overlap(NET, EXCLUDE) */
+static int
+overlap(const char *net, int exclude, char *name)
+{
+	struct ipaddr n = ip(net);
+
+	return net_route_overlap(nl, &n, exclude, name);
+}
+
 START_TEST(test_route_overlap)
 {
 	char name[IFNAMSIZ] = "";
 	struct net_link br;
+	struct net_route rt;
+	struct ipaddr x;
 	int t0 = tap("qt0");
 
-	ck_assert_int_eq(net_bridge_create(nl, "qbr0"), 0);
+	ck_assert_int_eq(net_bridge_create(nl, "qbr0", 0), 0);
 	ck_assert_int_eq(net_link_get(nl, "qbr0", &br), 0);
-	ck_assert_int_eq(net_addr_add(nl, t0, ip("172.21.0.1"), 16), 0);
+	x = ip("172.21.0.1/16");
+	ck_assert_int_eq(net_addr_add(nl, t0, &x), 0);
+	x = ip("fd00:172:21::1/64");
+	ck_assert_int_eq(net_addr_add(nl, t0, &x), 0);
 	ck_assert_int_eq(net_link_set_up(nl, t0, true), 0);
-	ck_assert_int_eq(net_route_overlap(nl, ip("172.21.5.0"), 24,
-	    br.ifindex, name), 1);
+	ck_assert_int_eq(overlap("172.21.5.0/24", br.ifindex, name), 1);
 	ck_assert_str_eq(name, "qt0");
-	ck_assert_int_eq(net_route_overlap(nl, ip("172.0.0.0"), 8, 0, name), 1);
-	ck_assert_int_eq(net_route_overlap(nl, ip("172.22.0.0"), 16,
-	    br.ifindex, name), 0);
-	ck_assert_int_eq(net_route_overlap(nl, ip("172.21.5.0"), 24, t0,
-	    name), 0);
+	ck_assert_int_eq(overlap("172.0.0.0/8", 0, name), 1);
+	ck_assert_int_eq(overlap("172.22.0.0/16", br.ifindex, name), 0);
+	ck_assert_int_eq(overlap("172.21.5.0/24", t0, name), 0);
+	/* IPv6 prefixes alike; the other family never overlaps */
+	ck_assert_int_eq(overlap("fd00:172::/32", br.ifindex, name), 1);
+	ck_assert_int_eq(overlap("fd00:172:22::/64", br.ifindex, name), 0);
+	/* one lookup says where traffic goes */
+	x = ip("172.21.0.2");
+	ck_assert_int_eq(net_route_get(nl, &x, &rt), 0);
+	ck_assert_int_eq(rt.ifindex, t0);
+	x = ip("10.1.2.3");
+	ck_assert_int_eq(net_route_get(nl, &x, &rt), 0);
+	ck_assert_int_eq(rt.ifindex, 0);
 	/* The local table (172.21.0.1/32, broadcast) does not count. */
-	ck_assert_int_eq(net_addr_del(nl, t0, ip("172.21.0.1"), 16), 0);
-	ck_assert_int_eq(net_route_overlap(nl, ip("172.21.0.1"), 32, 0,
-	    name), 0);
+	x = ip("172.21.0.1/16");
+	ck_assert_int_eq(net_addr_del(nl, t0, &x), 0);
+	ck_assert_int_eq(overlap("172.21.0.1/32", 0, name), 0);
 }
 END_TEST
 

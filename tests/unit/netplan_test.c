@@ -42,16 +42,16 @@ START_TEST(test_tap_defaults)
 		struct config c;
 		struct netplan p;
 		struct strv d = { 0 };
-		char tap[8], h[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+		char tap[8], h[IPADDR_STRLEN], g[IPADDR_STRLEN];
 
 		snprintf(tap, sizeof(tap), "tap%d", n);
 		cfg_tap(&c, tap);
 		ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
-		ck_assert_str_eq(ip_str(p.host, h), want[n][0]);
-		ck_assert_str_eq(ip_str(p.guest, g), want[n][1]);
-		ck_assert_str_eq(ip_str(p.gw, h), want[n][0]);
-		ck_assert_int_eq(p.prefix, 16);
-		ck_assert_str_eq(p.tap, tap);
+		ck_assert_str_eq(ipaddr_str(&p.nic[0].host, h), want[n][0]);
+		ck_assert_str_eq(ipaddr_str(&p.nic[0].guest, g), want[n][1]);
+		ck_assert_str_eq(ipaddr_str(&p.nic[0].gw, h), want[n][0]);
+		ck_assert_int_eq(p.nic[0].host.prefix, 16);
+		ck_assert_str_eq(p.nic[0].tap, tap);
 		strv_free(&d);
 		config_free(&c);
 	}
@@ -67,11 +67,11 @@ START_TEST(test_keep_capture)
 
 	cfg_tap(&c, "tap1");
 	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
-	ck_assert(!p.keep && !p.plain_frames);
+	ck_assert(!p.keep && !p.nic[0].plain_frames);
 	c.net_keep = true;
 	set_str(&c.net_capture, "/tmp/x.pcap");
 	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
-	ck_assert(p.keep && p.plain_frames);
+	ck_assert(p.keep && p.nic[0].plain_frames);
 	strv_free(&d);
 	config_free(&c);
 }
@@ -108,15 +108,15 @@ START_TEST(test_explicit_addrs)
 	struct config c;
 	struct netplan p;
 	struct strv d = { 0 };
-	char h[INET_ADDRSTRLEN], *ip;
+	char h[IPADDR_STRLEN], *ip;
 
 	cfg_tap(&c, "devtap");
 	set_str(&c.net_host_addr, "192.168.77.1/24");
 	set_str(&c.net_guest_addr, "192.168.77.9");
 	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
-	ck_assert_str_eq(ip_str(p.host, h), "192.168.77.1");
-	ck_assert_str_eq(ip_str(p.guest, h), "192.168.77.9");
-	ck_assert_int_eq(p.prefix, 24);
+	ck_assert_str_eq(ipaddr_str(&p.nic[0].host, h), "192.168.77.1");
+	ck_assert_str_eq(ipaddr_str(&p.nic[0].guest, h), "192.168.77.9");
+	ck_assert_int_eq(p.nic[0].host.prefix, 24);
 	ip = netplan_kernel_ip(&p);
 	ck_assert_str_eq(ip, "ip=192.168.77.9::192.168.77.1:255.255.255.0::"
 	    "eth0:off");
@@ -124,7 +124,7 @@ START_TEST(test_explicit_addrs)
 	/* host only: the guest is the next address */
 	set_str(&c.net_guest_addr, "");
 	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
-	ck_assert_str_eq(ip_str(p.guest, h), "192.168.77.2");
+	ck_assert_str_eq(ipaddr_str(&p.nic[0].guest, h), "192.168.77.2");
 	/* guest outside the host's network */
 	set_str(&c.net_guest_addr, "192.168.78.9");
 	set_str(&c.where[K_NET_GUEST_ADDR], "y.conf:7");
@@ -169,7 +169,7 @@ START_TEST(test_mac)
 	cfg_tap(&c, "tap1");
 	set_str(&c.net_mac, "52:54:00:aa:bb:cc");
 	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
-	ck_assert_uint_eq(p.mac[5], 0xcc);
+	ck_assert_uint_eq(p.nic[0].mac[5], 0xcc);
 	set_str(&c.net_mac, "zz");
 	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), -EINVAL);
 	strv_free(&d);
@@ -213,11 +213,11 @@ START_TEST(test_user_forwards)
 	strv_push(&c.net_forwards, "8080:80");
 	strv_push(&c.net_forwards, "udp:5353:53");
 	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
-	ck_assert_uint_eq(p.nfwd, 3);
-	ck_assert_str_eq(p.fwd[1].proto, "tcp");
-	ck_assert_uint_eq(p.fwd[1].host_port, 8080);
-	ck_assert_uint_eq(p.fwd[1].guest_port, 80);
-	ck_assert_str_eq(p.fwd[2].proto, "udp");
+	ck_assert_uint_eq(p.nic[0].nfwd, 3);
+	ck_assert_str_eq(p.nic[0].fwd[1].proto, "tcp");
+	ck_assert_uint_eq(p.nic[0].fwd[1].host_port, 8080);
+	ck_assert_uint_eq(p.nic[0].fwd[1].guest_port, 80);
+	ck_assert_str_eq(p.nic[0].fwd[2].proto, "udp");
 	ip = netplan_kernel_ip(&p);
 	ck_assert_str_eq(ip, "ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off");
 	free(ip);
@@ -231,8 +231,9 @@ argv_line(struct config *c, enum image_type t, int fd)
 {
 	struct netplan p;
 	struct strv d = { 0 }, argv = { 0 };
+	int fds[NIC_MAX] = { fd };
 	struct qemu_opts o = { .image = "/img/k", .type = t, .accel = "tcg",
-	    .tap_fd = fd };
+	    .fds = fd >= 0 ? fds : NULL };
 	char *line;
 
 	ck_assert_int_eq(netplan_make(c, "jack", &p, &d), 0);

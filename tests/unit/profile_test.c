@@ -109,7 +109,7 @@ static int
 load(struct config *cfg, const char *profile, const struct strv *o,
     const struct strv *ow, struct strv *diags)
 {
-	struct profile_src src = { profile, o, ow, false };
+	struct profile_src src = { profile, o, ow, false, NULL };
 
 	config_init(cfg);
 	return profile_load(cfg, &src, diags);
@@ -298,7 +298,7 @@ START_TEST(test_profile_names)
 	};
 
 	strv_push(&n, "kept");
-	profile_names(false, &n);
+	profile_names(false, NULL, &n);
 	ck_assert_uint_eq(n.n, 4);
 	ck_assert_str_eq(n.v[0], "kept");
 	ck_assert_str_eq(n.v[1], "alpha");
@@ -521,33 +521,40 @@ START_TEST(test_dirs)
 	char *home = getenv("HOME") ? xstrdup(getenv("HOME")) : NULL;
 	char *s;
 
+	struct priv pv = { .home = "/h/dev" };
+
 	setenv("QRUN_STATE_DIR", "/x/state", 1);
-	s = state_dir(false);
+	s = priv_state_dir(&pv);
 	ck_assert_str_eq(s, "/x/state");
 	free(s);
-	s = state_dir(true);
+	pv.for_other = true;
+	s = priv_state_dir(&pv);
 	ck_assert_str_ne(s, "/x/state");
 	free(s);
 	unsetenv("QRUN_STATE_DIR");
 	setenv("XDG_RUNTIME_DIR", "/x/run", 1);
-	s = state_dir(false);
+	s = priv_state_dir(&pv);
 	ck_assert_str_eq(s, geteuid() == 0 ? "/run/qrun" : "/x/run/qrun");
 	free(s);
 	unsetenv("XDG_RUNTIME_DIR");
+	/* no runtime dir: the developer's own, never a shared /tmp name */
+	s = priv_state_dir(&pv);
+	ck_assert_str_eq(s, geteuid() == 0 ? "/run/qrun" :
+	    "/h/dev/.local/state/qrun");
+	free(s);
 
 	setenv("QRUN_CONFIG_DIR", "/x/conf", 1);
 	setenv("XDG_CONFIG_HOME", "/x/xdg", 1);
-	s = profile_config_dir(false);
+	s = profile_config_dir(false, NULL);
 	ck_assert_str_eq(s, "/x/conf");
 	free(s);
 	/* elevated: the developer's passwd home, never the environment */
-	s = profile_config_dir(true);
-	ck_assert_str_ne(s, "/x/xdg/qrun");
-	ck_assert_ptr_nonnull(strstr(s, "/.config/qrun"));
+	s = profile_config_dir(true, "/h/dev");
+	ck_assert_str_eq(s, "/h/dev/.config/qrun");
 	free(s);
 	unsetenv("XDG_CONFIG_HOME");
 	setenv("HOME", "/x/home", 1);
-	s = profile_config_dir(true);
+	s = profile_config_dir(true, "/h/dev");
 	ck_assert_str_ne(s, "/x/home/.config/qrun");
 	free(s);
 	if (home)

@@ -43,19 +43,90 @@ END_TEST
 
 START_TEST(test_parse_ipv4)
 {
-	struct in_addr a;
-	int p = -1;
+	struct ipaddr a;
 
-	ck_assert_int_eq(parse_ipv4("172.21.0.1/16", &a, &p, true), 0);
-	ck_assert_int_eq(p, 16);
-	ck_assert_uint_eq(ntohl(a.s_addr), 0xac150001);
-	ck_assert_int_lt(parse_ipv4("172.21.0.1", &a, &p, true), 0);
-	ck_assert_int_eq(parse_ipv4("172.21.0.2", &a, NULL, false), 0);
-	ck_assert_int_lt(parse_ipv4("172.21.0.1/33", &a, &p, true), 0);
-	ck_assert_int_lt(parse_ipv4("172.21.0/16", &a, &p, true), 0);
-	ck_assert_int_lt(parse_ipv4("300.1.1.1/8", &a, &p, true), 0);
-	ck_assert_int_lt(parse_ipv4("1.2.3.4/", &a, &p, true), 0);
-	ck_assert_int_lt(parse_ipv4("1.2.3.4/x", &a, &p, true), 0);
+	ck_assert_int_eq(ipaddr_parse("172.21.0.1/16", IPA_PREFIX, &a), 0);
+	ck_assert_int_eq(a.family, AF_INET);
+	ck_assert_int_eq(a.prefix, 16);
+	ck_assert_uint_eq(ntohl(a.u.v4.s_addr), 0xac150001);
+	ck_assert_int_lt(ipaddr_parse("172.21.0.1", IPA_PREFIX, &a), 0);
+	ck_assert_int_eq(ipaddr_parse("172.21.0.2", IPA_NOPREFIX, &a), 0);
+	ck_assert_int_eq(a.prefix, -1);
+	ck_assert_int_lt(ipaddr_parse("172.21.0.2/8", IPA_NOPREFIX, &a), 0);
+	ck_assert_int_lt(ipaddr_parse("172.21.0.1/33", IPA_PREFIX, &a), 0);
+	ck_assert_int_lt(ipaddr_parse("172.21.0/16", IPA_PREFIX, &a), 0);
+	ck_assert_int_lt(ipaddr_parse("300.1.1.1/8", IPA_PREFIX, &a), 0);
+	ck_assert_int_lt(ipaddr_parse("1.2.3.4/", IPA_PREFIX, &a), 0);
+	ck_assert_int_lt(ipaddr_parse("1.2.3.4/x", IPA_PREFIX, &a), 0);
+	ck_assert_int_lt(ipaddr_parse("fd00::1/64", IPA_V4, &a), 0);
+	ck_assert_int_lt(ipaddr_parse("10.0.0.1/8", IPA_V6, &a), 0);
+}
+END_TEST
+
+/* IPv6 is data: the same parse, print, compare and mask. */
+START_TEST(test_ipaddr_v6)
+{
+	struct ipaddr a, b, n;
+	char buf[IPADDR_STRLEN];
+	const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+	ck_assert_int_eq(ipaddr_parse("fd00:172:21::1/64", IPA_PREFIX, &a), 0);
+	ck_assert_int_eq(a.family, AF_INET6);
+	ck_assert_str_eq(ipaddr_cidr(&a, buf), "fd00:172:21::1/64");
+	n = ipaddr_net(&a);
+	ck_assert_str_eq(ipaddr_cidr(&n, buf), "fd00:172:21::/64");
+	ck_assert_int_eq(ipaddr_parse("fd00:172:21:0:5054:ff:fe12:3456", 0,
+	    &b), 0);
+	ck_assert(ipaddr_contains(&a, &b));
+	ck_assert_int_lt(ipaddr_parse("fd00:172:22::1/129", IPA_PREFIX, &b), 0);
+	ck_assert_int_eq(ipaddr_parse("fd00:172::/32", IPA_PREFIX, &b), 0);
+	ck_assert(ipaddr_overlap(&a, &b) && ipaddr_overlap(&b, &a));
+	b = ipaddr_eui64(&a, mac);
+	ck_assert_str_eq(ipaddr_cidr(&b, buf),
+	    "fd00:172:21:0:5054:ff:fe12:3456/64");
+	ck_assert(ipaddr_private(&a));
+	ck_assert_int_eq(ipaddr_parse("2001:db8::1/64", IPA_PREFIX, &b), 0);
+	ck_assert(!ipaddr_private(&b));
+}
+END_TEST
+
+/* The host addresses no interface may take, each with its reason. */
+START_TEST(test_ipaddr_refuse)
+{
+	static const struct { const char *a, *why; } t[] = {
+		{ "127.0.0.2/8", "a loopback address" },
+		{ "224.0.0.1/4", "a multicast address" },
+		{ "169.254.1.1/16", "a link-local address" },
+		{ "0.1.2.3/8", "the unspecified address" },
+		{ "240.0.0.1/4", "a reserved address" },
+		{ "10.0.0.0/8", "the network address of its prefix" },
+		{ "10.255.255.255/8", "the broadcast address of its prefix" },
+		{ "::1/128", "a loopback address" },
+		{ "fe80::1/64", "a link-local address" },
+		{ "ff02::1/16", "a multicast address" },
+		{ "fd00:172:21::/64",
+		    "the subnet-router anycast address of its prefix" },
+		{ "172.21.0.1/16", NULL }, { "128.0.0.1/1", NULL },
+		{ "fd00:172:21::1/64", NULL },
+	};
+	struct ipaddr a;
+	const char *why;
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		ck_assert_int_eq(ipaddr_parse(t[i].a, IPA_PREFIX, &a), 0);
+		why = ipaddr_refuse(&a);
+		if (t[i].why == NULL)
+			ck_assert_msg(why == NULL, "%s: %s", t[i].a, why);
+		else
+			ck_assert_msg(why && strcmp(why, t[i].why) == 0,
+			    "%s: %s", t[i].a, why ? why : "(accepted)");
+	}
+	ck_assert_int_eq(ipaddr_parse("128.0.0.1/1", IPA_PREFIX, &a), 0);
+	ck_assert(!ipaddr_private(&a));
+	ck_assert_int_eq(ipaddr_parse("172.21.0.1/16", IPA_PREFIX, &a), 0);
+	ck_assert(ipaddr_private(&a));
+	ck_assert_int_eq(ipaddr_parse("172.0.0.1/8", IPA_PREFIX, &a), 0);
+	ck_assert(!ipaddr_private(&a));
 }
 END_TEST
 
@@ -86,6 +157,8 @@ util_suite(void)
 	tcase_add_test(tc, test_shell_quote);
 	tcase_add_test(tc, test_ifname);
 	tcase_add_test(tc, test_parse_ipv4);
+	tcase_add_test(tc, test_ipaddr_v6);
+	tcase_add_test(tc, test_ipaddr_refuse);
 	tcase_add_test(tc, test_parse_mac_long);
 	suite_add_tcase(s, tc);
 	return s;

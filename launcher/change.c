@@ -1,0 +1,817 @@
+/*
+ * change.c - every change qrun makes to the host, as a journal record:
+ * its text form, how it is made (apply) and how it is undone. One table
+ * holds the vocabulary, so a new kind of change is one row and two small
+ * functions, and "journal, then change, then drop the record if the
+ * change failed" is written once (change_apply).
+ *
+ * A record names each link by name and kernel identity, "tap1@7": undo
+ * acts only while ifindex 7 still exists and is still called tap1, so a
+ * link someone else made later under the same name is never touched.
+ * The identity is known before the change is made: a tap lives only as
+ * long as its creator's fd until TUNSETPERSIST, so its record is written
+ * between the two; any other link is created with the ifindex its record
+ * names (RTM_NEWLINK with ifi_index set).
+ *
+ * Undo is idempotent and checks before it acts; a record someone forged
+ * or edited cannot make a capability-enabled qrun do more than its user
+ * could: kinds whose undo adds something (an address, a route, a bridge
+ * port, a bridge) are undone only by root.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "qrun.h"
+
+#define IFINDEX_TRIES	16
+
+/* Argument types of a record. */
+enum arg { A_END, A_LINK, A_ADDR, A_GW, A_MTU, A_NUM, A_KEY, A_NAME, A_REST };
+
+/* flags */
+#define K_NS	1	/* names links: undone only in its own namespace */
+#define K_ROOT	2	/* its undo adds to the host: root only */
+
+typedef int apply_fn(struct net *, const struct jrec *);
+
+struct kind {
+	const char *name;
+	enum arg args[6];
+	int flags;
+	apply_fn *apply;	/* NULL: made by its own function */
+	undo_fn *undo;		/* NULL: nothing to undo (info) */
+	const char *says;	/* what it does, for messages: %1..%3 */
+};
+
+static apply_fn do_addr_add, do_link_up, do_enslave, do_mtu, do_addr_del,
+    do_route_add, do_route_del, do_release, do_bridge_delete, do_info;
+static undo_fn undo_tap_create, undo_addr_add, undo_link_up, undo_enslave,
+    undo_mtu, undo_bridge_create, undo_addr_del, undo_route_add,
+    undo_route_del, undo_release, undo_bridge_delete, undo_dir, undo_hold;
+
+/*
+ * The vocabulary, indexed by enum jkind. says is what the change does to
+ * its first link, for "tap1: cannot add 172.21.0.1/16: ..." and the
+ * dry run: %2 is the second link, %a the address (route: destination),
+ * %g the gateway, %m the new MTU, %t the text.
+ */
+static const struct kind kinds[] = {
+	[J_TAP_CREATE] = { "tap-create", { A_LINK }, K_NS, NULL,
+	    undo_tap_create, "create" },
+	[J_ADDR_ADD] = { "addr-add", { A_LINK, A_ADDR }, K_NS, do_addr_add,
+	    undo_addr_add, "add %a" },
+	[J_LINK_UP] = { "link-up", { A_LINK }, K_NS, do_link_up,
+	    undo_link_up, "set up" },
+	[J_ENSLAVE] = { "enslave", { A_LINK, A_LINK }, K_NS, do_enslave,
+	    undo_enslave, "join the bridge %2" },
+	[J_MTU] = { "mtu", { A_LINK, A_MTU, A_MTU }, K_NS, do_mtu, undo_mtu,
+	    "set the MTU to %m" },
+	[J_BRIDGE_CREATE] = { "bridge-create", { A_LINK }, K_NS, NULL,
+	    undo_bridge_create, "create" },
+	/* qrun bridge create|delete: moving an uplink's addresses and
+	 * routes to its bridge and back */
+	[J_ADDR_DEL] = { "addr-del", { A_LINK, A_ADDR }, K_NS | K_ROOT,
+	    do_addr_del, undo_addr_del, "remove %a" },
+	[J_ROUTE_ADD] = { "route-add", { A_LINK, A_ADDR, A_GW, A_NUM, A_NUM },
+	    K_NS, do_route_add, undo_route_add, "add route %a via %g" },
+	[J_ROUTE_DEL] = { "route-del", { A_LINK, A_ADDR, A_GW, A_NUM, A_NUM },
+	    K_NS | K_ROOT, do_route_del, undo_route_del,
+	    "remove route %a via %g" },
+	[J_RELEASE] = { "release", { A_LINK, A_LINK }, K_NS | K_ROOT,
+	    do_release, undo_release, "leave the bridge %2" },
+	[J_BRIDGE_DELETE] = { "bridge-delete", { A_LINK }, K_NS | K_ROOT,
+	    do_bridge_delete, undo_bridge_delete, "delete" },
+	/* a directory of the run's in the state dir (the shell's QMP) */
+	[J_DIR] = { "dir", { A_NAME }, 0, NULL, undo_dir, "make directory %t" },
+	/* a hold on a resource runs share (share.c) */
+	[J_HOLD] = { "hold", { A_NAME }, K_NS, NULL, undo_hold, "hold %t" },
+	[J_INFO] = { "info", { A_KEY, A_REST }, 0, do_info, NULL, "note %t" },
+};
+
+/* ------------------------------------------------------------ text */
+
+/* The next word of a line split at single spaces; NULL when none. */
+static char *
+next_word(char **pp)
+{
+	char *w = *pp, *sp;
+
+	if (*w == '\0' || *w == ' ')
+		return NULL;
+	if ((sp = strchr(w, ' ')) != NULL) {
+		*sp = '\0';
+		*pp = sp + 1;
+	} else
+		*pp = w + strlen(w);
+	return w;
+}
+
+/* info keys: [a-z0-9_-]{1,32} */
+static bool
+key_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 32)
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-_") == n;
+}
+
+/* Free text: no control characters (UTF-8 bytes are fine). */
+static bool
+text_ok(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* A file name of the state dir: [A-Za-z0-9._-], no leading dot. */
+bool
+change_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n < 64 && s[0] != '.' && strspn(s,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-") == n;
+}
+
+/* "NAME@IFINDEX" into l. */
+static int
+link_parse(char *w, struct jlink *l)
+{
+	char *at = strrchr(w, '@');
+	long idx;
+
+	if (at == NULL)
+		return -EINVAL;
+	*at = '\0';
+	if (ifname_check(w, NULL) < 0 ||
+	    parse_long(at + 1, 1, 0x7fffffff, &idx) < 0)
+		return -EINVAL;
+	strcpy(l->name, w);
+	l->ifindex = (int)idx;
+	return 0;
+}
+
+struct counts {
+	size_t link, mtu, num;
+};
+
+/* One word of type t into r. */
+static int
+word_parse(enum arg t, char *w, struct jrec *r, struct counts *c)
+{
+	long v;
+
+	switch (t) {
+	case A_LINK:
+		return link_parse(w, &r->l[c->link++]);
+	case A_ADDR:
+		return ipaddr_parse(w, IPA_PREFIX, &r->addr);
+	case A_GW:
+		return strcmp(w, "-") == 0 ? 0 :
+		    ipaddr_parse(w, IPA_NOPREFIX, &r->gw);
+	case A_MTU:
+		if (parse_long(w, 68, 1 << 20, &v) < 0)
+			return -EINVAL;
+		r->mtu[c->mtu++] = (unsigned)v;
+		return 0;
+	case A_NUM:
+		if (parse_long(w, 0, 0xffffffffL, &v) < 0)
+			return -EINVAL;
+		if (c->num++ == 0)
+			r->metric = (unsigned)v;
+		else
+			r->proto = (unsigned)v;
+		return 0;
+	case A_KEY:
+		r->key = w;
+		return key_ok(w) ? 0 : -EINVAL;
+	case A_NAME:
+		r->text = w;
+		return change_name_ok(w) ? 0 : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * Parse one record in place (the line is cut into words; key and text
+ * point into it). -ENOENT for an unknown kind, -EINVAL when malformed.
+ */
+int
+jrec_parse(char *line, struct jrec *r)
+{
+	struct counts c = { 0 };
+	const struct kind *k = NULL;
+	char *p = line, *w;
+
+	memset(r, 0, sizeof(*r));
+	if ((w = next_word(&p)) == NULL)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (strcmp(kinds[i].name, w) == 0)
+			k = &kinds[i];
+	if (k == NULL)
+		return -ENOENT;
+	r->kind = (enum jkind)(k - kinds);
+	for (size_t a = 0; a < ARRAY_SIZE(k->args) && k->args[a]; a++) {
+		if (k->args[a] == A_REST) {
+			r->text = p;
+			p += strlen(p);
+			if (!text_ok(r->text))
+				return -EINVAL;
+		} else if ((w = next_word(&p)) == NULL ||
+		    word_parse(k->args[a], w, r, &c) < 0)
+			return -EINVAL;
+	}
+	return *p == '\0' ? 0 : -EINVAL;
+}
+
+/* Append one argument's text. */
+static void
+word_format(enum arg t, const struct jrec *r, struct counts *c,
+    char *buf, size_t len)
+{
+	char a[IPADDR_STRLEN];
+	size_t off = strlen(buf);
+	const struct jlink *l;
+
+	switch (t) {
+	case A_LINK:
+		l = &r->l[c->link++];
+		snprintf(buf + off, len - off, " %s@%d", l->name, l->ifindex);
+		break;
+	case A_ADDR:
+		snprintf(buf + off, len - off, " %s", ipaddr_cidr(&r->addr, a));
+		break;
+	case A_GW:
+		snprintf(buf + off, len - off, " %s", ipaddr_str(&r->gw, a));
+		break;
+	case A_MTU:
+		snprintf(buf + off, len - off, " %u", r->mtu[c->mtu++]);
+		break;
+	case A_NUM:
+		snprintf(buf + off, len - off, " %u", c->num++ == 0 ?
+		    r->metric : r->proto);
+		break;
+	case A_KEY:
+		snprintf(buf + off, len - off, " %s", r->key ? r->key : "");
+		break;
+	default:	/* A_NAME, A_REST */
+		snprintf(buf + off, len - off, " %s", r->text ? r->text : "");
+	}
+}
+
+/* The record as a journal line (no newline). -EINVAL when it would not
+ * parse back exactly, -ENAMETOOLONG when it does not fit. */
+int
+jrec_format(const struct jrec *r, char *buf, size_t len)
+{
+	const struct kind *k = &kinds[r->kind];
+	struct counts c = { 0 };
+	struct jrec back;
+	char *copy;
+	int rc;
+
+	snprintf(buf, len, "%s", k->name);
+	for (size_t a = 0; a < ARRAY_SIZE(k->args) && k->args[a]; a++)
+		word_format(k->args[a], r, &c, buf, len);
+	if (strlen(buf) + 1 >= len)
+		return -ENAMETOOLONG;
+	copy = xstrdup(buf);
+	rc = jrec_parse(copy, &back);
+	free(copy);
+	return rc < 0 ? -EINVAL : 0;
+}
+
+/* What the record does to its first link, in words ("add 172.21.0.1/16"). */
+void
+jrec_describe(const struct jrec *r, char *buf, size_t len)
+{
+	char a[IPADDR_STRLEN];
+	const char *s = kinds[r->kind].says;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (; *s && off + 1 < len; s++) {
+		const char *sub = NULL;
+		char num[16];
+
+		if (*s != '%' || s[1] == '\0') {
+			buf[off++] = *s;
+			buf[off] = '\0';
+			continue;
+		}
+		switch (*++s) {
+		case '1': sub = r->l[0].name; break;
+		case '2': sub = r->l[1].name; break;
+		case 'a': sub = ipaddr_cidr(&r->addr, a); break;
+		case 'g': sub = r->gw.family ? ipaddr_str(&r->gw, a) :
+		    "(none)"; break;
+		case 'm': snprintf(num, sizeof(num), "%u", r->mtu[1]);
+			sub = num; break;
+		default: sub = r->text ? r->text : ""; break;
+		}
+		off += (size_t)snprintf(buf + off, len - off, "%s", sub);
+		if (off >= len)
+			off = len - 1;
+	}
+}
+
+bool
+jrec_ns_bound(const struct jrec *r)
+{
+	return (kinds[r->kind].flags & K_NS) != 0;
+}
+
+bool
+jrec_root_only(const struct jrec *r)
+{
+	return (kinds[r->kind].flags & K_ROOT) != 0;
+}
+
+bool
+jrec_undoes(const struct jrec *r)
+{
+	return kinds[r->kind].undo != NULL;
+}
+
+/* ------------------------------------------------------------ apply */
+
+static int
+do_addr_add(struct net *n, const struct jrec *r)
+{
+	return net_addr_add(n, r->l[0].ifindex, &r->addr);
+}
+
+static int
+do_addr_del(struct net *n, const struct jrec *r)
+{
+	return net_addr_del(n, r->l[0].ifindex, &r->addr);
+}
+
+static int
+do_link_up(struct net *n, const struct jrec *r)
+{
+	return net_link_set_up(n, r->l[0].ifindex, true);
+}
+
+static int
+do_enslave(struct net *n, const struct jrec *r)
+{
+	return net_link_set_master(n, r->l[0].ifindex, r->l[1].ifindex);
+}
+
+static int
+do_release(struct net *n, const struct jrec *r)
+{
+	return net_link_set_master(n, r->l[0].ifindex, 0);
+}
+
+static int
+do_mtu(struct net *n, const struct jrec *r)
+{
+	return net_link_set_mtu(n, r->l[0].ifindex, r->mtu[1]);
+}
+
+/* The route of a route-add/route-del record. */
+static void
+rec_route(const struct jrec *r, struct net_route *rt)
+{
+	memset(rt, 0, sizeof(*rt));
+	rt->ifindex = r->l[0].ifindex;
+	rt->dst = r->addr;
+	rt->gw = r->gw;
+	rt->metric = r->metric;
+	rt->proto = (unsigned char)r->proto;
+}
+
+static int
+do_route_add(struct net *n, const struct jrec *r)
+{
+	struct net_route rt;
+
+	rec_route(r, &rt);
+	return net_route_add(n, &rt);
+}
+
+static int
+do_route_del(struct net *n, const struct jrec *r)
+{
+	struct net_route rt;
+
+	rec_route(r, &rt);
+	return net_route_del(n, &rt);
+}
+
+static int
+do_bridge_delete(struct net *n, const struct jrec *r)
+{
+	return net_link_delete(n, r->l[0].ifindex);
+}
+
+static int
+do_info(struct net *n, const struct jrec *r)
+{
+	(void)n;
+	(void)r;
+	return 0;
+}
+
+/*
+ * Journal r, then make the change; a change that failed leaves no
+ * record (an -EEXIST stays -EEXIST: the caller decides whether it
+ * matters). 0 or -errno.
+ */
+int
+change_apply(struct journal *j, struct net *n, const struct jrec *r)
+{
+	const struct kind *k = &kinds[r->kind];
+	int rc;
+
+	if (k->apply == NULL || ((k->flags & K_NS) && r->l[0].ifindex <= 0))
+		return -EINVAL;
+	if ((rc = journal_write(j, r)) < 0)
+		return rc;
+	if ((rc = k->apply(n, r)) < 0)
+		journal_cancel(j);
+	return rc;
+}
+
+/*
+ * Why change_apply(j, ..., r) failed with rc, in one sentence:
+ * "tap1: cannot add 172.21.0.1/16: File exists", or "tap1: cannot write
+ * the journal: No space left on device" when the record never made it.
+ */
+void
+change_why(const struct journal *j, const struct jrec *r, int rc, char *why,
+    size_t whylen)
+{
+	char what[160];
+
+	if (journal_write_failed(j)) {
+		snprintf(why, whylen, "%s: cannot write the journal: %s",
+		    r->l[0].name[0] ? r->l[0].name : "qrun", strerror(-rc));
+		return;
+	}
+	jrec_describe(r, what, sizeof(what));
+	snprintf(why, whylen, "%s: cannot %s: %s", r->l[0].name, what,
+	    strerror(-rc));
+}
+
+/*
+ * Create a persistent tap for owner (and group, unless (gid_t)-1),
+ * journaled with its ifindex: made non-persistent first, so a qrun that
+ * dies before the record is durable takes the tap with it. Returns the
+ * creator's queue (close-on-exec, IFF_VNET_HDR when vnet_hdr) for QEMU,
+ * the new link in *l; or -errno.
+ */
+int
+change_tap_create(struct journal *j, struct net *n, const char *name,
+    uid_t owner, gid_t group, bool vnet_hdr, struct net_link *l)
+{
+	struct jrec r = { .kind = J_TAP_CREATE };
+	int fd, rc;
+
+	if ((fd = net_tap_new(n, name, vnet_hdr, l)) < 0)
+		return fd;
+	snprintf(r.l[0].name, sizeof(r.l[0].name), "%s", name);
+	r.l[0].ifindex = l->ifindex;
+	if ((rc = journal_write(j, &r)) == 0 &&
+	    (rc = net_tap_persist(fd, owner, group, l)) < 0)
+		journal_cancel(j);
+	if (rc < 0) {
+		close(fd);	/* not persistent: the tap goes with it */
+		return rc;
+	}
+	return fd;
+}
+
+/* An ifindex for a new link: random, above where hosts count. */
+static int
+ifindex_pick(void)
+{
+	uint32_t v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+		v = (uint32_t)getpid() * 2654435761u ^ (uint32_t)mono_ms();
+	return 100000 + (int)(v % 900000);
+}
+
+/*
+ * Create bridge name with the ifindex its record names (retrying on a
+ * taken index), journaled first; STP off, forward delay 0. The new link
+ * in *l. 0, -EEXIST when the name is taken, -errno.
+ */
+int
+change_bridge_create(struct journal *j, struct net *n, const char *name,
+    struct net_link *l)
+{
+	struct jrec r = { .kind = J_BRIDGE_CREATE };
+	int rc = -EEXIST;
+
+	snprintf(r.l[0].name, sizeof(r.l[0].name), "%s", name);
+	for (int i = 0; i < IFINDEX_TRIES && rc == -EEXIST; i++) {
+		r.l[0].ifindex = ifindex_pick();
+		if ((rc = journal_write(j, &r)) < 0)
+			return rc;
+		if ((rc = net_bridge_create(n, name, r.l[0].ifindex)) < 0)
+			journal_cancel(j);
+		/* EEXIST: the name, or only the index, was taken */
+		if (rc == -EEXIST && net_link_get(n, name, l) == 0)
+			return rc;
+	}
+	return rc < 0 ? rc : net_link_get_index(n, r.l[0].ifindex, l);
+}
+
+/* Make directory name in the state dir for this run (journaled). */
+int
+change_dir(struct journal *j, const char *name)
+{
+	struct jrec r = { .kind = J_DIR, .text = name };
+	int rc;
+
+	if (!change_name_ok(name))
+		return -EINVAL;
+	if ((rc = journal_write(j, &r)) < 0)
+		return rc;
+	if (mkdirat(journal_dfd(j), name, 0700) < 0) {
+		rc = -errno;
+		journal_cancel(j);
+	}
+	return rc;
+}
+
+/* Journal "hold NAME" (share.c then takes the hold). */
+int
+change_hold(struct journal *j, const char *name)
+{
+	struct jrec r = { .kind = J_HOLD, .text = name };
+
+	return change_name_ok(name) ? journal_write(j, &r) : -EINVAL;
+}
+
+/* ------------------------------------------------------------- undo */
+
+/* -ENODEV (gone meanwhile) is success for an undo. */
+static int
+gone_ok(int r)
+{
+	return r == -ENODEV ? 0 : r;
+}
+
+/* The link of a record while it is still that very object (same
+ * ifindex, same name); -ENODEV otherwise. */
+static int
+rec_link(struct net *n, const struct jlink *jl, struct net_link *l)
+{
+	int r = net_link_get_index(n, jl->ifindex, l);
+
+	if (r == 0 && strcmp(l->name, jl->name) != 0)
+		r = -ENODEV;
+	return r;
+}
+
+/* Did this journal create the link of record i (so deleting it undoes
+ * the record's change too)? */
+static bool
+created_here(const struct undo_ctx *u, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (u->all[k].kind == J_TAP_CREATE &&
+		    u->all[k].l[0].ifindex == u->all[i].l[0].ifindex)
+			return true;
+	return false;
+}
+
+static int
+undo_tap_create(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc = rec_link(u->net, &r->l[0], &l);
+
+	(void)i;
+	if (rc < 0 || !l.is_tap)
+		return gone_ok(rc);
+	return gone_ok(net_link_delete(u->net, l.ifindex));
+}
+
+static int
+undo_addr_add(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc;
+
+	if (created_here(u, i))
+		return 0;
+	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0)
+		return gone_ok(rc);
+	rc = net_addr_del(u->net, l.ifindex, &r->addr);
+	return rc == -EADDRNOTAVAIL ? 0 : gone_ok(rc);
+}
+
+static int
+undo_link_up(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc;
+
+	if (created_here(u, i))
+		return 0;
+	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0 || !l.up)
+		return gone_ok(rc);
+	return gone_ok(net_link_set_up(u->net, l.ifindex, false));
+}
+
+static int
+undo_enslave(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link port, br;
+	int rc;
+
+	if (created_here(u, i))
+		return 0;
+	if ((rc = rec_link(u->net, &r->l[0], &port)) < 0 ||
+	    (rc = rec_link(u->net, &r->l[1], &br)) < 0)
+		return gone_ok(rc);
+	if (port.master != br.ifindex)
+		return 0;
+	return gone_ok(net_link_set_master(u->net, port.ifindex, 0));
+}
+
+static int
+undo_mtu(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc;
+
+	if (created_here(u, i))
+		return 0;
+	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0 || l.mtu != r->mtu[1])
+		return gone_ok(rc);
+	return gone_ok(net_link_set_mtu(u->net, l.ifindex, r->mtu[0]));
+}
+
+static int
+undo_bridge_create(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc = rec_link(u->net, &r->l[0], &l);
+
+	(void)i;
+	if (rc < 0 || strcmp(l.kind, "bridge") != 0)
+		return gone_ok(rc);
+	return gone_ok(net_link_delete(u->net, l.ifindex));
+}
+
+static int
+undo_addr_del(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc;
+
+	(void)i;
+	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0)
+		return gone_ok(rc);
+	rc = net_addr_add(u->net, l.ifindex, &r->addr);
+	return rc == -EEXIST ? 0 : gone_ok(rc);
+}
+
+static int
+undo_route_add(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc;
+
+	(void)i;
+	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0)
+		return gone_ok(rc);
+	rc = do_route_del(u->net, r);
+	return rc == -ESRCH ? 0 : gone_ok(rc);
+}
+
+static int
+undo_route_del(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc;
+
+	(void)i;
+	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0)
+		return gone_ok(rc);
+	rc = do_route_add(u->net, r);
+	return rc == -EEXIST ? 0 : gone_ok(rc);
+}
+
+static int
+undo_release(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link port, br;
+	int rc;
+
+	(void)i;
+	if ((rc = rec_link(u->net, &r->l[0], &port)) < 0 ||
+	    (rc = rec_link(u->net, &r->l[1], &br)) < 0)
+		return gone_ok(rc);
+	if (port.master != 0 || strcmp(br.kind, "bridge") != 0)
+		return 0;
+	return gone_ok(net_link_set_master(u->net, port.ifindex,
+	    br.ifindex));
+}
+
+/* Make the deleted bridge again, with its old ifindex, if the name and
+ * the index are free. */
+static int
+undo_bridge_delete(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc = net_link_get(u->net, r->l[0].name, &l);
+
+	(void)i;
+	if (rc != -ENODEV)
+		return rc;
+	rc = net_bridge_create(u->net, r->l[0].name, r->l[0].ifindex);
+	if (rc == -EEXIST)
+		return 0;
+	if (rc < 0 || (rc = net_link_get_index(u->net, r->l[0].ifindex,
+	    &l)) < 0)
+		return rc;
+	return net_link_set_up(u->net, l.ifindex, true);
+}
+
+/* Remove a run's directory: its entries (sockets, files), then itself. */
+static int
+undo_dir(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	(void)i;
+	fd = openat(u->dfd, r->text, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	if (unlinkat(u->dfd, r->text, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* Stop holding a shared resource: unmake it if nobody holds it now. */
+static int
+undo_hold(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	int rc = share_unmake(u->dfd, r->text, u->net, u->root);
+
+	(void)i;
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * Undo record i of u->all. What only root may add back is refused
+ * (counted) for anyone else, and so is what the kernel or the access
+ * list will not let a non-root qrun change (a record the user forged);
+ * records of links are skipped when their namespace is gone
+ * (u->ns_gone): the links went with it.
+ */
+int
+change_undo(struct undo_ctx *u, size_t i)
+{
+	const struct jrec *r = &u->all[i];
+	const struct kind *k = &kinds[r->kind];
+	int rc;
+
+	if (k->undo == NULL || ((k->flags & K_NS) && u->ns_gone))
+		return 0;
+	if ((k->flags & K_ROOT) && !u->root) {
+		u->refused++;
+		return 0;
+	}
+	if ((k->flags & K_NS) && u->net == NULL)
+		return -ENOTCONN;
+	if ((rc = k->undo(u, r, i)) == -EPERM && !u->root) {
+		u->refused++;	/* not the user's to change: never was */
+		rc = 0;
+	}
+	return rc;
+}
