@@ -27,7 +27,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define QRUN_VERSION "0.1.0"
+/* The Makefile passes the version of debian/changelog's newest entry. */
+#ifndef QRUN_VERSION
+#define QRUN_VERSION "unknown"
+#endif
 
 /* Exit status, qrun(1) EXIT STATUS. */
 enum {
