@@ -19,10 +19,16 @@ struct opts {
 	bool dry_run, json, interactive, quiet, verbose;
 };
 
+/* A row of main.c's command table: a command, or one verb of it (tap
+ * create, tap delete, ...: adjacent rows of one name). Its options are
+ * those of main.c's option table that name its bit. */
 struct cmd {
 	const char *name;
+	const char *verb;	/* NULL, or "create", "delete", "list" */
+	unsigned bit;		/* C_* */
 	int (*fn)(struct opts *);
-	const char *usage;
+	const char *args;	/* its positionals, for the usage line */
+	int nargs;		/* at most this many; -1: fn checks */
 	const char *help;
 };
 
@@ -43,7 +49,6 @@ int user_profile_load(const struct priv *, struct config *,
 /* Load the profile and plan the network; prints every problem; 0 or 125. */
 int boot_load(struct opts *, struct config *, struct netplan *,
     const struct priv *);
-const struct cmd *cmd_find(const char *name, const struct cmd **ambiguous);
 
 int cmd_boot(struct opts *);
 int cmd_check(struct opts *);

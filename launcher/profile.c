@@ -769,6 +769,32 @@ val_from_text(const struct config *cfg, int k, const char *text,
 	}
 }
 
+/*
+ * "PREFIX: unknown key", naming the key (or group) a typo most likely
+ * meant: "qemu.memroy: unknown key; did you mean qemu.memory?". The typo
+ * is in the part after the dot: its length bounds the edits, so that
+ * net.nope is not taken for net.mode.
+ */
+static void
+unknown_key(struct strv *diags, const char *prefix, const char *name,
+    bool group)
+{
+	size_t n = group ? ARRAY_SIZE(groups) : K_COUNT;
+	const char *leaf = strrchr(name, '.'), *near;
+	struct strv names = { 0 };
+
+	leaf = leaf ? leaf + 1 : name;
+	for (size_t i = 0; i < n; i++)
+		strv_push(&names, group ? groups[i] : keys[i].name);
+	if ((near = str_nearest(name, &names, strlen(leaf) <= 4 ? 1 :
+	    2)) != NULL)
+		strv_pushf(diags, "%s: unknown key; did you mean %s?", prefix,
+		    near);
+	else
+		strv_pushf(diags, "%s: unknown key", prefix);
+	strv_free(&names);
+}
+
 int
 profile_set(struct config *cfg, const char *key, const char *value,
     const char *where, struct strv *diags)
@@ -787,7 +813,7 @@ profile_set(struct config *cfg, const char *key, const char *value,
 	prefix = where[0] == '-' ? xstrdup(where) :
 	    xasprintf("%s: %s", where, name);
 	if (k < 0)
-		strv_pushf(diags, "%s: unknown key", prefix);
+		unknown_key(diags, prefix, name, false);
 	else if (append && keys[k].type != T_LIST)
 		strv_pushf(diags, "%s: only a list can be appended to", prefix);
 	else if (val_from_text(cfg, k, value, append, &v, &list) < 0)
@@ -869,7 +895,7 @@ file_setting(struct file_ctx *fx, const char *g, const config_setting_t *s)
 	int k = profile_key_index(name);
 
 	if (k < 0)
-		strv_pushf(fx->diags, "%s: unknown key", prefix);
+		unknown_key(fx->diags, prefix, name, false);
 	else if (val_from_setting(k, s, &v, &list) < 0)
 		strv_pushf(fx->diags, "%s: %s", prefix, expected[keys[k].type]);
 	else
@@ -893,10 +919,12 @@ file_walk(struct file_ctx *fx, const config_setting_t *root)
 		for (j = 0; j < ARRAY_SIZE(groups); j++)
 			if (strcmp(name, groups[j]) == 0)
 				break;
-		if (j == ARRAY_SIZE(groups))
-			strv_pushf(fx->diags, "%s: %s: unknown key", where,
-			    name);
-		else if (!config_setting_is_group(g))
+		if (j == ARRAY_SIZE(groups)) {
+			char *prefix = xasprintf("%s: %s", where, name);
+
+			unknown_key(fx->diags, prefix, name, true);
+			free(prefix);
+		} else if (!config_setting_is_group(g))
 			strv_pushf(fx->diags, "%s: %s: expected a group", where,
 			    name);
 		else

@@ -78,6 +78,14 @@ int regex_compile(regex_t *, const char *pat, char *why, size_t len);
 long mono_ms(void);
 /* Parse a decimal integer in [min, max]; 0 or -EINVAL/-ERANGE. */
 int parse_long(const char *s, long min, long max, long *out);
+/* Edit distance for "did you mean": insertions, deletions, substitutions
+ * and swaps of neighbours cost 1 ("stauts" is 1 from "status"); SIZE_MAX
+ * for words of 64 bytes or more. */
+size_t str_distance(const char *a, const char *b);
+/* The candidate nearest to word, or NULL when none is within max edits
+ * (0: by the word's length, 1 to 3); ties go to the first. */
+const char *str_nearest(const char *word, const struct strv *cands,
+    size_t max);
 
 /* ---------------------------------------------------------------- addr.c */
 

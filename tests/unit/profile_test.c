@@ -416,7 +416,11 @@ END_TEST
 START_TEST(test_set_errors)
 {
 	static const char *const cases[][4] = {
-		{ "net.tapp", "x", "-o net.tapp", "-o net.tapp: unknown key" },
+		{ "net.tapp", "x", "-o net.tapp",
+		    "-o net.tapp: unknown key; did you mean net.tap?" },
+		{ "qemu.memroy", "5", NULL,
+		    "-o qemu.memroy: unknown key; did you mean qemu.memory?" },
+		{ "net.nope", "x", NULL, "-o net.nope: unknown key" },
 		{ "net.tap", "tap-with-a-long-name", "-o net.tap",
 		    "-o net.tap: name too long (max 15)" },
 		{ "test.timeout", "-3", "--timeout",
