@@ -25,7 +25,8 @@ static const struct cmd cmds[] = {
 	    "[--group GROUP] [--addr A/P]",
 	    "manage developers' taps (admin)" },
 	{ "bridge", cmd_bridge, "create|delete|list [BR] [--uplink IF] "
-	    "[--addr A/P]",
+	    "[--addr A/P] [--vxlan VNI --remote ADDR[,ADDR...] [--dev IF] "
+	    "[--local ADDR]]",
 	    "manage lab bridges (admin)" },
 	{ "doctor", cmd_doctor, "", "check host: tun, kvm, qemu, caps" },
 	{ "shell", cmd_shell, "[OPTIONS] [IMAGE]",
@@ -53,6 +54,9 @@ static const struct {
 	{ 'R', "--ready", "test.ready" },
 };
 
+/* Long options without a short one. */
+enum { OPT_VXLAN = 256, OPT_REMOTE, OPT_DEV, OPT_LOCAL };
+
 static const struct option longopts[] = {
 	{ "profile", required_argument, NULL, 'p' },
 	{ "set", required_argument, NULL, 'o' },
@@ -74,6 +78,10 @@ static const struct option longopts[] = {
 	{ "group", required_argument, NULL, 'G' },
 	{ "addr", required_argument, NULL, 'A' },
 	{ "uplink", required_argument, NULL, 'P' },
+	{ "vxlan", required_argument, NULL, OPT_VXLAN },
+	{ "remote", required_argument, NULL, OPT_REMOTE },
+	{ "dev", required_argument, NULL, OPT_DEV },
+	{ "local", required_argument, NULL, OPT_LOCAL },
 	{ "json", no_argument, NULL, 'J' },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -183,6 +191,10 @@ take_opt(struct opts *o, int c, int argc, char **argv)
 	case 'G': o->group = optarg; break;
 	case 'A': o->addr = optarg; break;
 	case 'P': o->uplink = optarg; break;
+	case OPT_VXLAN: o->vxlan = optarg; break;
+	case OPT_REMOTE: o->remote = optarg; break;
+	case OPT_DEV: o->dev = optarg; break;
+	case OPT_LOCAL: o->local = optarg; break;
 	case 'J': o->json = true; break;
 	case 'i': o->interactive = true; break;
 	case 'q': o->quiet = true; break;

@@ -101,13 +101,25 @@ argv_boot(const struct config *c, const struct netplan *p,
 	free(ip);
 }
 
+/* A virtio NIC on a bridge whose MTU is not Ethernet's tells the guest
+ * (VIRTIO_NET_F_MTU), or its full-size frames would be dropped there
+ * (a VXLAN lab bridge: 1450). */
+static char *
+device_mtu(const struct nic *nic)
+{
+	if (nic->mtu < 68 || nic->mtu == 1500 ||
+	    strncmp(nic->model, "virtio-net", 10) != 0)
+		return xstrdup("");
+	return xasprintf(",host_mtu=%u", nic->mtu);
+}
+
 /* One -netdev and -device per NIC (its mode says which netdev); no NIC
  * at all is "-nic none". */
 static void
 argv_net(const struct config *c, const struct netplan *p,
     const struct qemu_opts *o, struct strv *argv)
 {
-	char mac[18], *nd, *model;
+	char mac[18], *nd, *model, *mtu;
 
 	if (p->n == 0) {
 		strv_push(argv, "-nic");
@@ -122,9 +134,11 @@ argv_net(const struct config *c, const struct netplan *p,
 		strv_push(argv, nd);
 		free(nd);
 		model = qemu_optval(nic->model);
+		mtu = device_mtu(nic);
 		strv_push(argv, "-device");
-		strv_pushf(argv, "%s,netdev=n%d,mac=%s", model, nic->index,
-		    mac_str(nic->mac, mac));
+		strv_pushf(argv, "%s,netdev=n%d,mac=%s%s", model, nic->index,
+		    mac_str(nic->mac, mac), mtu);
+		free(mtu);
 		free(model);
 	}
 	if (c->net_capture[0] != '\0')

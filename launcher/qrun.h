@@ -263,6 +263,8 @@ struct nic {
 	bool plain_frames;	/* net.capture: the tap without IFF_VNET_HDR
 				 * (QEMU 7.2's filter-dump would write the
 				 * virtio-net header into the pcap) */
+	unsigned mtu;		/* bridged: the bridge's MTU (a host fact,
+				 * told to a virtio guest); 0 = unknown */
 };
 
 struct netplan {
@@ -373,6 +375,7 @@ struct net_link {
 	unsigned mtu;
 	uint8_t mac[6];		/* IFLA_ADDRESS; zero when none */
 	bool vnet_hdr;		/* tun IFF_VNET_HDR (kept as found) */
+	uint32_t vni;		/* kind vxlan: its VNI */
 };
 
 struct net_addr {
@@ -444,6 +447,29 @@ int net_tap_open(const struct net_link *l, bool no_vnet_hdr);
 /* A bridge (STP off, forward delay 0) with ifindex (0: any); -EEXIST
  * when the name or the index is taken. */
 int net_bridge_create(struct net *, const char *name, int ifindex);
+/* A VXLAN link as qrun makes it: UDP port 4789, learning, no group
+ * (head-end replication: net_fdb_append per remote). */
+struct vxlan_link {
+	char name[IFNAMSIZ];
+	int ifindex;		/* 0: the kernel's choice */
+	uint32_t vni;		/* 1..16777215 */
+	int dev;		/* the underlay's ifindex, 0 = none */
+	struct ipaddr local;	/* family 0 = none */
+	unsigned mtu;
+};
+/* Create it (root only); -EEXIST when the name or the index is taken. */
+int net_vxlan_create(struct net *, const struct vxlan_link *);
+/* What VXLAN link ifindex is (its name, VNI, underlay, local, MTU). */
+int net_vxlan_get(struct net *, int ifindex, struct vxlan_link *);
+/* The all-zeros FDB entry of VXLAN link ifindex that sends broadcast,
+ * unknown unicast and multicast to dst too ("bridge fdb append
+ * 00:00:00:00:00:00 dev VX dst DST"): append (-EEXIST when there),
+ * delete (-ENOENT when missing). */
+int net_fdb_append(struct net *, int ifindex, const struct ipaddr *dst);
+int net_fdb_del(struct net *, int ifindex, const struct ipaddr *dst);
+/* The destinations of those entries of VXLAN link ifindex. */
+int net_fdb_remotes(struct net *, int ifindex, struct ipaddr *out,
+    size_t max, size_t *n);
 /* Non-root qrun only changes taps owned by getuid() (masters: bridges);
  * guard, when set, must also approve every change (0 or -EPERM). The
  * master is NULL unless a port is being enslaved. */
@@ -477,6 +503,9 @@ int net_route_del(struct net *, const struct net_route *);
  *     addr-del IF@IDX A/P             release PORT@IDX BR@IDX
  *     route-add IF@IDX DST/P GW METRIC PROTO    (GW "-": none)
  *     route-del IF@IDX DST/P GW METRIC PROTO    bridge-delete BR@IDX
+ *     vxlan-create VX@IDX VNI DEV@IDX|- LOCAL|- MTU
+ *     fdb-add VX@IDX REMOTE           fdb-del VX@IDX REMOTE
+ *     vxlan-delete VX@IDX VNI DEV@IDX|- LOCAL|- MTU
  *     dir NAME                        (in the state dir)
  *     hold NAME                       (a shared resource: share.c)
  *     info KEY VALUE                  (run metadata; never undone)
@@ -487,6 +516,7 @@ enum jkind {
 	J_TAP_CREATE, J_ADDR_ADD, J_LINK_UP, J_ENSLAVE, J_MTU,
 	J_BRIDGE_CREATE, J_ADDR_DEL, J_ROUTE_ADD, J_ROUTE_DEL, J_RELEASE,
 	J_BRIDGE_DELETE, J_DIR, J_HOLD, J_INFO,
+	J_VXLAN_CREATE, J_FDB_ADD, J_FDB_DEL, J_VXLAN_DELETE,
 };
 
 struct jlink {
@@ -496,10 +526,14 @@ struct jlink {
 
 struct jrec {
 	enum jkind kind;
-	struct jlink l[2];	/* the link; enslave/release: and bridge */
-	struct ipaddr addr;	/* addr-*: the address; route-*: its dst */
-	struct ipaddr gw;	/* route-*: family 0 = none */
-	unsigned mtu[2];	/* mtu: old, new */
+	struct jlink l[2];	/* the link; enslave/release: and bridge;
+				 * vxlan-*: and the underlay (0: none) */
+	struct ipaddr addr;	/* addr-*: the address; route-*: its dst;
+				 * fdb-*: the remote */
+	struct ipaddr gw;	/* route-*: family 0 = none; vxlan-*: the
+				 * local address */
+	unsigned mtu[2];	/* mtu: old, new; vxlan-*: its MTU */
+	uint32_t vni;		/* vxlan-* */
 	unsigned metric, proto;	/* route-* */
 	const char *key;	/* info */
 	const char *text;	/* info: the value; dir: the name */
@@ -527,6 +561,10 @@ bool jrec_undoes(const struct jrec *);
 bool change_name_ok(const char *);
 /* Journal the change, make it, drop the record if it failed. */
 int change_apply(struct journal *, struct net *, const struct jrec *);
+/* change_apply; ok_err (-EEXIST: already so) is success, any other
+ * failure explained in why (change_why). */
+int change_do(struct journal *, struct net *, const struct jrec *,
+    int ok_err, char *why, size_t whylen);
 /* Why change_apply failed with rc, one sentence ("NAME: cannot ..."). */
 void change_why(const struct journal *, const struct jrec *, int rc,
     char *why, size_t whylen);
@@ -536,6 +574,14 @@ int change_tap_create(struct journal *, struct net *, const char *name,
     uid_t owner, gid_t group, bool vnet_hdr, struct net_link *l);
 int change_bridge_create(struct journal *, struct net *, const char *name,
     struct net_link *l);
+/* A VXLAN link as v says (its underlay v->dev called dev, or NULL), with
+ * the ifindex its record names (v->ifindex is ignored); the new link in
+ * *l. And the record that deletes such a link (v->ifindex its own), for
+ * change_apply. */
+int change_vxlan_create(struct journal *, struct net *,
+    const struct vxlan_link *v, const char *dev, struct net_link *l);
+void change_vxlan_delete_rec(struct jrec *, const struct vxlan_link *v,
+    const char *dev);
 int change_dir(struct journal *, const char *name);
 /* Journal "hold NAME" before share_take. */
 int change_hold(struct journal *, const char *name);
@@ -668,18 +714,61 @@ int hostaddr_check(struct net *, const struct priv *, const char *ifname,
 /* What a bridge create|delete did: the summary, and warnings (a lease
  * that became permanent). */
 struct bridge_report {
-	char done[160];
+	char done[640];
 	struct strv notes;
 };
 
 /* The lab bridges of "qrun bridge create|delete": an uplink's IPv4 and
- * IPv6 addresses and routes move to its new bridge and back, every step
- * journaled. 0 or -errno with one sentence in why. */
+ * IPv6 addresses and routes move to its new bridge and back, with vx a
+ * VXLAN port joins it to other hosts; every step journaled. 0 or -errno
+ * with one sentence in why. */
+struct vxlan_conf;
 int bridge_create(struct net *, struct journal *, const char *name,
-    const char *uplink, const struct ipaddr *addr, struct bridge_report *,
-    char *why, size_t whylen);
+    const char *uplink, const struct ipaddr *addr,
+    const struct vxlan_conf *vx, struct bridge_report *, char *why,
+    size_t whylen);
 int bridge_delete(struct net *, struct journal *, const char *name,
     struct bridge_report *, char *why, size_t whylen);
+
+/* --------------------------------------------------------------- vxlan.c */
+
+#define VXLAN_REMOTES_MAX	32
+
+/* What "--vxlan VNI --remote ADDR[,ADDR...] [--dev IF] [--local ADDR]"
+ * asks for. */
+struct vxlan_conf {
+	uint32_t vni;
+	struct ipaddr remote[VXLAN_REMOTES_MAX];	/* one family */
+	size_t nremote;
+	char dev[IFNAMSIZ];	/* the underlay; "": the route's */
+	struct ipaddr local;	/* family 0 = none */
+};
+
+/* A VXLAN port as vxlan_check found the host: ready to attach. */
+struct vxlan_plan {
+	struct vxlan_conf c;
+	char name[IFNAMSIZ];	/* "vx42" */
+	struct net_link under;	/* the underlay */
+	unsigned mtu;		/* the bridge's: the underlay's - 50 (70) */
+};
+
+/* Pure: the options into *c; 0 or -EINVAL with why. dev and local may be
+ * NULL (not given). */
+int vxlan_conf_parse(const char *vni, const char *remotes, const char *dev,
+    const char *local, struct vxlan_conf *c, char *why, size_t whylen);
+/* Read the host for c, change nothing; 0 or -errno with why. */
+int vxlan_check(struct net *, const struct vxlan_conf *, struct vxlan_plan *,
+    char *why, size_t whylen);
+/* Add the port to bridge br: link, remotes, MTU, enslaved, up; all
+ * journaled (undo takes it off again). 0 or -errno with why. */
+int vxlan_attach(struct net *, struct journal *, const struct net_link *br,
+    const struct vxlan_plan *, char *why, size_t whylen);
+/* A VXLAN port qrun made (vxVNI)? */
+bool vxlan_port_ours(const struct net_link *);
+/* Take port vx off br and delete it, journaled so an undo makes it again
+ * with its remotes. */
+int vxlan_detach(struct net *, struct journal *, const struct net_link *br,
+    const struct net_link *vx, char *why, size_t whylen);
 
 /* -------------------------------------------------------------- runnet.c */
 

@@ -543,6 +543,11 @@ t_records(const char *state)
 		"enslave tap10@8 br0@100001",
 		"dir qmp-42",
 		"info image /a path/x.img",
+		"vxlan-create vx42@100002 42 eth1@2 10.0.0.1 1450",
+		"vxlan-create vx7@100003 7 - - 1430",
+		"fdb-add vx42@100002 10.0.0.2",
+		"fdb-del vx7@100003 fd00::2",
+		"vxlan-delete vx42@100002 42 - fd00::1 1450",
 	};
 	char buf[256], *copy;
 	struct jrec r;
@@ -572,6 +577,15 @@ t_records(const char *state)
 	free(copy);
 	copy = xstrdup("dir ../etc");
 	TEQ(jrec_parse(copy, &r), -EINVAL);
+	free(copy);
+	copy = xstrdup("vxlan-create vx0@100002 0 - - 1450");	/* VNI 0 */
+	TEQ(jrec_parse(copy, &r), -EINVAL);
+	free(copy);
+	copy = xstrdup("fdb-del vx42@100002 10.0.0.2");
+	TEQ(jrec_parse(copy, &r), 0);
+	T(jrec_ns_bound(&r) && jrec_root_only(&r));
+	jrec_describe(&r, buf, sizeof(buf));
+	T(strcmp(buf, "stop sending floods to 10.0.0.2") == 0);
 	free(copy);
 }
 
