@@ -16,7 +16,7 @@
  * Undo is idempotent and checks before it acts; a record someone forged
  * or edited cannot make a capability-enabled qrun do more than its user
  * could: kinds whose undo adds something (an address, a route, a bridge
- * port, a bridge) are undone only by root.
+ * port, a bridge, a VXLAN port or its remotes) are undone only by root.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -37,6 +37,7 @@ enum arg {
 	A_OLINK,	/* a link or "-" */
 	A_HOST,		/* an address without prefix, into addr */
 	A_VNI,		/* 1..16777215 */
+	A_QDISC,	/* netem or ingress, into text */
 };
 
 /* flags */
@@ -56,11 +57,12 @@ struct kind {
 
 static apply_fn do_addr_add, do_link_up, do_enslave, do_mtu, do_addr_del,
     do_route_add, do_route_del, do_release, do_bridge_delete, do_info,
-    do_fdb_add, do_fdb_del, do_vxlan_delete;
+    do_fdb_add, do_fdb_del, do_vxlan_delete, do_qdisc_add, do_redirect;
 static undo_fn undo_tap_create, undo_addr_add, undo_link_up, undo_enslave,
     undo_mtu, undo_bridge_create, undo_addr_del, undo_route_add,
     undo_route_del, undo_release, undo_bridge_delete, undo_dir, undo_hold,
-    undo_vxlan_create, undo_fdb_add, undo_fdb_del, undo_vxlan_delete;
+    undo_vxlan_create, undo_fdb_add, undo_fdb_del, undo_vxlan_delete,
+    undo_ifb_create, undo_qdisc_add, undo_redirect;
 
 /*
  * The vocabulary, indexed by enum jkind. says is what the change does to
@@ -109,6 +111,14 @@ static const struct kind kinds[] = {
 	[J_VXLAN_DELETE] = { "vxlan-delete", { A_LINK, A_VNI, A_OLINK, A_GW,
 	    A_MTU }, K_NS | K_ROOT, do_vxlan_delete, undo_vxlan_delete,
 	    "delete" },
+	/* net.netem (impair.c): qdiscs on the tap, its ingress redirected
+	 * to an ifb with a qdisc of its own */
+	[J_IFB_CREATE] = { "ifb-create", { A_LINK }, K_NS, NULL,
+	    undo_ifb_create, "create" },
+	[J_QDISC_ADD] = { "qdisc-add", { A_LINK, A_QDISC }, K_NS,
+	    do_qdisc_add, undo_qdisc_add, "add a qdisc %t" },
+	[J_REDIRECT] = { "redirect", { A_LINK, A_LINK }, K_NS, do_redirect,
+	    undo_redirect, "redirect its ingress to %2" },
 };
 
 /* ------------------------------------------------------------ text */
@@ -209,6 +219,9 @@ word_parse(enum arg t, char *w, struct jrec *r, struct counts *c)
 			return -EINVAL;
 		r->vni = (uint32_t)v;
 		return 0;
+	case A_QDISC:
+		r->text = w;
+		return strcmp(w, "netem") && strcmp(w, "ingress") ? -EINVAL : 0;
 	case A_GW:
 		return strcmp(w, "-") == 0 ? 0 :
 		    ipaddr_parse(w, IPA_NOPREFIX, &r->gw);
@@ -479,6 +492,22 @@ do_vxlan_delete(struct net *n, const struct jrec *r)
 	return net_link_delete(n, r->l[0].ifindex);
 }
 
+/* Only the ingress qdisc: a netem one is made by change_netem, which
+ * has its parameters. */
+static int
+do_qdisc_add(struct net *n, const struct jrec *r)
+{
+	if (strcmp(r->text, "ingress") != 0)
+		return -EINVAL;
+	return tc_ingress_add(n, r->l[0].ifindex);
+}
+
+static int
+do_redirect(struct net *n, const struct jrec *r)
+{
+	return tc_redirect_add(n, r->l[0].ifindex, r->l[1].ifindex);
+}
+
 static int
 do_info(struct net *n, const struct jrec *r)
 {
@@ -679,6 +708,41 @@ change_vxlan_delete_rec(struct jrec *r, const struct vxlan_link *v,
 	vxlan_rec(r, J_VXLAN_DELETE, v, dev);
 }
 
+static int
+make_ifb(struct net *n, const char *name, int ifindex, const void *arg)
+{
+	(void)arg;
+	return net_ifb_create(n, name, ifindex);
+}
+
+/* An ifb device name, with the ifindex its record names (journaled
+ * first); the new link in *l. */
+int
+change_ifb_create(struct journal *j, struct net *n, const char *name,
+    struct net_link *l)
+{
+	struct jrec r = { .kind = J_IFB_CREATE };
+
+	snprintf(r.l[0].name, sizeof(r.l[0].name), "%s", name);
+	return create_indexed(j, n, &r, make_ifb, NULL, l);
+}
+
+/* netem ne as link l's root qdisc, journaled first ("qdisc-add L
+ * netem"); the record is dropped when the kernel refuses it. */
+int
+change_netem(struct journal *j, struct net *n, const struct jlink *l,
+    const struct netem *ne)
+{
+	struct jrec r = { .kind = J_QDISC_ADD, .l = { *l }, .text = "netem" };
+	int rc;
+
+	if ((rc = journal_write(j, &r)) < 0)
+		return rc;
+	if ((rc = tc_netem(n, l->ifindex, ne, true)) < 0)
+		journal_cancel(j);
+	return rc;
+}
+
 /* Make directory name in the state dir for this run (journaled). */
 int
 change_dir(struct journal *j, const char *name)
@@ -735,7 +799,8 @@ created_here(const struct undo_ctx *u, size_t i)
 	for (size_t k = 0; k < i; k++)
 		if ((u->all[k].kind == J_TAP_CREATE ||
 		    u->all[k].kind == J_BRIDGE_CREATE ||
-		    u->all[k].kind == J_VXLAN_CREATE) &&
+		    u->all[k].kind == J_VXLAN_CREATE ||
+		    u->all[k].kind == J_IFB_CREATE) &&
 		    u->all[k].l[0].ifindex == u->all[i].l[0].ifindex)
 			return true;
 	return false;
@@ -959,6 +1024,53 @@ undo_vxlan_delete(struct undo_ctx *u, const struct jrec *r, size_t i)
 	if (rc < 0 || (rc = net_link_get_index(u->net, v.ifindex, &l)) < 0)
 		return rc;
 	return net_link_set_up(u->net, l.ifindex, true);
+}
+
+static int
+undo_ifb_create(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc = rec_link(u->net, &r->l[0], &l);
+
+	(void)i;
+	if (rc < 0 || strcmp(l.kind, "ifb") != 0)
+		return gone_ok(rc);
+	return gone_ok(net_link_delete(u->net, l.ifindex));
+}
+
+/* Delete the qdisc while it is still of the recorded kind. */
+static int
+undo_qdisc_add(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	enum tc_where w = strcmp(r->text, "ingress") == 0 ? TC_INGRESS :
+	    TC_ROOT;
+	struct net_link l;
+	char kind[16];
+	int rc;
+
+	if (created_here(u, i))
+		return 0;
+	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0 ||
+	    (rc = tc_qdisc_kind(u->net, l.ifindex, w, kind)) < 0)
+		return gone_ok(rc);
+	if (strcmp(kind, r->text) != 0)
+		return 0;
+	rc = tc_qdisc_del(u->net, l.ifindex, w);
+	return rc == -ENOENT || rc == -EINVAL ? 0 : gone_ok(rc);
+}
+
+static int
+undo_redirect(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc;
+
+	if (created_here(u, i))
+		return 0;
+	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0)
+		return gone_ok(rc);
+	rc = tc_redirect_del(u->net, l.ifindex);
+	return rc == -ENOENT || rc == -EINVAL ? 0 : gone_ok(rc);
 }
 
 /* Remove a run's directory: its entries (sockets, files), then itself. */

@@ -133,6 +133,10 @@ print_dry_run(const struct boot *b, const struct qemu_opts *qo)
 		would = nic->mode->would(nic, b->priv.user);
 		printf("# %s\n", would);
 		free(would);
+		if (nic->netem.on)
+			printf("# qrun would impair both directions of %s "
+			    "(netem on it and on ifb-%s): %s\n", nic->tap,
+			    nic->tap, b->cfg.net_netem);
 	}
 	printf("%s\n", line);
 	free(line);

@@ -1282,6 +1282,71 @@ net_route_del(struct net *n, const struct net_route *r)
 	return route_request(n, r, false);
 }
 
+/* ------------------------------------------------- for tc.c, and ifb */
+
+/*
+ * Send one request built with libnl (consumed) that changes link
+ * ifindex, after the check every change here passes (change_ok); parse,
+ * when set, sees each reply. For tc.c, which speaks traffic control.
+ */
+int
+net_send(struct net *n, int ifindex, struct nl_msg *msg,
+    int (*parse)(struct nlmsghdr *, void *), void *arg)
+{
+	int rc;
+
+	if ((rc = change_ok(n, ifindex, 0)) < 0) {
+		nlmsg_free(msg);
+		return rc;
+	}
+	return net_talk(n, msg, parse, arg);
+}
+
+/* A request that only reads (consumed). */
+int
+net_read(struct net *n, struct nl_msg *msg,
+    int (*parse)(struct nlmsghdr *, void *), void *arg)
+{
+	return net_talk(n, msg, parse, arg);
+}
+
+/* libnl's own error code as -errno. */
+int
+net_nlerr(int nlerr)
+{
+	return nl_to_errno(nlerr);
+}
+
+/*
+ * An ifb device (root only): where a link's ingress is redirected to be
+ * shaped as egress. Created down, with the given ifindex; NLM_F_EXCL
+ * makes a taken name or index -EEXIST.
+ */
+int
+net_ifb_create(struct net *n, const char *name, int ifindex)
+{
+	struct rtnl_link *link;
+	struct nl_msg *msg = NULL;
+	int rc;
+
+	if (ifname_check(name, NULL) < 0)
+		return -EINVAL;
+	if (geteuid() != 0 || n->guard != NULL)
+		return -EPERM;
+	if ((link = rtnl_link_alloc()) == NULL)
+		return -ENOMEM;
+	rtnl_link_set_name(link, name);
+	rtnl_link_set_ifindex(link, ifindex);
+	if ((rc = rtnl_link_set_type(link, "ifb")) < 0 ||
+	    (rc = rtnl_link_build_add_request(link, NLM_F_CREATE | NLM_F_EXCL,
+	    &msg)) < 0)
+		rc = nl_to_errno(rc);
+	else
+		rc = net_talk(n, msg, NULL, NULL);
+	rtnl_link_put(link);
+	return rc;
+}
+
 /* ------------------------------------------------------------- VXLAN */
 
 /*

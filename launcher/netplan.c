@@ -106,6 +106,22 @@ plan_mac(const struct config *c, const char *user, struct nic *nic,
 		    "52:54:00:12:34:56", c->where[K_NET_MAC]);
 }
 
+/* net.netem: an impairment of the link between host and guest, so only
+ * where the host has that link (a tap). */
+static void
+plan_netem(const struct config *c, struct nic *nic, struct strv *diags)
+{
+	char why[256];
+
+	if (netem_parse(c->net_netem, &nic->netem, why, sizeof(why)) < 0)
+		strv_pushf(diags, "%s: net.netem: %s", c->where[K_NET_NETEM],
+		    why);
+	else if (nic->netem.on && !nic->mode->host_tap)
+		strv_pushf(diags, "%s: net.netem: needs a tap on the host "
+		    "(net.mode tap or bridge), not %s", c->where[K_NET_NETEM],
+		    nic->mode->name);
+}
+
 int
 netplan_make(const struct config *c, const char *user, struct netplan *p,
     struct strv *diags)
@@ -123,6 +139,7 @@ netplan_make(const struct config *c, const char *user, struct netplan *p,
 	snprintf(nic->model, sizeof(nic->model), "%s", c->net_model);
 	nic->mode->plan(c, user, nic, diags);
 	plan_mac(c, user, nic, diags);
+	plan_netem(c, nic, diags);
 	return diags->n == before ? 0 : -EINVAL;
 }
 

@@ -58,7 +58,7 @@ struct key {
 
 static check_fn check_binary, check_accel, check_mode, check_ifname,
     check_host_addr, check_guest_addr, check_mac, check_model,
-    check_forwards, check_regex, check_ready, check_path;
+    check_forwards, check_regex, check_ready, check_path, check_netem;
 
 #define OFF(f) offsetof(struct config, f)
 #define STR(f, d, c) T_STR, OFF(f), d, 0, 0, 0, NULL, c
@@ -95,6 +95,7 @@ static const struct key keys[K_COUNT] = {
 	    LIST(net_forwards, NULL, check_forwards) },
 	[K_NET_KEEP] = { "net.keep", BOOL(net_keep, 0) },
 	[K_NET_CAPTURE] = { "net.capture", STR(net_capture, "", check_path) },
+	[K_NET_NETEM] = { "net.netem", STR(net_netem, "", check_netem) },
 	[K_TEST_TIMEOUT] = { "test.timeout", INT(test_timeout, 0, 0, 86400,
 	    "must be between 0 and 86400 seconds") },
 	[K_TEST_EXPECT] = { "test.expect", STR(test_expect, "", check_regex) },
@@ -350,6 +351,17 @@ check_path(const struct val *v, struct strv *why)
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		strv_pushf(why, "directory %s does not exist", dir);
 	free(dir);
+}
+
+/* tc-netem words (netem.c). */
+static void
+check_netem(const struct val *v, struct strv *why)
+{
+	struct netem ne;
+	char reason[256];
+
+	if (netem_parse(v->s, &ne, reason, sizeof(reason)) < 0)
+		strv_push(why, reason);
 }
 
 /* ------------------------------------------------------------ storage */

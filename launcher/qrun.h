@@ -2,10 +2,12 @@
  * qrun.h - the one private header of qrun. doc/design.md explains the
  * layers and the life of a run; in short, top to bottom:
  *   command  main.c, cmd_*.c: options, decisions, every message
- *   pure     profile.c, netplan.c + mode_*.c (plan), qemu.c, addr.c
- *   host     net.c (tun + rtnetlink), change.c (host changes as journal
- *            records), journal.c, lock.c, share.c, tapdev.c, mode_*.c
- *            (ensure), bridge.c, hostaddr.c, runnet.c, priv.c, access.c
+ *   pure     profile.c, netplan.c + mode_*.c (plan), qemu.c, addr.c,
+ *            netem.c
+ *   host     net.c (tun + rtnetlink), tc.c (qdiscs), change.c (host
+ *            changes as journal records), journal.c, lock.c, share.c,
+ *            tapdev.c, mode_*.c (ensure), bridge.c, vxlan.c, impair.c,
+ *            hostaddr.c, runnet.c, priv.c, access.c
  *   VM       vm.c (QEMU and the event loop), ready.c, qmp.c, repl.c
  *
  * Lower layers return 0 or -errno (one sentence in a why buffer where a
@@ -126,6 +128,7 @@ enum cfg_key {
 	K_QEMU_INITRD, K_QEMU_APPEND, K_QEMU_ARGS,
 	K_NET_MODE, K_NET_TAP, K_NET_HOST_ADDR, K_NET_GUEST_ADDR, K_NET_MAC,
 	K_NET_MODEL, K_NET_BRIDGE, K_NET_FORWARDS, K_NET_KEEP, K_NET_CAPTURE,
+	K_NET_NETEM,
 	K_TEST_TIMEOUT, K_TEST_EXPECT, K_TEST_FAIL, K_TEST_SUCCESS_CODE,
 	K_TEST_READY, K_TEST_SERIAL_LOG,
 	K_COUNT
@@ -150,6 +153,7 @@ struct config {
 	struct strv net_forwards;
 	bool net_keep;
 	char *net_capture;	/* "" = none */
+	char *net_netem;	/* tc-netem words; "" = none */
 
 	long test_timeout;	/* seconds, 0 = none */
 	char *test_expect;	/* "" = none */
@@ -213,6 +217,44 @@ char *profile_sysconf_dir(bool privileged_for_other);
 void profile_names(bool privileged_for_other, const char *home,
     struct strv *out);
 
+/* --------------------------------------------------------------- netem.c */
+
+/* A link impairment, as tc-netem(8) words say it (net.netem). */
+struct netem {
+	bool on;		/* any words at all: qdiscs on the link */
+	uint32_t delay_us, jitter_us;
+	uint32_t loss, duplicate, reorder;	/* UINT32_MAX = 100% */
+	uint32_t rate;		/* bytes per second; 0 = no limit */
+};
+
+/* Pure: "delay TIME [JITTER] loss PERCENT duplicate PERCENT reorder
+ * PERCENT rate RATE", any of them, in any order ("" = none). 0, or
+ * -EINVAL with one sentence in why. */
+int netem_parse(const char *spec, struct netem *, char *why, size_t whylen);
+
+/* ------------------------------------------------------------------ tc.c */
+
+/*
+ * Traffic control of one link, through libnl-route-3: netem as its root
+ * qdisc, an ingress qdisc, and on that a filter redirecting everything
+ * the link receives to another link (an ifb). 0 or -errno.
+ */
+enum tc_where { TC_ROOT, TC_INGRESS };
+
+struct net;
+/* netem root qdisc: create (-EEXIST when the link has another root
+ * qdisc than the default) or change (-ENOENT when there is none). */
+int tc_netem(struct net *, int ifindex, const struct netem *, bool create);
+int tc_ingress_add(struct net *, int ifindex);
+/* Delete the qdisc at where (-ENOENT when there is only the default). */
+int tc_qdisc_del(struct net *, int ifindex, enum tc_where);
+/* The kind of the qdisc at where into kind ("" for the default). */
+int tc_qdisc_kind(struct net *, int ifindex, enum tc_where,
+    char kind[16]);
+/* On link ifindex's ingress: everything to link to (mirred redirect). */
+int tc_redirect_add(struct net *, int ifindex, int to);
+int tc_redirect_del(struct net *, int ifindex);
+
 /* --------------------------------------------------------------- image.c */
 
 enum image_type {
@@ -265,6 +307,7 @@ struct nic {
 				 * virtio-net header into the pcap) */
 	unsigned mtu;		/* bridged: the bridge's MTU (a host fact,
 				 * told to a virtio guest); 0 = unknown */
+	struct netem netem;	/* net.netem: the link's impairment */
 };
 
 struct netplan {
@@ -447,6 +490,19 @@ int net_tap_open(const struct net_link *l, bool no_vnet_hdr);
 /* A bridge (STP off, forward delay 0) with ifindex (0: any); -EEXIST
  * when the name or the index is taken. */
 int net_bridge_create(struct net *, const char *name, int ifindex);
+/* For tc.c, which speaks rtnetlink beside this file: send one request
+ * built with libnl (consumed) that changes link ifindex, after the same
+ * check as every change here, or one that only reads; parse sees each
+ * reply. libnl's own codes to -errno. */
+struct nl_msg;
+struct nlmsghdr;
+int net_send(struct net *, int ifindex, struct nl_msg *,
+    int (*parse)(struct nlmsghdr *, void *), void *arg);
+int net_read(struct net *, struct nl_msg *,
+    int (*parse)(struct nlmsghdr *, void *), void *arg);
+int net_nlerr(int nlerr);
+/* An ifb device (root only), down, with ifindex; -EEXIST when taken. */
+int net_ifb_create(struct net *, const char *name, int ifindex);
 /* A VXLAN link as qrun makes it: UDP port 4789, learning, no group
  * (head-end replication: net_fdb_append per remote). */
 struct vxlan_link {
@@ -503,6 +559,8 @@ int net_route_del(struct net *, const struct net_route *);
  *     addr-del IF@IDX A/P             release PORT@IDX BR@IDX
  *     route-add IF@IDX DST/P GW METRIC PROTO    (GW "-": none)
  *     route-del IF@IDX DST/P GW METRIC PROTO    bridge-delete BR@IDX
+ *     ifb-create IFB@IDX              qdisc-add IF@IDX netem|ingress
+ *     redirect IF@IDX IFB@IDX         (IF's ingress to IFB: tc mirred)
  *     vxlan-create VX@IDX VNI DEV@IDX|- LOCAL|- MTU
  *     fdb-add VX@IDX REMOTE           fdb-del VX@IDX REMOTE
  *     vxlan-delete VX@IDX VNI DEV@IDX|- LOCAL|- MTU
@@ -517,6 +575,7 @@ enum jkind {
 	J_BRIDGE_CREATE, J_ADDR_DEL, J_ROUTE_ADD, J_ROUTE_DEL, J_RELEASE,
 	J_BRIDGE_DELETE, J_DIR, J_HOLD, J_INFO,
 	J_VXLAN_CREATE, J_FDB_ADD, J_FDB_DEL, J_VXLAN_DELETE,
+	J_IFB_CREATE, J_QDISC_ADD, J_REDIRECT,
 };
 
 struct jlink {
@@ -536,7 +595,8 @@ struct jrec {
 	uint32_t vni;		/* vxlan-* */
 	unsigned metric, proto;	/* route-* */
 	const char *key;	/* info */
-	const char *text;	/* info: the value; dir: the name */
+	const char *text;	/* info: the value; dir: the name;
+				 * qdisc-add: its kind */
 };
 
 /* What undo works with: every record of one journal. */
@@ -582,6 +642,12 @@ int change_vxlan_create(struct journal *, struct net *,
     const struct vxlan_link *v, const char *dev, struct net_link *l);
 void change_vxlan_delete_rec(struct jrec *, const struct vxlan_link *v,
     const char *dev);
+/* An ifb device, with the ifindex its record names; the link in *l. */
+int change_ifb_create(struct journal *, struct net *, const char *name,
+    struct net_link *l);
+/* netem ne as l's root qdisc ("qdisc-add L netem"). */
+int change_netem(struct journal *, struct net *, const struct jlink *l,
+    const struct netem *ne);
 int change_dir(struct journal *, const char *name);
 /* Journal "hold NAME" before share_take. */
 int change_hold(struct journal *, const char *name);
@@ -770,6 +836,19 @@ bool vxlan_port_ours(const struct net_link *);
 int vxlan_detach(struct net *, struct journal *, const struct net_link *br,
     const struct net_link *vx, char *why, size_t whylen);
 
+/* -------------------------------------------------------------- impair.c */
+
+/* net.netem on tap, both directions (an ifb for its ingress), every
+ * piece journaled; the ifb in *ifb. 0 or -errno with why. */
+int impair_up(struct net *, struct journal *, const struct net_link *tap,
+    const struct netem *, struct jlink *ifb, char *why, size_t whylen);
+/* A running network's impairment: changed in place, or taken off. */
+int impair_change(struct net *, const struct jlink *tap,
+    const struct jlink *ifb, const struct netem *, char *why,
+    size_t whylen);
+int impair_down(struct net *, const struct jlink *tap,
+    const struct jlink *ifb, char *why, size_t whylen);
+
 /* -------------------------------------------------------------- runnet.c */
 
 /* One run's hold on the host network (boot and shell share it). */
@@ -781,6 +860,7 @@ struct runnet {
 	struct journal *journal;
 	int lock_fd[NIC_MAX];
 	int fd[NIC_MAX];	/* the taps' queues for QEMU, or -1 */
+	struct jlink ifb[NIC_MAX];	/* net.netem's ifb; ifindex 0: none */
 	struct replay_report replayed;	/* dead runs undone on the way */
 };
 
@@ -798,6 +878,10 @@ int runnet_up(struct runnet *, const char *image, char *why,
 /* Undo what the journal says (or keep it: net.keep), unlock, close;
  * -errno with why when the undo was incomplete. */
 int runnet_down(struct runnet *, char *why, size_t whylen);
+/* net.netem of a running network, changed now on every tap (spec "":
+ * taken off). 0 or -errno with why. */
+int runnet_netem(struct runnet *, const char *spec, char *why,
+    size_t whylen);
 
 /* ---------------------------------------------------------------- priv.c */
 

@@ -72,6 +72,23 @@ runnet_info(struct runnet *rn, const char *image)
 	free(abs);
 }
 
+/* net.netem on NIC i's tap (as ensure left it), journaled. */
+static int
+nic_impair(struct runnet *rn, size_t i, const struct netem *ne, char *why,
+    size_t whylen)
+{
+	const struct nic *nic = &rn->plan->nic[i];
+	struct net_link tap;
+	int r;
+
+	if ((r = net_link_get(rn->net, nic->tap, &tap)) < 0) {
+		WHY("%s: cannot look up: %s", nic->tap, strerror(-r));
+		return r;
+	}
+	return impair_up(rn->net, rn->journal, &tap, ne, &rn->ifb[i], why,
+	    whylen);
+}
+
 /* Lock NIC i's tap, replay its last holder if that run died, make the
  * host side true. */
 static int
@@ -99,7 +116,10 @@ nic_up(struct runnet *rn, size_t i, char *why, size_t whylen)
 		WHY("%s: cannot lock: %s", nic->tap, strerror(-r));
 		return r;
 	}
-	return nic->mode->ensure(&h, nic, &rn->fd[i], why, whylen);
+	if ((r = nic->mode->ensure(&h, nic, &rn->fd[i], why, whylen)) < 0)
+		return r;
+	return nic->netem.on ? nic_impair(rn, i, &nic->netem, why, whylen) :
+	    0;
 }
 
 /* May the developer use every NIC's tap and bridge (access list)? */
@@ -170,6 +190,60 @@ runnet_settle(const struct runnet *rn)
 			(void)net_link_get(rn->net, rn->plan->nic[i].tap, &l);
 }
 
+/* NIC i's impairment as ne says: made, changed or taken off. */
+static int
+nic_netem(struct runnet *rn, size_t i, const struct netem *ne, char *why,
+    size_t whylen)
+{
+	struct jlink tap = { .ifindex = 0 };
+	struct net_link l;
+	int r;
+
+	if (rn->ifb[i].ifindex == 0)
+		return ne->on ? nic_impair(rn, i, ne, why, whylen) : 0;
+	if ((r = net_link_get(rn->net, rn->plan->nic[i].tap, &l)) < 0) {
+		WHY("%s: cannot look up: %s", rn->plan->nic[i].tap,
+		    strerror(-r));
+		return r;
+	}
+	snprintf(tap.name, sizeof(tap.name), "%s", l.name);
+	tap.ifindex = l.ifindex;
+	if (ne->on)
+		return impair_change(rn->net, &tap, &rn->ifb[i], ne, why,
+		    whylen);
+	if ((r = impair_down(rn->net, &tap, &rn->ifb[i], why, whylen)) == 0)
+		memset(&rn->ifb[i], 0, sizeof(rn->ifb[i]));
+	return r;
+}
+
+/*
+ * net.netem of a running network (the shell's "set net.netem ..."):
+ * every tap's impairment changed now; a first one is made (journaled),
+ * "" takes it off. 0 or -errno with why.
+ */
+int
+runnet_netem(struct runnet *rn, const char *spec, char *why, size_t whylen)
+{
+	struct netem ne;
+	char reason[256];
+	int r = 0;
+
+	if (netem_parse(spec, &ne, reason, sizeof(reason)) < 0) {
+		WHY("net.netem: %s", reason);
+		return -EINVAL;
+	}
+	if (rn->journal == NULL || rn->net == NULL) {
+		WHY("net.netem: the network is not up");
+		return -ENOTCONN;
+	}
+	priv_net(rn->priv, true);
+	for (size_t i = 0; i < rn->plan->n && r == 0; i++)
+		if (rn->plan->nic[i].mode->host_tap)
+			r = nic_netem(rn, i, &ne, why, whylen);
+	priv_net(rn->priv, false);
+	return r;
+}
+
 /* Undo what the journal says (or keep it: net.keep), unlock, close. */
 int
 runnet_down(struct runnet *rn, char *why, size_t whylen)
@@ -196,6 +270,7 @@ runnet_down(struct runnet *rn, char *why, size_t whylen)
 		lock_release(rn->lock_fd[i]);
 		rn->lock_fd[i] = -1;
 	}
+	memset(rn->ifb, 0, sizeof(rn->ifb));
 	net_close(rn->net);
 	rn->net = NULL;
 	free(rn->state);

@@ -548,6 +548,10 @@ t_records(const char *state)
 		"fdb-add vx42@100002 10.0.0.2",
 		"fdb-del vx7@100003 fd00::2",
 		"vxlan-delete vx42@100002 42 - fd00::1 1450",
+		"ifb-create ifb-tap1@100004",
+		"qdisc-add tap1@7 netem",
+		"qdisc-add tap1@7 ingress",
+		"redirect tap1@7 ifb-tap1@100004",
 	};
 	char buf[256], *copy;
 	struct jrec r;
@@ -576,6 +580,9 @@ t_records(const char *state)
 	T(jrec_ns_bound(&r) && !jrec_root_only(&r));
 	free(copy);
 	copy = xstrdup("dir ../etc");
+	TEQ(jrec_parse(copy, &r), -EINVAL);
+	free(copy);
+	copy = xstrdup("qdisc-add tap1@7 tbf");	/* not qrun's kind */
 	TEQ(jrec_parse(copy, &r), -EINVAL);
 	free(copy);
 	copy = xstrdup("vxlan-create vx0@100002 0 - - 1450");	/* VNI 0 */
