@@ -121,7 +121,7 @@ fi
 out=$TESTDIR/sh.out
 fifo=$TESTDIR/sh.in
 mkfifo "$fifo"
-in_ns "$NS" "$QRUN" -i -n tap -t tap1 -o qemu.accel=tcg \
+ip netns exec "$NS" "$QRUN" -i -n tap -t tap1 -o qemu.accel=tcg \
     -o net.netem='delay 100ms' --initrd "$GUESTS/initrd.gz" \
     "$GUESTS/vmlinuz" <"$fifo" >"$out" 2>&1 &
 spid=$!
@@ -166,7 +166,7 @@ exec 3>&-
 same "$before" "shell quit: no netem qdisc, no ifb, tap1 as before"
 
 # --- kill -9 of a running netem guest, then cleanup ----------------------
-in_ns "$NS" "$QRUN" -n tap -t tap1 -o qemu.accel=tcg \
+ip netns exec "$NS" "$QRUN" -n tap -t tap1 -o qemu.accel=tcg \
     -o net.netem='delay 20ms loss 1%' --serial-log "$TESTDIR/k.log" \
     --initrd "$GUESTS/initrd.gz" "$GUESTS/vmlinuz" </dev/null \
     >"$TESTDIR/k.out" 2>&1 &
