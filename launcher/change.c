@@ -575,17 +575,17 @@ change_why(const struct journal *j, const struct jrec *r, int rc, char *why,
  * Create a persistent tap for owner (and group, unless (gid_t)-1),
  * journaled with its ifindex: made non-persistent first, so a qrun that
  * dies before the record is durable takes the tap with it. Returns the
- * creator's queue (close-on-exec, IFF_VNET_HDR when vnet_hdr) for QEMU,
- * the new link in *l; or -errno.
+ * creator's queue (close-on-exec; IFF_VNET_HDR, IFF_MULTI_QUEUE as flags
+ * say) for QEMU, the new link in *l; or -errno.
  */
 int
 change_tap_create(struct journal *j, struct net *n, const char *name,
-    uid_t owner, gid_t group, bool vnet_hdr, struct net_link *l)
+    uid_t owner, gid_t group, unsigned flags, struct net_link *l)
 {
 	struct jrec r = { .kind = J_TAP_CREATE };
 	int fd, rc;
 
-	if ((fd = net_tap_new(n, name, vnet_hdr, l)) < 0)
+	if ((fd = net_tap_new(n, name, flags, l)) < 0)
 		return fd;
 	snprintf(r.l[0].name, sizeof(r.l[0].name), "%s", name);
 	r.l[0].ifindex = l->ifindex;

@@ -365,7 +365,9 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 	struct vm vm;
 	int ev, sig = 0, r;
 
-	if ((r = vm_spawn(s, &vm)) < 0)
+	r = vm_spawn(s, &vm);
+	runnet_spawned(&b->rn);	/* QEMU has its own vhost fds now */
+	if (r < 0)
 		return spawn_failed(&vm, r, c->qemu_binary);
 	if (b->rn.journal)
 		journal_info(b->rn.journal, "qemu-pid", "%ld", (long)vm.pid);
@@ -476,10 +478,32 @@ boot_net(struct boot *b, struct vm_spec *s)
 	if ((n = b->rn.replayed.undone + b->rn.replayed.dropped) > 0)
 		warnx("undid the leftovers of %d dead run%s", n,
 		    n == 1 ? "" : "s");
-	for (size_t i = 0; i < b->plan.n; i++)
-		if (b->rn.fd[i] >= 0)
-			s->keep_fds[s->nkeep++] = b->rn.fd[i];
+	if (runnet_spawn_fds(&b->rn, s->keep_fds, ARRAY_SIZE(s->keep_fds),
+	    &s->nkeep, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
 	return 0;
+}
+
+/* The accelerator, and what it decides: vhost-net (net.vhost auto). */
+static const char *
+boot_accel(struct boot *b)
+{
+	const char *accel = qemu_accel_pick(b->cfg.qemu_accel,
+	    qemu_kvm_usable());
+
+	netplan_vhost(&b->plan, accel, qemu_vhost_usable());
+	return accel;
+}
+
+static void
+boot_hint(const struct boot *b)
+{
+	char *hint = netplan_hint(&b->plan);
+
+	warnx("%s", hint);
+	free(hint);
 }
 
 int
@@ -490,7 +514,6 @@ cmd_boot(struct opts *o)
 	struct vm_spec s = { .priv = &b.priv, .parent = getpid() };
 	struct strv argv = { 0 };
 	int r, fatal = 0;
-	char *hint;
 
 	if (o->args.n != o->argi + 1) {
 		warnx(o->args.n <= o->argi ? "no image given (qrun [OPTIONS] "
@@ -509,7 +532,7 @@ cmd_boot(struct opts *o)
 		goto out;
 	qo.image = b.image;
 	qo.type = b.type;
-	qo.accel = qemu_accel_pick(b.cfg.qemu_accel, qemu_kvm_usable());
+	qo.accel = boot_accel(&b);
 	if (o->dry_run) {
 		print_dry_run(&b, &qo);
 		goto out;
@@ -523,12 +546,9 @@ cmd_boot(struct opts *o)
 	    (r = prepare_ready(&b, o, true)) != 0 ||
 	    (r = boot_net(&b, &s)) != 0)
 		goto out;
-	qo.fds = b.rn.fd;
-	if (!o->quiet) {
-		hint = netplan_hint(&b.plan);
-		warnx("%s", hint);
-		free(hint);
-	}
+	qo.fds = b.rn.fds;
+	if (!o->quiet)
+		boot_hint(&b);
 	qemu_argv(&b.cfg, &b.plan, &qo, &argv);
 	if (o->verbose) {
 		char *line = qemu_cmdline(&argv);

@@ -576,16 +576,23 @@ static int
 guest_start(struct shell *sh)
 {
 	struct qemu_opts qo = { .image = sh->image, .type = sh->type,
-	    .fds = sh->rn.fd, .qmp_path = sh->qmp_path,
+	    .fds = sh->rn.fds, .qmp_path = sh->qmp_path,
 	    .serial_pipe = true, .extra = &sh->o->extra };
 	struct vm_spec s = { .priv = &sh->priv, .parent = getpid(),
 	    .serial_pipe = true, .stdin_pipe = true };
 	struct strv argv = { 0 };
 	bool batch = sh->cfg.batch;
+	char why[512];
 	mode_t um;
 	int r;
 
 	qo.accel = qemu_accel_pick(sh->cfg.qemu_accel, qemu_kvm_usable());
+	netplan_vhost(&sh->plan, qo.accel, qemu_vhost_usable());
+	if (runnet_spawn_fds(&sh->rn, s.keep_fds, ARRAY_SIZE(s.keep_fds),
+	    &s.nkeep, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
 	sh->cfg.batch = false;	/* no -no-reboot: reboot is the point */
 	qemu_argv(&sh->cfg, &sh->plan, &qo, &argv);
 	sh->cfg.batch = batch;
@@ -594,14 +601,12 @@ guest_start(struct shell *sh)
 		warnx("running %s", line);
 		free(line);
 	}
-	for (size_t i = 0; i < sh->plan.n; i++)
-		if (sh->rn.fd[i] >= 0)
-			s.keep_fds[s.nkeep++] = sh->rn.fd[i];
 	s.argv = &argv;
 	unlink(sh->qmp_path);
 	um = umask(077);	/* the QMP socket: 0600 */
 	r = vm_spawn(&s, &sh->vm);
 	umask(um);
+	runnet_spawned(&sh->rn);	/* QEMU has its own vhost fds now */
 	strv_free(&argv);
 	if (r < 0) {
 		sh->vm.pid = -1;

@@ -318,6 +318,8 @@ parse_linkinfo(struct nlattr *info, struct net_link *l)
 		l->group = nla_get_u32(tun[IFLA_TUN_GROUP]);
 	if (tun[IFLA_TUN_VNET_HDR] != NULL)
 		l->vnet_hdr = nla_get_u8(tun[IFLA_TUN_VNET_HDR]) != 0;
+	if (tun[IFLA_TUN_MULTI_QUEUE] != NULL)
+		l->multi_queue = nla_get_u8(tun[IFLA_TUN_MULTI_QUEUE]) != 0;
 }
 
 /* An RTM_NEWLINK reply into struct net_link. */
@@ -1601,7 +1603,7 @@ tun_open(const char *name, short flags, struct ifreq *ifr)
  * host's interface list.
  */
 static int
-tap_made(struct net *n, int tunfd, const char *name, bool vnet_hdr,
+tap_made(struct net *n, int tunfd, const char *name, unsigned flags,
     struct net_link *l)
 {
 	int sfd = nl_socket_get_fd(n->sk);
@@ -1622,31 +1624,34 @@ tap_made(struct net *n, int tunfd, const char *name, bool vnet_hdr,
 	strcpy(l->name, name);
 	strcpy(l->kind, "tun");
 	l->is_tap = true;
-	l->vnet_hdr = vnet_hdr;
+	l->vnet_hdr = (flags & TAP_VNET_HDR) != 0;
+	l->multi_queue = (flags & TAP_MULTI_QUEUE) != 0;
 	l->owner = l->group = -1;
 	return 0;
 }
 
 /*
  * A new tap, not persistent yet: it lives as long as the returned queue
- * (close-on-exec, IFF_VNET_HDR when vnet_hdr), so whoever journals it
- * can do so before it can outlive qrun (net_tap_persist). IFF_TUN_EXCL
+ * (close-on-exec; IFF_VNET_HDR, IFF_MULTI_QUEUE as flags say), so
+ * whoever journals it can do so before it can outlive qrun
+ * (net_tap_persist). IFF_TUN_EXCL
  * makes an existing name -EEXIST instead of attaching to it. The new
  * link, as far as a new tap can be known without asking rtnetlink, in
  * *l (owner and group as net_tap_persist will set them).
  */
 int
-net_tap_new(struct net *n, const char *name, bool vnet_hdr,
+net_tap_new(struct net *n, const char *name, unsigned flags,
     struct net_link *l)
 {
 	struct ifreq ifr;
 	int fd, e;
 
 	fd = tun_open(name, IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL |
-	    (vnet_hdr ? IFF_VNET_HDR : 0), &ifr);
+	    (flags & TAP_VNET_HDR ? IFF_VNET_HDR : 0) |
+	    (flags & TAP_MULTI_QUEUE ? IFF_MULTI_QUEUE : 0), &ifr);
 	if (fd < 0)
 		return fd == -EBUSY ? -EEXIST : fd;
-	if ((e = tap_made(n, fd, name, vnet_hdr, l)) < 0) {
+	if ((e = tap_made(n, fd, name, flags, l)) < 0) {
 		close(fd);
 		return e;
 	}
@@ -1676,7 +1681,8 @@ net_tap_persist(int fd, uid_t owner, gid_t group, struct net_link *l)
  * TUNSETIFF also stores its flags in a persistent device, so the tap's
  * own IFF_VNET_HDR is kept (a tap that existed before is left as it was)
  * unless no_vnet_hdr asks for plain frames: QEMU 7.2's filter-dump writes
- * the virtio-net header into the pcap otherwise.
+ * the virtio-net header into the pcap otherwise. A multiqueue tap must be
+ * opened as one (IFF_MULTI_QUEUE); each open is one more queue.
  */
 int
 net_tap_open(const struct net_link *l, bool no_vnet_hdr)
@@ -1687,6 +1693,7 @@ net_tap_open(const struct net_link *l, bool no_vnet_hdr)
 	if (!l->is_tap)
 		return -ENODEV;
 	fd = tun_open(l->name, IFF_TAP | IFF_NO_PI |
+	    (l->multi_queue ? IFF_MULTI_QUEUE : 0) |
 	    (l->vnet_hdr && !no_vnet_hdr ? IFF_VNET_HDR : 0), &ifr);
 	if (fd < 0)
 		return fd;

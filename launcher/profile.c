@@ -58,7 +58,8 @@ struct key {
 
 static check_fn check_binary, check_accel, check_mode, check_ifname,
     check_host_addr, check_guest_addr, check_mac, check_model,
-    check_forwards, check_regex, check_ready, check_path, check_netem;
+    check_forwards, check_regex, check_ready, check_path, check_netem,
+    check_vhost;
 
 #define OFF(f) offsetof(struct config, f)
 #define STR(f, d, c) T_STR, OFF(f), d, 0, 0, 0, NULL, c
@@ -96,6 +97,9 @@ static const struct key keys[K_COUNT] = {
 	[K_NET_KEEP] = { "net.keep", BOOL(net_keep, 0) },
 	[K_NET_CAPTURE] = { "net.capture", STR(net_capture, "", check_path) },
 	[K_NET_NETEM] = { "net.netem", STR(net_netem, "", check_netem) },
+	[K_NET_VHOST] = { "net.vhost", STR(net_vhost, "auto", check_vhost) },
+	[K_NET_QUEUES] = { "net.queues", INT(net_queues, 1, 1, QUEUE_MAX,
+	    "must be between 1 and 16") },
 	[K_TEST_TIMEOUT] = { "test.timeout", INT(test_timeout, 0, 0, 86400,
 	    "must be between 0 and 86400 seconds") },
 	[K_TEST_EXPECT] = { "test.expect", STR(test_expect, "", check_regex) },
@@ -362,6 +366,13 @@ check_netem(const struct val *v, struct strv *why)
 
 	if (netem_parse(v->s, &ne, reason, sizeof(reason)) < 0)
 		strv_push(why, reason);
+}
+
+static void
+check_vhost(const struct val *v, struct strv *why)
+{
+	if (strcmp(v->s, "auto") && strcmp(v->s, "on") && strcmp(v->s, "off"))
+		strv_push(why, "must be auto, on or off");
 }
 
 /* ------------------------------------------------------------ storage */

@@ -20,6 +20,17 @@ qemu_accel_pick(const char *accel, bool kvm_usable)
 }
 
 bool
+qemu_vhost_usable(void)
+{
+	int fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+bool
 qemu_kvm_usable(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -113,13 +124,23 @@ device_mtu(const struct nic *nic)
 	return xasprintf(",host_mtu=%u", nic->mtu);
 }
 
+/* A multiqueue NIC: the guest's driver uses the queues only with mq=on,
+ * and one MSI-X vector per queue each way plus config and control. */
+static char *
+device_mq(const struct nic *nic)
+{
+	if (nic->queues <= 1)
+		return xstrdup("");
+	return xasprintf(",mq=on,vectors=%d", 2 * nic->queues + 2);
+}
+
 /* One -netdev and -device per NIC (its mode says which netdev); no NIC
  * at all is "-nic none". */
 static void
 argv_net(const struct config *c, const struct netplan *p,
     const struct qemu_opts *o, struct strv *argv)
 {
-	char mac[18], *nd, *model, *mtu;
+	char mac[18], *nd, *model, *mtu, *mq;
 
 	if (p->n == 0) {
 		strv_push(argv, "-nic");
@@ -129,15 +150,17 @@ argv_net(const struct config *c, const struct netplan *p,
 	for (size_t i = 0; i < p->n; i++) {
 		const struct nic *nic = &p->nic[i];
 
-		nd = nic->mode->netdev(nic, o->fds ? o->fds[i] : -1);
+		nd = nic->mode->netdev(nic, o->fds ? &o->fds[i] : NULL);
 		strv_push(argv, "-netdev");
 		strv_push(argv, nd);
 		free(nd);
 		model = qemu_optval(nic->model);
 		mtu = device_mtu(nic);
+		mq = device_mq(nic);
 		strv_push(argv, "-device");
-		strv_pushf(argv, "%s,netdev=n%d,mac=%s%s", model, nic->index,
-		    mac_str(nic->mac, mac), mtu);
+		strv_pushf(argv, "%s,netdev=n%d,mac=%s%s%s", model, nic->index,
+		    mac_str(nic->mac, mac), mq, mtu);
+		free(mq);
 		free(mtu);
 		free(model);
 	}

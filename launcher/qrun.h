@@ -128,7 +128,7 @@ enum cfg_key {
 	K_QEMU_INITRD, K_QEMU_APPEND, K_QEMU_ARGS,
 	K_NET_MODE, K_NET_TAP, K_NET_HOST_ADDR, K_NET_GUEST_ADDR, K_NET_MAC,
 	K_NET_MODEL, K_NET_BRIDGE, K_NET_FORWARDS, K_NET_KEEP, K_NET_CAPTURE,
-	K_NET_NETEM,
+	K_NET_NETEM, K_NET_VHOST, K_NET_QUEUES,
 	K_TEST_TIMEOUT, K_TEST_EXPECT, K_TEST_FAIL, K_TEST_SUCCESS_CODE,
 	K_TEST_READY, K_TEST_SERIAL_LOG,
 	K_COUNT
@@ -154,6 +154,8 @@ struct config {
 	bool net_keep;
 	char *net_capture;	/* "" = none */
 	char *net_netem;	/* tc-netem words; "" = none */
+	char *net_vhost;	/* "auto", "on", "off" */
+	long net_queues;	/* 1..QUEUE_MAX */
 
 	long test_timeout;	/* seconds, 0 = none */
 	char *test_expect;	/* "" = none */
@@ -278,6 +280,9 @@ bool image_is_kernel(enum image_type);
  * netmode (netplan.c's table): a new mode is one file and one row.
  */
 #define NIC_MAX		8
+#define QUEUE_MAX	16	/* net.queues: a tap's queues for QEMU */
+
+enum vhost { VHOST_AUTO, VHOST_ON, VHOST_OFF };
 
 struct forward {
 	char proto[4];		/* "tcp" or "udp" */
@@ -308,6 +313,17 @@ struct nic {
 	unsigned mtu;		/* bridged: the bridge's MTU (a host fact,
 				 * told to a virtio guest); 0 = unknown */
 	struct netem netem;	/* net.netem: the link's impairment */
+	int queues;		/* net.queues: 1, or a multiqueue tap */
+	enum vhost vhost;	/* net.vhost as asked */
+	bool vhost_on;		/* as decided (netplan_vhost) */
+};
+
+/* What QEMU gets for one NIC: the tap's open queues (tap[0] < 0: none,
+ * the pasteable ifname= form of --dry-run) and, with vhost, an open
+ * /dev/vhost-net per queue (-1: none). */
+struct nicfds {
+	int tap[QUEUE_MAX];
+	int vhost[QUEUE_MAX];
 };
 
 struct netplan {
@@ -345,9 +361,10 @@ struct netmode {
 	 * it after the undo). 0 or -errno, one sentence in why. */
 	int (*ensure)(const struct host *, const struct nic *, int *fd,
 	    char *why, size_t whylen);
-	/* Pure: QEMU's -netdev value for the NIC (fd: the tap's queue, or
-	 * -1 for the pasteable ifname= form); NULL: no netdev ("-nic none"). */
-	char *(*netdev)(const struct nic *, int fd);
+	/* Pure: QEMU's -netdev value for the NIC (f: its open files, or
+	 * NULL for the pasteable ifname= form); NULL: no netdev ("-nic
+	 * none"). */
+	char *(*netdev)(const struct nic *, const struct nicfds *f);
 	/* Pure: the one-line hint, without "qrun: ". */
 	char *(*hint)(const struct nic *);
 	/* Pure: what a run would do to the host, for --dry-run; NULL:
@@ -370,6 +387,10 @@ void netplan_mac(const char *tap, const char *user, uint8_t mac[6]);
  * bridge) checked into nic; 0 or -EINVAL with a diag. */
 int netplan_names(const struct config *, struct nic *, bool bridge,
     struct strv *diags);
+/* Pure: decide vhost for every NIC (net.vhost "auto": when usable, i.e.
+ * /dev/vhost-net opens, and the accelerator is KVM), once the
+ * accelerator is known. */
+void netplan_vhost(struct netplan *, const char *accel, bool usable);
 /* "ip=GUEST::GW:MASK::eth0:off" or NULL when there is nothing to say. */
 char *netplan_kernel_ip(const struct netplan *);
 /* The hint lines, without "qrun: ", "\n"-separated. */
@@ -386,7 +407,7 @@ struct qemu_opts {
 	const char *image;
 	enum image_type type;
 	const char *accel;	/* resolved: "kvm" or "tcg" */
-	const int *fds;		/* per NIC, the tap's open queue (-netdev
+	const struct nicfds *fds;	/* per NIC, its open files (-netdev
 				 * tap,fd=N); NULL: by name (--dry-run) */
 	const char *qmp_path;	/* NULL = no QMP socket */
 	bool serial_pipe;	/* batch: serial on stdio for qrun to scan */
@@ -399,6 +420,7 @@ void qemu_argv(const struct config *, const struct netplan *,
 /* "kvm:tcg" -> "kvm" when kvm_usable, else "tcg". */
 const char *qemu_accel_pick(const char *accel, bool kvm_usable);
 bool qemu_kvm_usable(void);	/* /dev/kvm opens read-write */
+bool qemu_vhost_usable(void);	/* /dev/vhost-net opens read-write */
 /* The argv as one shell-quoted line; malloc'd. */
 char *qemu_cmdline(const struct strv *argv);
 /* QEMU option values escape ',' by doubling it; malloc'd. */
@@ -418,6 +440,7 @@ struct net_link {
 	unsigned mtu;
 	uint8_t mac[6];		/* IFLA_ADDRESS; zero when none */
 	bool vnet_hdr;		/* tun IFF_VNET_HDR (kept as found) */
+	bool multi_queue;	/* tun IFF_MULTI_QUEUE */
 	uint32_t vni;		/* kind vxlan: its VNI */
 };
 
@@ -478,14 +501,16 @@ int net_rule_find(struct net *, const struct ipaddr *dst, unsigned table,
     char *desc, size_t len);
 /* A new tap, not yet persistent (it lives as long as the returned
  * queue, close-on-exec); the new link in *l. -EEXIST when the name is
- * taken. */
-int net_tap_new(struct net *, const char *name, bool vnet_hdr,
+ * taken. flags: TAP_VNET_HDR (1, so true means it), TAP_MULTI_QUEUE. */
+#define TAP_VNET_HDR	1
+#define TAP_MULTI_QUEUE	2
+int net_tap_new(struct net *, const char *name, unsigned flags,
     struct net_link *l);
 /* Owner, group ((gid_t)-1: none) and persistence for the tap of fd. */
 int net_tap_persist(int fd, uid_t owner, gid_t group, struct net_link *l);
-/* Open one queue of the tap l, as just looked up (IFF_TAP|IFF_NO_PI, and
- * the tap's own IFF_VNET_HDR unless no_vnet_hdr); returns the fd,
- * close-on-exec, or -errno. */
+/* Open one queue of the tap l, as just looked up (IFF_TAP|IFF_NO_PI, the
+ * tap's own IFF_MULTI_QUEUE, and its IFF_VNET_HDR unless no_vnet_hdr);
+ * returns the fd, close-on-exec, or -errno. */
 int net_tap_open(const struct net_link *l, bool no_vnet_hdr);
 /* A bridge (STP off, forward delay 0) with ifindex (0: any); -EEXIST
  * when the name or the index is taken. */
@@ -631,7 +656,7 @@ void change_why(const struct journal *, const struct jrec *, int rc,
 /* The changes that learn their identity while being made: a tap (the
  * queue returned, the link in *l), a bridge, a state-dir directory. */
 int change_tap_create(struct journal *, struct net *, const char *name,
-    uid_t owner, gid_t group, bool vnet_hdr, struct net_link *l);
+    uid_t owner, gid_t group, unsigned flags, struct net_link *l);
 int change_bridge_create(struct journal *, struct net *, const char *name,
     struct net_link *l);
 /* A VXLAN link as v says (its underlay v->dev called dev, or NULL), with
@@ -764,8 +789,15 @@ int tapdev_create(const struct host *, const struct nic *,
 /* One journaled change for the NIC's tap; why says what failed. */
 int tapdev_change(const struct host *, const struct nic *,
     const struct jrec *, char *why, size_t whylen);
-/* Pure: QEMU's -netdev for a tap (fd < 0: by name, for --dry-run). */
-char *tapdev_netdev(const struct nic *, int fd);
+/* Pure: QEMU's -netdev for a tap (f NULL: by name, for --dry-run). */
+char *tapdev_netdev(const struct nic *, const struct nicfds *f);
+/* Open the NIC's tap queues after the first (net.queues), into f. */
+int tapdev_queues(struct net *, const struct nic *, struct nicfds *f,
+    char *why, size_t whylen);
+/* Before any change: can the NIC's tap, if it exists, give net.queues
+ * queues (a multiqueue tap)? 0 or -EINVAL with why. */
+int tapdev_queues_check(struct net *, const struct nic *, char *why,
+    size_t whylen);
 
 /* ------------------------------------------------------------ hostaddr.c */
 
@@ -859,7 +891,7 @@ struct runnet {
 	struct net *net;
 	struct journal *journal;
 	int lock_fd[NIC_MAX];
-	int fd[NIC_MAX];	/* the taps' queues for QEMU, or -1 */
+	struct nicfds fds[NIC_MAX];	/* what QEMU gets, per NIC */
 	struct jlink ifb[NIC_MAX];	/* net.netem's ifb; ifindex 0: none */
 	struct replay_report replayed;	/* dead runs undone on the way */
 };
@@ -878,6 +910,13 @@ int runnet_up(struct runnet *, const char *image, char *why,
 /* Undo what the journal says (or keep it: net.keep), unlock, close;
  * -errno with why when the undo was incomplete. */
 int runnet_down(struct runnet *, char *why, size_t whylen);
+/* Before a QEMU starts: open what it needs fresh (/dev/vhost-net per
+ * queue, when vhost; a vhost device belongs to the QEMU that takes it)
+ * and list every fd it inherits into keep. 0 or -errno with why. After
+ * it started, runnet_spawned closes qrun's copies of the vhost fds. */
+int runnet_spawn_fds(struct runnet *, int *keep, size_t max, size_t *n,
+    char *why, size_t whylen);
+void runnet_spawned(struct runnet *);
 /* net.netem of a running network, changed now on every tap (spec "":
  * taken off). 0 or -errno with why. */
 int runnet_netem(struct runnet *, const char *spec, char *why,
@@ -973,11 +1012,14 @@ struct vm_hook {
 	void *arg;
 };
 
+#define KEEP_FDS_MAX	(NIC_MAX * 2 * QUEUE_MAX + 4)
+
 struct vm_spec {
 	const struct strv *argv;
 	const struct priv *priv;
 	pid_t parent;		/* getpid() of qrun */
-	int keep_fds[NIC_MAX];	/* inherited by QEMU (the tap queue) */
+	int keep_fds[KEEP_FDS_MAX];	/* inherited by QEMU (tap queues,
+					 * vhost) */
 	size_t nkeep;
 	bool serial_pipe;	/* QEMU's stdout (the console) to qrun */
 	bool stdin_pipe;	/* with serial_pipe: QEMU's stdin from qrun */
