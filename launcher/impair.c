@@ -55,15 +55,32 @@ tap_free(struct net *n, const struct net_link *tap, char *why,
 	return 0;
 }
 
-/* Why a netem qdisc could not be added, in words. */
+/* What impair_up adds, for messages. */
+struct tcthing {
+	const char *what;	/* "a netem qdisc" */
+	const char *kind;	/* "netem" */
+	const char *config;	/* the kernel options and modules it needs */
+};
+
+static const struct tcthing t_ingress = { "an ingress qdisc",
+    "ingress qdisc", "CONFIG_NET_SCH_INGRESS, module sch_ingress" };
+static const struct tcthing t_redirect = { "a u32 filter with a mirred "
+    "action", "u32 filter or mirred action", "CONFIG_NET_CLS_U32, "
+    "CONFIG_NET_ACT_MIRRED, modules cls_u32, act_mirred" };
+static const struct tcthing t_netem = { "a netem qdisc", "netem",
+    "CONFIG_NET_SCH_NETEM, module sch_netem" };
+
+/* Why t could not be added to link, in words: -ENOENT is a kernel
+ * without that kind (and no module it could load). */
 static void
-netem_why(const char *link, int r, char *why, size_t whylen)
+tc_why(const char *link, const struct tcthing *t, int r, char *why,
+    size_t whylen)
 {
 	if (r == -ENOENT)
-		WHY("%s: cannot add a netem qdisc: this kernel has no netem "
-		    "(CONFIG_NET_SCH_NETEM, module sch_netem)", link);
+		WHY("%s: cannot add %s: this kernel has no %s (%s)", link,
+		    t->what, t->kind, t->config);
 	else
-		WHY("%s: cannot add a netem qdisc: %s", link, strerror(-r));
+		WHY("%s: cannot add %s: %s", link, t->what, strerror(-r));
 }
 
 /* The ifb, up. */
@@ -109,17 +126,21 @@ impair_up(struct net *n, struct journal *j, const struct net_link *tap,
 	jlink_of(&jt, tap);
 	jlink_of(&ji, &ifb);
 	rec.l[0] = jt;
-	if ((r = change_do(j, n, &rec, 0, why, whylen)) < 0)
+	if ((r = change_do(j, n, &rec, 0, why, whylen)) == -ENOENT)
+		tc_why(jt.name, &t_ingress, r, why, whylen);
+	if (r < 0)
 		return r;
 	rec = (struct jrec){ .kind = J_REDIRECT, .l = { jt, ji } };
-	if ((r = change_do(j, n, &rec, 0, why, whylen)) < 0)
+	if ((r = change_do(j, n, &rec, 0, why, whylen)) == -ENOENT)
+		tc_why(jt.name, &t_redirect, r, why, whylen);
+	if (r < 0)
 		return r;
 	if ((r = change_netem(j, n, &ji, ne)) < 0) {
-		netem_why(ji.name, r, why, whylen);
+		tc_why(ji.name, &t_netem, r, why, whylen);
 		return r;
 	}
 	if ((r = change_netem(j, n, &jt, ne)) < 0) {
-		netem_why(jt.name, r, why, whylen);
+		tc_why(jt.name, &t_netem, r, why, whylen);
 		return r;
 	}
 	*ifb_out = ji;

@@ -168,12 +168,10 @@ START_TEST(test_impair_undo)
 	    sizeof(why)), 0);
 	ck_assert_int_eq(journal_open(state, &j), 0);
 	r = impair_up(nl, j, &tap, &ne, &ji, why, sizeof(why));
-	if (r == -ENOENT) {
-		ck_assert_str_eq(why, "ifb-u0: cannot add a netem qdisc: this "
-		    "kernel has no netem (CONFIG_NET_SCH_NETEM, module "
-		    "sch_netem)");
+	if (r == -ENOENT) {	/* no netem (or ingress, u32, mirred) here */
+		ck_assert_msg(strstr(why, ": this kernel has no ") != NULL,
+		    "%s", why);
 		ck_assert_int_eq(net_link_get(nl, "ifb-u0", &ifb), 0);
-		kinds(tap.ifindex, "", "ingress");
 	} else {
 		ck_assert_msg(r == 0, "%s", why);
 		ck_assert_int_eq(net_link_get(nl, "ifb-u0", &ifb), 0);
