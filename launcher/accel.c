@@ -647,3 +647,15 @@ accel_pick(const struct config *c, const struct priv *pv,
 		return "tcg";	/* no such QEMU: exec says so */
 	return qemu_accel_pick(c->qemu_accel, p->verdict == ACCEL_KVM);
 }
+
+/* Can qrun open /dev/vhost-net for QEMU (net.vhost "auto")? */
+bool
+accel_vhost_usable(void)
+{
+	int fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}

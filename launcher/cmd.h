@@ -16,6 +16,7 @@ struct opts {
 	struct strv extra;		/* after "--": verbatim to QEMU */
 	struct strv run;		/* --run CMD ARGS... */
 	const char *owner, *group, *addr, *uplink;
+	const char *vxlan, *remote, *dev, *local;	/* bridge create */
 	bool dry_run, json, interactive, quiet, verbose;
 };
 

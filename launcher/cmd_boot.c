@@ -164,6 +164,10 @@ print_dry_run(const struct boot *b, const struct qemu_opts *qo)
 		would = nic->mode->would(nic, b->priv.user);
 		printf("# %s\n", would);
 		free(would);
+		if (nic->netem.on)
+			printf("# qrun would impair both directions of %s "
+			    "(netem on it and on ifb-%s): %s\n", nic->tap,
+			    nic->tap, b->cfg.net_netem);
 	}
 	printf("%s\n", line);
 	free(line);
@@ -392,7 +396,9 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 	struct vm vm;
 	int ev, sig = 0, r;
 
-	if ((r = vm_spawn(s, &vm)) < 0)
+	r = vm_spawn(s, &vm);
+	runnet_spawned(&b->rn);	/* QEMU has its own vhost fds now */
+	if (r < 0)
 		return spawn_failed(&vm, r, c->qemu_binary);
 	if (b->rn.journal)
 		journal_info(b->rn.journal, "qemu-pid", "%ld", (long)vm.pid);
@@ -503,9 +509,11 @@ boot_net(struct boot *b, struct vm_spec *s)
 	if ((n = b->rn.replayed.undone + b->rn.replayed.dropped) > 0)
 		warnx("undid the leftovers of %d dead run%s", n,
 		    n == 1 ? "" : "s");
-	for (size_t i = 0; i < b->plan.n; i++)
-		if (b->rn.fd[i] >= 0)
-			s->keep_fds[s->nkeep++] = b->rn.fd[i];
+	if (runnet_spawn_fds(&b->rn, s->keep_fds, ARRAY_SIZE(s->keep_fds),
+	    &s->nkeep, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
 	return 0;
 }
 
@@ -517,9 +525,19 @@ host_facts(struct boot *b, struct qemu_opts *qo, const struct opts *o)
 	qo->image = b->image;
 	qo->type = b->type;
 	qo->accel = accel_pick(&b->cfg, &b->priv, &b->accel);
+	netplan_vhost(&b->plan, qo->accel, accel_vhost_usable());
 	qo->memory = boot_memory(&b->cfg, &b->priv, b->image, b->type);
 	if (b->accel.verdict != ACCEL_NONE && (o->dry_run || o->verbose))
 		accel_say(&b->accel, o->dry_run);
+}
+
+static void
+boot_hint(const struct boot *b)
+{
+	char *hint = netplan_hint(&b->plan);
+
+	warnx("%s", hint);
+	free(hint);
 }
 
 int
@@ -530,7 +548,6 @@ cmd_boot(struct opts *o)
 	struct vm_spec s = { .priv = &b.priv, .parent = getpid() };
 	struct strv argv = { 0 };
 	int r, fatal = 0;
-	char *hint;
 
 	if (o->args.n != o->argi + 1) {
 		warnx(o->args.n <= o->argi ? "no image given (qrun [OPTIONS] "
@@ -561,12 +578,9 @@ cmd_boot(struct opts *o)
 	    (r = prepare_ready(&b, o, true)) != 0 ||
 	    (r = boot_net(&b, &s)) != 0)
 		goto out;
-	qo.fds = b.rn.fd;
-	if (!o->quiet) {
-		hint = netplan_hint(&b.plan);
-		warnx("%s", hint);
-		free(hint);
-	}
+	qo.fds = b.rn.fds;
+	if (!o->quiet)
+		boot_hint(&b);
 	qemu_argv(&b.cfg, &b.plan, &qo, &argv);
 	if (o->verbose) {
 		char *line = qemu_cmdline(&argv);

@@ -576,13 +576,14 @@ static int
 guest_start(struct shell *sh)
 {
 	struct qemu_opts qo = { .image = sh->image, .type = sh->type,
-	    .fds = sh->rn.fd, .qmp_path = sh->qmp_path,
+	    .fds = sh->rn.fds, .qmp_path = sh->qmp_path,
 	    .serial_pipe = true, .extra = &sh->o->extra };
 	struct vm_spec s = { .priv = &sh->priv, .parent = getpid(),
 	    .serial_pipe = true, .stdin_pipe = true };
 	struct strv argv = { 0 };
 	struct accel_probe ap;
 	bool batch = sh->cfg.batch;
+	char why[512];
 	mode_t um;
 	int r;
 
@@ -590,6 +591,12 @@ guest_start(struct shell *sh)
 	if (ap.verdict != ACCEL_NONE && sh->o->verbose)
 		accel_say(&ap, false);
 	qo.memory = boot_memory(&sh->cfg, &sh->priv, sh->image, sh->type);
+	netplan_vhost(&sh->plan, qo.accel, accel_vhost_usable());
+	if (runnet_spawn_fds(&sh->rn, s.keep_fds, ARRAY_SIZE(s.keep_fds),
+	    &s.nkeep, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
 	sh->cfg.batch = false;	/* no -no-reboot: reboot is the point */
 	qemu_argv(&sh->cfg, &sh->plan, &qo, &argv);
 	sh->cfg.batch = batch;
@@ -598,14 +605,12 @@ guest_start(struct shell *sh)
 		warnx("running %s", line);
 		free(line);
 	}
-	for (size_t i = 0; i < sh->plan.n; i++)
-		if (sh->rn.fd[i] >= 0)
-			s.keep_fds[s.nkeep++] = sh->rn.fd[i];
 	s.argv = &argv;
 	unlink(sh->qmp_path);
 	um = umask(077);	/* the QMP socket: 0600 */
 	r = vm_spawn(&s, &sh->vm);
 	umask(um);
+	runnet_spawned(&sh->rn);	/* QEMU has its own vhost fds now */
 	strv_free(&argv);
 	if (r < 0) {
 		sh->vm.pid = -1;
@@ -834,7 +839,8 @@ static int
 sh_set(struct shell *sh, int argc, char **argv)
 {
 	struct strv diags = { 0 };
-	char *val, *shown;
+	char *val, *shown, why[512];
+	bool live;
 	int r;
 
 	if (argc < 3) {
@@ -842,6 +848,12 @@ sh_set(struct shell *sh, int argc, char **argv)
 		return EXIT_QRUN;
 	}
 	val = join(argc - 2, argv + 2);
+	live = sh->net_up && strcmp(argv[1], "net.netem") == 0;
+	if (live && runnet_netem(&sh->rn, val, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		free(val);
+		return EXIT_QRUN;
+	}
 	r = profile_set(&sh->cfg, argv[1], val, "set", &diags);
 	for (size_t i = 0; i < diags.n; i++)
 		warnx("%s", diags.v[i]);
@@ -849,6 +861,7 @@ sh_set(struct shell *sh, int argc, char **argv)
 		strv_pushf(&sh->sets, "%s=%s", argv[1], val);
 		shown = profile_get(&sh->cfg, profile_key_index(argv[1]));
 		printf("%s = %s (%s)\n", argv[1], shown ? shown : val,
+		    live ? "now, on the running network" :
 		    sh->net_up && strncmp(argv[1], "net.", 4) == 0 ?
 		    "the network is up: applies in a new shell" :
 		    "at the next boot");
@@ -1228,7 +1241,8 @@ static const struct shcmd shcmds[] = {
 	{ "kill", sh_stop, "", "kill QEMU (SIGKILL)" },
 	{ "status", sh_status, "", "the guest and the network" },
 	{ "net", sh_net, "", "the network hint line" },
-	{ "set", sh_set, "KEY VALUE", "change a setting (next boot)" },
+	{ "set", sh_set, "KEY VALUE", "change a setting (next boot; "
+	    "net.netem at once)" },
 	{ "unset", sh_unset, "KEY", "back to the profile's value" },
 	{ "show", sh_show, "[KEY]", "settings and where they come from" },
 	{ "profile", sh_profile, "NAME", "load another profile" },

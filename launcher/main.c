@@ -73,7 +73,7 @@ static const struct cmd cmds[] = {
 enum {
 	O_INITRD = 256, O_CAPTURE, O_READY, O_TIMEOUT, O_EXPECT, O_FAIL,
 	O_SUCCESS_CODE, O_SERIAL_LOG, O_DRY_RUN, O_RUN, O_OWNER, O_GROUP,
-	O_ADDR, O_UPLINK, O_JSON,
+	O_ADDR, O_UPLINK, O_VXLAN, O_REMOTE, O_DEV, O_LOCAL, O_JSON,
 };
 
 /*
@@ -131,6 +131,14 @@ static const struct optdef {
 	    "the lab NIC that becomes the bridge's port" },
 	{ "addr", O_ADDR, "A/P", NULL, C_TAP_CREATE | C_BRIDGE_CREATE, 0,
 	    "an address with prefix for the tap or bridge" },
+	{ "vxlan", O_VXLAN, "VNI", NULL, C_BRIDGE_CREATE, 0,
+	    "a VXLAN port with this VNI: the lab spans hosts" },
+	{ "remote", O_REMOTE, "ADDR[,ADDR...]", NULL, C_BRIDGE_CREATE, 0,
+	    "with --vxlan: the other hosts' underlay addresses" },
+	{ "dev", O_DEV, "IF", NULL, C_BRIDGE_CREATE, 0,
+	    "with --vxlan: the underlay interface" },
+	{ "local", O_LOCAL, "ADDR", NULL, C_BRIDGE_CREATE, 0,
+	    "with --vxlan: this host's underlay address" },
 	{ "json", O_JSON, NULL, NULL, C_STATUS, 0, "print JSON" },
 	{ "quiet", 'q', NULL, NULL, C_ALL, 0, "print only errors" },
 	{ "verbose", 'v', NULL, NULL, C_ALL, 0, "say more about each step" },
@@ -608,6 +616,10 @@ take_opt(struct call *cl, int c)
 	case O_GROUP: o->group = optarg; break;
 	case O_ADDR: o->addr = optarg; break;
 	case O_UPLINK: o->uplink = optarg; break;
+	case O_VXLAN: o->vxlan = optarg; break;
+	case O_REMOTE: o->remote = optarg; break;
+	case O_DEV: o->dev = optarg; break;
+	case O_LOCAL: o->local = optarg; break;
 	case O_JSON: o->json = true; break;
 	case 'i': o->interactive = true; break;
 	case 'q': o->quiet = true; break;

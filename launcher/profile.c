@@ -77,7 +77,7 @@ struct key {
 static check_fn check_binary, check_accel, check_mode, check_ifname,
     check_host_addr, check_guest_addr, check_mac, check_model,
     check_forwards, check_regex, check_ready, check_path, check_host_addr6,
-    check_guest_addr6;
+    check_guest_addr6, check_netem, check_vhost;
 
 #define OFF(f) offsetof(struct config, f)
 #define STR(f, d, c) T_STR, OFF(f), d, 0, 0, STR_MAX, NULL, c
@@ -123,6 +123,10 @@ static const struct key keys[K_COUNT] = {
 	    STR(net_guest_addr6, "", check_guest_addr6) },
 	[K_NET_NAT] = { "net.nat", BOOL(net_nat, 0) },
 	[K_NET_KERNEL_IP] = { "net.kernel_ip", BOOL(net_kernel_ip, 1) },
+	[K_NET_NETEM] = { "net.netem", STR(net_netem, "", check_netem) },
+	[K_NET_VHOST] = { "net.vhost", STR(net_vhost, "auto", check_vhost) },
+	[K_NET_QUEUES] = { "net.queues", INT(net_queues, 1, 1, QUEUE_MAX,
+	    "must be between 1 and 16") },
 	[K_TEST_TIMEOUT] = { "test.timeout", INT(test_timeout, 0, 0, 86400,
 	    "must be between 0 and 86400 seconds") },
 	[K_TEST_EXPECT] = { "test.expect", STR(test_expect, "", check_regex) },
@@ -419,6 +423,24 @@ check_path(const struct val *v, struct strv *why)
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		strv_pushf(why, "directory %s does not exist", dir);
 	free(dir);
+}
+
+/* tc-netem words (netem.c). */
+static void
+check_netem(const struct val *v, struct strv *why)
+{
+	struct netem ne;
+	char reason[256];
+
+	if (netem_parse(v->s, &ne, reason, sizeof(reason)) < 0)
+		strv_push(why, reason);
+}
+
+static void
+check_vhost(const struct val *v, struct strv *why)
+{
+	if (strcmp(v->s, "auto") && strcmp(v->s, "on") && strcmp(v->s, "off"))
+		strv_push(why, "must be auto, on or off");
 }
 
 /* ------------------------------------------------------------ storage */

@@ -159,13 +159,35 @@ argv_boot(const struct config *c, const struct netplan *p,
 	free(append);
 }
 
+/* A virtio NIC on a bridge whose MTU is not Ethernet's tells the guest
+ * (VIRTIO_NET_F_MTU), or its full-size frames would be dropped there
+ * (a VXLAN lab bridge: 1450). */
+static char *
+device_mtu(const struct nic *nic)
+{
+	if (nic->mtu < 68 || nic->mtu == 1500 ||
+	    strncmp(nic->model, "virtio-net", 10) != 0)
+		return xstrdup("");
+	return xasprintf(",host_mtu=%u", nic->mtu);
+}
+
+/* A multiqueue NIC: the guest's driver uses the queues only with mq=on,
+ * and one MSI-X vector per queue each way plus config and control. */
+static char *
+device_mq(const struct nic *nic)
+{
+	if (nic->queues <= 1)
+		return xstrdup("");
+	return xasprintf(",mq=on,vectors=%d", 2 * nic->queues + 2);
+}
+
 /* One -netdev and -device per NIC (its mode says which netdev); no NIC
  * at all is "-nic none". */
 static void
 argv_net(const struct config *c, const struct netplan *p,
     const struct qemu_opts *o, struct strv *argv)
 {
-	char mac[18], *nd, *model;
+	char mac[18], *nd, *model, *mtu, *mq;
 
 	if (p->n == 0) {
 		strv_push(argv, "-nic");
@@ -175,14 +197,18 @@ argv_net(const struct config *c, const struct netplan *p,
 	for (size_t i = 0; i < p->n; i++) {
 		const struct nic *nic = &p->nic[i];
 
-		nd = nic->mode->netdev(nic, o->fds ? o->fds[i] : -1);
+		nd = nic->mode->netdev(nic, o->fds ? &o->fds[i] : NULL);
 		strv_push(argv, "-netdev");
 		strv_push(argv, nd);
 		free(nd);
 		model = qemu_optval(nic->model);
+		mtu = device_mtu(nic);
+		mq = device_mq(nic);
 		strv_push(argv, "-device");
-		strv_pushf(argv, "%s,netdev=n%d,mac=%s", model, nic->index,
-		    mac_str(nic->mac, mac));
+		strv_pushf(argv, "%s,netdev=n%d,mac=%s%s%s", model, nic->index,
+		    mac_str(nic->mac, mac), mq, mtu);
+		free(mq);
+		free(mtu);
 		free(model);
 	}
 	if (c->net_capture[0] != '\0')

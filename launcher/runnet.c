@@ -8,6 +8,7 @@
  * through share.c) and the run's own chains (nat.c); and the undo. Nothing here prints: errors come
  * back as -errno with one sentence in why.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +46,11 @@ runnet_init(struct runnet *rn, const struct netplan *plan,
 	memset(rn, 0, sizeof(*rn));
 	rn->plan = plan;
 	rn->priv = pv;
-	for (size_t i = 0; i < NIC_MAX; i++)
-		rn->lock_fd[i] = rn->fd[i] = -1;
+	for (size_t i = 0; i < NIC_MAX; i++) {
+		rn->lock_fd[i] = -1;
+		for (size_t q = 0; q < QUEUE_MAX; q++)
+			rn->fds[i].tap[q] = rn->fds[i].vhost[q] = -1;
+	}
 }
 
 /* Run metadata for "qrun status", kept in the journal. */
@@ -77,6 +81,23 @@ runnet_info(struct runnet *rn, const char *image)
 	free(abs);
 }
 
+/* net.netem on NIC i's tap (as ensure left it), journaled. */
+static int
+nic_impair(struct runnet *rn, size_t i, const struct netem *ne, char *why,
+    size_t whylen)
+{
+	const struct nic *nic = &rn->plan->nic[i];
+	struct net_link tap;
+	int r;
+
+	if ((r = net_link_get(rn->net, nic->tap, &tap)) < 0) {
+		WHY("%s: cannot look up: %s", nic->tap, strerror(-r));
+		return r;
+	}
+	return impair_up(rn->net, rn->journal, &tap, ne, &rn->ifb[i], why,
+	    whylen);
+}
+
 /* Lock NIC i's tap, replay its last holder if that run died, make the
  * host side true. */
 static int
@@ -104,7 +125,13 @@ nic_up(struct runnet *rn, size_t i, char *why, size_t whylen)
 		WHY("%s: cannot lock: %s", nic->tap, strerror(-r));
 		return r;
 	}
-	return nic->mode->ensure(&h, nic, &rn->fd[i], why, whylen);
+	if ((r = tapdev_queues_check(rn->net, nic, why, whylen)) < 0 ||
+	    (r = nic->mode->ensure(&h, nic, &rn->fds[i].tap[0], why,
+	    whylen)) < 0 ||
+	    (r = tapdev_queues(rn->net, nic, &rn->fds[i], why, whylen)) < 0)
+		return r;
+	return nic->netem.on ? nic_impair(rn, i, &nic->netem, why, whylen) :
+	    0;
 }
 
 /* May the developer use every NIC's tap and bridge (access list)? */
@@ -347,6 +374,117 @@ runnet_settle(const struct runnet *rn)
 			(void)net_link_get(rn->net, rn->plan->nic[i].tap, &l);
 }
 
+/* A /dev/vhost-net per queue of NIC i, for the QEMU about to start. */
+static int
+vhost_open(struct runnet *rn, size_t i, char *why, size_t whylen)
+{
+	const struct nic *nic = &rn->plan->nic[i];
+	int e;
+
+	for (int q = 0; q < nic->queues; q++) {
+		rn->fds[i].vhost[q] = open("/dev/vhost-net", O_RDWR |
+		    O_CLOEXEC);
+		if (rn->fds[i].vhost[q] < 0) {
+			e = errno;
+			WHY("net.vhost: /dev/vhost-net: %s", strerror(e));
+			return -e;
+		}
+	}
+	return 0;
+}
+
+/* Open the vhost devices a QEMU needs (fresh for each: a vhost device
+ * belongs to the process that takes it) and list every fd it inherits. */
+int
+runnet_spawn_fds(struct runnet *rn, int *keep, size_t max, size_t *n,
+    char *why, size_t whylen)
+{
+	const struct nic *nic;
+	int r;
+
+	*n = 0;
+	runnet_spawned(rn);
+	for (size_t i = 0; i < rn->plan->n; i++) {
+		nic = &rn->plan->nic[i];
+		if (rn->fds[i].tap[0] < 0)
+			continue;
+		if (nic->vhost_on && (r = vhost_open(rn, i, why, whylen)) < 0)
+			return r;
+		for (int q = 0; q < nic->queues && *n + 2 <= max; q++) {
+			keep[(*n)++] = rn->fds[i].tap[q];
+			if (rn->fds[i].vhost[q] >= 0)
+				keep[(*n)++] = rn->fds[i].vhost[q];
+		}
+	}
+	return 0;
+}
+
+/* QEMU has its vhost devices: close qrun's copies. */
+void
+runnet_spawned(struct runnet *rn)
+{
+	for (size_t i = 0; i < NIC_MAX; i++)
+		for (size_t q = 0; q < QUEUE_MAX; q++) {
+			if (rn->fds[i].vhost[q] >= 0)
+				close(rn->fds[i].vhost[q]);
+			rn->fds[i].vhost[q] = -1;
+		}
+}
+
+/* NIC i's impairment as ne says: made, changed or taken off. */
+static int
+nic_netem(struct runnet *rn, size_t i, const struct netem *ne, char *why,
+    size_t whylen)
+{
+	struct jlink tap = { .ifindex = 0 };
+	struct net_link l;
+	int r;
+
+	if (rn->ifb[i].ifindex == 0)
+		return ne->on ? nic_impair(rn, i, ne, why, whylen) : 0;
+	if ((r = net_link_get(rn->net, rn->plan->nic[i].tap, &l)) < 0) {
+		WHY("%s: cannot look up: %s", rn->plan->nic[i].tap,
+		    strerror(-r));
+		return r;
+	}
+	snprintf(tap.name, sizeof(tap.name), "%s", l.name);
+	tap.ifindex = l.ifindex;
+	if (ne->on)
+		return impair_change(rn->net, &tap, &rn->ifb[i], ne, why,
+		    whylen);
+	if ((r = impair_down(rn->net, &tap, &rn->ifb[i], why, whylen)) == 0)
+		memset(&rn->ifb[i], 0, sizeof(rn->ifb[i]));
+	return r;
+}
+
+/*
+ * net.netem of a running network (the shell's "set net.netem ..."):
+ * every tap's impairment changed now; a first one is made (journaled),
+ * "" takes it off. 0 or -errno with why.
+ */
+int
+runnet_netem(struct runnet *rn, const char *spec, char *why, size_t whylen)
+{
+	struct netem ne;
+	char reason[256];
+	int r = 0;
+
+	if (netem_parse(spec, &ne, reason, sizeof(reason)) < 0) {
+		WHY("net.netem: %s", reason);
+		return -EINVAL;
+	}
+	if (rn->journal == NULL || rn->net == NULL) {
+		WHY("net.netem: the network is not up");
+		return -ENOTCONN;
+	}
+	priv_net(rn->priv, true);
+	for (size_t i = 0; i < rn->plan->n && r == 0; i++)
+		if (rn->plan->nic[i].mode->host_tap)
+			r = nic_netem(rn, i, &ne, why, whylen);
+	priv_net(rn->priv, false);
+	return r;
+}
+
 /* Undo what the journal says (or keep it: net.keep), unlock, close. */
 int
 runnet_down(struct runnet *rn, char *why, size_t whylen)
@@ -368,16 +506,19 @@ runnet_down(struct runnet *rn, char *why, size_t whylen)
 	rn->journal = NULL;
 	/* Closed after the undo: detaching the last queue of a tap that is
 	 * about to go is one more netdev event for the kernel to process. */
-	for (size_t i = 0; i < NIC_MAX; i++) {
-		if (rn->fd[i] >= 0)
-			close(rn->fd[i]);
-		rn->fd[i] = -1;
-	}
+	runnet_spawned(rn);
+	for (size_t i = 0; i < NIC_MAX; i++)
+		for (size_t q = 0; q < QUEUE_MAX; q++) {
+			if (rn->fds[i].tap[q] >= 0)
+				close(rn->fds[i].tap[q]);
+			rn->fds[i].tap[q] = -1;
+		}
 	runnet_settle(rn);
 	for (size_t i = 0; i < NIC_MAX; i++) {
 		lock_release(rn->lock_fd[i]);
 		rn->lock_fd[i] = -1;
 	}
+	memset(rn->ifb, 0, sizeof(rn->ifb));
 	net_close(rn->net);
 	rn->net = NULL;
 	free(rn->state);

@@ -548,6 +548,15 @@ t_records(const char *state)
 		"nat tap1@7 fd00:172:21::/64",
 		"forwarding ipv4 0 1",
 		"forwarding ipv6 1 0",
+		"vxlan-create vx42@100002 42 eth1@2 10.0.0.1 1450",
+		"vxlan-create vx7@100003 7 - - 1430",
+		"fdb-add vx42@100002 10.0.0.2",
+		"fdb-del vx7@100003 fd00::2",
+		"vxlan-delete vx42@100002 42 - fd00::1 1450",
+		"ifb-create ifb-tap1@100004",
+		"qdisc-add tap1@7 netem",
+		"qdisc-add tap1@7 ingress",
+		"redirect tap1@7 ifb-tap1@100004",
 	};
 	char buf[256], *copy;
 	struct jrec r;
@@ -594,6 +603,18 @@ t_records(const char *state)
 		TEQ(jrec_parse(copy, &r), -EINVAL);
 		free(copy);
 	}
+	copy = xstrdup("qdisc-add tap1@7 tbf");	/* not qrun's kind */
+	TEQ(jrec_parse(copy, &r), -EINVAL);
+	free(copy);
+	copy = xstrdup("vxlan-create vx0@100002 0 - - 1450");	/* VNI 0 */
+	TEQ(jrec_parse(copy, &r), -EINVAL);
+	free(copy);
+	copy = xstrdup("fdb-del vx42@100002 10.0.0.2");
+	TEQ(jrec_parse(copy, &r), 0);
+	T(jrec_ns_bound(&r) && jrec_root_only(&r));
+	jrec_describe(&r, buf, sizeof(buf));
+	T(strcmp(buf, "stop sending floods to 10.0.0.2") == 0);
+	free(copy);
 }
 
 /* Which namespace a dead run's journal belongs to. */

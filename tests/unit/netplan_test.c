@@ -290,7 +290,7 @@ argv_line(struct config *c, enum image_type t, int fd)
 {
 	struct netplan p;
 	struct strv d = { 0 }, argv = { 0 };
-	int fds[NIC_MAX] = { fd };
+	struct nicfds fds[NIC_MAX] = { { .tap = { fd } } };
 	struct qemu_opts o = { .image = "/img/k", .type = t, .accel = "tcg",
 	    .fds = fd >= 0 ? fds : NULL };
 	char *line;

@@ -15,7 +15,7 @@ append_of(struct config *c)
 {
 	struct netplan p;
 	struct strv d = { 0 }, argv = { 0 };
-	int fds[NIC_MAX] = { 7 };
+	struct nicfds fds[NIC_MAX] = { { .tap = { 7 } } };
 	struct qemu_opts o = { .image = "/img/k", .type = IMG_BZIMAGE,
 	    .accel = "tcg", .fds = fds };
 	char *a = NULL;
