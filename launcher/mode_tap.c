@@ -9,6 +9,7 @@
  * kernel's IPv6 link-local ones aside), and an address hostaddr.c
  * refuses (one that overlaps a route on another interface, above all).
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,7 @@ plan_ipv6(const struct config *c, struct nic *nic, struct strv *diags)
 		return;
 	if (c->net_host_addr6[0] == '\0') {
 		/* only tap0..tap11 have one: elsewhere IPv6 is opt-in */
+		nic->v6_default = true;
 		if (netplan_tap_default6(nic->tap, &nic->host6) < 0 &&
 		    c->net_guest_addr6[0] != '\0')
 			strv_pushf(diags, "%s: net.guest_addr6: %s has no "
@@ -328,11 +330,50 @@ tap_would(const struct nic *nic, const char *user)
 	    "qrun), " : "");
 }
 
+/* Is IPv6 off in this network namespace (ipv6.disable=1 at boot, or
+ * net.ipv6.conf.all.disable_ipv6)? */
+static bool
+ipv6_off(void)
+{
+	char c = '1';
+	int fd = open("/proc/sys/net/ipv6/conf/all/disable_ipv6",
+	    O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, &c, 1) != 1)
+			c = '1';
+		close(fd);
+	}
+	return c != '0';
+}
+
+/*
+ * Host facts: a host (or namespace) with IPv6 switched off gets no IPv6
+ * side on the link by default, as if net.ipv6 were false; an explicit
+ * net.host_addr6 there is an error. Reads only.
+ */
+static int
+tap_facts(struct net *n, struct nic *nic, char *why, size_t whylen)
+{
+	(void)n;
+	if (!nic->host6.family || !ipv6_off())
+		return 0;
+	if (!nic->v6_default) {
+		WHY("net.host_addr6: IPv6 is off here "
+		    "(net.ipv6.conf.all.disable_ipv6); set net.ipv6 = false");
+		return -EAFNOSUPPORT;
+	}
+	memset(&nic->host6, 0, sizeof(nic->host6));
+	memset(&nic->guest6, 0, sizeof(nic->guest6));
+	return 0;
+}
+
 const struct netmode netmode_tap = {
 	.name = "tap",
 	.id = NET_TAP,
 	.host_tap = true,
 	.plan = tap_plan,
+	.facts = tap_facts,
 	.ensure = tap_ensure,
 	.netdev = tapdev_netdev,
 	.hint = tap_hint,

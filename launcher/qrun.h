@@ -370,6 +370,7 @@ struct nic {
 	struct ipaddr host6;	/* IPv6 on the link (net.ipv6): the host's
 				 * /64 address; family 0 = none */
 	struct ipaddr guest6;	/* the guest's: SLAAC (EUI-64) by default */
+	bool v6_default;	/* host6 is tapN's default, not asked for */
 	bool nat;		/* net.nat: masquerade the guest's networks */
 	uint8_t mac[6];
 	char model[64];
