@@ -10,7 +10,8 @@
  *
  * addrs grants host addresses beyond the convention address of a granted
  * tap (172.(20+N).0.1/16 for tapN): an address is granted when its
- * network lies inside one of them.
+ * network lies inside one of them. nat = true lets the entry's taps
+ * masquerade their guests (net.nat).
  * A name is granted when any entry naming the user (or a group they are
  * in) has a pattern that matches it (fnmatch(3), no flags). The file must
  * be owned by root and not writable by group or others; otherwise it is
@@ -125,10 +126,16 @@ entry_check(const char *path, const config_setting_t *e, char *why,
 		    (unsigned)i));
 		if (strcmp(k, "user") && strcmp(k, "group") &&
 		    strcmp(k, "taps") && strcmp(k, "bridges") &&
-		    strcmp(k, "addrs")) {
+		    strcmp(k, "addrs") && strcmp(k, "nat")) {
 			WHY("%s:%d: %s: unknown key", path, line, k);
 			return -EINVAL;
 		}
+	}
+	if (config_setting_get_member(e, "nat") != NULL &&
+	    config_setting_type(config_setting_get_member(e, "nat")) !=
+	    CONFIG_TYPE_BOOL) {
+		WHY("%s:%d: nat: expected true or false", path, line);
+		return -EINVAL;
 	}
 	config_setting_lookup_string(e, "user", &u);
 	config_setting_lookup_string(e, "group", &g);
@@ -281,6 +288,52 @@ access_check(const struct priv *pv, const char *tap, const char *bridge,
 	} else if (bridge && !granted(&lc, pv, "bridges", bridge, NULL)) {
 		WHY("%s: bridge not granted to %s by %s", bridge, pv->user,
 		    path);
+		r = -EPERM;
+	}
+	config_destroy(&lc);
+	free(path);
+	return r;
+}
+
+/* Does an entry for pv that says nat = true list tap? */
+static bool
+nat_granted(const config_t *lc, const struct priv *pv, const char *tap)
+{
+	config_setting_t *allow = config_lookup(lc, "allow"), *e, *l;
+	int on;
+
+	for (int i = 0; i < config_setting_length(allow); i++) {
+		e = config_setting_get_elem(allow, (unsigned)i);
+		if (entry_for(e, pv) &&
+		    config_setting_lookup_bool(e, "nat", &on) == CONFIG_TRUE &&
+		    on && (l = config_setting_get_member(e, "taps")) != NULL &&
+		    pattern_in(l, tap))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * May pv masquerade the guests of tap (net.nat)? Root and sudo may; a
+ * user without privileges cannot anyway (the kernel says no); netcap
+ * only where an entry naming them grants the tap with nat = true.
+ */
+int
+access_nat_check(const struct priv *pv, const char *tap, char *why,
+    size_t whylen)
+{
+	char *path;
+	config_t lc;
+	int r;
+
+	if (!pv->netcap)
+		return 0;
+	path = access_path(pv);
+	if ((r = list_load(path, &lc, why, whylen)) < 0)
+		r = -EPERM;
+	else if (!nat_granted(&lc, pv, tap)) {
+		WHY("%s: NAT not granted to %s by %s (nat = true)", tap,
+		    pv->user, path);
 		r = -EPERM;
 	}
 	config_destroy(&lc);

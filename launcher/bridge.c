@@ -6,7 +6,8 @@
  * port, and the host loses the lab); delete gives them back. Every step
  * is journaled first (change.c): a failure undoes the lot, a crash is
  * undone by "qrun cleanup", success keeps it. Which port is the uplink
- * is not recorded anywhere: it is the one port that is not a tap. Errors
+ * is not recorded anywhere: it is the one port that is neither a tap nor
+ * a VXLAN port. With --vxlan the bridge spans hosts (vxlan.c). Errors
  * come back as -errno with one sentence in why; nothing here prints.
  */
 #include <stdio.h>
@@ -62,12 +63,7 @@ static int
 step(struct net *n, struct journal *j, const struct jrec *rec, int ok_err,
     char *why, size_t whylen)
 {
-	int r = change_apply(j, n, rec);
-
-	if (r == 0 || (r == ok_err && !journal_write_failed(j)))
-		return 0;
-	change_why(j, rec, r, why, whylen);
-	return r;
+	return change_do(j, n, rec, ok_err, why, whylen);
 }
 
 static void
@@ -239,18 +235,74 @@ bridge_wire(struct net *n, struct journal *j, const struct net_link *br,
 	return step(n, j, &rec, 0, why, whylen);
 }
 
+/* With --vxlan: the port's plan, read before any change; the tunnel
+ * cannot run over a port of its own bridge. */
+static int
+vxlan_plan(struct net *n, const struct vxlan_conf *vx, const char *uplink,
+    struct vxlan_plan *vp, char *why, size_t whylen)
+{
+	int r;
+
+	if ((r = vxlan_check(n, vx, vp, why, whylen)) < 0)
+		return r;
+	if (uplink && strcmp(uplink, vp->under.name) == 0) {
+		WHY("%s: is the VXLAN underlay and cannot also be the uplink "
+		    "of the bridge the tunnel ends on", uplink);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "; VXLAN 42 to A,B over eth0, MTU 1450", malloc'd. */
+static char *
+vxlan_words(const struct vxlan_plan *vp)
+{
+	char b[IPADDR_STRLEN], *s, *t;
+
+	s = xasprintf("; VXLAN %u to %s", vp->c.vni,
+	    ipaddr_str(&vp->c.remote[0], b));
+	for (size_t i = 1; i < vp->c.nremote; i++) {
+		t = s;
+		s = xasprintf("%s,%s", t, ipaddr_str(&vp->c.remote[i], b));
+		free(t);
+	}
+	t = s;
+	s = xasprintf("%s over %s, MTU %u", t, vp->under.name, vp->mtu);
+	free(t);
+	return s;
+}
+
+/* What bridge create did, in one line and notes. */
+static void
+create_report(const char *name, const char *uplink, const struct ifstate *st,
+    const struct vxlan_plan *vp, struct bridge_report *rep)
+{
+	char *vxt = vp ? vxlan_words(vp) : xstrdup("");
+
+	snprintf(rep->done, sizeof(rep->done), "%s created%s%s%s; %zu "
+	    "address%s and %zu route%s moved", name, uplink ? " with uplink " :
+	    "", uplink ? uplink : "", vxt, st->na, st->na == 1 ? "" : "es",
+	    st->nrt, st->nrt == 1 ? "" : "s");
+	free(vxt);
+	if (uplink)
+		moved_notes(st, uplink, name, &rep->notes);
+}
+
 /*
- * bridge create BR [--uplink IF] [--addr A/P]. Order matters for the
- * undo, which runs backwards: the bridge and its port first, then the
- * copies of the uplink's addresses and routes on the bridge, and only
- * then their removal from the uplink.
+ * bridge create BR [--uplink IF] [--addr A/P] [--vxlan ...]. Everything
+ * is checked before the first change. Order matters for the undo, which
+ * runs backwards: the bridge and its port first, then the copies of the
+ * uplink's addresses and routes on the bridge, and only then their
+ * removal from the uplink.
  */
 int
 bridge_create(struct net *n, struct journal *j, const char *name,
-    const char *uplink, const struct ipaddr *addr, struct bridge_report *rep,
-    char *why, size_t whylen)
+    const char *uplink, const struct ipaddr *addr,
+    const struct vxlan_conf *vx, struct bridge_report *rep, char *why,
+    size_t whylen)
 {
 	struct ifstate st = { 0 }, extra = { 0 };
+	struct vxlan_plan vp;
 	struct net_link br, up;
 	int r;
 
@@ -262,23 +314,26 @@ bridge_create(struct net *n, struct journal *j, const char *name,
 		WHY("%s: already exists", name);
 		return -EEXIST;
 	}
-	if (uplink && ((r = uplink_check(n, uplink, &up, &st, why,
-	    whylen)) < 0 || (r = movable(&st, uplink, name, why, whylen)) < 0))
+	if ((uplink && ((r = uplink_check(n, uplink, &up, &st, why,
+	    whylen)) < 0 || (r = movable(&st, uplink, name, why,
+	    whylen)) < 0)) ||
+	    (vx && (r = vxlan_plan(n, vx, uplink, &vp, why, whylen)) < 0))
 		return r;
 	if ((r = make_bridge(n, j, name, uplink ? &up : NULL, &br, why,
 	    whylen)) < 0 ||
-	    (r = bridge_wire(n, j, &br, uplink ? &up : NULL, why, whylen)) < 0 ||
+	    (r = bridge_wire(n, j, &br, uplink ? &up : NULL, why,
+	    whylen)) < 0 ||
+	    (vx && (r = vxlan_attach(n, j, &br, &vp, why, whylen)) < 0) ||
 	    (r = copy_to(n, j, &extra, &br, why, whylen)) < 0)
 		return r;
 	if (uplink && ((r = copy_to(n, j, &st, &br, why, whylen)) < 0 ||
 	    (r = remove_from(n, j, &st, &up, why, whylen)) < 0))
 		return r;
-	snprintf(rep->done, sizeof(rep->done), "%s created%s%s; %zu "
-	    "address%s and %zu route%s moved", name, uplink ? " with uplink " :
-	    "", uplink ? uplink : "", st.na, st.na == 1 ? "" : "es", st.nrt,
-	    st.nrt == 1 ? "" : "s");
-	if (uplink)
-		moved_notes(&st, uplink, name, &rep->notes);
+	create_report(name, uplink, &st, vx ? &vp : NULL, rep);
+	if (vx && uplink && up.mtu > vp.mtu)
+		strv_pushf(&rep->notes, "%s: keeps its MTU %u; frames above "
+		    "%u from it cannot cross VXLAN %u", uplink, up.mtu,
+		    vp.mtu, vp.c.vni);
 	return 0;
 }
 
@@ -303,7 +358,8 @@ delete_check(struct net *n, const char *name, struct net_link *br,
 	return r;
 }
 
-/* Release every port, then delete the bridge (journaled). */
+/* Release every port (a VXLAN port of qrun's: take it off and delete
+ * it), then delete the bridge; all journaled. */
 static int
 unwire(struct net *n, struct journal *j, const struct net_link *br,
     const struct net_link *ports, size_t np, char *why, size_t whylen)
@@ -312,6 +368,12 @@ unwire(struct net *n, struct journal *j, const struct net_link *br,
 	int r;
 
 	for (size_t i = 0; i < np; i++) {
+		if (vxlan_port_ours(&ports[i])) {
+			if ((r = vxlan_detach(n, j, br, &ports[i], why,
+			    whylen)) < 0)
+				return r;
+			continue;
+		}
 		rec = (struct jrec){ .kind = J_RELEASE };
 		rec_link(&rec, 0, &ports[i]);
 		rec_link(&rec, 1, br);
@@ -323,11 +385,18 @@ unwire(struct net *n, struct journal *j, const struct net_link *br,
 	return step(n, j, &rec, 0, why, whylen);
 }
 
+/* The uplink is the one port that is neither a tap nor a VXLAN port. */
+static bool
+uplink_like(const struct net_link *l)
+{
+	return !l->is_tap && strcmp(l->kind, "vxlan") != 0;
+}
+
 /*
- * bridge delete BR: with exactly one port that is not a tap (the
- * uplink), its addresses and routes go back to it first; then every port
- * is released and the bridge deleted. (The caller refuses a bridge that
- * a live run uses.)
+ * bridge delete BR: with exactly one port that is neither a tap nor a
+ * VXLAN port (the uplink), its addresses and routes go back to it first;
+ * then every port is released (qrun's VXLAN port deleted) and the
+ * bridge deleted. (The caller refuses a bridge that a live run uses.)
  */
 int
 bridge_delete(struct net *n, struct journal *j, const char *name,
@@ -343,15 +412,22 @@ bridge_delete(struct net *n, struct journal *j, const char *name,
 	    (r = if_read(n, &br, &st, why, whylen)) < 0)
 		return r;
 	for (size_t i = 0; i < np; i++)
-		if (!ports[i].is_tap && nup++ == 0)
+		if (uplink_like(&ports[i]) && nup++ == 0)
 			up = &ports[i];
 	if (nup == 1 && ((r = movable(&st, name, up->name, why, whylen)) < 0 ||
 	    (r = copy_to(n, j, &st, up, why, whylen)) < 0 ||
 	    (r = remove_from(n, j, &st, &br, why, whylen)) < 0))
 		return r;
-	if (nup != 1 && st.na > 0)
-		strv_pushf(&rep->notes, "%s: %zu ports are not taps, so its "
-		    "addresses go with it", name, nup);
+	/* Without one uplink the addresses go with the bridge, journaled
+	 * all the same: an undo puts them back on the bridge it makes. */
+	if (nup != 1 && (r = remove_from(n, j, &st, &br, why, whylen)) < 0)
+		return r;
+	if (nup == 0 && st.na > 0)
+		strv_pushf(&rep->notes, "%s: has no uplink, so its addresses "
+		    "go with it", name);
+	else if (nup > 1 && st.na > 0)
+		strv_pushf(&rep->notes, "%s: %zu ports could be its uplink, so "
+		    "its addresses go with it", name, nup);
 	if ((r = unwire(n, j, &br, ports, np, why, whylen)) < 0)
 		return r;
 	snprintf(rep->done, sizeof(rep->done), "%s deleted%s%s", name,

@@ -16,7 +16,9 @@
  * Undo is idempotent and checks before it acts; a record someone forged
  * or edited cannot make a capability-enabled qrun do more than its user
  * could: kinds whose undo adds something (an address, a route, a bridge
- * port, a bridge) are undone only by root.
+ * port, a bridge, a VXLAN port or its remotes) or switches the host's
+ * forwarding are undone only by root, and a run's NAT chains only for
+ * the user's own tap.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -32,7 +34,15 @@
 #define IFINDEX_TRIES	16
 
 /* Argument types of a record. */
-enum arg { A_END, A_LINK, A_ADDR, A_GW, A_MTU, A_NUM, A_KEY, A_NAME, A_REST };
+enum arg {
+	A_END, A_LINK, A_ADDR, A_GW, A_MTU, A_NUM, A_KEY, A_NAME, A_REST,
+	A_FAMILY,	/* ipv4 or ipv6, into text */
+	A_BIT,		/* 0 or 1 */
+	A_OLINK,	/* a link or "-" */
+	A_HOST,		/* an address without prefix, into addr */
+	A_VNI,		/* 1..16777215 */
+	A_QDISC,	/* netem or ingress, into text */
+};
 
 /* flags */
 #define K_NS	1	/* names links: undone only in its own namespace */
@@ -50,10 +60,15 @@ struct kind {
 };
 
 static apply_fn do_addr_add, do_link_up, do_enslave, do_mtu, do_addr_del,
-    do_route_add, do_route_del, do_release, do_bridge_delete, do_info;
+    do_route_add, do_route_del, do_release, do_bridge_delete, do_info,
+    do_nat_table, do_nat, do_forwarding, do_fdb_add, do_fdb_del,
+    do_vxlan_delete, do_qdisc_add, do_redirect;
 static undo_fn undo_tap_create, undo_addr_add, undo_link_up, undo_enslave,
     undo_mtu, undo_bridge_create, undo_addr_del, undo_route_add,
-    undo_route_del, undo_release, undo_bridge_delete, undo_dir, undo_hold;
+    undo_route_del, undo_release, undo_bridge_delete, undo_dir, undo_hold,
+    undo_nat_table, undo_nat, undo_forwarding, undo_vxlan_create,
+    undo_fdb_add, undo_fdb_del, undo_vxlan_delete, undo_ifb_create,
+    undo_qdisc_add, undo_redirect;
 
 /*
  * The vocabulary, indexed by enum jkind. says is what the change does to
@@ -92,6 +107,36 @@ static const struct kind kinds[] = {
 	/* a hold on a resource runs share (share.c) */
 	[J_HOLD] = { "hold", { A_NAME }, K_NS, NULL, undo_hold, "hold %t" },
 	[J_INFO] = { "info", { A_KEY, A_REST }, 0, do_info, NULL, "note %t" },
+	/* net.nat (nat.c): the shared table, a run's chains per link and
+	 * network, and forwarding switched on for them; a forwarding
+	 * record someone forged could switch the host's routing off or
+	 * on, so only root undoes it (a capability-enabled qrun never
+	 * writes one) */
+	[J_NAT_TABLE] = { "nat-table", { A_END }, K_NS, do_nat_table,
+	    undo_nat_table, "create the nftables table inet qrun" },
+	[J_NAT] = { "nat", { A_LINK, A_ADDR }, K_NS, do_nat, undo_nat,
+	    "masquerade %a" },
+	[J_FORWARDING] = { "forwarding", { A_FAMILY, A_BIT, A_BIT },
+	    K_NS | K_ROOT, do_forwarding, undo_forwarding,
+	    "switch %t forwarding on" },
+	/* a lab bridge's VXLAN port (vxlan.c) and its remotes */
+	[J_VXLAN_CREATE] = { "vxlan-create", { A_LINK, A_VNI, A_OLINK, A_GW,
+	    A_MTU }, K_NS, NULL, undo_vxlan_create, "create" },
+	[J_FDB_ADD] = { "fdb-add", { A_LINK, A_HOST }, K_NS, do_fdb_add,
+	    undo_fdb_add, "send floods to %a" },
+	[J_FDB_DEL] = { "fdb-del", { A_LINK, A_HOST }, K_NS | K_ROOT,
+	    do_fdb_del, undo_fdb_del, "stop sending floods to %a" },
+	[J_VXLAN_DELETE] = { "vxlan-delete", { A_LINK, A_VNI, A_OLINK, A_GW,
+	    A_MTU }, K_NS | K_ROOT, do_vxlan_delete, undo_vxlan_delete,
+	    "delete" },
+	/* net.netem (impair.c): qdiscs on the tap, its ingress redirected
+	 * to an ifb with a qdisc of its own */
+	[J_IFB_CREATE] = { "ifb-create", { A_LINK }, K_NS, NULL,
+	    undo_ifb_create, "create" },
+	[J_QDISC_ADD] = { "qdisc-add", { A_LINK, A_QDISC }, K_NS,
+	    do_qdisc_add, undo_qdisc_add, "add a qdisc %t" },
+	[J_REDIRECT] = { "redirect", { A_LINK, A_LINK }, K_NS, do_redirect,
+	    undo_redirect, "redirect its ingress to %2" },
 };
 
 /* ------------------------------------------------------------ text */
@@ -165,7 +210,7 @@ link_parse(char *w, struct jlink *l)
 }
 
 struct counts {
-	size_t link, mtu, num;
+	size_t link, mtu, num, bit;
 };
 
 /* One word of type t into r. */
@@ -177,8 +222,24 @@ word_parse(enum arg t, char *w, struct jrec *r, struct counts *c)
 	switch (t) {
 	case A_LINK:
 		return link_parse(w, &r->l[c->link++]);
+	case A_OLINK:
+		if (strcmp(w, "-") == 0) {
+			c->link++;
+			return 0;
+		}
+		return link_parse(w, &r->l[c->link++]);
 	case A_ADDR:
 		return ipaddr_parse(w, IPA_PREFIX, &r->addr);
+	case A_HOST:
+		return ipaddr_parse(w, IPA_NOPREFIX, &r->addr);
+	case A_VNI:
+		if (parse_long(w, 1, 0xffffff, &v) < 0)
+			return -EINVAL;
+		r->vni = (uint32_t)v;
+		return 0;
+	case A_QDISC:
+		r->text = w;
+		return strcmp(w, "netem") && strcmp(w, "ingress") ? -EINVAL : 0;
 	case A_GW:
 		return strcmp(w, "-") == 0 ? 0 :
 		    ipaddr_parse(w, IPA_NOPREFIX, &r->gw);
@@ -201,6 +262,16 @@ word_parse(enum arg t, char *w, struct jrec *r, struct counts *c)
 	case A_NAME:
 		r->text = w;
 		return change_name_ok(w) ? 0 : -EINVAL;
+	case A_FAMILY:
+		r->family = strcmp(w, "ipv4") == 0 ? AF_INET :
+		    strcmp(w, "ipv6") == 0 ? AF_INET6 : 0;
+		r->text = r->family == AF_INET ? "IPv4" : "IPv6";
+		return r->family ? 0 : -EINVAL;
+	case A_BIT:
+		if (strcmp(w, "0") && strcmp(w, "1"))
+			return -EINVAL;
+		r->val[c->bit++] = w[0] == '1';
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -250,11 +321,20 @@ word_format(enum arg t, const struct jrec *r, struct counts *c,
 
 	switch (t) {
 	case A_LINK:
+	case A_OLINK:
 		l = &r->l[c->link++];
-		snprintf(buf + off, len - off, " %s@%d", l->name, l->ifindex);
+		if (t == A_OLINK && l->ifindex == 0)
+			snprintf(buf + off, len - off, " -");
+		else
+			snprintf(buf + off, len - off, " %s@%d", l->name,
+			    l->ifindex);
 		break;
 	case A_ADDR:
+	case A_HOST:
 		snprintf(buf + off, len - off, " %s", ipaddr_cidr(&r->addr, a));
+		break;
+	case A_VNI:
+		snprintf(buf + off, len - off, " %u", r->vni);
 		break;
 	case A_GW:
 		snprintf(buf + off, len - off, " %s", ipaddr_str(&r->gw, a));
@@ -268,6 +348,13 @@ word_format(enum arg t, const struct jrec *r, struct counts *c,
 		break;
 	case A_KEY:
 		snprintf(buf + off, len - off, " %s", r->key ? r->key : "");
+		break;
+	case A_FAMILY:
+		snprintf(buf + off, len - off, " %s", r->family == AF_INET6 ?
+		    "ipv6" : r->family == AF_INET ? "ipv4" : "?");
+		break;
+	case A_BIT:
+		snprintf(buf + off, len - off, " %u", r->val[c->bit++]);
 		break;
 	default:	/* A_NAME, A_REST */
 		snprintf(buf + off, len - off, " %s", r->text ? r->text : "");
@@ -423,11 +510,67 @@ do_bridge_delete(struct net *n, const struct jrec *r)
 }
 
 static int
+do_fdb_add(struct net *n, const struct jrec *r)
+{
+	return net_fdb_append(n, r->l[0].ifindex, &r->addr);
+}
+
+static int
+do_fdb_del(struct net *n, const struct jrec *r)
+{
+	return net_fdb_del(n, r->l[0].ifindex, &r->addr);
+}
+
+static int
+do_vxlan_delete(struct net *n, const struct jrec *r)
+{
+	return net_link_delete(n, r->l[0].ifindex);
+}
+
+/* Only the ingress qdisc: a netem one is made by change_netem, which
+ * has its parameters. */
+static int
+do_qdisc_add(struct net *n, const struct jrec *r)
+{
+	if (strcmp(r->text, "ingress") != 0)
+		return -EINVAL;
+	return tc_ingress_add(n, r->l[0].ifindex);
+}
+
+static int
+do_redirect(struct net *n, const struct jrec *r)
+{
+	return tc_redirect_add(n, r->l[0].ifindex, r->l[1].ifindex);
+}
+
+static int
 do_info(struct net *n, const struct jrec *r)
 {
 	(void)n;
 	(void)r;
 	return 0;
+}
+
+static int
+do_nat_table(struct net *n, const struct jrec *r)
+{
+	(void)n;
+	(void)r;
+	return nat_table_make();
+}
+
+static int
+do_nat(struct net *n, const struct jrec *r)
+{
+	(void)n;
+	return nat_link_add(r->l[0].name, r->l[0].ifindex, &r->addr);
+}
+
+static int
+do_forwarding(struct net *n, const struct jrec *r)
+{
+	(void)n;
+	return nat_forwarding_set(r->family, (int)r->val[1]);
 }
 
 /*
@@ -441,12 +584,27 @@ change_apply(struct journal *j, struct net *n, const struct jrec *r)
 	const struct kind *k = &kinds[r->kind];
 	int rc;
 
-	if (k->apply == NULL || ((k->flags & K_NS) && r->l[0].ifindex <= 0))
+	if (k->apply == NULL || (k->args[0] == A_LINK &&
+	    r->l[0].ifindex <= 0))
 		return -EINVAL;
 	if ((rc = journal_write(j, r)) < 0)
 		return rc;
 	if ((rc = k->apply(n, r)) < 0)
 		journal_cancel(j);
+	return rc;
+}
+
+/* change_apply, where ok_err (e.g. -EEXIST: already so) counts as
+ * success; a failure is explained in why (change_why). */
+int
+change_do(struct journal *j, struct net *n, const struct jrec *r, int ok_err,
+    char *why, size_t whylen)
+{
+	int rc = change_apply(j, n, r);
+
+	if (rc == 0 || (rc == ok_err && !journal_write_failed(j)))
+		return 0;
+	change_why(j, r, rc, why, whylen);
 	return rc;
 }
 
@@ -467,25 +625,25 @@ change_why(const struct journal *j, const struct jrec *r, int rc, char *why,
 		return;
 	}
 	jrec_describe(r, what, sizeof(what));
-	snprintf(why, whylen, "%s: cannot %s: %s", r->l[0].name, what,
-	    strerror(-rc));
+	snprintf(why, whylen, "%s: cannot %s: %s", r->l[0].name[0] ?
+	    r->l[0].name : "qrun", what, strerror(-rc));
 }
 
 /*
  * Create a persistent tap for owner (and group, unless (gid_t)-1),
  * journaled with its ifindex: made non-persistent first, so a qrun that
  * dies before the record is durable takes the tap with it. Returns the
- * creator's queue (close-on-exec, IFF_VNET_HDR when vnet_hdr) for QEMU,
- * the new link in *l; or -errno.
+ * creator's queue (close-on-exec; IFF_VNET_HDR, IFF_MULTI_QUEUE as flags
+ * say) for QEMU, the new link in *l; or -errno.
  */
 int
 change_tap_create(struct journal *j, struct net *n, const char *name,
-    uid_t owner, gid_t group, bool vnet_hdr, struct net_link *l)
+    uid_t owner, gid_t group, unsigned flags, struct net_link *l)
 {
 	struct jrec r = { .kind = J_TAP_CREATE };
 	int fd, rc;
 
-	if ((fd = net_tap_new(n, name, vnet_hdr, l)) < 0)
+	if ((fd = net_tap_new(n, name, flags, l)) < 0)
 		return fd;
 	snprintf(r.l[0].name, sizeof(r.l[0].name), "%s", name);
 	r.l[0].ifindex = l->ifindex;
@@ -510,30 +668,137 @@ ifindex_pick(void)
 	return 100000 + (int)(v % 900000);
 }
 
+/* Makes link name with ifindex (arg: what else it needs). */
+typedef int make_fn(struct net *, const char *name, int ifindex,
+    const void *arg);
+
 /*
- * Create bridge name with the ifindex its record names (retrying on a
- * taken index), journaled first; STP off, forward delay 0. The new link
- * in *l. 0, -EEXIST when the name is taken, -errno.
+ * Create the link of record r with the ifindex the record names (picked
+ * at random, retried when only the index was taken), journaled first.
+ * The new link in *l. 0, -EEXIST when the name is taken, -errno.
+ */
+static int
+create_indexed(struct journal *j, struct net *n, struct jrec *r,
+    make_fn *make, const void *arg, struct net_link *l)
+{
+	int rc = -EEXIST;
+
+	for (int i = 0; i < IFINDEX_TRIES && rc == -EEXIST; i++) {
+		r->l[0].ifindex = ifindex_pick();
+		if ((rc = journal_write(j, r)) < 0)
+			return rc;
+		if ((rc = make(n, r->l[0].name, r->l[0].ifindex, arg)) < 0)
+			journal_cancel(j);
+		/* EEXIST: the name, or only the index, was taken */
+		if (rc == -EEXIST && net_link_get(n, r->l[0].name, l) == 0)
+			return rc;
+	}
+	return rc < 0 ? rc : net_link_get_index(n, r->l[0].ifindex, l);
+}
+
+static int
+make_bridge(struct net *n, const char *name, int ifindex, const void *arg)
+{
+	(void)arg;
+	return net_bridge_create(n, name, ifindex);
+}
+
+/*
+ * Create bridge name with the ifindex its record names, journaled first;
+ * STP off, forward delay 0. The new link in *l. 0, -EEXIST when the
+ * name is taken, -errno.
  */
 int
 change_bridge_create(struct journal *j, struct net *n, const char *name,
     struct net_link *l)
 {
 	struct jrec r = { .kind = J_BRIDGE_CREATE };
-	int rc = -EEXIST;
 
 	snprintf(r.l[0].name, sizeof(r.l[0].name), "%s", name);
-	for (int i = 0; i < IFINDEX_TRIES && rc == -EEXIST; i++) {
-		r.l[0].ifindex = ifindex_pick();
-		if ((rc = journal_write(j, &r)) < 0)
-			return rc;
-		if ((rc = net_bridge_create(n, name, r.l[0].ifindex)) < 0)
-			journal_cancel(j);
-		/* EEXIST: the name, or only the index, was taken */
-		if (rc == -EEXIST && net_link_get(n, name, l) == 0)
-			return rc;
+	return create_indexed(j, n, &r, make_bridge, NULL, l);
+}
+
+static int
+make_vxlan(struct net *n, const char *name, int ifindex, const void *arg)
+{
+	struct vxlan_link v = *(const struct vxlan_link *)arg;
+
+	snprintf(v.name, sizeof(v.name), "%s", name);
+	v.ifindex = ifindex;
+	return net_vxlan_create(n, &v);
+}
+
+/* The record of VXLAN link v (ifindex aside). */
+static void
+vxlan_rec(struct jrec *r, enum jkind kind, const struct vxlan_link *v,
+    const char *dev)
+{
+	*r = (struct jrec){ .kind = kind, .vni = v->vni, .gw = v->local,
+	    .mtu = { v->mtu } };
+	snprintf(r->l[0].name, sizeof(r->l[0].name), "%s", v->name);
+	r->l[0].ifindex = v->ifindex;
+	if (v->dev && dev) {
+		snprintf(r->l[1].name, sizeof(r->l[1].name), "%s", dev);
+		r->l[1].ifindex = v->dev;
 	}
-	return rc < 0 ? rc : net_link_get_index(n, r.l[0].ifindex, l);
+}
+
+/*
+ * Create VXLAN link v (its underlay v->dev is called dev) with the
+ * ifindex its record names, journaled first; the new link in *l.
+ */
+int
+change_vxlan_create(struct journal *j, struct net *n,
+    const struct vxlan_link *v, const char *dev, struct net_link *l)
+{
+	struct jrec r;
+
+	vxlan_rec(&r, J_VXLAN_CREATE, v, dev);
+	return create_indexed(j, n, &r, make_vxlan, v, l);
+}
+
+/* The record that deletes VXLAN link l (its VNI, underlay dev, local
+ * address and MTU, to make it again if that must be undone). */
+void
+change_vxlan_delete_rec(struct jrec *r, const struct vxlan_link *v,
+    const char *dev)
+{
+	vxlan_rec(r, J_VXLAN_DELETE, v, dev);
+}
+
+static int
+make_ifb(struct net *n, const char *name, int ifindex, const void *arg)
+{
+	(void)arg;
+	return net_ifb_create(n, name, ifindex);
+}
+
+/* An ifb device name, with the ifindex its record names (journaled
+ * first); the new link in *l. */
+int
+change_ifb_create(struct journal *j, struct net *n, const char *name,
+    struct net_link *l)
+{
+	struct jrec r = { .kind = J_IFB_CREATE };
+
+	snprintf(r.l[0].name, sizeof(r.l[0].name), "%s", name);
+	return create_indexed(j, n, &r, make_ifb, NULL, l);
+}
+
+/* netem ne as link l's root qdisc, journaled first ("qdisc-add L
+ * netem"); the record is dropped when the kernel refuses it. */
+int
+change_netem(struct journal *j, struct net *n, const struct jlink *l,
+    const struct netem *ne)
+{
+	struct jrec r = { .kind = J_QDISC_ADD, .l = { *l }, .text = "netem" };
+	int rc;
+
+	if ((rc = journal_write(j, &r)) < 0)
+		return rc;
+	if ((rc = tc_netem(n, l->ifindex, ne, true)) < 0)
+		journal_cancel(j);
+	return rc;
 }
 
 /* Make directory name in the state dir for this run (journaled). */
@@ -590,7 +855,10 @@ static bool
 created_here(const struct undo_ctx *u, size_t i)
 {
 	for (size_t k = 0; k < i; k++)
-		if (u->all[k].kind == J_TAP_CREATE &&
+		if ((u->all[k].kind == J_TAP_CREATE ||
+		    u->all[k].kind == J_BRIDGE_CREATE ||
+		    u->all[k].kind == J_VXLAN_CREATE ||
+		    u->all[k].kind == J_IFB_CREATE) &&
 		    u->all[k].l[0].ifindex == u->all[i].l[0].ifindex)
 			return true;
 	return false;
@@ -751,6 +1019,118 @@ undo_bridge_delete(struct undo_ctx *u, const struct jrec *r, size_t i)
 	return net_link_set_up(u->net, l.ifindex, true);
 }
 
+static int
+undo_vxlan_create(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc = rec_link(u->net, &r->l[0], &l);
+
+	(void)i;
+	if (rc < 0 || strcmp(l.kind, "vxlan") != 0)
+		return gone_ok(rc);
+	return gone_ok(net_link_delete(u->net, l.ifindex));
+}
+
+static int
+undo_fdb_add(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc;
+
+	if (created_here(u, i))
+		return 0;
+	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0)
+		return gone_ok(rc);
+	rc = net_fdb_del(u->net, l.ifindex, &r->addr);
+	return rc == -ENOENT ? 0 : gone_ok(rc);
+}
+
+static int
+undo_fdb_del(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc;
+
+	(void)i;
+	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0)
+		return gone_ok(rc);
+	rc = net_fdb_append(u->net, l.ifindex, &r->addr);
+	return rc == -EEXIST ? 0 : gone_ok(rc);
+}
+
+/* Make the deleted VXLAN link again, with its old ifindex, VNI, local
+ * address and MTU (and its underlay while that is still there), if the
+ * name and the index are free; its remotes and its bridge come back
+ * with the undo of the records before this one. */
+static int
+undo_vxlan_delete(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct vxlan_link v = { .ifindex = r->l[0].ifindex, .vni = r->vni,
+	    .local = r->gw, .mtu = r->mtu[0] };
+	struct net_link l;
+	int rc = net_link_get(u->net, r->l[0].name, &l);
+
+	(void)i;
+	if (rc != -ENODEV)
+		return rc;
+	snprintf(v.name, sizeof(v.name), "%s", r->l[0].name);
+	if (r->l[1].ifindex && rec_link(u->net, &r->l[1], &l) == 0)
+		v.dev = l.ifindex;
+	rc = net_vxlan_create(u->net, &v);
+	if (rc == -EEXIST)
+		return 0;
+	if (rc < 0 || (rc = net_link_get_index(u->net, v.ifindex, &l)) < 0)
+		return rc;
+	return net_link_set_up(u->net, l.ifindex, true);
+}
+
+static int
+undo_ifb_create(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc = rec_link(u->net, &r->l[0], &l);
+
+	(void)i;
+	if (rc < 0 || strcmp(l.kind, "ifb") != 0)
+		return gone_ok(rc);
+	return gone_ok(net_link_delete(u->net, l.ifindex));
+}
+
+/* Delete the qdisc while it is still of the recorded kind. */
+static int
+undo_qdisc_add(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	enum tc_where w = strcmp(r->text, "ingress") == 0 ? TC_INGRESS :
+	    TC_ROOT;
+	struct net_link l;
+	char kind[16];
+	int rc;
+
+	if (created_here(u, i))
+		return 0;
+	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0 ||
+	    (rc = tc_qdisc_kind(u->net, l.ifindex, w, kind)) < 0)
+		return gone_ok(rc);
+	if (strcmp(kind, r->text) != 0)
+		return 0;
+	rc = tc_qdisc_del(u->net, l.ifindex, w);
+	return rc == -ENOENT || rc == -EINVAL ? 0 : gone_ok(rc);
+}
+
+static int
+undo_redirect(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc;
+
+	if (created_here(u, i))
+		return 0;
+	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0)
+		return gone_ok(rc);
+	rc = tc_redirect_del(u->net, l.ifindex);
+	return rc == -ENOENT || rc == -EINVAL ? 0 : gone_ok(rc);
+}
+
 /* Remove a run's directory: its entries (sockets, files), then itself. */
 static int
 undo_dir(struct undo_ctx *u, const struct jrec *r, size_t i)
@@ -785,6 +1165,55 @@ undo_hold(struct undo_ctx *u, const struct jrec *r, size_t i)
 
 	(void)i;
 	return rc < 0 ? rc : 0;
+}
+
+/* The shared table goes when no run of anyone has chains in it. */
+static int
+undo_nat_table(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	(void)u;
+	(void)r;
+	(void)i;
+	return nat_table_unmake();
+}
+
+/*
+ * Remove a run's chains. Root does it whether or not the link is still
+ * there; anyone else only for a link that is still this very tap and
+ * theirs, so a forged record cannot take another user's NAT away.
+ */
+static int
+undo_nat(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	struct net_link l;
+	int rc;
+
+	(void)i;
+	if (!u->root && ((rc = rec_link(u->net, &r->l[0], &l)) < 0 ||
+	    !l.is_tap || l.owner != (long)getuid())) {
+		u->refused++;
+		return 0;
+	}
+	return nat_link_del(r->l[0].name, r->l[0].ifindex, r->addr.family);
+}
+
+/*
+ * Switch forwarding back, unless someone changed it since, or a run of
+ * another state dir (counted apart: another user's, root's) still
+ * masquerades: its guests would lose the outside world. Then it stays.
+ */
+static int
+undo_forwarding(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	int on, rc;
+
+	(void)u;
+	(void)i;
+	if ((rc = nat_forwarding_get(r->family, &on)) < 0)
+		return rc;
+	if (on != (int)r->val[1] || nat_table_busy())
+		return 0;
+	return nat_forwarding_set(r->family, (int)r->val[0]);
 }
 
 /*

@@ -16,18 +16,32 @@ struct opts {
 	struct strv extra;		/* after "--": verbatim to QEMU */
 	struct strv run;		/* --run CMD ARGS... */
 	const char *owner, *group, *addr, *uplink;
+	const char *vxlan, *remote, *dev, *local;	/* bridge create */
 	bool dry_run, json, interactive, quiet, verbose;
 };
 
+/* A row of main.c's command table: a command, or one verb of it (tap
+ * create, tap delete, ...: adjacent rows of one name). Its options are
+ * those of main.c's option table that name its bit. */
 struct cmd {
 	const char *name;
+	const char *verb;	/* NULL, or "create", "delete", "list" */
+	unsigned bit;		/* C_* */
 	int (*fn)(struct opts *);
-	const char *usage;
+	const char *args;	/* its positionals, for the usage line */
+	int nargs;		/* at most this many; -1: fn checks */
 	const char *help;
 };
 
 /* The image's type, read with the developer's rights; prints; 0 or 125. */
 int image_load(const struct priv *, const char *img, enum image_type *);
+/* The guest memory in MiB: qemu.memory, or for "auto" what the kernel
+ * and initrd need (read with the developer's rights). */
+long boot_memory(const struct config *, const struct priv *,
+    const char *image, enum image_type);
+/* How kvm:tcg was decided, as a "# accel:" line of a dry run or a
+ * warning (-v). */
+void accel_say(const struct accel_probe *, bool dry_run);
 /* vm_spawn failed with r: say why; 127/126 for exec, else 125. */
 int spawn_failed(const struct vm *, int r, const char *binary);
 /* profile_load with the developer's file rights and -p ownership rule. */
@@ -36,7 +50,6 @@ int user_profile_load(const struct priv *, struct config *,
 /* Load the profile and plan the network; prints every problem; 0 or 125. */
 int boot_load(struct opts *, struct config *, struct netplan *,
     const struct priv *);
-const struct cmd *cmd_find(const char *name, const struct cmd **ambiguous);
 
 int cmd_boot(struct opts *);
 int cmd_check(struct opts *);

@@ -28,6 +28,7 @@ struct boot {
 	bool have_expect, have_fail;
 	FILE *log;
 	struct ready *ready;	/* --ready / --run, else NULL */
+	struct accel_probe accel;	/* how kvm:tcg was decided */
 	const struct strv *run;	/* --run CMD..., else NULL */
 	bool quiet;
 	struct qemu_opts qo;	/* this QEMU run: image, accel, batch, fds */
@@ -118,6 +119,36 @@ image_load(const struct priv *pv, const char *img, enum image_type *type)
 	return r < 0 ? EXIT_QRUN : 0;
 }
 
+long
+boot_memory(const struct config *c, const struct priv *pv, const char *image,
+    enum image_type type)
+{
+	uint64_t kernel = 0, initrd = 0, unpacked = 0;
+
+	if (c->qemu_memory != QEMU_MEMORY_AUTO)
+		return c->qemu_memory;
+	if (!image_is_kernel(type) || access_as_user(pv, true) < 0)
+		return QEMU_MEMORY_DEFAULT;
+	/* unreadable files: QEMU itself says so */
+	bootmem_kernel(image, type, &kernel);
+	if (c->qemu_initrd[0] != '\0')
+		bootmem_initrd(c->qemu_initrd, &initrd, &unpacked);
+	access_as_user(pv, false);
+	return qemu_memory_auto(c, kernel, initrd, unpacked);
+}
+
+void
+accel_say(const struct accel_probe *p, bool dry_run)
+{
+	char *s = accel_describe(p);
+
+	if (dry_run)
+		printf("# accel: kvm:tcg: %s\n", s);
+	else
+		warnx("kvm:tcg: %s", s);
+	free(s);
+}
+
 static void
 print_dry_run(const struct boot *b)
 {
@@ -136,6 +167,10 @@ print_dry_run(const struct boot *b)
 		would = nic->mode->would(nic, b->priv.user);
 		printf("# %s\n", would);
 		free(would);
+		if (nic->netem.on)
+			printf("# qrun would impair both directions of %s "
+			    "(netem on it and on ifb-%s): %s\n", nic->tap,
+			    nic->tap, b->cfg.net_netem);
 	}
 	printf("%s\n", line);
 	free(line);
@@ -472,7 +507,9 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 		*fatal_sig = sig;
 		return 128 + sig;
 	}
-	if ((r = vm_spawn(s, &vm)) < 0)
+	r = vm_spawn(s, &vm);
+	runnet_spawned(&b->rn);	/* QEMU has its own vhost fds now */
+	if (r < 0)
 		return spawn_failed(&vm, r, c->qemu_binary);
 	if (b->rn.journal)
 		journal_info(b->rn.journal, "qemu-pid", "%ld", (long)vm.pid);
@@ -571,10 +608,35 @@ boot_net(struct boot *b, struct vm_spec *s)
 	if ((n = b->rn.replayed.undone + b->rn.replayed.dropped) > 0)
 		warnx("undid the leftovers of %d dead run%s", n,
 		    n == 1 ? "" : "s");
-	for (size_t i = 0; i < b->plan.n; i++)
-		if (b->rn.fd[i] >= 0)
-			s->keep_fds[s->nkeep++] = b->rn.fd[i];
+	if (runnet_spawn_fds(&b->rn, s->keep_fds, ARRAY_SIZE(s->keep_fds),
+	    &s->nkeep, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
 	return 0;
+}
+
+/* What qemu.c takes decided from the host: the image, the accelerator
+ * (kvm:tcg's probe, said with -v and --dry-run) and the memory. */
+static void
+host_facts(struct boot *b, struct qemu_opts *qo, const struct opts *o)
+{
+	qo->image = b->image;
+	qo->type = b->type;
+	qo->accel = accel_pick(&b->cfg, &b->priv, &b->accel);
+	netplan_vhost(&b->plan, qo->accel, accel_vhost_usable());
+	qo->memory = boot_memory(&b->cfg, &b->priv, b->image, b->type);
+	if (b->accel.verdict != ACCEL_NONE && (o->dry_run || o->verbose))
+		accel_say(&b->accel, o->dry_run);
+}
+
+static void
+boot_hint(const struct boot *b)
+{
+	char *hint = netplan_hint(&b->plan);
+
+	warnx("%s", hint);
+	free(hint);
 }
 
 /*
@@ -588,19 +650,15 @@ boot_run(struct boot *b, struct opts *o, int *fatal)
 	struct qemu_opts *qo = &b->qo;
 	struct vm_spec s = { .priv = &b->priv, .parent = getpid() };
 	struct strv argv = { 0 };
-	char *hint;
 	int r;
 
 	if ((r = prepare_batch(b, &s)) != 0 ||
 	    (r = prepare_ready(b, o, true)) != 0 ||
 	    (r = boot_net(b, &s)) != 0)
 		return r;
-	if (!o->quiet) {
-		hint = netplan_hint(&b->plan);
-		warnx("%s", hint);
-		free(hint);
-	}
-	qo->fds = b->rn.fd;
+	if (!o->quiet)
+		boot_hint(b);
+	qo->fds = b->rn.fds;
 	/* Without a pair QEMU is stopped with SIGTERM: no reason to fail. */
 	if (qmp_socketpair(&s.qmp_ours, &s.qmp_fd) == 0)
 		qo->qmp_fd = s.qmp_fd;
@@ -637,9 +695,7 @@ cmd_boot(struct opts *o)
 	    (r = boot_facts(&b)) != 0 ||
 	    (r = prepare_ready(&b, o, false)) != 0)
 		goto out;
-	b.qo.image = b.image;
-	b.qo.type = b.type;
-	b.qo.accel = qemu_accel_pick(b.cfg.qemu_accel, qemu_kvm_usable());
+	host_facts(&b, &b.qo, o);
 	if (o->dry_run)
 		print_dry_run(&b);
 	else if ((r = loop_signals_init()) < 0) {

@@ -52,10 +52,11 @@ addr_ok(struct admin *a, const char *br, const struct opts *o,
 	    whylen);
 }
 
-/* bridge create|delete, journaled; prints what happened. */
+/* bridge create|delete, journaled; prints what happened. vx: --vxlan's
+ * port, or NULL. */
 static int
 bridge_change(struct admin *a, bool create, const char *br,
-    const struct opts *o)
+    const struct opts *o, const struct vxlan_conf *vx)
 {
 	struct bridge_report rep = { 0 };
 	struct ipaddr addr;
@@ -72,7 +73,7 @@ bridge_change(struct admin *a, bool create, const char *br,
 		;
 	else if (create)
 		r = bridge_create(a->net, a->j, br, o->uplink,
-		    o->addr ? &addr : NULL, &rep, why, sizeof(why));
+		    o->addr ? &addr : NULL, vx, &rep, why, sizeof(why));
 	else if ((r = in_use(a->state, br)) == 0)
 		r = bridge_delete(a->net, a->j, br, &rep, why, sizeof(why));
 	else
@@ -85,6 +86,26 @@ bridge_change(struct admin *a, bool create, const char *br,
 		warnx("%s", rep.notes.v[i]);
 	strv_free(&rep.notes);
 	return r;
+}
+
+/* A VXLAN port as "vx42(vxlan 42 to A,B)" at the end of buf. */
+static void
+vxlan_port(struct net *n, const struct net_link *p, char *buf, size_t len)
+{
+	struct ipaddr rem[VXLAN_REMOTES_MAX];
+	char b[IPADDR_STRLEN];
+	size_t nr = 0, off = strlen(buf);
+
+	(void)net_fdb_remotes(n, p->ifindex, rem, ARRAY_SIZE(rem), &nr);
+	snprintf(buf + off, len - off, "%s(vxlan %u%s", p->name, p->vni,
+	    nr ? " to " : "");
+	for (size_t i = 0; i < nr; i++) {
+		off = strlen(buf);
+		snprintf(buf + off, len - off, "%s%s", i ? "," : "",
+		    ipaddr_str(&rem[i], b));
+	}
+	off = strlen(buf);
+	snprintf(buf + off, len - off, ")");
 }
 
 /* One line of "bridge list": name, state, addresses, ports and runs. */
@@ -110,7 +131,11 @@ list_one(struct net *n, const struct net_link *br, const struct runs *runs)
 		len = strlen(portl);
 		ru = ports[i].is_tap ? run_find(runs, ports[i].name,
 		    br->name) : NULL;
-		if (ru)
+		if (strcmp(ports[i].kind, "vxlan") == 0) {
+			snprintf(portl + len, sizeof(portl) - len, "%s",
+			    i ? " " : "");
+			vxlan_port(n, &ports[i], portl, sizeof(portl));
+		} else if (ru)
 			snprintf(portl + len, sizeof(portl) - len,
 			    "%s%s(qrun pid %s)", i ? " " : "", ports[i].name,
 			    run_get(ru, "pid"));
@@ -156,19 +181,48 @@ out:
 	return r;
 }
 
+/* --vxlan and its options (only with create): into *vx, *on when given;
+ * prints; 0 or EXIT_QRUN. */
+static int
+vxlan_opts(const struct opts *o, bool create, struct vxlan_conf *vx,
+    bool *on)
+{
+	char why[256];
+
+	*on = o->vxlan != NULL;
+	if (!*on && (o->remote || o->dev || o->local)) {
+		warnx("--remote, --dev and --local go with --vxlan");
+		return EXIT_QRUN;
+	}
+	if (*on && !create) {
+		warnx("--vxlan: only for bridge create (bridge delete takes "
+		    "the VXLAN port off too)");
+		return EXIT_QRUN;
+	}
+	if (*on && vxlan_conf_parse(o->vxlan, o->remote, o->dev, o->local,
+	    vx, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
+	return 0;
+}
+
 int
 cmd_bridge(struct opts *o)
 {
 	const char *verb = o->args.n > o->argi ? o->args.v[o->argi] : "list";
 	const char *br = o->args.n > o->argi + 1 ? o->args.v[o->argi + 1] :
 	    NULL;
+	bool create = strcmp(verb, "create") == 0, vxon;
+	struct vxlan_conf vx;
 	struct admin a;
 	int r;
 
 	if (strcmp(verb, "list") == 0)
 		return bridge_list();
-	if (admin_check("bridge", verb, br) != 0 || admin_open(&a, br) != 0)
+	if (admin_check("bridge", verb, br) != 0 ||
+	    vxlan_opts(o, create, &vx, &vxon) != 0 || admin_open(&a, br) != 0)
 		return EXIT_QRUN;
-	r = bridge_change(&a, strcmp(verb, "create") == 0, br, o);
+	r = bridge_change(&a, create, br, o, vxon ? &vx : NULL);
 	return admin_done(&a, r == 0, br);
 }

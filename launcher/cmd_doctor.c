@@ -11,11 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <linux/kvm.h>
 
 #include "qrun.h"
 #include "cmd.h"
@@ -26,6 +24,7 @@ struct doctor {
 	struct priv pv;
 	int fails, warns;
 	bool netcap_file;	/* the binary carries cap_net_admin */
+	char *qemu;		/* the profile's QEMU, when it runs */
 };
 
 /* One line, and the advice (may be NULL) indented below it. */
@@ -67,30 +66,35 @@ check_tun(struct doctor *d)
 		    st.st_mode & 07777);
 }
 
+/*
+ * What kvm:tcg decides, by the same probe (or its cached answer): a guest
+ * run under KVM through the profile's QEMU, as the developer.
+ */
 static void
 check_kvm(struct doctor *d)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm, api;
+	struct accel_probe p;
+	struct stat st;
+	char *s;
 
-	if (fd < 0) {
-		say(d, D_WARN, "kvm", "QEMU will use TCG (slow): add yourself "
-		    "to group kvm, or set qemu.accel = \"tcg\"",
-		    "/dev/kvm: %s", strerror(errno));
+	if (d->qemu == NULL || accel_kvm(d->qemu, &d->pv, &p) < 0) {
+		say(d, D_WARN, "kvm", "install QEMU first", "not probed: no "
+		    "QEMU to run");
 		return;
 	}
-	api = ioctl(fd, KVM_GET_API_VERSION, 0);
-	vm = api == KVM_API_VERSION ? ioctl(fd, KVM_CREATE_VM, 0UL) : -1;
-	if (vm < 0)
-		say(d, D_WARN, "kvm", "QEMU will use TCG (slow); on nested or "
-		    "sandboxed hosts set qemu.accel = \"tcg\"",
-		    "/dev/kvm opens but cannot create a VM (%s)",
-		    api != KVM_API_VERSION ? "unknown API" : strerror(errno));
-	else {
-		say(d, D_OK, "kvm", NULL, "/dev/kvm usable (KVM_CREATE_VM "
-		    "works)");
-		close(vm);
-	}
-	close(fd);
+	s = accel_describe(&p);
+	if (p.verdict == ACCEL_KVM)
+		say(d, D_OK, "kvm", NULL, "%s", s);
+	else if (stat("/dev/kvm", &st) < 0)
+		say(d, D_WARN, "kvm", "no KVM on this host (nested or "
+		    "sandboxed?): guests run under TCG, slowly", "%s", s);
+	else if (p.verdict == ACCEL_HANG)
+		say(d, D_WARN, "kvm", "guests run under TCG, slowly; "
+		    "qemu.accel = \"tcg\" skips the probe", "%s", s);
+	else
+		say(d, D_WARN, "kvm", "if /dev/kvm is not yours to open: add "
+		    "yourself to its group (kvm) and log in again", "%s", s);
+	free(s);
 }
 
 /* The first line "binary --version" prints; run directly, no shell. */
@@ -146,8 +150,10 @@ check_qemu(struct doctor *d, struct opts *o)
 		say(d, D_FAIL, "qemu", "install qemu-system-x86 or set "
 		    "qemu.binary", "%s: %s", c.qemu_binary, r == -ENOENT ?
 		    "not found in PATH" : "does not run");
-	else
+	else {
 		say(d, D_OK, "qemu", NULL, "%s: %s", c.qemu_binary, ver);
+		d->qemu = xstrdup(c.qemu_binary);
+	}
 	strv_free(&diags);
 	config_free(&c);
 }
@@ -253,12 +259,13 @@ cmd_doctor(struct opts *o)
 
 	priv_init(&d.pv);
 	check_tun(&d);
-	check_kvm(&d);
 	check_qemu(&d, o);
+	check_kvm(&d);
 	check_caps(&d);
 	check_access(&d);
 	check_state(&d);
 	printf("%d problem%s, %d warning%s\n", d.fails, d.fails == 1 ? "" :
 	    "s", d.warns, d.warns == 1 ? "" : "s");
+	free(d.qemu);
 	return d.fails ? EXIT_QRUN : EXIT_OK;
 }

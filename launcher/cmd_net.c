@@ -156,11 +156,12 @@ has_addr(struct net *n, const struct net_link *l, const struct ipaddr *addr)
 
 /*
  * Make TAP exist, owned by uid (and usable by the members of gid when it
- * is not (gid_t)-1: TUNSETGROUP), with addr (if any), up. Journaled.
+ * is not (gid_t)-1: TUNSETGROUP), with the naddr addresses addr (IPv4,
+ * IPv6), up. Journaled.
  */
 static int
 tap_create(struct admin *a, const char *tap, uid_t uid, gid_t gid,
-    const struct ipaddr *addr)
+    const struct ipaddr *addr, size_t naddr)
 {
 	struct net_link l = { .ifindex = 0 };
 	char why[512];
@@ -173,12 +174,13 @@ tap_create(struct admin *a, const char *tap, uid_t uid, gid_t gid,
 		warnx("%s: %s", tap, strerror(-r));
 		return r;
 	}
-	if (addr && (l.ifindex == 0 || !has_addr(a->net, &l, addr)) &&
-	    (r = hostaddr_check(a->net, &a->pv, tap, addr, l.ifindex, why,
-	    sizeof(why))) < 0) {
-		warnx("%s", why);
-		return r;
-	}
+	for (size_t i = 0; i < naddr; i++)
+		if ((l.ifindex == 0 || !has_addr(a->net, &l, &addr[i])) &&
+		    (r = hostaddr_check(a->net, &a->pv, tap, &addr[i],
+		    l.ifindex, why, sizeof(why))) < 0) {
+			warnx("%s", why);
+			return r;
+		}
 	if (l.ifindex == 0) {
 		fd = change_tap_create(a->j, a->net, tap, uid, gid, true, &l);
 		if (fd < 0) {
@@ -190,10 +192,31 @@ tap_create(struct admin *a, const char *tap, uid_t uid, gid_t gid,
 		 * at once, so the command ends with the link as it stays. */
 		(void)net_link_get(a->net, tap, &l);
 	}
-	if (addr && !has_addr(a->net, &l, addr) &&
-	    (r = tap_step(a, &l, J_ADDR_ADD, addr)) < 0)
-		return r;
+	for (size_t i = 0; i < naddr; i++)
+		if (!has_addr(a->net, &l, &addr[i]) &&
+		    (r = tap_step(a, &l, J_ADDR_ADD, &addr[i])) < 0)
+			return r;
 	return l.up ? 0 : tap_step(a, &l, J_LINK_UP, NULL);
+}
+
+/* --addr A/P[,A/P]: at most one address of each family. */
+static int
+addrs_parse(const char *s, struct ipaddr addr[2], size_t *n)
+{
+	char *copy = xstrdup(s), *save = NULL;
+	int r = 0;
+
+	*n = 0;
+	for (char *t = strtok_r(copy, ",", &save); t && r == 0;
+	    t = strtok_r(NULL, ",", &save)) {
+		if (*n == 2 || ipaddr_parse(t, IPA_PREFIX, &addr[*n]) < 0 ||
+		    (*n == 1 && addr[0].family == addr[1].family))
+			r = -EINVAL;
+		else
+			(*n)++;
+	}
+	free(copy);
+	return r == 0 && *n > 0 ? 0 : -EINVAL;
 }
 
 static int
@@ -306,7 +329,8 @@ cmd_tap(struct opts *o)
 	const char *tap = o->args.n > o->argi + 1 ? o->args.v[o->argi + 1] :
 	    NULL;
 	bool create = strcmp(verb, "create") == 0;
-	struct ipaddr addr;
+	struct ipaddr addr[2];
+	size_t naddr = 0;
 	struct admin a;
 	uid_t uid = 0;
 	gid_t gid = (gid_t)-1;
@@ -325,16 +349,16 @@ cmd_tap(struct opts *o)
 		warnx("tap create: --group %s: no such group", o->group);
 		return EXIT_QRUN;
 	}
-	if (create && o->addr && ipaddr_parse(o->addr, IPA_PREFIX,
-	    &addr) < 0) {
+	if (create && o->addr && addrs_parse(o->addr, addr, &naddr) < 0) {
 		warnx("--addr %s: must be an address with prefix, like "
-		    "172.21.0.1/16", o->addr);
+		    "172.21.0.1/16, or one of each family, like "
+		    "172.21.0.1/16,fd00:172:21::1/64", o->addr);
 		return EXIT_QRUN;
 	}
 	if (admin_open(&a, tap) != 0)
 		return EXIT_QRUN;
 	if (create)
-		r = tap_create(&a, tap, uid, gid, o->addr ? &addr : NULL);
+		r = tap_create(&a, tap, uid, gid, addr, naddr);
 	else
 		r = tap_delete(&a, tap);
 	return admin_done(&a, r == 0, tap);

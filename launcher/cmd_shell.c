@@ -277,35 +277,60 @@ shell_net_down(struct shell *sh)
 
 /* ----------------------------------------------------------------- boot */
 
-/* Start QEMU on sh->image with the current settings, QMP on a socket
- * pair (qmp.c). */
+/*
+ * QEMU's command line for the next boot, and what QEMU inherits: the
+ * taps' queues (and vhost fds), one end of a QMP socket pair (qmp.c);
+ * *ours gets qrun's end, -1 without QMP. 0 or EXIT_QRUN.
+ */
+static int
+guest_argv(struct shell *sh, struct vm_spec *s, struct strv *argv,
+    int *ours)
+{
+	struct qemu_opts qo = { .image = sh->image, .type = sh->type,
+	    .fds = sh->rn.fds, .extra = &sh->o->extra };
+	struct accel_probe ap;
+	char why[512];
+	int r, qemus;
+
+	qo.accel = accel_pick(&sh->cfg, &sh->priv, &ap);
+	if (ap.verdict != ACCEL_NONE && sh->o->verbose)
+		accel_say(&ap, false);
+	qo.memory = boot_memory(&sh->cfg, &sh->priv, sh->image, sh->type);
+	netplan_vhost(&sh->plan, qo.accel, accel_vhost_usable());
+	if (runnet_spawn_fds(&sh->rn, s->keep_fds, ARRAY_SIZE(s->keep_fds),
+	    &s->nkeep, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
+	*ours = -1;
+	if ((r = qmp_socketpair(ours, &qemus)) < 0)
+		warnx("QMP: %s (reboot will restart QEMU)", strerror(-r));
+	else
+		s->qmp_fd = qo.qmp_fd = qemus;	/* vm_spawn closes it */
+	qemu_argv(&sh->cfg, &sh->plan, &qo, argv);	/* never qo.batch */
+	if (sh->o->verbose) {
+		char *line = qemu_cmdline(argv);
+		warnx("running %s", line);
+		free(line);
+	}
+	return 0;
+}
+
+/* Start QEMU on sh->image with the current settings. */
 int
 shell_guest_start(struct shell *sh)
 {
-	struct qemu_opts qo = { .image = sh->image, .type = sh->type,
-	    .fds = sh->rn.fd, .extra = &sh->o->extra };
 	struct vm_spec s = { .priv = &sh->priv, .parent = getpid(),
 	    .serial_pipe = true, .stdin_pipe = true,
 	    .out = shell_console_out, .out_arg = sh };
 	struct strv argv = { 0 };
-	int r, ours = -1, qemus = -1;
+	int r, ours;
 
-	if ((r = qmp_socketpair(&ours, &qemus)) < 0)
-		warnx("QMP: %s (reboot will restart QEMU)", strerror(-r));
-	else
-		s.qmp_fd = qo.qmp_fd = qemus;	/* vm_spawn closes it */
-	qo.accel = qemu_accel_pick(sh->cfg.qemu_accel, qemu_kvm_usable());
-	qemu_argv(&sh->cfg, &sh->plan, &qo, &argv);	/* never qo.batch */
-	if (sh->o->verbose) {
-		char *line = qemu_cmdline(&argv);
-		warnx("running %s", line);
-		free(line);
-	}
-	for (size_t i = 0; i < sh->plan.n; i++)
-		if (sh->rn.fd[i] >= 0)
-			s.keep_fds[s.nkeep++] = sh->rn.fd[i];
+	if ((r = guest_argv(sh, &s, &argv, &ours)) != 0)
+		return r;
 	s.argv = &argv;
 	r = vm_spawn(&s, &sh->vm);
+	runnet_spawned(&sh->rn);	/* QEMU has its own vhost fds now */
 	strv_free(&argv);
 	if (r < 0) {
 		if (ours >= 0)

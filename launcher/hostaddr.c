@@ -5,7 +5,8 @@
  *   - a unicast host address: not loopback, multicast, link-local,
  *     unspecified, reserved, nor its prefix's network or broadcast;
  *   - granted: a capability-enabled qrun gives a user only the
- *     convention address of a granted tap (tapN: 172.(20+N).0.1/16) or
+ *     convention address of a granted tap (tapN: 172.(20+N).0.1/16,
+ *     fd00:172:(20+N)::1/64) or
  *     what the access list's addrs grant;
  *   - its network overlaps no route on another interface;
  *   - a network that is not private (RFC 1918, shared 100.64/10, IPv6
@@ -21,12 +22,15 @@
 
 #define WHY(...) snprintf(why, whylen, __VA_ARGS__)
 
-/* Is a the lab convention address of tap? */
+/* Is a the lab convention address of tap (IPv4 or IPv6)? */
 static bool
 convention(const char *ifname, const struct ipaddr *a)
 {
 	struct ipaddr h, g;
 
+	if (a->family == AF_INET6)
+		return netplan_tap_default6(ifname, &h) == 0 &&
+		    ipaddr_same(&h, a);
 	return netplan_tap_default(ifname, &h, &g) == 0 && ipaddr_same(&h, a);
 }
 
@@ -44,7 +48,8 @@ overlap(struct net *n, const char *ifname, const struct ipaddr *net,
 	}
 	if (r > 0) {
 		WHY("%s: %s overlaps a route on %s; pick another tap or set "
-		    "net.host_addr", ifname, ipaddr_cidr(net, b), other);
+		    "net.host_addr%s", ifname, ipaddr_cidr(net, b), other,
+		    net->family == AF_INET6 ? "6" : "");
 		return -EADDRINUSE;
 	}
 	return 0;

@@ -2,9 +2,10 @@
  * mode_bridge.c - net.mode "bridge": the developer's tap joins an
  * existing lab bridge without any address, with the bridge's MTU, and
  * the guest takes an address of the lab network. The bridge's IPv4
- * networks are host facts read before anything changes (they decide the
- * guest's prefix, hence ip= for kernel boots, so --dry-run shows it
- * too). The bridge and its other ports are never changed by a run.
+ * networks and MTU are host facts read before anything changes (they
+ * decide the guest's prefix, hence ip= for kernel boots, and a virtio
+ * guest's MTU, so --dry-run shows them too). The bridge and its other
+ * ports are never changed by a run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,7 @@ bridge_facts(struct net *n, struct nic *nic, char *why, size_t whylen)
 
 	if ((r = bridge_get(n, nic, &br, why, whylen)) < 0)
 		return r;
+	nic->mtu = br.mtu;
 	r = net_addr_list(n, br.ifindex, AF_INET, a, ARRAY_SIZE(a), &na);
 	if (r < 0 && r != -ENOSPC) {
 		WHY("%s: cannot read addresses: %s", nic->bridge, strerror(-r));

@@ -60,12 +60,12 @@ user_plan(const struct config *c, const char *user, struct nic *nic,
 }
 
 static char *
-user_netdev(const struct nic *nic, int fd)
+user_netdev(const struct nic *nic, const struct nicfds *f)
 {
 	char buf[32 * 48];
 	size_t off;
 
-	(void)fd;
+	(void)f;
 	off = (size_t)snprintf(buf, sizeof(buf), "user,id=n%d", nic->index);
 	for (size_t i = 0; i < nic->nfwd && off < sizeof(buf); i++)
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off,

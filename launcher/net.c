@@ -37,6 +37,8 @@
 #include <netlink/socket.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/vxlan.h>
+#include <netlink/route/neighbour.h>
 
 #include "qrun.h"
 
@@ -280,7 +282,20 @@ copy_name(char *dst, size_t size, const struct nlattr *a)
 	dst[len] = '\0';
 }
 
-/* IFLA_LINKINFO: the kind, and for tun devices type, owner and group. */
+/* A VXLAN link's VNI. */
+static void
+parse_vxlan(struct nlattr *data, struct net_link *l)
+{
+	struct nlattr *vx[IFLA_VXLAN_MAX + 1];
+
+	if (data != NULL &&
+	    nla_parse_nested(vx, IFLA_VXLAN_MAX, data, NULL) == 0 &&
+	    vx[IFLA_VXLAN_ID] != NULL)
+		l->vni = nla_get_u32(vx[IFLA_VXLAN_ID]);
+}
+
+/* IFLA_LINKINFO: the kind, for tun devices type, owner and group, for
+ * VXLAN its VNI. */
 static void
 parse_linkinfo(struct nlattr *info, struct net_link *l)
 {
@@ -290,6 +305,8 @@ parse_linkinfo(struct nlattr *info, struct net_link *l)
 	    li[IFLA_INFO_KIND] == NULL)
 		return;
 	copy_name(l->kind, sizeof(l->kind), li[IFLA_INFO_KIND]);
+	if (strcmp(l->kind, "vxlan") == 0)
+		parse_vxlan(li[IFLA_INFO_DATA], l);
 	if (strcmp(l->kind, "tun") != 0 || li[IFLA_INFO_DATA] == NULL ||
 	    nla_parse_nested(tun, IFLA_TUN_MAX, li[IFLA_INFO_DATA], NULL) < 0)
 		return;
@@ -301,6 +318,8 @@ parse_linkinfo(struct nlattr *info, struct net_link *l)
 		l->group = nla_get_u32(tun[IFLA_TUN_GROUP]);
 	if (tun[IFLA_TUN_VNET_HDR] != NULL)
 		l->vnet_hdr = nla_get_u8(tun[IFLA_TUN_VNET_HDR]) != 0;
+	if (tun[IFLA_TUN_MULTI_QUEUE] != NULL)
+		l->multi_queue = nla_get_u8(tun[IFLA_TUN_MULTI_QUEUE]) != 0;
 }
 
 /* An RTM_NEWLINK reply into struct net_link. */
@@ -1024,6 +1043,47 @@ net_route_overlap(struct net *n, const struct ipaddr *net,
 	return 1;
 }
 
+/* One route of the main-table dump: a unicast default route? */
+static int
+parse_default(struct nlmsghdr *h, void *arg)
+{
+	struct nlattr *tb[RTA_MAX + 1];
+	struct net_route r;
+	int *found = arg;
+
+	if (route_parse(h, &r, tb) == 0 && r.table == RT_TABLE_MAIN &&
+	    r.type == RTN_UNICAST && r.dst.prefix == 0)
+		*found = 1;
+	return 0;
+}
+
+/*
+ * Has the main table a default route of family (the way out that NAT
+ * needs)? 1, 0, or -errno. The dump is filtered by the kernel to the
+ * family and the table.
+ */
+int
+net_route_default(struct net *n, int family)
+{
+	struct rtmsg rtm = {
+		.rtm_family = (unsigned char)family,
+		.rtm_table = RT_TABLE_MAIN
+	};
+	struct nl_msg *msg;
+	int rc, found = 0;
+
+	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, RTA_TABLE, RT_TABLE_MAIN) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	if ((rc = net_talk(n, msg, parse_default, &found)) < 0)
+		return rc;
+	return found;
+}
+
 /* The reply to a single RTM_GETROUTE. */
 static int
 parse_route_get(struct nlmsghdr *h, void *arg)
@@ -1046,7 +1106,6 @@ net_route_get(struct net *n, const struct ipaddr *dst, struct net_route *r)
 	struct rtmsg rtm = {
 		.rtm_family = (unsigned char)dst->family,
 		.rtm_dst_len = (unsigned char)ipaddr_bits(dst),
-		.rtm_flags = RTM_F_LOOKUP_TABLE,	/* say which table */
 	};
 	struct nl_msg *msg;
 	int rc;
@@ -1054,6 +1113,9 @@ net_route_get(struct net *n, const struct ipaddr *dst, struct net_route *r)
 	memset(r, 0, sizeof(*r));
 	if (rtm.rtm_dst_len == 0)
 		return -EINVAL;
+	/* say which table; IPv6 refuses the flag and says it anyway */
+	if (dst->family == AF_INET)
+		rtm.rtm_flags = RTM_F_LOOKUP_TABLE;
 	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, 0)) == NULL)
 		return -ENOMEM;
 	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
@@ -1265,6 +1327,294 @@ net_route_del(struct net *n, const struct net_route *r)
 	return route_request(n, r, false);
 }
 
+/* ------------------------------------------------- for tc.c, and ifb */
+
+/*
+ * Send one request built with libnl (consumed) that changes link
+ * ifindex, after the check every change here passes (change_ok); parse,
+ * when set, sees each reply. For tc.c, which speaks traffic control.
+ */
+int
+net_send(struct net *n, int ifindex, struct nl_msg *msg,
+    int (*parse)(struct nlmsghdr *, void *), void *arg)
+{
+	int rc;
+
+	if ((rc = change_ok(n, ifindex, 0)) < 0) {
+		nlmsg_free(msg);
+		return rc;
+	}
+	return net_talk(n, msg, parse, arg);
+}
+
+/* A request that only reads (consumed). */
+int
+net_read(struct net *n, struct nl_msg *msg,
+    int (*parse)(struct nlmsghdr *, void *), void *arg)
+{
+	return net_talk(n, msg, parse, arg);
+}
+
+/* libnl's own error code as -errno. */
+int
+net_nlerr(int nlerr)
+{
+	return nl_to_errno(nlerr);
+}
+
+/*
+ * An ifb device (root only): where a link's ingress is redirected to be
+ * shaped as egress. Created down, with the given ifindex; NLM_F_EXCL
+ * makes a taken name or index -EEXIST.
+ */
+int
+net_ifb_create(struct net *n, const char *name, int ifindex)
+{
+	struct rtnl_link *link;
+	struct nl_msg *msg = NULL;
+	int rc;
+
+	if (ifname_check(name, NULL) < 0)
+		return -EINVAL;
+	if (geteuid() != 0 || n->guard != NULL)
+		return -EPERM;
+	if ((link = rtnl_link_alloc()) == NULL)
+		return -ENOMEM;
+	rtnl_link_set_name(link, name);
+	rtnl_link_set_ifindex(link, ifindex);
+	if ((rc = rtnl_link_set_type(link, "ifb")) < 0 ||
+	    (rc = rtnl_link_build_add_request(link, NLM_F_CREATE | NLM_F_EXCL,
+	    &msg)) < 0)
+		rc = nl_to_errno(rc);
+	else
+		rc = net_talk(n, msg, NULL, NULL);
+	rtnl_link_put(link);
+	return rc;
+}
+
+/* ------------------------------------------------------------- VXLAN */
+
+/*
+ * A VXLAN link (root only): UDP port 4789, learning on, no multicast
+ * group: what floods goes to each remote of an all-zeros FDB entry
+ * (head-end replication). Created down, with the given ifindex and MTU;
+ * NLM_F_EXCL makes a taken name or index -EEXIST.
+ */
+int
+net_vxlan_create(struct net *n, const struct vxlan_link *v)
+{
+	struct rtnl_link *link = NULL;
+	struct nl_addr *local = NULL;
+	struct nl_msg *msg = NULL;
+	int rc;
+
+	if (ifname_check(v->name, NULL) < 0 || v->vni == 0 ||
+	    v->vni > 0xffffff)
+		return -EINVAL;
+	if (geteuid() != 0 || n->guard != NULL)
+		return -EPERM;
+	if ((link = rtnl_link_vxlan_alloc()) == NULL || (v->local.family &&
+	    (local = nl_addr_build(v->local.family, v->local.u.b,
+	    (size_t)ipaddr_bits(&v->local) / 8)) == NULL)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rtnl_link_set_name(link, v->name);
+	rtnl_link_set_ifindex(link, v->ifindex);
+	if (v->mtu)
+		rtnl_link_set_mtu(link, v->mtu);
+	if ((rc = rtnl_link_vxlan_set_id(link, v->vni)) < 0 ||
+	    (rc = rtnl_link_vxlan_set_port(link, 4789)) < 0 ||
+	    (rc = rtnl_link_vxlan_set_learning(link, 1)) < 0 ||
+	    (v->dev && (rc = rtnl_link_vxlan_set_link(link,
+	    (uint32_t)v->dev)) < 0) ||
+	    (local && (rc = rtnl_link_vxlan_set_local(link, local)) < 0) ||
+	    (rc = rtnl_link_build_add_request(link, NLM_F_CREATE |
+	    NLM_F_EXCL, &msg)) < 0) {
+		rc = nl_to_errno(rc);
+		goto out;
+	}
+	rc = net_talk(n, msg, NULL, NULL);
+out:
+	nl_addr_put(local);
+	rtnl_link_put(link);
+	return rc;
+}
+
+/* An RTM_NEWLINK reply of a VXLAN link into struct vxlan_link. */
+static int
+parse_vxlan_link(struct nlmsghdr *h, void *arg)
+{
+	struct nlattr *tb[IFLA_MAX + 1], *li[IFLA_INFO_MAX + 1];
+	struct nlattr *vx[IFLA_VXLAN_MAX + 1];
+	struct vxlan_link *v = arg;
+	struct net_link l;
+	int rc;
+
+	if ((rc = parse_link(h, &l)) < 0)
+		return rc;
+	if (strcmp(l.kind, "vxlan") != 0 ||
+	    nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) < 0 ||
+	    nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) < 0 ||
+	    li[IFLA_INFO_DATA] == NULL || nla_parse_nested(vx, IFLA_VXLAN_MAX,
+	    li[IFLA_INFO_DATA], NULL) < 0)
+		return -EINVAL;
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", l.name);
+	v->ifindex = l.ifindex;
+	v->vni = l.vni;
+	v->mtu = l.mtu;
+	if (vx[IFLA_VXLAN_LINK] != NULL)
+		v->dev = (int)nla_get_u32(vx[IFLA_VXLAN_LINK]);
+	attr_addr(vx[IFLA_VXLAN_LOCAL], AF_INET, -1, &v->local);
+	if (v->local.family == 0)
+		attr_addr(vx[IFLA_VXLAN_LOCAL6], AF_INET6, -1, &v->local);
+	return 0;
+}
+
+/* What VXLAN link ifindex is; -EINVAL when it is not one. */
+int
+net_vxlan_get(struct net *n, int ifindex, struct vxlan_link *v)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC,
+	    .ifi_index = ifindex };
+	struct nl_msg *msg;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	if ((msg = nlmsg_alloc_simple(RTM_GETLINK, 0)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	return net_talk(n, msg, parse_vxlan_link, v);
+}
+
+/* RTM_NEWNEIGH (append) or RTM_DELNEIGH for the all-zeros FDB entry of
+ * VXLAN link ifindex towards dst, as "bridge fdb" makes it: permanent,
+ * NTF_SELF. */
+static int
+fdb_request(struct net *n, int ifindex, const struct ipaddr *dst, bool add)
+{
+	static const uint8_t zero[6];
+	struct rtnl_neigh *ne = NULL;
+	struct nl_addr *ll = NULL, *d = NULL;
+	struct nl_msg *msg = NULL;
+	int rc;
+
+	if (ipaddr_bits(dst) == 0)
+		return -EINVAL;
+	if ((rc = change_ok(n, ifindex, 0)) < 0)
+		return rc;
+	if ((ne = rtnl_neigh_alloc()) == NULL ||
+	    (ll = nl_addr_build(AF_LLC, zero, sizeof(zero))) == NULL ||
+	    (d = nl_addr_build(dst->family, dst->u.b,
+	    (size_t)ipaddr_bits(dst) / 8)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* The destination first: it sets the family (IPv4, IPv6) that
+	 * AF_BRIDGE then replaces; the other order is an AF mismatch. */
+	if ((rc = rtnl_neigh_set_dst(ne, d)) == 0) {
+		rtnl_neigh_set_family(ne, AF_BRIDGE);
+		rtnl_neigh_set_ifindex(ne, ifindex);
+		rtnl_neigh_set_lladdr(ne, ll);
+		rtnl_neigh_set_state(ne, NUD_NOARP | NUD_PERMANENT);
+		rtnl_neigh_set_flags(ne, NTF_SELF);
+		rc = add ? rtnl_neigh_build_add_request(ne, NLM_F_CREATE |
+		    NLM_F_APPEND | NLM_F_EXCL, &msg) :
+		    rtnl_neigh_build_delete_request(ne, 0, &msg);
+	}
+	if (rc < 0) {
+		rc = nl_to_errno(rc);
+		goto out;
+	}
+	rc = net_talk(n, msg, NULL, NULL);
+out:
+	nl_addr_put(d);
+	nl_addr_put(ll);
+	rtnl_neigh_put(ne);
+	return rc;
+}
+
+int
+net_fdb_append(struct net *n, int ifindex, const struct ipaddr *dst)
+{
+	return fdb_request(n, ifindex, dst, true);
+}
+
+int
+net_fdb_del(struct net *n, int ifindex, const struct ipaddr *dst)
+{
+	return fdb_request(n, ifindex, dst, false);
+}
+
+struct fdb_list {
+	int ifindex;
+	struct ipaddr *out;
+	size_t max, n;
+};
+
+/* One entry of an AF_BRIDGE neighbour dump: the all-zeros entries of
+ * the VXLAN link, with their destination (the bridge's own entries for
+ * the port have no NDA_DST). */
+static int
+parse_fdb(struct nlmsghdr *h, void *arg)
+{
+	static const uint8_t zero[6];
+	struct fdb_list *fl = arg;
+	struct nlattr *tb[NDA_MAX + 1];
+	struct ndmsg *ndm;
+	struct ipaddr a;
+
+	if (h->nlmsg_type != RTM_NEWNEIGH ||
+	    nlmsg_parse(h, sizeof(*ndm), tb, NDA_MAX, NULL) < 0)
+		return 0;
+	ndm = nlmsg_data(h);
+	if (ndm->ndm_ifindex != fl->ifindex || tb[NDA_LLADDR] == NULL ||
+	    nla_len(tb[NDA_LLADDR]) != 6 ||
+	    memcmp(nla_data(tb[NDA_LLADDR]), zero, 6) != 0)
+		return 0;
+	if (tb[NDA_DST] == NULL)
+		return 0;
+	attr_addr(tb[NDA_DST], nla_len(tb[NDA_DST]) == 4 ? AF_INET :
+	    AF_INET6, -1, &a);
+	if (a.family == 0)
+		return 0;
+	if (fl->n < fl->max)
+		fl->out[fl->n] = a;
+	fl->n++;
+	return 0;
+}
+
+/* The remotes of VXLAN link ifindex: a dump the kernel filters to the
+ * link (strict checking). -ENOSPC when more than max. */
+int
+net_fdb_remotes(struct net *n, int ifindex, struct ipaddr *out, size_t max,
+    size_t *np)
+{
+	struct ndmsg ndm = { .ndm_family = AF_BRIDGE, .ndm_ifindex = ifindex };
+	struct fdb_list fl = { .ifindex = ifindex, .out = out, .max = max };
+	struct nl_msg *msg;
+	int rc;
+
+	*np = 0;
+	if (ifindex <= 0)
+		return -ENODEV;
+	if ((msg = nlmsg_alloc_simple(RTM_GETNEIGH, NLM_F_DUMP)) == NULL)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ndm, sizeof(ndm), NLMSG_ALIGNTO) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	if ((rc = net_talk(n, msg, parse_fdb, &fl)) < 0)
+		return rc;
+	*np = fl.n < max ? fl.n : max;
+	return fl.n > max ? -ENOSPC : 0;
+}
+
 /* -------------------------------------------------------------- taps */
 
 static int
@@ -1296,7 +1646,7 @@ tun_open(const char *name, short flags, struct ifreq *ifr)
  * host's interface list.
  */
 static int
-tap_made(struct net *n, int tunfd, const char *name, bool vnet_hdr,
+tap_made(struct net *n, int tunfd, const char *name, unsigned flags,
     struct net_link *l)
 {
 	int sfd = nl_socket_get_fd(n->sk);
@@ -1317,31 +1667,34 @@ tap_made(struct net *n, int tunfd, const char *name, bool vnet_hdr,
 	strcpy(l->name, name);
 	strcpy(l->kind, "tun");
 	l->is_tap = true;
-	l->vnet_hdr = vnet_hdr;
+	l->vnet_hdr = (flags & TAP_VNET_HDR) != 0;
+	l->multi_queue = (flags & TAP_MULTI_QUEUE) != 0;
 	l->owner = l->group = -1;
 	return 0;
 }
 
 /*
  * A new tap, not persistent yet: it lives as long as the returned queue
- * (close-on-exec, IFF_VNET_HDR when vnet_hdr), so whoever journals it
- * can do so before it can outlive qrun (net_tap_persist). IFF_TUN_EXCL
+ * (close-on-exec; IFF_VNET_HDR, IFF_MULTI_QUEUE as flags say), so
+ * whoever journals it can do so before it can outlive qrun
+ * (net_tap_persist). IFF_TUN_EXCL
  * makes an existing name -EEXIST instead of attaching to it. The new
  * link, as far as a new tap can be known without asking rtnetlink, in
  * *l (owner and group as net_tap_persist will set them).
  */
 int
-net_tap_new(struct net *n, const char *name, bool vnet_hdr,
+net_tap_new(struct net *n, const char *name, unsigned flags,
     struct net_link *l)
 {
 	struct ifreq ifr;
 	int fd, e;
 
 	fd = tun_open(name, IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL |
-	    (vnet_hdr ? IFF_VNET_HDR : 0), &ifr);
+	    (flags & TAP_VNET_HDR ? IFF_VNET_HDR : 0) |
+	    (flags & TAP_MULTI_QUEUE ? IFF_MULTI_QUEUE : 0), &ifr);
 	if (fd < 0)
 		return fd == -EBUSY ? -EEXIST : fd;
-	if ((e = tap_made(n, fd, name, vnet_hdr, l)) < 0) {
+	if ((e = tap_made(n, fd, name, flags, l)) < 0) {
 		close(fd);
 		return e;
 	}
@@ -1371,7 +1724,8 @@ net_tap_persist(int fd, uid_t owner, gid_t group, struct net_link *l)
  * TUNSETIFF also stores its flags in a persistent device, so the tap's
  * own IFF_VNET_HDR is kept (a tap that existed before is left as it was)
  * unless no_vnet_hdr asks for plain frames: QEMU 7.2's filter-dump writes
- * the virtio-net header into the pcap otherwise.
+ * the virtio-net header into the pcap otherwise. A multiqueue tap must be
+ * opened as one (IFF_MULTI_QUEUE); each open is one more queue.
  */
 int
 net_tap_open(const struct net_link *l, bool no_vnet_hdr)
@@ -1382,6 +1736,7 @@ net_tap_open(const struct net_link *l, bool no_vnet_hdr)
 	if (!l->is_tap)
 		return -ENODEV;
 	fd = tun_open(l->name, IFF_TAP | IFF_NO_PI |
+	    (l->multi_queue ? IFF_MULTI_QUEUE : 0) |
 	    (l->vnet_hdr && !no_vnet_hdr ? IFF_VNET_HDR : 0), &ifr);
 	if (fd < 0)
 		return fd;

@@ -50,6 +50,25 @@ netplan_tap_default(const char *tap, struct ipaddr *host,
 }
 
 /*
+ * tapN's IPv6 side: fd00:172:(20+N)::1/64, the decimal digits of 20+N
+ * written as they are (tap1: fd00:172:21::1/64), so the IPv4 and the
+ * IPv6 network of a tap read alike.
+ */
+int
+netplan_tap_default6(const char *tap, struct ipaddr *host6)
+{
+	struct ipaddr h, g;
+	char text[48];
+	long n;
+
+	if (netplan_tap_default(tap, &h, &g) < 0 ||
+	    parse_long(tap + 3, 0, TAP_MAX, &n) < 0)
+		return -EINVAL;
+	snprintf(text, sizeof(text), "fd00:172:%ld::1/64", 20 + n);
+	return ipaddr_parse(text, IPA_V6 | IPA_PREFIX, host6);
+}
+
+/*
  * A stable, locally administered MAC in QEMU's 52:54:00 range, derived
  * from (tap, user) with FNV-1a, so a developer's guest keeps its MAC (and
  * DHCP lease) across boots while two developers on one bridge differ.
@@ -106,6 +125,60 @@ plan_mac(const struct config *c, const char *user, struct nic *nic,
 		    "52:54:00:12:34:56", c->where[K_NET_MAC]);
 }
 
+/* net.netem: an impairment of the link between host and guest, so only
+ * where the host has that link (a tap). */
+static void
+plan_netem(const struct config *c, struct nic *nic, struct strv *diags)
+{
+	char why[256];
+
+	if (netem_parse(c->net_netem, &nic->netem, why, sizeof(why)) < 0)
+		strv_pushf(diags, "%s: net.netem: %s", c->where[K_NET_NETEM],
+		    why);
+	else if (nic->netem.on && !nic->mode->host_tap)
+		strv_pushf(diags, "%s: net.netem: needs a tap on the host "
+		    "(net.mode tap or bridge), not %s", c->where[K_NET_NETEM],
+		    nic->mode->name);
+}
+
+/* net.queues and net.vhost: a tap's, for a virtio NIC (vhost-net
+ * serves virtio only, and a capture needs the frames to pass QEMU). */
+static void
+plan_queues(const struct config *c, struct nic *nic, struct strv *diags)
+{
+	bool virtio = strncmp(nic->model, "virtio-net", 10) == 0;
+
+	nic->queues = (int)c->net_queues;
+	nic->vhost = strcmp(c->net_vhost, "on") == 0 ? VHOST_ON :
+	    strcmp(c->net_vhost, "off") == 0 ? VHOST_OFF : VHOST_AUTO;
+	if (nic->queues > 1 && (!nic->mode->host_tap || !virtio))
+		strv_pushf(diags, "%s: net.queues: %d queues need a tap "
+		    "(net.mode tap or bridge) and a virtio-net model, not %s "
+		    "and %s",
+		    c->where[K_NET_QUEUES], nic->queues, nic->mode->name,
+		    nic->model);
+	if (nic->vhost == VHOST_ON && (!nic->mode->host_tap || !virtio ||
+	    nic->plain_frames))
+		strv_pushf(diags, "%s: net.vhost: on needs a tap (net.mode tap "
+		    "or bridge), a virtio-net model and no net.capture "
+		    "(vhost-net's frames never pass QEMU)",
+		    c->where[K_NET_VHOST]);
+}
+
+void
+netplan_vhost(struct netplan *p, const char *accel, bool usable)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct nic *nic = &p->nic[i];
+
+		nic->vhost_on = nic->vhost == VHOST_ON ||
+		    (nic->vhost == VHOST_AUTO && usable &&
+		    strcmp(accel, "kvm") == 0 && nic->mode->host_tap &&
+		    !nic->plain_frames &&
+		    strncmp(nic->model, "virtio-net", 10) == 0);
+	}
+}
+
 int
 netplan_make(const struct config *c, const char *user, struct netplan *p,
     struct strv *diags)
@@ -123,6 +196,10 @@ netplan_make(const struct config *c, const char *user, struct netplan *p,
 	snprintf(nic->model, sizeof(nic->model), "%s", c->net_model);
 	nic->mode->plan(c, user, nic, diags);
 	plan_mac(c, user, nic, diags);
+	if (nic->host6.family && !nic->guest6.family)
+		nic->guest6 = ipaddr_eui64(&nic->host6, nic->mac);
+	plan_netem(c, nic, diags);
+	plan_queues(c, nic, diags);
 	return diags->n == before ? 0 : -EINVAL;
 }
 
@@ -132,8 +209,8 @@ netplan_main(const struct netplan *p)
 	return p->n > 0 ? &p->nic[0] : NULL;
 }
 
-/* "ip=GUEST::GW:MASK::eth0:off" for the first NIC with an IPv4 guest
- * address whose network is known. */
+/* The device field stays empty: the kernel and initramfs-tools then use
+ * the first NIC, which udev may have renamed from eth0 (ens3). */
 char *
 netplan_kernel_ip(const struct netplan *p)
 {
@@ -143,7 +220,7 @@ netplan_kernel_ip(const struct netplan *p)
 	if (nic == NULL || nic->guest.family != AF_INET ||
 	    nic->guest.prefix <= 0)
 		return NULL;
-	return xasprintf("ip=%s::%s:%s::eth0:off",
+	return xasprintf("ip=%s::%s:%s:::off",
 	    ipaddr_str(&nic->guest, g),
 	    nic->gw.family ? ipaddr_str(&nic->gw, gw) : "",
 	    ipaddr_mask4(nic->guest.prefix, m));

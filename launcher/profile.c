@@ -2,6 +2,7 @@
  * profile.c - the profile: built-in defaults, then /etc/qrun/qrun.conf,
  * the user's qrun.conf, the -p profile and the -o overrides, each layer
  * replacing the keys it sets (libconfig files, qrun.conf(5) Layering).
+ * A file is read with its @includes by conftext.c, parsed from memory.
  *
  * One schema table drives everything: the key names, their types, their
  * defaults, where they live in struct config and how they are checked.
@@ -17,7 +18,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <regex.h>
@@ -33,14 +33,30 @@
 #define QRUN_SYSCONFDIR "/etc/qrun"
 #endif
 
-enum ktype { T_STR, T_INT, T_BOOL, T_LIST, T_MODE };
+/* T_MEM: an integer in [min, max], or the string "auto" (stored as 0). */
+enum ktype { T_STR, T_INT, T_BOOL, T_LIST, T_MODE, T_MEM };
 
 /* A proposed value, checked before it is stored. */
 struct val {
-	const char *s;			/* T_STR, T_MODE */
-	long i;				/* T_INT, T_BOOL */
+	const char *s;			/* T_STR, T_MODE; T_MEM: "auto" */
+	long i;				/* T_INT, T_BOOL, T_MEM */
 	const struct strv *list;	/* T_LIST */
+	const char *add;		/* T_LIST: append this to the key's */
 };
+
+/*
+ * How long a value may be, qrun.conf(5) Limits. A string is at most
+ * PATH_MAX bytes, ample for a regex too. The kernel takes 2047 bytes of
+ * command line (COMMAND_LINE_SIZE 2048 on x86, the cmdline_size in the
+ * header of Debian 12's kernels); QEMU 7.2 does not check, and with 2048
+ * that kernel hangs before its first message. qemu.append leaves 127 of
+ * them for the ip= and panic=-1 qrun adds. qemu.args has room for any
+ * real QEMU command line; the network plan holds 32 forwards.
+ */
+#define STR_MAX 4096
+#define APPEND_MAX 1920
+#define ARGS_MAX 4096
+#define FORWARDS_MAX 32
 
 /* A check appends one reason per problem to why (nothing when fine). */
 typedef void check_fn(const struct val *, struct strv *why);
@@ -49,22 +65,26 @@ struct key {
 	const char *name;	/* "qemu.memory" */
 	enum ktype type;
 	size_t off;		/* into struct config */
-	const char *def;	/* T_STR, T_MODE; T_LIST: one element or NULL */
+	const char *def;	/* T_STR, T_MODE, T_MEM; T_LIST: one element
+				 * or NULL */
 	long idef;		/* T_INT, T_BOOL */
-	long min, max;		/* T_INT */
-	const char *range;	/* T_INT: the reason when out of [min, max] */
+	long min, max;		/* T_INT, T_MEM; max: T_STR, T_MODE bytes,
+				 * T_LIST elements */
+	const char *range;	/* T_INT, T_MEM: the reason when out of range */
 	check_fn *check;
 };
 
 static check_fn check_binary, check_accel, check_mode, check_ifname,
     check_host_addr, check_guest_addr, check_mac, check_model,
-    check_forwards, check_regex, check_ready, check_path;
+    check_forwards, check_regex, check_ready, check_path, check_host_addr6,
+    check_guest_addr6, check_netem, check_vhost;
 
 #define OFF(f) offsetof(struct config, f)
-#define STR(f, d, c) T_STR, OFF(f), d, 0, 0, 0, NULL, c
+#define STR(f, d, c) T_STR, OFF(f), d, 0, 0, STR_MAX, NULL, c
 #define INT(f, d, lo, hi, r) T_INT, OFF(f), NULL, d, lo, hi, r, NULL
 #define BOOL(f, d) T_BOOL, OFF(f), NULL, d, 0, 0, NULL, NULL
-#define LIST(f, d, c) T_LIST, OFF(f), d, 0, 0, 0, NULL, c
+#define MEM(f, lo, hi, r) T_MEM, OFF(f), "auto", 0, lo, hi, r, NULL
+#define LIST(f, d, n, c) T_LIST, OFF(f), d, 0, 0, n, NULL, c
 
 /* The schema, indexed by enum cfg_key. */
 static const struct key keys[K_COUNT] = {
@@ -72,16 +92,17 @@ static const struct key keys[K_COUNT] = {
 	    STR(qemu_binary, "qemu-system-x86_64", check_binary) },
 	[K_QEMU_ACCEL] = { "qemu.accel",
 	    STR(qemu_accel, "kvm:tcg", check_accel) },
-	[K_QEMU_MEMORY] = { "qemu.memory", INT(qemu_memory, 256, 16, 1048576,
-	    "must be between 16 and 1048576 MiB") },
+	[K_QEMU_MEMORY] = { "qemu.memory", MEM(qemu_memory, 16, 1048576,
+	    "must be between 16 and 1048576 MiB, or \"auto\"") },
 	[K_QEMU_CPUS] = { "qemu.cpus", INT(qemu_cpus, 1, 1, 256,
 	    "must be between 1 and 256") },
 	[K_QEMU_INITRD] = { "qemu.initrd", STR(qemu_initrd, "", NULL) },
-	[K_QEMU_APPEND] = { "qemu.append",
-	    STR(qemu_append, "console=ttyS0", NULL) },
-	[K_QEMU_ARGS] = { "qemu.args", LIST(qemu_args, "-nographic", NULL) },
-	[K_NET_MODE] = { "net.mode", T_MODE, OFF(net_mode), "user", 0, 0, 0,
-	    NULL, check_mode },
+	[K_QEMU_APPEND] = { "qemu.append", T_STR, OFF(qemu_append),
+	    "console=ttyS0", 0, 0, APPEND_MAX, NULL, NULL },
+	[K_QEMU_ARGS] = { "qemu.args",
+	    LIST(qemu_args, "-nographic", ARGS_MAX, NULL) },
+	[K_NET_MODE] = { "net.mode", T_MODE, OFF(net_mode), "user", 0, 0,
+	    STR_MAX, NULL, check_mode },
 	[K_NET_TAP] = { "net.tap", STR(net_tap, "tap1", check_ifname) },
 	[K_NET_HOST_ADDR] = { "net.host_addr",
 	    STR(net_host_addr, "", check_host_addr) },
@@ -92,9 +113,20 @@ static const struct key keys[K_COUNT] = {
 	    STR(net_model, "virtio-net-pci", check_model) },
 	[K_NET_BRIDGE] = { "net.bridge", STR(net_bridge, "br0", check_ifname) },
 	[K_NET_FORWARDS] = { "net.forwards",
-	    LIST(net_forwards, NULL, check_forwards) },
+	    LIST(net_forwards, NULL, FORWARDS_MAX, check_forwards) },
 	[K_NET_KEEP] = { "net.keep", BOOL(net_keep, 0) },
 	[K_NET_CAPTURE] = { "net.capture", STR(net_capture, "", check_path) },
+	[K_NET_IPV6] = { "net.ipv6", BOOL(net_ipv6, 1) },
+	[K_NET_HOST_ADDR6] = { "net.host_addr6",
+	    STR(net_host_addr6, "", check_host_addr6) },
+	[K_NET_GUEST_ADDR6] = { "net.guest_addr6",
+	    STR(net_guest_addr6, "", check_guest_addr6) },
+	[K_NET_NAT] = { "net.nat", BOOL(net_nat, 0) },
+	[K_NET_KERNEL_IP] = { "net.kernel_ip", BOOL(net_kernel_ip, 1) },
+	[K_NET_NETEM] = { "net.netem", STR(net_netem, "", check_netem) },
+	[K_NET_VHOST] = { "net.vhost", STR(net_vhost, "auto", check_vhost) },
+	[K_NET_QUEUES] = { "net.queues", INT(net_queues, 1, 1, QUEUE_MAX,
+	    "must be between 1 and 16") },
 	[K_TEST_TIMEOUT] = { "test.timeout", INT(test_timeout, 0, 0, 86400,
 	    "must be between 0 and 86400 seconds") },
 	[K_TEST_EXPECT] = { "test.expect", STR(test_expect, "", check_regex) },
@@ -119,7 +151,15 @@ static const char *const expected[] = {
 	[T_STR] = "expected a string", [T_INT] = "expected an integer",
 	[T_BOOL] = "expected true or false",
 	[T_LIST] = "expected a list of strings", [T_MODE] = "expected a string",
+	[T_MEM] = "expected an integer (MiB) or \"auto\"",
 };
+
+/* A T_MEM value that says "auto". */
+static bool
+mem_auto(const struct val *v)
+{
+	return v->s != NULL && strcmp(v->s, "auto") == 0;
+}
 
 /* ------------------------------------------------------------ checks */
 
@@ -202,6 +242,41 @@ check_guest_addr(const struct val *v, struct strv *why)
 		strv_push(why, "must be an IPv4 address, like 172.21.0.2");
 }
 
+/* The host's IPv6 side of a local link: a /64 of the unique local
+ * addresses (fc00::/7), as routers advertise and SLAAC needs. */
+static void
+check_host_addr6(const struct val *v, struct strv *why)
+{
+	struct ipaddr a, ula;
+	const char *bad;
+
+	if (v->s[0] == '\0')
+		return;
+	if (ipaddr_parse(v->s, IPA_V6 | IPA_PREFIX, &a) < 0) {
+		strv_push(why, "must be an IPv6 address with prefix, "
+		    "like fd00:172:21::1/64");
+		return;
+	}
+	ipaddr_parse("fc00::/7", IPA_PREFIX, &ula);
+	if (a.prefix != 64)
+		strv_push(why, "prefix must be /64 (SLAAC needs one)");
+	else if (!ipaddr_contains(&ula, &a))
+		strv_push(why, "must be a unique local address (fc00::/7), "
+		    "like fd00:172:21::1/64");
+	else if ((bad = ipaddr_refuse(&a)) != NULL)
+		strv_pushf(why, "is %s", bad);
+}
+
+static void
+check_guest_addr6(const struct val *v, struct strv *why)
+{
+	struct ipaddr a;
+
+	if (v->s[0] && ipaddr_parse(v->s, IPA_V6 | IPA_NOPREFIX, &a) < 0)
+		strv_push(why, "must be an IPv6 address, like "
+		    "fd00:172:21::2");
+}
+
 static void
 check_mac(const struct val *v, struct strv *why)
 {
@@ -256,12 +331,13 @@ forward_parse(const char *s, char proto[4], long *host, long *guest)
 	return r1 < 0 || r2 < 0 ? -ERANGE : 0;
 }
 
+/* Each forward's shape, and each host port (per protocol) used once. */
 static void
 check_forwards(const struct val *v, struct strv *why)
 {
-	struct strv seen = { 0 };
-	char proto[4], *id;
-	long host, guest;
+	uint8_t seen[2 * 65536 / 8] = { 0 };
+	char proto[4];
+	long host, guest, bit;
 	int r;
 
 	for (size_t i = 0; i < v->list->n; i++) {
@@ -278,15 +354,12 @@ check_forwards(const struct val *v, struct strv *why)
 			    s);
 			continue;
 		}
-		id = xasprintf("%s:%ld", proto, host);
-		if (strv_contains(&seen, id))
+		bit = (proto[0] == 'u') * 65536 + host;
+		if (seen[bit / 8] & (1 << bit % 8))
 			strv_pushf(why, "forward \"%s\": host port %ld used "
 			    "twice", s, host);
-		else
-			strv_push(&seen, id);
-		free(id);
+		seen[bit / 8] |= (uint8_t)(1 << bit % 8);
 	}
-	strv_free(&seen);
 }
 
 /* A POSIX extended regex, as vm.c will compile it. */
@@ -352,6 +425,24 @@ check_path(const struct val *v, struct strv *why)
 	free(dir);
 }
 
+/* tc-netem words (netem.c). */
+static void
+check_netem(const struct val *v, struct strv *why)
+{
+	struct netem ne;
+	char reason[256];
+
+	if (netem_parse(v->s, &ne, reason, sizeof(reason)) < 0)
+		strv_push(why, reason);
+}
+
+static void
+check_vhost(const struct val *v, struct strv *why)
+{
+	if (strcmp(v->s, "auto") && strcmp(v->s, "on") && strcmp(v->s, "off"))
+		strv_push(why, "must be auto, on or off");
+}
+
 /* ------------------------------------------------------------ storage */
 
 static void *
@@ -389,6 +480,9 @@ key_put(struct config *cfg, int k, const struct val *v, const char *where)
 	case T_INT:
 		*(long *)p = v->i;
 		break;
+	case T_MEM:
+		*(long *)p = mem_auto(v) ? QEMU_MEMORY_AUTO : v->i;
+		break;
 	case T_BOOL:
 		*(bool *)p = v->i != 0;
 		break;
@@ -396,6 +490,8 @@ key_put(struct config *cfg, int k, const struct val *v, const char *where)
 		*(enum net_mode *)p = (enum net_mode)mode_parse(v->s);
 		break;
 	case T_LIST:
+		if (v->list == p)	/* appended to in place */
+			break;
 		for (size_t i = 0; i < v->list->n; i++)
 			strv_push(&copy, v->list->v[i]);
 		strv_free(p);
@@ -408,21 +504,66 @@ key_put(struct config *cfg, int k, const struct val *v, const char *where)
 		config_batch(cfg);
 }
 
+/* A value past qrun's limits is refused before any other check, which
+ * could take long over it. Of a list appended to, only the new element
+ * is measured: the others were when they came. */
+static void
+check_size(int k, const struct val *v, struct strv *why)
+{
+	const struct strv *l = v->list;
+	size_t n, len;
+
+	if (keys[k].type == T_STR || keys[k].type == T_MODE) {
+		if ((len = strlen(v->s)) > (size_t)keys[k].max)
+			strv_pushf(why, "too long: %zu bytes, at most %ld",
+			    len, keys[k].max);
+		return;
+	}
+	if (keys[k].type != T_LIST)
+		return;
+	if ((n = l->n + (v->add != NULL)) > (size_t)keys[k].max) {
+		strv_pushf(why, "too many elements: %zu, at most %ld", n,
+		    keys[k].max);
+		return;
+	}
+	for (size_t i = v->add ? n - 1 : 0; i < n; i++) {
+		len = strlen(i < l->n ? l->v[i] : v->add);
+		if (len > STR_MAX) {
+			strv_pushf(why, "element %zu too long: %zu bytes, at "
+			    "most %d", i + 1, len, STR_MAX);
+			return;
+		}
+	}
+}
+
 /* Check v for key k; store it when fine, else report every reason as
- * "PREFIX: reason". 0 or -EINVAL. */
+ * "PREFIX: reason". A list is appended to in place, and the element
+ * taken back when it does not do. 0 or -EINVAL. */
 static int
 key_set(struct config *cfg, int k, const struct val *v, const char *where,
     const char *prefix, struct strv *diags)
 {
-	struct strv why = { 0 };
+	struct strv why = { 0 }, *list = key_ptr(cfg, k);
+	bool added = false;
 	int rc = 0;
 
-	if (keys[k].type == T_INT && (v->i < keys[k].min || v->i > keys[k].max))
+	check_size(k, v, &why);
+	if (why.n == 0 && v->add) {
+		strv_push(list, v->add);
+		added = true;
+	}
+	if (why.n == 0 && (keys[k].type == T_INT ||
+	    (keys[k].type == T_MEM && !mem_auto(v))) &&
+	    (v->i < keys[k].min || v->i > keys[k].max))
 		strv_push(&why, keys[k].range);
-	else if (keys[k].check)
+	else if (why.n == 0 && keys[k].check)
 		keys[k].check(v, &why);
 	for (size_t i = 0; i < why.n; i++)
 		strv_pushf(diags, "%s: %s", prefix, why.v[i]);
+	if (why.n && added) {
+		free(list->v[--list->n]);
+		list->v[list->n] = NULL;
+	}
 	if (why.n)
 		rc = -EINVAL;
 	else
@@ -442,6 +583,7 @@ config_init(struct config *cfg)
 		v.s = keys[k].def;
 		v.i = keys[k].idef;
 		v.list = &list;
+		v.add = NULL;
 		if (keys[k].type == T_LIST && keys[k].def)
 			strv_push(&list, keys[k].def);
 		key_put(cfg, k, &v, "default");
@@ -484,34 +626,47 @@ profile_key_name(int idx)
 	return idx >= 0 && idx < K_COUNT ? keys[idx].name : NULL;
 }
 
-/* Append s as a libconfig string literal: "..." with \" \\ and \xNN. */
+/* s as a libconfig string literal: "..." with \" \\ and \xNN. */
 static void
-quote_into(char **out, const char *s)
+quote_put(FILE *f, const char *s)
 {
-	char *o = *out, *n;
-
-	n = xasprintf("%s\"", o);
-	free(o);
+	fputc('"', f);
 	for (; *s; s++) {
-		o = n;
 		if (*s == '"' || *s == '\\')
-			n = xasprintf("%s\\%c", o, *s);
+			fprintf(f, "\\%c", *s);
 		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			n = xasprintf("%s\\x%02x", o, (unsigned char)*s);
+			fprintf(f, "\\x%02x", (unsigned char)*s);
 		else
-			n = xasprintf("%s%c", o, *s);
-		free(o);
+			fputc(*s, f);
 	}
-	*out = xasprintf("%s\"", n);
-	free(n);
+	fputc('"', f);
+}
+
+/* A list as a libconfig list literal: [ "a", "b" ]. */
+static char *
+list_text(const struct strv *l)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+
+	if (f == NULL)
+		abort();
+	fputc('[', f);
+	for (size_t i = 0; i < l->n; i++) {
+		fputs(i ? ", " : " ", f);
+		quote_put(f, l->v[i]);
+	}
+	fputs(" ]", f);
+	if (fclose(f) != 0)
+		abort();
+	return s;
 }
 
 char *
 profile_get(const struct config *cfg, int idx)
 {
 	const void *p;
-	const struct strv *l;
-	char *s, *t;
 
 	if (idx < 0 || idx >= K_COUNT)
 		return NULL;
@@ -521,6 +676,9 @@ profile_get(const struct config *cfg, int idx)
 		return xstrdup(*(char *const *)p);
 	case T_INT:
 		return xasprintf("%ld", *(const long *)p);
+	case T_MEM:
+		return *(const long *)p == QEMU_MEMORY_AUTO ? xstrdup("auto") :
+		    xasprintf("%ld", *(const long *)p);
 	case T_BOOL:
 		return xstrdup(*(const bool *)p ? "true" : "false");
 	case T_MODE:
@@ -528,18 +686,7 @@ profile_get(const struct config *cfg, int idx)
 	case T_LIST:
 		break;
 	}
-	l = p;
-	s = xstrdup("[");
-	for (size_t i = 0; i < l->n; i++) {
-		t = s;
-		s = xasprintf("%s%s ", t, i ? "," : "");
-		free(t);
-		quote_into(&s, l->v[i]);
-	}
-	t = s;
-	s = xasprintf("%s ]", t);
-	free(t);
-	return s;
+	return list_text(p);
 }
 
 /* ------------------------------------------------------ from text (-o) */
@@ -619,11 +766,15 @@ static int
 val_from_text(const struct config *cfg, int k, const char *text,
     bool append, struct val *v, struct strv *list)
 {
-	const struct strv *cur;
-
 	v->s = text;
 	v->list = list;
+	v->add = NULL;
 	switch (keys[k].type) {
+	case T_MEM:
+		v->i = 0;
+		if (mem_auto(v))
+			return 0;
+		/* FALLTHROUGH */
 	case T_INT:
 		return parse_long(text, LONG_MIN, LONG_MAX, &v->i) ?
 		    -EINVAL : 0;
@@ -632,14 +783,38 @@ val_from_text(const struct config *cfg, int k, const char *text,
 	case T_LIST:
 		if (!append)
 			return list_parse(text, list);
-		cur = (const void *)((const char *)cfg + keys[k].off);
-		for (size_t i = 0; i < cur->n; i++)
-			strv_push(list, cur->v[i]);
-		strv_push(list, text);
+		v->list = (const void *)((const char *)cfg + keys[k].off);
+		v->add = text;
 		return 0;
 	default:
 		return 0;
 	}
+}
+
+/*
+ * "PREFIX: unknown key", naming the key (or group) a typo most likely
+ * meant: "qemu.memroy: unknown key; did you mean qemu.memory?". The typo
+ * is in the part after the dot: its length bounds the edits, so that
+ * net.nope is not taken for net.mode.
+ */
+static void
+unknown_key(struct strv *diags, const char *prefix, const char *name,
+    bool group)
+{
+	size_t n = group ? ARRAY_SIZE(groups) : K_COUNT;
+	const char *leaf = strrchr(name, '.'), *near;
+	struct strv names = { 0 };
+
+	leaf = leaf ? leaf + 1 : name;
+	for (size_t i = 0; i < n; i++)
+		strv_push(&names, group ? groups[i] : keys[i].name);
+	if ((near = str_nearest(name, &names, strlen(leaf) <= 4 ? 1 :
+	    2)) != NULL)
+		strv_pushf(diags, "%s: unknown key; did you mean %s?", prefix,
+		    near);
+	else
+		strv_pushf(diags, "%s: unknown key", prefix);
+	strv_free(&names);
 }
 
 int
@@ -660,7 +835,7 @@ profile_set(struct config *cfg, const char *key, const char *value,
 	prefix = where[0] == '-' ? xstrdup(where) :
 	    xasprintf("%s: %s", where, name);
 	if (k < 0)
-		strv_pushf(diags, "%s: unknown key", prefix);
+		unknown_key(diags, prefix, name, false);
 	else if (append && keys[k].type != T_LIST)
 		strv_pushf(diags, "%s: only a list can be appended to", prefix);
 	else if (val_from_text(cfg, k, value, append, &v, &list) < 0)
@@ -676,36 +851,18 @@ profile_set(struct config *cfg, const char *key, const char *value,
 
 /* ---------------------------------------------------------- from files */
 
-/* One file being read: its name as given, its directory (for @include)
- * and where the results go. */
+/* One file being read, with its includes, and where the results go. */
 struct file_ctx {
 	struct config *cfg;
 	struct strv *diags;
-	const char *path;
-	char *dir;
+	struct conftext ct;
 };
-
-/* libconfig 1.5 names a setting's file by the @include text, resolved
- * against the include dir: give it back as a path the user can open. */
-static char *
-file_name(const struct file_ctx *fx, const char *f)
-{
-	if (f == NULL || strcmp(f, fx->path) == 0 || f[0] == '/' ||
-	    strcmp(fx->dir, ".") == 0)
-		return xstrdup(f ? f : fx->path);
-	return xasprintf("%s%s%s", fx->dir,
-	    fx->dir[strlen(fx->dir) - 1] == '/' ? "" : "/", f);
-}
 
 /* "FILE:LINE" of a setting. */
 static char *
 setting_where(const struct file_ctx *fx, const config_setting_t *s)
 {
-	char *f = file_name(fx, config_setting_source_file(s));
-	char *w = xasprintf("%s:%u", f, config_setting_source_line(s));
-
-	free(f);
-	return w;
+	return conftext_where(&fx->ct, config_setting_source_line(s));
 }
 
 /* Check a setting's libconfig type against key k's and make a value. */
@@ -716,6 +873,7 @@ val_from_setting(int k, const config_setting_t *s, struct val *v,
 	int t = config_setting_type(s);
 
 	v->list = list;
+	v->add = NULL;
 	switch (keys[k].type) {
 	case T_STR:
 	case T_MODE:
@@ -723,6 +881,14 @@ val_from_setting(int k, const config_setting_t *s, struct val *v,
 			return -EINVAL;
 		v->s = config_setting_get_string(s);
 		return 0;
+	case T_MEM:
+		v->s = NULL;
+		v->i = 0;
+		if (t == CONFIG_TYPE_STRING) {
+			v->s = config_setting_get_string(s);
+			return mem_auto(v) ? 0 : -EINVAL;
+		}
+		/* FALLTHROUGH */
 	case T_INT:
 		if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
 			return -EINVAL;
@@ -751,7 +917,7 @@ file_setting(struct file_ctx *fx, const char *g, const config_setting_t *s)
 	int k = profile_key_index(name);
 
 	if (k < 0)
-		strv_pushf(fx->diags, "%s: unknown key", prefix);
+		unknown_key(fx->diags, prefix, name, false);
 	else if (val_from_setting(k, s, &v, &list) < 0)
 		strv_pushf(fx->diags, "%s: %s", prefix, expected[keys[k].type]);
 	else
@@ -775,10 +941,12 @@ file_walk(struct file_ctx *fx, const config_setting_t *root)
 		for (j = 0; j < ARRAY_SIZE(groups); j++)
 			if (strcmp(name, groups[j]) == 0)
 				break;
-		if (j == ARRAY_SIZE(groups))
-			strv_pushf(fx->diags, "%s: %s: unknown key", where,
-			    name);
-		else if (!config_setting_is_group(g))
+		if (j == ARRAY_SIZE(groups)) {
+			char *prefix = xasprintf("%s: %s", where, name);
+
+			unknown_key(fx->diags, prefix, name, true);
+			free(prefix);
+		} else if (!config_setting_is_group(g))
 			strv_pushf(fx->diags, "%s: %s: expected a group", where,
 			    name);
 		else
@@ -789,60 +957,34 @@ file_walk(struct file_ctx *fx, const config_setting_t *root)
 	}
 }
 
-/* Can path be read? 0, or -errno (-EISDIR for a directory). */
-static int
-file_readable(const char *path)
-{
-	struct stat st;
-	int fd, rc = 0;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		rc = -errno;
-	else if (S_ISDIR(st.st_mode))
-		rc = -EISDIR;
-	close(fd);
-	return rc;
-}
-
 /* Layer one file onto cfg; optional files may be missing. */
 static void
 file_load(struct config *cfg, const char *path, bool optional,
     struct strv *diags)
 {
-	struct file_ctx fx = { cfg, diags, path, NULL };
-	const char *slash = strrchr(path, '/');
+	struct file_ctx fx = { .cfg = cfg, .diags = diags };
+	const char *why;
 	config_t lc;
-	char *ef;
-	int r;
+	char *w;
 
-	if ((r = file_readable(path)) < 0) {
-		if (!(optional && r == -ENOENT))
-			strv_pushf(diags, "%s: cannot read: %s", path,
-			    strerror(-r));
+	if (conftext_read(&fx.ct, path, optional, diags) < 0)
 		return;
-	}
-	fx.dir = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
-	    xasprintf("%.*s", (int)(slash - path), path);
 	(config_init)(&lc);
-	config_set_include_dir(&lc, fx.dir);
-	if (config_read_file(&lc, path))
+	/* conftext_read() expanded every @include: should libconfig still
+	 * find one, it is to open nothing, and /dev/null/x is no file. */
+	config_set_include_dir(&lc, "/dev/null");
+	if (config_read_string(&lc, fx.ct.text))
 		file_walk(&fx, config_root_setting(&lc));
-	else if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-		strv_pushf(diags, "%s: cannot read: %s", path,
-		    config_error_text(&lc));
 	else {
-		ef = file_name(&fx, config_error_file(&lc));
-		strv_pushf(diags, "%s:%d: syntax error%s%s", ef,
-		    config_error_line(&lc),
-		    strcmp(config_error_text(&lc), "syntax error") ? ": " : "",
-		    strcmp(config_error_text(&lc), "syntax error") ?
-		    config_error_text(&lc) : "");
-		free(ef);
+		why = config_error_text(&lc);
+		w = conftext_where(&fx.ct, (size_t)config_error_line(&lc));
+		strv_pushf(diags, "%s: syntax error%s%s", w,
+		    strcmp(why, "syntax error") ? ": " : "",
+		    strcmp(why, "syntax error") ? why : "");
+		free(w);
 	}
 	config_destroy(&lc);
-	free(fx.dir);
+	conftext_free(&fx.ct);
 }
 
 /* ------------------------------------------------------------ layering */

@@ -1,13 +1,12 @@
 /*
  * qemu.c - the QEMU command line, built from the profile, the network plan
  * and the image. Pure: the same inputs give the same argv, so every mode
- * is pinned by golden files. Only qemu_kvm_usable() looks at the host.
+ * is pinned by golden files. Host facts (may KVM run guests here? how
+ * big are the kernel and initrd?) come in decided (accel.c, bootmem.c).
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "qrun.h"
 
@@ -17,17 +16,6 @@ qemu_accel_pick(const char *accel, bool kvm_usable)
 	if (strcmp(accel, "kvm:tcg") == 0)
 		return kvm_usable ? "kvm" : "tcg";
 	return accel;
-}
-
-bool
-qemu_kvm_usable(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
 }
 
 /* QEMU option values escape ',' by doubling it. */
@@ -61,12 +49,87 @@ push_opt(struct strv *argv, const char *opt, const char *pre, const char *val,
 	free(v);
 }
 
+/* Does the kernel command line have a word starting with key ("ip=")? */
+static bool
+cmdline_has(const char *line, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (line += strspn(line, " \t"); *line; line += strspn(line, " \t")) {
+		if (strncmp(line, key, n) == 0)
+			return true;
+		line += strcspn(line, " \t");
+	}
+	return false;
+}
+
+/* word appended to *s with a space when *s is not empty. */
+static void
+append_word(char **s, const char *word)
+{
+	char *t = *s;
+
+	*s = xasprintf("%s%s%s", t, t[0] ? " " : "", word);
+	free(t);
+}
+
+/*
+ * The kernel command line: the user's qemu.append, then what qrun adds
+ * unless the user said it already: ip= (net.kernel_ip) and, in a batch
+ * run (qemu_opts.batch), panic=-1. Malloc'd; "" when empty.
+ */
+static char *
+kernel_append(const struct config *c, const struct netplan *p,
+    const struct qemu_opts *o)
+{
+	char *s = xstrdup(c->qemu_append), *ip;
+
+	if (c->net_kernel_ip && !cmdline_has(c->qemu_append, "ip=") &&
+	    (ip = netplan_kernel_ip(p)) != NULL) {
+		append_word(&s, ip);
+		free(ip);
+	}
+	if (o->batch && !cmdline_has(c->qemu_append, "panic="))
+		append_word(&s, "panic=-1");
+	return s;
+}
+
+/*
+ * The kernel needs, while it unpacks the initrd: itself (init_size), the
+ * initrd as loaded, and the unpacked files. Without root= on its command
+ * line the kernel unpacks into a tmpfs capped at half the memory (with
+ * root=, a ramfs), so the files count twice. 64 MiB more for the rest of
+ * the kernel and the initrd's programs. Rounded up to 32 MiB; at least
+ * 256. Measured under TCG with the Debian 6.1 cloud kernel (init_size
+ * 51.5 MiB): the least memory that booted was the initrd and its files
+ * plus 48 to 80 MiB, where this sum adds 115.5.
+ */
+long
+qemu_memory_auto(const struct config *c, uint64_t kernel, uint64_t initrd,
+    uint64_t unpacked)
+{
+	const uint64_t mib = 1024 * 1024, round = 32 * mib, cap = mib << 20;
+	bool tmpfs = !cmdline_has(c->qemu_append, "root=") ||
+	    cmdline_has(c->qemu_append, "rootfstype=tmpfs");
+	uint64_t need;
+
+	/* each term at most 1 TiB: no overflow, and more than -m allows */
+	kernel = kernel < cap ? kernel : cap;
+	initrd = initrd < cap ? initrd : cap;
+	unpacked = unpacked < cap ? unpacked : cap;
+	need = 64 * mib + kernel + initrd + unpacked * (tmpfs ? 2 : 1);
+	need = (need + round - 1) / round * round / mib;
+	if (need < QEMU_MEMORY_DEFAULT)
+		return QEMU_MEMORY_DEFAULT;
+	return need > 1048576 ? 1048576 : (long)need;
+}
+
 /* -kernel/-initrd/-append for kernels; a drive or cdrom otherwise. */
 static void
 argv_boot(const struct config *c, const struct netplan *p,
     const struct qemu_opts *o, struct strv *argv)
 {
-	char *ip, *append;
+	char *append;
 
 	switch (o->type) {
 	case IMG_QCOW2:
@@ -89,16 +152,34 @@ argv_boot(const struct config *c, const struct netplan *p,
 		strv_push(argv, "-initrd");
 		strv_push(argv, c->qemu_initrd);
 	}
-	ip = netplan_kernel_ip(p);
-	append = xasprintf("%s%s%s%s", c->qemu_append,
-	    ip && c->qemu_append[0] ? " " : "", ip ? ip : "",
-	    o->batch ? " panic=-1" : "");
+	append = kernel_append(c, p, o);
 	if (append[0] != '\0') {
 		strv_push(argv, "-append");
-		strv_push(argv, append[0] == ' ' ? append + 1 : append);
+		strv_push(argv, append);
 	}
 	free(append);
-	free(ip);
+}
+
+/* A virtio NIC on a bridge whose MTU is not Ethernet's tells the guest
+ * (VIRTIO_NET_F_MTU), or its full-size frames would be dropped there
+ * (a VXLAN lab bridge: 1450). */
+static char *
+device_mtu(const struct nic *nic)
+{
+	if (nic->mtu < 68 || nic->mtu == 1500 ||
+	    strncmp(nic->model, "virtio-net", 10) != 0)
+		return xstrdup("");
+	return xasprintf(",host_mtu=%u", nic->mtu);
+}
+
+/* A multiqueue NIC: the guest's driver uses the queues only with mq=on,
+ * and one MSI-X vector per queue each way plus config and control. */
+static char *
+device_mq(const struct nic *nic)
+{
+	if (nic->queues <= 1)
+		return xstrdup("");
+	return xasprintf(",mq=on,vectors=%d", 2 * nic->queues + 2);
 }
 
 /* One -netdev and -device per NIC (its mode says which netdev); no NIC
@@ -107,7 +188,7 @@ static void
 argv_net(const struct config *c, const struct netplan *p,
     const struct qemu_opts *o, struct strv *argv)
 {
-	char mac[18], *nd, *model;
+	char mac[18], *nd, *model, *mtu, *mq;
 
 	if (p->n == 0) {
 		strv_push(argv, "-nic");
@@ -117,14 +198,18 @@ argv_net(const struct config *c, const struct netplan *p,
 	for (size_t i = 0; i < p->n; i++) {
 		const struct nic *nic = &p->nic[i];
 
-		nd = nic->mode->netdev(nic, o->fds ? o->fds[i] : -1);
+		nd = nic->mode->netdev(nic, o->fds ? &o->fds[i] : NULL);
 		strv_push(argv, "-netdev");
 		strv_push(argv, nd);
 		free(nd);
 		model = qemu_optval(nic->model);
+		mtu = device_mtu(nic);
+		mq = device_mq(nic);
 		strv_push(argv, "-device");
-		strv_pushf(argv, "%s,netdev=n%d,mac=%s", model, nic->index,
-		    mac_str(nic->mac, mac));
+		strv_pushf(argv, "%s,netdev=n%d,mac=%s%s%s", model, nic->index,
+		    mac_str(nic->mac, mac), mq, mtu);
+		free(mq);
+		free(mtu);
 		free(model);
 	}
 	if (c->net_capture[0] != '\0')
@@ -140,7 +225,9 @@ qemu_argv(const struct config *c, const struct netplan *p,
 	strv_push(argv, "-accel");
 	strv_push(argv, o->accel);
 	strv_push(argv, "-m");
-	strv_pushf(argv, "%ld", c->qemu_memory);
+	strv_pushf(argv, "%ld", o->memory > 0 ? o->memory :
+	    c->qemu_memory != QEMU_MEMORY_AUTO ? c->qemu_memory :
+	    QEMU_MEMORY_DEFAULT);
 	strv_push(argv, "-smp");
 	strv_pushf(argv, "%ld", c->qemu_cpus);
 	argv_boot(c, p, o, argv);

@@ -2,10 +2,12 @@
  * qrun.h - the one private header of qrun. doc/design.md explains the
  * layers and the life of a run; in short, top to bottom:
  *   command  main.c, cmd_*.c: options, decisions, every message
- *   pure     profile.c, netplan.c + mode_*.c (plan), qemu.c, addr.c
- *   host     net.c (tun + rtnetlink), change.c (host changes as journal
- *            records), journal.c, lock.c, share.c, tapdev.c, mode_*.c
- *            (ensure), bridge.c, hostaddr.c, runnet.c, priv.c, access.c
+ *   pure     profile.c (files read by conftext.c), netplan.c + mode_*.c
+ *            (plan), qemu.c, addr.c, netem.c
+ *   host     net.c (tun + rtnetlink), tc.c (qdiscs), change.c (host
+ *            changes as journal records), journal.c, lock.c, share.c,
+ *            tapdev.c, mode_*.c (ensure), bridge.c, vxlan.c, impair.c,
+ *            hostaddr.c, runnet.c, priv.c, access.c
  *   VM       loop.c (the one event loop, signals), vm.c (QEMU and its
  *            console), batch.c, ready.c: loop participants; qmp.c, repl.c
  *
@@ -27,7 +29,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define QRUN_VERSION "0.1.0"
+/* The Makefile passes the version of debian/changelog's newest entry. */
+#ifndef QRUN_VERSION
+#define QRUN_VERSION "unknown"
+#endif
 
 /* Exit status, qrun(1) EXIT STATUS. */
 enum {
@@ -75,6 +80,14 @@ int regex_compile(regex_t *, const char *pat, char *why, size_t len);
 long mono_ms(void);
 /* Parse a decimal integer in [min, max]; 0 or -EINVAL/-ERANGE. */
 int parse_long(const char *s, long min, long max, long *out);
+/* Edit distance for "did you mean": insertions, deletions, substitutions
+ * and swaps of neighbours cost 1 ("stauts" is 1 from "status"); SIZE_MAX
+ * for words of 64 bytes or more. */
+size_t str_distance(const char *a, const char *b);
+/* The candidate nearest to word, or NULL when none is within max edits
+ * (0: by the word's length, 1 to 3); ties go to the first. */
+const char *str_nearest(const char *word, const struct strv *cands,
+    size_t max);
 
 /* ---------------------------------------------------------------- addr.c */
 
@@ -127,15 +140,23 @@ enum cfg_key {
 	K_QEMU_INITRD, K_QEMU_APPEND, K_QEMU_ARGS,
 	K_NET_MODE, K_NET_TAP, K_NET_HOST_ADDR, K_NET_GUEST_ADDR, K_NET_MAC,
 	K_NET_MODEL, K_NET_BRIDGE, K_NET_FORWARDS, K_NET_KEEP, K_NET_CAPTURE,
+	K_NET_IPV6, K_NET_HOST_ADDR6, K_NET_GUEST_ADDR6, K_NET_NAT,
+	K_NET_KERNEL_IP,
+	K_NET_NETEM, K_NET_VHOST, K_NET_QUEUES,
 	K_TEST_TIMEOUT, K_TEST_EXPECT, K_TEST_FAIL, K_TEST_SUCCESS_CODE,
 	K_TEST_READY, K_TEST_SERIAL_LOG,
 	K_COUNT
 };
 
+/* qemu.memory = "auto": 256 MiB, or what the kernel and initrd need
+ * (qemu_memory_auto). */
+#define QEMU_MEMORY_AUTO	0
+#define QEMU_MEMORY_DEFAULT	256
+
 struct config {
 	char *qemu_binary;
 	char *qemu_accel;	/* "kvm", "tcg", "kvm:tcg" */
-	long qemu_memory;	/* MiB */
+	long qemu_memory;	/* MiB, or QEMU_MEMORY_AUTO */
 	long qemu_cpus;
 	char *qemu_initrd;	/* "" = none */
 	char *qemu_append;
@@ -151,6 +172,14 @@ struct config {
 	struct strv net_forwards;
 	bool net_keep;
 	char *net_capture;	/* "" = none */
+	bool net_ipv6;		/* tap: host_addr6 on the link */
+	char *net_host_addr6;	/* "" = derive from the tap number */
+	char *net_guest_addr6;	/* "" = the guest MAC's SLAAC address */
+	bool net_nat;		/* masquerade the guest's networks */
+	bool net_kernel_ip;	/* ip= on a -kernel boot's command line */
+	char *net_netem;	/* tc-netem words; "" = none */
+	char *net_vhost;	/* "auto", "on", "off" */
+	long net_queues;	/* 1..QUEUE_MAX */
 
 	long test_timeout;	/* seconds, 0 = none */
 	char *test_expect;	/* "" = none */
@@ -216,6 +245,72 @@ char *profile_sysconf_dir(bool privileged_for_other);
 void profile_names(bool privileged_for_other, const char *home,
     struct strv *out);
 
+/* ------------------------------------------------------------ conftext.c */
+
+/* Limits of one profile file with its includes, qrun.conf(5). */
+#define CONFTEXT_MAX (1024 * 1024)	/* bytes read */
+#define CONFTEXT_FILES 256		/* files read, each time counted */
+#define CONFTEXT_DEPTH 8		/* levels of @include */
+#define CONFTEXT_SETTINGS 1024		/* "name = value" and groups */
+
+/* A profile file's text with its @includes expanded, and where each of
+ * its lines comes from. */
+struct conftext {
+	char *text;			/* for config_read_string() */
+	size_t len, cap;
+	struct strv files;		/* as named in diags */
+	struct conftext_seg *seg;	/* the line map */
+	size_t nseg, segcap;
+};
+
+/* Read path, @includes relative to the file that names them, only
+ * regular files, within the limits above. 0; -EINVAL with each problem
+ * appended to diags as "FILE:LINE: why" or "PATH: why"; -ENOENT (no diag)
+ * when optional and path does not exist. conftext_free() it after 0. */
+int conftext_read(struct conftext *, const char *path, bool optional,
+    struct strv *diags);
+/* "FILE:LINE" of line (from 1) of the text. Malloc'd. */
+char *conftext_where(const struct conftext *, size_t line);
+void conftext_free(struct conftext *);
+
+/* --------------------------------------------------------------- netem.c */
+
+/* A link impairment, as tc-netem(8) words say it (net.netem). */
+struct netem {
+	bool on;		/* any words at all: qdiscs on the link */
+	uint32_t delay_us, jitter_us;
+	uint32_t loss, duplicate, reorder;	/* UINT32_MAX = 100% */
+	uint32_t rate;		/* bytes per second; 0 = no limit */
+};
+
+/* Pure: "delay TIME [JITTER] loss PERCENT duplicate PERCENT reorder
+ * PERCENT rate RATE", any of them, in any order ("" = none). 0, or
+ * -EINVAL with one sentence in why. */
+int netem_parse(const char *spec, struct netem *, char *why, size_t whylen);
+
+/* ------------------------------------------------------------------ tc.c */
+
+/*
+ * Traffic control of one link, through libnl-route-3: netem as its root
+ * qdisc, an ingress qdisc, and on that a filter redirecting everything
+ * the link receives to another link (an ifb). 0 or -errno.
+ */
+enum tc_where { TC_ROOT, TC_INGRESS };
+
+struct net;
+/* netem root qdisc: create (-EEXIST when the link has another root
+ * qdisc than the default) or change (-ENOENT when there is none). */
+int tc_netem(struct net *, int ifindex, const struct netem *, bool create);
+int tc_ingress_add(struct net *, int ifindex);
+/* Delete the qdisc at where (-ENOENT when there is only the default). */
+int tc_qdisc_del(struct net *, int ifindex, enum tc_where);
+/* The kind of the qdisc at where into kind ("" for the default). */
+int tc_qdisc_kind(struct net *, int ifindex, enum tc_where,
+    char kind[16]);
+/* On link ifindex's ingress: everything to link to (mirred redirect). */
+int tc_redirect_add(struct net *, int ifindex, int to);
+int tc_redirect_del(struct net *, int ifindex);
+
 /* --------------------------------------------------------------- image.c */
 
 enum image_type {
@@ -229,6 +324,21 @@ int image_detect(const char *path, enum image_type *);
 const char *image_type_name(enum image_type);
 bool image_is_kernel(enum image_type);
 
+/* ------------------------------------------------------------- bootmem.c */
+
+/* An initrd's compressed part whose unpacked size it does not record is
+ * taken to unpack to at most this many times its size (measured: gzip
+ * and lz4 about 3, xz 5). */
+#define BOOTMEM_RATIO	6
+
+/* The kernel's footprint while it starts: a bzImage's init_size (boot
+ * protocol 2.10+), else its size (4x for an older bzImage). 0 or -errno. */
+int bootmem_kernel(const char *path, enum image_type, uint64_t *bytes);
+/* An initrd's size, and what it unpacks to: exact for plain cpio and
+ * zstd frames that record their size, else BOOTMEM_RATIO x the rest.
+ * 0 or -errno. */
+int bootmem_initrd(const char *path, uint64_t *size, uint64_t *unpacked);
+
 /* ------------------------------------------------------------- netplan.c */
 
 /*
@@ -239,6 +349,9 @@ bool image_is_kernel(enum image_type);
  * netmode (netplan.c's table): a new mode is one file and one row.
  */
 #define NIC_MAX		8
+#define QUEUE_MAX	16	/* net.queues: a tap's queues for QEMU */
+
+enum vhost { VHOST_AUTO, VHOST_ON, VHOST_OFF };
 
 struct forward {
 	char proto[4];		/* "tcp" or "udp" */
@@ -257,6 +370,11 @@ struct nic {
 	struct ipaddr guest;	/* the guest's; family 0 = not known; prefix
 				 * -1 = its network not known (yet) */
 	struct ipaddr gw;	/* family 0 = none */
+	struct ipaddr host6;	/* IPv6 on the link (net.ipv6): the host's
+				 * /64 address; family 0 = none */
+	struct ipaddr guest6;	/* the guest's: SLAAC (EUI-64) by default */
+	bool v6_default;	/* host6 is tapN's default, not asked for */
+	bool nat;		/* net.nat: masquerade the guest's networks */
 	uint8_t mac[6];
 	char model[64];
 	char lan[96];		/* bridged: the bridge's IPv4 networks, from
@@ -266,6 +384,20 @@ struct nic {
 	bool plain_frames;	/* net.capture: the tap without IFF_VNET_HDR
 				 * (QEMU 7.2's filter-dump would write the
 				 * virtio-net header into the pcap) */
+	unsigned mtu;		/* bridged: the bridge's MTU (a host fact,
+				 * told to a virtio guest); 0 = unknown */
+	struct netem netem;	/* net.netem: the link's impairment */
+	int queues;		/* net.queues: 1, or a multiqueue tap */
+	enum vhost vhost;	/* net.vhost as asked */
+	bool vhost_on;		/* as decided (netplan_vhost) */
+};
+
+/* What QEMU gets for one NIC: the tap's open queues (tap[0] < 0: none,
+ * the pasteable ifname= form of --dry-run) and, with vhost, an open
+ * /dev/vhost-net per queue (-1: none). */
+struct nicfds {
+	int tap[QUEUE_MAX];
+	int vhost[QUEUE_MAX];
 };
 
 struct netplan {
@@ -303,9 +435,10 @@ struct netmode {
 	 * it after the undo). 0 or -errno, one sentence in why. */
 	int (*ensure)(const struct host *, const struct nic *, int *fd,
 	    char *why, size_t whylen);
-	/* Pure: QEMU's -netdev value for the NIC (fd: the tap's queue, or
-	 * -1 for the pasteable ifname= form); NULL: no netdev ("-nic none"). */
-	char *(*netdev)(const struct nic *, int fd);
+	/* Pure: QEMU's -netdev value for the NIC (f: its open files, or
+	 * NULL for the pasteable ifname= form); NULL: no netdev ("-nic
+	 * none"). */
+	char *(*netdev)(const struct nic *, const struct nicfds *f);
 	/* Pure: the one-line hint, without "qrun: ". */
 	char *(*hint)(const struct nic *);
 	/* Pure: what a run would do to the host, for --dry-run; NULL:
@@ -323,12 +456,19 @@ int netplan_make(const struct config *, const char *user,
  * the guest's, .0.2. */
 int netplan_tap_default(const char *tap, struct ipaddr *host,
     struct ipaddr *guest);
+/* tapN's IPv6 side: fd00:172:(20+N)::1/64 (tap1: fd00:172:21::1/64). */
+int netplan_tap_default6(const char *tap, struct ipaddr *host6);
 void netplan_mac(const char *tap, const char *user, uint8_t mac[6]);
 /* Shared by the modes' plan functions: net.tap (and net.bridge when
  * bridge) checked into nic; 0 or -EINVAL with a diag. */
 int netplan_names(const struct config *, struct nic *, bool bridge,
     struct strv *diags);
-/* "ip=GUEST::GW:MASK::eth0:off" or NULL when there is nothing to say. */
+/* Pure: decide vhost for every NIC (net.vhost "auto": when usable, i.e.
+ * /dev/vhost-net opens, and the accelerator is KVM), once the
+ * accelerator is known. */
+void netplan_vhost(struct netplan *, const char *accel, bool usable);
+/* "ip=GUEST::GW:MASK:::off" (no device: the guest's first NIC, whatever
+ * it is named) or NULL when there is nothing to say. */
 char *netplan_kernel_ip(const struct netplan *);
 /* The hint lines, without "qrun: ", "\n"-separated. */
 char *netplan_hint(const struct netplan *);
@@ -344,8 +484,9 @@ struct qemu_opts {
 	const char *image;
 	enum image_type type;
 	const char *accel;	/* resolved: "kvm" or "tcg" */
-	const int *fds;		/* per NIC, the tap's open queue (-netdev
+	const struct nicfds *fds;	/* per NIC, its open files (-netdev
 				 * tap,fd=N); NULL: by name (--dry-run) */
+	long memory;		/* resolved MiB; 0: qemu.memory, or 256 */
 	int qmp_fd;		/* > 0: QMP on this inherited socket; 0 = none
 				 * (fd 0 is stdin, never a socket of ours) */
 	bool batch;		/* this run is a batch run: -no-reboot, and
@@ -357,13 +498,84 @@ struct qemu_opts {
 /* Pure: the whole argv, argv.v[0] = qemu.binary. */
 void qemu_argv(const struct config *, const struct netplan *,
     const struct qemu_opts *, struct strv *argv);
+/* qemu.memory = "auto" for a -kernel boot: what the kernel (kernel,
+ * from bootmem_kernel), the initrd (its size and what it unpacks to,
+ * from bootmem_initrd) and running need, at least 256 MiB. */
+long qemu_memory_auto(const struct config *, uint64_t kernel,
+    uint64_t initrd, uint64_t unpacked);
 /* "kvm:tcg" -> "kvm" when kvm_usable, else "tcg". */
 const char *qemu_accel_pick(const char *accel, bool kvm_usable);
-bool qemu_kvm_usable(void);	/* /dev/kvm opens read-write */
+/* /dev/vhost-net opens read-write (accel.c) */
+bool accel_vhost_usable(void);
 /* The argv as one shell-quoted line; malloc'd. */
 char *qemu_cmdline(const struct strv *argv);
 /* QEMU option values escape ',' by doubling it; malloc'd. */
 char *qemu_optval(const char *);
+
+/* --------------------------------------------------------------- accel.c */
+
+/*
+ * Can KVM run a guest here? A probe runs the profile's QEMU with -accel
+ * kvm on a tiny multiboot kernel that writes ACCEL_PROBE_CODE to
+ * isa-debug-exit, killed after ACCEL_PROBE_MS; the answer is cached in
+ * the developer's cache dir per boot, QEMU binary, /dev/kvm and groups.
+ */
+struct priv;
+
+#define ACCEL_PROBE_CODE	0x2a
+#define ACCEL_PROBE_MS		3000
+
+enum accel_verdict {
+	ACCEL_NONE,		/* not probed */
+	ACCEL_KVM,		/* the guest ran under KVM */
+	ACCEL_HANG,		/* it did not finish in ACCEL_PROBE_MS */
+	ACCEL_FAIL,		/* QEMU could not use KVM (why says) */
+};
+
+struct accel_probe {
+	enum accel_verdict verdict;
+	long ms;		/* what the probe took */
+	bool cached;		/* the answer came from the cache */
+	char why[160];		/* ACCEL_FAIL: QEMU's last line on stderr */
+};
+
+/* What a probe's answer depends on. */
+struct accel_key {
+	char boot[40];		/* /proc/sys/kernel/random/boot_id */
+	char qemu[512];		/* the binary's absolute path */
+	uint64_t dev, ino;
+	int64_t mtime_s;
+	long mtime_ns;
+	uint64_t kvm_ino;	/* /dev/kvm; 0: none */
+	int64_t kvm_ctime_s;
+	long kvm_ctime_ns;
+	uint32_t groups;	/* hash of the groups QEMU runs with */
+};
+
+/* The accelerator for QEMU's -accel: qemu.accel, or for "kvm:tcg" what
+ * accel_kvm says (p->verdict ACCEL_NONE when it did not ask). */
+const char *accel_pick(const struct config *, const struct priv *,
+    struct accel_probe *p);
+/* Probe (or find in the cache) whether binary runs guests under KVM.
+ * 0, or -errno when binary cannot be found (why says). */
+int accel_kvm(const char *binary, const struct priv *,
+    struct accel_probe *p);
+/* The developer's cache dir, malloc'd; NULL when they have none. */
+char *accel_cache_dir(const struct priv *);
+/* The decision in words, for doctor and -v; malloc'd. */
+char *accel_describe(const struct accel_probe *);
+/* Pure, for the tests: the probe kernel (0 when len is too small); a
+ * key as cache text (NULL when it cannot be one); a key's answer in a
+ * cache's text (0 or -ENOENT); the cache's new text with p for key;
+ * what a probe's wait status, deadline and stderr mean. */
+size_t accel_probe_kernel(uint8_t *buf, size_t len);
+char *accel_key_text(const struct accel_key *);
+int accel_cache_find(const char *text, const char *key,
+    struct accel_probe *p);
+char *accel_cache_update(const char *text, const char *key,
+    const struct accel_probe *p);
+void accel_interpret(int status, bool timed_out, const char *err,
+    struct accel_probe *p);
 
 /* ----------------------------------------------------------------- net.c */
 
@@ -379,6 +591,8 @@ struct net_link {
 	unsigned mtu;
 	uint8_t mac[6];		/* IFLA_ADDRESS; zero when none */
 	bool vnet_hdr;		/* tun IFF_VNET_HDR (kept as found) */
+	bool multi_queue;	/* tun IFF_MULTI_QUEUE */
+	uint32_t vni;		/* kind vxlan: its VNI */
 };
 
 struct net_addr {
@@ -417,6 +631,8 @@ int net_link_delete(struct net *, int ifindex);
  * ifname), 0, or -errno. Default routes do not count. */
 int net_route_overlap(struct net *, const struct ipaddr *net,
     int exclude_ifindex, char ifname[IFNAMSIZ]);
+/* Has the main table a default route of family? 1, 0, -errno. */
+int net_route_default(struct net *, int family);
 /* An IPv4 or IPv6 unicast route (dst.family is the route's family). */
 struct net_route {
 	struct ipaddr dst;	/* prefix 0: a default route */
@@ -438,18 +654,56 @@ int net_rule_find(struct net *, const struct ipaddr *dst, unsigned table,
     char *desc, size_t len);
 /* A new tap, not yet persistent (it lives as long as the returned
  * queue, close-on-exec); the new link in *l. -EEXIST when the name is
- * taken. */
-int net_tap_new(struct net *, const char *name, bool vnet_hdr,
+ * taken. flags: TAP_VNET_HDR (1, so true means it), TAP_MULTI_QUEUE. */
+#define TAP_VNET_HDR	1
+#define TAP_MULTI_QUEUE	2
+int net_tap_new(struct net *, const char *name, unsigned flags,
     struct net_link *l);
 /* Owner, group ((gid_t)-1: none) and persistence for the tap of fd. */
 int net_tap_persist(int fd, uid_t owner, gid_t group, struct net_link *l);
-/* Open one queue of the tap l, as just looked up (IFF_TAP|IFF_NO_PI, and
- * the tap's own IFF_VNET_HDR unless no_vnet_hdr); returns the fd,
- * close-on-exec, or -errno. */
+/* Open one queue of the tap l, as just looked up (IFF_TAP|IFF_NO_PI, the
+ * tap's own IFF_MULTI_QUEUE, and its IFF_VNET_HDR unless no_vnet_hdr);
+ * returns the fd, close-on-exec, or -errno. */
 int net_tap_open(const struct net_link *l, bool no_vnet_hdr);
 /* A bridge (STP off, forward delay 0) with ifindex (0: any); -EEXIST
  * when the name or the index is taken. */
 int net_bridge_create(struct net *, const char *name, int ifindex);
+/* For tc.c, which speaks rtnetlink beside this file: send one request
+ * built with libnl (consumed) that changes link ifindex, after the same
+ * check as every change here, or one that only reads; parse sees each
+ * reply. libnl's own codes to -errno. */
+struct nl_msg;
+struct nlmsghdr;
+int net_send(struct net *, int ifindex, struct nl_msg *,
+    int (*parse)(struct nlmsghdr *, void *), void *arg);
+int net_read(struct net *, struct nl_msg *,
+    int (*parse)(struct nlmsghdr *, void *), void *arg);
+int net_nlerr(int nlerr);
+/* An ifb device (root only), down, with ifindex; -EEXIST when taken. */
+int net_ifb_create(struct net *, const char *name, int ifindex);
+/* A VXLAN link as qrun makes it: UDP port 4789, learning, no group
+ * (head-end replication: net_fdb_append per remote). */
+struct vxlan_link {
+	char name[IFNAMSIZ];
+	int ifindex;		/* 0: the kernel's choice */
+	uint32_t vni;		/* 1..16777215 */
+	int dev;		/* the underlay's ifindex, 0 = none */
+	struct ipaddr local;	/* family 0 = none */
+	unsigned mtu;
+};
+/* Create it (root only); -EEXIST when the name or the index is taken. */
+int net_vxlan_create(struct net *, const struct vxlan_link *);
+/* What VXLAN link ifindex is (its name, VNI, underlay, local, MTU). */
+int net_vxlan_get(struct net *, int ifindex, struct vxlan_link *);
+/* The all-zeros FDB entry of VXLAN link ifindex that sends broadcast,
+ * unknown unicast and multicast to dst too ("bridge fdb append
+ * 00:00:00:00:00:00 dev VX dst DST"): append (-EEXIST when there),
+ * delete (-ENOENT when missing). */
+int net_fdb_append(struct net *, int ifindex, const struct ipaddr *dst);
+int net_fdb_del(struct net *, int ifindex, const struct ipaddr *dst);
+/* The destinations of those entries of VXLAN link ifindex. */
+int net_fdb_remotes(struct net *, int ifindex, struct ipaddr *out,
+    size_t max, size_t *n);
 /* Non-root qrun only changes taps owned by getuid() (masters: bridges);
  * guard, when set, must also approve every change (0 or -EPERM). The
  * master is NULL unless a port is being enslaved. */
@@ -483,8 +737,16 @@ int net_route_del(struct net *, const struct net_route *);
  *     addr-del IF@IDX A/P             release PORT@IDX BR@IDX
  *     route-add IF@IDX DST/P GW METRIC PROTO    (GW "-": none)
  *     route-del IF@IDX DST/P GW METRIC PROTO    bridge-delete BR@IDX
+ *     ifb-create IFB@IDX              qdisc-add IF@IDX netem|ingress
+ *     redirect IF@IDX IFB@IDX         (IF's ingress to IFB: tc mirred)
+ *     vxlan-create VX@IDX VNI DEV@IDX|- LOCAL|- MTU
+ *     fdb-add VX@IDX REMOTE           fdb-del VX@IDX REMOTE
+ *     vxlan-delete VX@IDX VNI DEV@IDX|- LOCAL|- MTU
  *     dir NAME                        (in the state dir)
  *     hold NAME                       (a shared resource: share.c)
+ *     nat-table                       (nftables table inet qrun)
+ *     nat IF@IDX NET/P                (a run's chains for NET behind IF)
+ *     forwarding ipv4|ipv6 OLD NEW    (the namespace's sysctl, 0 or 1)
  *     info KEY VALUE                  (run metadata; never undone)
  * Addresses are IPv4 or IPv6; IDX is the link's ifindex: undo touches a
  * link only while that index still carries that name.
@@ -492,7 +754,9 @@ int net_route_del(struct net *, const struct net_route *);
 enum jkind {
 	J_TAP_CREATE, J_ADDR_ADD, J_LINK_UP, J_ENSLAVE, J_MTU,
 	J_BRIDGE_CREATE, J_ADDR_DEL, J_ROUTE_ADD, J_ROUTE_DEL, J_RELEASE,
-	J_BRIDGE_DELETE, J_DIR, J_HOLD, J_INFO,
+	J_BRIDGE_DELETE, J_DIR, J_HOLD, J_INFO, J_NAT_TABLE, J_NAT,
+	J_FORWARDING, J_VXLAN_CREATE, J_FDB_ADD, J_FDB_DEL, J_VXLAN_DELETE,
+	J_IFB_CREATE, J_QDISC_ADD, J_REDIRECT,
 };
 
 struct jlink {
@@ -502,13 +766,20 @@ struct jlink {
 
 struct jrec {
 	enum jkind kind;
-	struct jlink l[2];	/* the link; enslave/release: and bridge */
-	struct ipaddr addr;	/* addr-*: the address; route-*: its dst */
-	struct ipaddr gw;	/* route-*: family 0 = none */
-	unsigned mtu[2];	/* mtu: old, new */
+	struct jlink l[2];	/* the link; enslave/release: and bridge;
+				 * vxlan-*: and the underlay (0: none) */
+	struct ipaddr addr;	/* addr-*: the address; route-*: its dst;
+				 * fdb-*: the remote */
+	struct ipaddr gw;	/* route-*: family 0 = none; vxlan-*: the
+				 * local address */
+	unsigned mtu[2];	/* mtu: old, new; vxlan-*: its MTU */
+	uint32_t vni;		/* vxlan-* */
 	unsigned metric, proto;	/* route-* */
+	int family;		/* forwarding: AF_INET, AF_INET6 */
+	unsigned val[2];	/* forwarding: old, new */
 	const char *key;	/* info */
-	const char *text;	/* info: the value; dir: the name */
+	const char *text;	/* info: the value; dir: the name;
+				 * qdisc-add: its kind */
 };
 
 /* What undo works with: every record of one journal. */
@@ -533,15 +804,33 @@ bool jrec_undoes(const struct jrec *);
 bool change_name_ok(const char *);
 /* Journal the change, make it, drop the record if it failed. */
 int change_apply(struct journal *, struct net *, const struct jrec *);
+/* change_apply; ok_err (-EEXIST: already so) is success, any other
+ * failure explained in why (change_why). */
+int change_do(struct journal *, struct net *, const struct jrec *,
+    int ok_err, char *why, size_t whylen);
 /* Why change_apply failed with rc, one sentence ("NAME: cannot ..."). */
 void change_why(const struct journal *, const struct jrec *, int rc,
     char *why, size_t whylen);
 /* The changes that learn their identity while being made: a tap (the
  * queue returned, the link in *l), a bridge, a state-dir directory. */
 int change_tap_create(struct journal *, struct net *, const char *name,
-    uid_t owner, gid_t group, bool vnet_hdr, struct net_link *l);
+    uid_t owner, gid_t group, unsigned flags, struct net_link *l);
 int change_bridge_create(struct journal *, struct net *, const char *name,
     struct net_link *l);
+/* A VXLAN link as v says (its underlay v->dev called dev, or NULL), with
+ * the ifindex its record names (v->ifindex is ignored); the new link in
+ * *l. And the record that deletes such a link (v->ifindex its own), for
+ * change_apply. */
+int change_vxlan_create(struct journal *, struct net *,
+    const struct vxlan_link *v, const char *dev, struct net_link *l);
+void change_vxlan_delete_rec(struct jrec *, const struct vxlan_link *v,
+    const char *dev);
+/* An ifb device, with the ifindex its record names; the link in *l. */
+int change_ifb_create(struct journal *, struct net *, const char *name,
+    struct net_link *l);
+/* netem ne as l's root qdisc ("qdisc-add L netem"). */
+int change_netem(struct journal *, struct net *, const struct jlink *l,
+    const struct netem *ne);
 int change_dir(struct journal *, const char *name);
 /* Journal "hold NAME" before share_take. */
 int change_hold(struct journal *, const char *name);
@@ -658,8 +947,34 @@ int tapdev_create(const struct host *, const struct nic *,
 /* One journaled change for the NIC's tap; why says what failed. */
 int tapdev_change(const struct host *, const struct nic *,
     const struct jrec *, char *why, size_t whylen);
-/* Pure: QEMU's -netdev for a tap (fd < 0: by name, for --dry-run). */
-char *tapdev_netdev(const struct nic *, int fd);
+/* Pure: QEMU's -netdev for a tap (f NULL: by name, for --dry-run). */
+char *tapdev_netdev(const struct nic *, const struct nicfds *f);
+/* Open the NIC's tap queues after the first (net.queues), into f. */
+int tapdev_queues(struct net *, const struct nic *, struct nicfds *f,
+    char *why, size_t whylen);
+/* Before any change: can the NIC's tap, if it exists, give net.queues
+ * queues (a multiqueue tap)? 0 or -EINVAL with why. */
+int tapdev_queues_check(struct net *, const struct nic *, char *why,
+    size_t whylen);
+
+/* ----------------------------------------------------------------- nat.c */
+
+/* libnftables, loaded on first use: 0, -ENOENT when not installed. */
+int nat_open(void);
+/* Table inet qrun: make it (-EEXIST when it is there); remove it when it
+ * holds no chain any more (0 also when it stays or is gone). */
+int nat_table_make(void);
+int nat_table_unmake(void);
+/* Has table qrun chains, some run's NAT (of any state dir)? */
+bool nat_table_busy(void);
+/* A run's chains for the guest network net behind ifname (ifindex):
+ * masquerade out of every other interface, forward accepts both ways;
+ * removed again by family (0 when gone). */
+int nat_link_add(const char *ifname, int ifindex, const struct ipaddr *net);
+int nat_link_del(const char *ifname, int ifindex, int family);
+/* This namespace's forwarding switch of family (AF_INET, AF_INET6). */
+int nat_forwarding_get(int family, int *on);
+int nat_forwarding_set(int family, int on);
 
 /* ------------------------------------------------------------ hostaddr.c */
 
@@ -674,18 +989,74 @@ int hostaddr_check(struct net *, const struct priv *, const char *ifname,
 /* What a bridge create|delete did: the summary, and warnings (a lease
  * that became permanent). */
 struct bridge_report {
-	char done[160];
+	char done[640];
 	struct strv notes;
 };
 
 /* The lab bridges of "qrun bridge create|delete": an uplink's IPv4 and
- * IPv6 addresses and routes move to its new bridge and back, every step
- * journaled. 0 or -errno with one sentence in why. */
+ * IPv6 addresses and routes move to its new bridge and back, with vx a
+ * VXLAN port joins it to other hosts; every step journaled. 0 or -errno
+ * with one sentence in why. */
+struct vxlan_conf;
 int bridge_create(struct net *, struct journal *, const char *name,
-    const char *uplink, const struct ipaddr *addr, struct bridge_report *,
-    char *why, size_t whylen);
+    const char *uplink, const struct ipaddr *addr,
+    const struct vxlan_conf *vx, struct bridge_report *, char *why,
+    size_t whylen);
 int bridge_delete(struct net *, struct journal *, const char *name,
     struct bridge_report *, char *why, size_t whylen);
+
+/* --------------------------------------------------------------- vxlan.c */
+
+#define VXLAN_REMOTES_MAX	32
+
+/* What "--vxlan VNI --remote ADDR[,ADDR...] [--dev IF] [--local ADDR]"
+ * asks for. */
+struct vxlan_conf {
+	uint32_t vni;
+	struct ipaddr remote[VXLAN_REMOTES_MAX];	/* one family */
+	size_t nremote;
+	char dev[IFNAMSIZ];	/* the underlay; "": the route's */
+	struct ipaddr local;	/* family 0 = none */
+};
+
+/* A VXLAN port as vxlan_check found the host: ready to attach. */
+struct vxlan_plan {
+	struct vxlan_conf c;
+	char name[IFNAMSIZ];	/* "vx42" */
+	struct net_link under;	/* the underlay */
+	unsigned mtu;		/* the bridge's: the underlay's - 50 (70) */
+};
+
+/* Pure: the options into *c; 0 or -EINVAL with why. dev and local may be
+ * NULL (not given). */
+int vxlan_conf_parse(const char *vni, const char *remotes, const char *dev,
+    const char *local, struct vxlan_conf *c, char *why, size_t whylen);
+/* Read the host for c, change nothing; 0 or -errno with why. */
+int vxlan_check(struct net *, const struct vxlan_conf *, struct vxlan_plan *,
+    char *why, size_t whylen);
+/* Add the port to bridge br: link, remotes, MTU, enslaved, up; all
+ * journaled (undo takes it off again). 0 or -errno with why. */
+int vxlan_attach(struct net *, struct journal *, const struct net_link *br,
+    const struct vxlan_plan *, char *why, size_t whylen);
+/* A VXLAN port qrun made (vxVNI)? */
+bool vxlan_port_ours(const struct net_link *);
+/* Take port vx off br and delete it, journaled so an undo makes it again
+ * with its remotes. */
+int vxlan_detach(struct net *, struct journal *, const struct net_link *br,
+    const struct net_link *vx, char *why, size_t whylen);
+
+/* -------------------------------------------------------------- impair.c */
+
+/* net.netem on tap, both directions (an ifb for its ingress), every
+ * piece journaled; the ifb in *ifb. 0 or -errno with why. */
+int impair_up(struct net *, struct journal *, const struct net_link *tap,
+    const struct netem *, struct jlink *ifb, char *why, size_t whylen);
+/* A running network's impairment: changed in place, or taken off. */
+int impair_change(struct net *, const struct jlink *tap,
+    const struct jlink *ifb, const struct netem *, char *why,
+    size_t whylen);
+int impair_down(struct net *, const struct jlink *tap,
+    const struct jlink *ifb, char *why, size_t whylen);
 
 /* -------------------------------------------------------------- runnet.c */
 
@@ -697,7 +1068,10 @@ struct runnet {
 	struct net *net;
 	struct journal *journal;
 	int lock_fd[NIC_MAX];
-	int fd[NIC_MAX];	/* the taps' queues for QEMU, or -1 */
+	struct nicfds fds[NIC_MAX];	/* what QEMU gets, per NIC */
+	struct jlink ifb[NIC_MAX];	/* net.netem's ifb; ifindex 0: none */
+	struct share share[3];	/* net.nat: the table, forwarding 4, 6 */
+	size_t nshare;
 	struct replay_report replayed;	/* dead runs undone on the way */
 };
 
@@ -715,6 +1089,17 @@ int runnet_up(struct runnet *, const char *image, char *why,
 /* Undo what the journal says (or keep it: net.keep), unlock, close;
  * -errno with why when the undo was incomplete. */
 int runnet_down(struct runnet *, char *why, size_t whylen);
+/* Before a QEMU starts: open what it needs fresh (/dev/vhost-net per
+ * queue, when vhost; a vhost device belongs to the QEMU that takes it)
+ * and list every fd it inherits into keep. 0 or -errno with why. After
+ * it started, runnet_spawned closes qrun's copies of the vhost fds. */
+int runnet_spawn_fds(struct runnet *, int *keep, size_t max, size_t *n,
+    char *why, size_t whylen);
+void runnet_spawned(struct runnet *);
+/* net.netem of a running network, changed now on every tap (spec "":
+ * taken off). 0 or -errno with why. */
+int runnet_netem(struct runnet *, const char *spec, char *why,
+    size_t whylen);
 
 /* ---------------------------------------------------------------- priv.c */
 
@@ -763,6 +1148,10 @@ int access_check(const struct priv *, const char *tap, const char *bridge,
  * -EPERM with why. */
 int access_addr_check(const struct priv *, const char *ifname,
     const struct ipaddr *a, char *why, size_t whylen);
+/* May pv masquerade tap's guests (an entry with nat = true)? 0, or
+ * -EPERM with why. */
+int access_nat_check(const struct priv *pv, const char *tap, char *why,
+    size_t whylen);
 /* net_open + the guard that checks every change against the list. */
 int access_net_open(const struct priv *, struct net **);
 /* A file qrun reads for the user while privileged (-p PATH): owned by
@@ -876,11 +1265,14 @@ int loop_child_reap(struct loop_child *, bool block);
 /* Room a console output hook may grow the buffer by (see vm_spec.out). */
 #define VM_OUT_ROOM	16
 
+#define KEEP_FDS_MAX	(NIC_MAX * 2 * QUEUE_MAX + 4)
+
 struct vm_spec {
 	const struct strv *argv;
 	const struct priv *priv;
 	pid_t parent;		/* getpid() of qrun */
-	int keep_fds[NIC_MAX];	/* inherited by QEMU (the tap queue) */
+	int keep_fds[KEEP_FDS_MAX];	/* inherited by QEMU (tap queues,
+					 * vhost) */
 	size_t nkeep;
 	bool serial_pipe;	/* QEMU's stdout (the console) to qrun */
 	bool stdin_pipe;	/* with serial_pipe: QEMU's stdin from qrun */
@@ -1075,7 +1467,8 @@ struct ready_cmd {
 	int exec_err;		/* errno when it could not start */
 };
 
-/* QRUN_GUEST_IP, QRUN_HOST_IP, QRUN_TAP, QRUN_MAC, QRUN_PORT_<guest>
+/* QRUN_GUEST_IP, QRUN_HOST_IP, QRUN_GUEST_IP6, QRUN_HOST_IP6 (IPv6 on
+ * the link), QRUN_TAP, QRUN_MAC, QRUN_PORT_<guest>
  * (user mode, tcp forwards) as "NAME=VALUE"; HOME, USER, LOGNAME of the
  * developer when qrun acts for another user. */
 void ready_env(const struct netplan *, const struct priv *, struct strv *);

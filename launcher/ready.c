@@ -580,6 +580,10 @@ ready_env(const struct netplan *plan, const struct priv *pv,
 		env_set(env, "QRUN_GUEST_IP", ipaddr_str(&p->guest, a));
 	if (p && p->host.family)
 		env_set(env, "QRUN_HOST_IP", ipaddr_str(&p->host, a));
+	if (p && p->guest6.family)
+		env_set(env, "QRUN_GUEST_IP6", ipaddr_str(&p->guest6, a));
+	if (p && p->host6.family)
+		env_set(env, "QRUN_HOST_IP6", ipaddr_str(&p->host6, a));
 	else if (p && p->mode->slirp)
 		env_set(env, "QRUN_HOST_IP", "127.0.0.1");
 	if (p && p->mode->host_tap)

@@ -158,7 +158,8 @@ sh_status(struct shell *sh, int argc, char **argv)
 		    st ? st : "running", (long)sh->vm.pid, sh->image,
 		    image_type_name(sh->type));
 		printf("memory: %ld MiB, cpus %ld, up %ld s%s\n",
-		    mib >= 0 ? mib : sh->cfg.qemu_memory, sh->cfg.qemu_cpus,
+		    mib >= 0 ? mib : boot_memory(&sh->cfg, &sh->priv,
+		    sh->image, sh->type), sh->cfg.qemu_cpus,
 		    (mono_ms() - sh->boot_ms) / 1000, sh->qmp ? "" :
 		    ", no QMP");
 		free(mem);
@@ -218,7 +219,8 @@ static int
 sh_set(struct shell *sh, int argc, char **argv)
 {
 	struct strv diags = { 0 };
-	char *val, *shown;
+	char *val, *shown, why[512];
+	bool live;
 	int r;
 
 	if (argc < 3) {
@@ -226,6 +228,12 @@ sh_set(struct shell *sh, int argc, char **argv)
 		return EXIT_QRUN;
 	}
 	val = join(argc - 2, argv + 2);
+	live = sh->net_up && strcmp(argv[1], "net.netem") == 0;
+	if (live && runnet_netem(&sh->rn, val, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		free(val);
+		return EXIT_QRUN;
+	}
 	r = profile_set(&sh->cfg, argv[1], val, "set", &diags);
 	for (size_t i = 0; i < diags.n; i++)
 		warnx("%s", diags.v[i]);
@@ -233,6 +241,7 @@ sh_set(struct shell *sh, int argc, char **argv)
 		strv_pushf(&sh->sets, "%s=%s", argv[1], val);
 		shown = profile_get(&sh->cfg, profile_key_index(argv[1]));
 		printf("%s = %s (%s)\n", argv[1], shown ? shown : val,
+		    live ? "now, on the running network" :
 		    sh->net_up && strncmp(argv[1], "net.", 4) == 0 ?
 		    "the network is up: applies in a new shell" :
 		    "at the next boot");
@@ -606,7 +615,8 @@ static const struct shcmd shcmds[] = {
 	{ "kill", sh_stop, "", "kill QEMU (SIGKILL)" },
 	{ "status", sh_status, "", "the guest and the network" },
 	{ "net", sh_net, "", "the network hint line" },
-	{ "set", sh_set, "KEY VALUE", "change a setting (next boot)" },
+	{ "set", sh_set, "KEY VALUE", "change a setting (next boot; "
+	    "net.netem at once)" },
 	{ "unset", sh_unset, "KEY", "back to the profile's value" },
 	{ "show", sh_show, "[KEY]", "settings and where they come from" },
 	{ "profile", sh_profile, "NAME", "load another profile" },

@@ -1,7 +1,8 @@
 /*
  * util.c - small helpers shared by every layer: owned string vectors,
- * allocation that cannot fail quietly, shell quoting, and the parsers for
- * interface names, IPv4 addresses, MACs and bounded integers.
+ * allocation that cannot fail quietly, shell quoting, the parsers for
+ * interface names, IPv4 addresses, MACs and bounded integers, and the
+ * nearest word for "did you mean".
  */
 #include <ctype.h>
 #include <err.h>
@@ -311,4 +312,56 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/*
+ * Optimal string alignment distance: Levenshtein plus the swap of two
+ * neighbours, the commonest typo. Bounded words keep it on the stack.
+ */
+size_t
+str_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, v;
+	unsigned char d[64][64];
+
+	if (la >= 64 || lb >= 64)
+		return SIZE_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = (unsigned char)i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = (unsigned char)j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1u < v)
+				v = d[i - 1][j] + 1u;
+			if (d[i][j - 1] + 1u < v)
+				v = d[i][j - 1] + 1u;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1u < v)
+				v = d[i - 2][j - 2] + 1u;
+			d[i][j] = (unsigned char)v;
+		}
+	return d[la][lb];
+}
+
+/*
+ * The candidate a typo most likely meant. Without an explicit bound, a
+ * short word may be one edit off, a longer one two or three; a candidate
+ * as far as the word is long shares nothing with it and is no suggestion.
+ */
+const char *
+str_nearest(const char *word, const struct strv *cands, size_t max)
+{
+	size_t len = strlen(word), best = SIZE_MAX, d;
+	const char *hit = NULL;
+
+	if (max == 0)
+		max = len <= 4 ? 1 : len <= 8 ? 2 : 3;
+	for (size_t i = 0; i < cands->n; i++)
+		if ((d = str_distance(word, cands->v[i])) < best) {
+			best = d;
+			hit = cands->v[i];
+		}
+	return best <= max && best < len ? hit : NULL;
 }

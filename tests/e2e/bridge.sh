@@ -276,6 +276,9 @@ in_ns "$LEASE" sysctl -qw net.ipv6.conf.up0.disable_ipv6=1
 in_ns "$LEASE" ip addr add 10.30.0.5/16 dev up0 valid_lft 3600 preferred_lft 3600
 in_ns "$LEASE" ip link set up0p up
 in_ns "$LEASE" ip link set up0 up
+# up0p's link-local address is tentative for a second or two: a snapshot
+# taken meanwhile differs from a later one whatever qrun does
+wait_cmd 10 sh -c "! ip netns exec '$LEASE' ip addr | grep -q tentative"
 lease_snap() {
 	{ snapshot "$LEASE"; in_ns "$LEASE" ip -4 route show table all; } |
 	    sed -e 's/[a-z_]*_timer *[0-9.]*//g' -e 's/valid_lft.*//'

@@ -26,6 +26,8 @@
 # tmpfs on /run/qrun: qrun acting for a developer (SUDO_UID) ignores
 # QRUN_STATE_DIR and keeps its locks and journals there, and they must
 # neither land in the host's /run/qrun nor mix with a parallel suite's.
+#   guest_initrd OUT, guest_do NS ACT the test guest with /cgi-bin/do, and
+#                                     asking it to act (see below)
 #
 # Each test is a shell script that prints one line per test case and exits
 # 0 unless it broke itself; tests/run counts the lines.
@@ -222,7 +224,45 @@ snapshot() {
 	    sed -e 's/ qlen [0-9]*//' -e 's/[a-z_]*_timer *[0-9.]*//g'
 }
 
-# Fresh state dir per test script, so journals and locks never mix.
+# Fresh state dir per test script, so journals and locks never mix; the
+# kvm probe's cache there too, never in the caller's home.
 export QRUN_STATE_DIR="$TESTDIR/state"
 export QRUN_CONFIG_DIR="$TESTDIR/config"
+export QRUN_CACHE_DIR="$TESTDIR/cache"
 mkdir -p "$QRUN_STATE_DIR" "$QRUN_CONFIG_DIR"
+
+# guest_initrd OUT: the test guest's initrd plus a second archive (the
+# kernel unpacks both) holding /www/cgi-bin/do, so a test can have the
+# guest act over HTTP: GET /cgi-bin/do?ip6=A/P | gw6=A | ping=A |
+# get=ADDR,PORT,PATH (the body of an HTTP GET, by busybox nc: the static
+# busybox's wget crashes in the guest). The shared guests stay as they
+# are.
+guest_initrd() {
+	_d=$TESTDIR/guest-extra
+	mkdir -p "$_d/www/cgi-bin"
+	cat >"$_d/www/cgi-bin/do" <<'CGI'
+#!/bin/sh
+printf 'Content-Type: text/plain\r\n\r\n'
+q=$(httpd -d "$QUERY_STRING")
+case $q in
+ip6=*) ip -6 addr add "${q#ip6=}" dev eth0 && echo done ;;
+gw6=*) ip -6 route add default via "${q#gw6=}" dev eth0 && echo done ;;
+get=*)	v=${q#get=}
+	a=${v%%,*} v=${v#*,}
+	printf 'GET %s HTTP/1.0\r\n\r\n' "${v#*,}" |
+	    nc -w 5 "$a" "${v%%,*}" 2>/dev/null | tr -d '\r' |
+	    sed '1,/^$/d' | grep . || echo "get failed" ;;
+ping=*) ping -c 1 -W 3 "${q#ping=}" >/dev/null 2>&1 && echo reply ||
+	echo "no reply" ;;
+esac
+CGI
+	chmod 0755 "$_d/www/cgi-bin/do"
+	cp "$GUESTS/initrd.gz" "$1"
+	(cd "$_d" && find www | cpio -o -H newc -R 0:0 --quiet) | gzip >>"$1"
+}
+
+# guest_do NS ACTION: the guest's answer to /cgi-bin/do?ACTION, asked
+# from namespace NS (its IPv4 address 172.21.0.2 unless GUEST_IP says).
+guest_do() {
+	in_ns "$1" wget -q -T 20 -O - "http://${GUEST_IP:-172.21.0.2}/cgi-bin/do?$2" 2>&1
+}

@@ -211,8 +211,8 @@ check "QRUN_STATE_DIR ignored: nothing in it" [ -z "$(ls -A "$W/evil")" ]
 check "state went to XDG_RUNTIME_DIR/qrun" \
     sh -c "ls '$W/run1/qrun/'tap3@*.lock >/dev/null"
 u1 check -n user >"$TESTDIR/out" 2>&1
-if grep -q '^qemu.memory = 256' "$TESTDIR/out"; then
-	ok "QRUN_CONFIG_DIR ignored (qemu.memory stays 256)"
+if grep -q '^qemu.memory = auto' "$TESTDIR/out"; then
+	ok "QRUN_CONFIG_DIR ignored (qemu.memory stays auto)"
 else
 	fail "QRUN_CONFIG_DIR ignored: $(grep memory "$TESTDIR/out")"
 fi
@@ -292,6 +292,33 @@ chmod 644 "$pub/secret.conf"
 check "the same profile, readable by the user: used" sh -c \
     "env SUDO_UID=$UID1 SUDO_GID=$GID1 '$QRUN' -n none --dry-run \
     -p '$pub/secret.conf' '$MB' | grep -q -- '-m 300'"
+
+# --- profiles that would hang are refused at once, read as the user ----
+# A FIFO as the profile or included (it would wait for a writer forever),
+# and an include of a root-only file: the user's rights reach includes too.
+pub=$(mktemp -d /tmp/qrun-pub.XXXXXX)
+chmod 755 "$pub"
+mkfifo "$pub/fifo.conf"
+printf '@include "fifo.conf"\n' >"$pub/inc-fifo.conf"
+printf 'qemu: { memory = 300; };\n' >"$pub/root.inc"
+chmod 600 "$pub/root.inc"
+printf '\n@include "root.inc"\n' >"$pub/inc-root.conf"
+chown "$U1" "$pub" "$pub/fifo.conf" "$pub/inc-fifo.conf" "$pub/inc-root.conf"
+for c in "fifo.conf:$pub/fifo.conf: not a regular file" \
+    "inc-fifo.conf:$pub/inc-fifo.conf:1: @include \"fifo.conf\": not a regular file" \
+    "inc-root.conf:$pub/inc-root.conf:2: @include \"root.inc\": cannot read: Permission denied"; do
+	f=${c%%:*}
+	want=${c#*:}
+	timeout 20 env SUDO_UID="$UID1" SUDO_GID="$GID1" "$QRUN" -n none \
+	    --dry-run -p "$pub/$f" "$MB" >"$TESTDIR/out" 2>&1
+	rc=$?
+	if [ "$rc" -eq 125 ] && grep -qF "qrun: $want" "$TESTDIR/out"; then
+		ok "sudo-style -p $f: refused at once (exit 125)"
+	else
+		fail "sudo-style -p $f (exit $rc, 124 = hung): $(cat "$TESTDIR/out")"
+	fi
+done
+rm -rf "$pub"
 
 # --- doctor sees the capability and the access list ---------------------
 u1 doctor >"$TESTDIR/out" 2>&1

@@ -66,7 +66,8 @@ boot_user() {
 
 # 1. Root made tap1 for the user: the user's qrun uses it, leaves it.
 netns_make NS
-in_ns "$NS" "$QRUN" tap create tap1 --owner "$U" --addr 172.21.0.1/16
+in_ns "$NS" "$QRUN" tap create tap1 --owner "$U" \
+    --addr 172.21.0.1/16,fd00:172:21::1/64
 before=$(snap_stable "$NS")
 boot_user "$NS" "user on root-made tap1"
 check "user on root-made tap1: tap left as it was" same_as "$NS" "$before"

@@ -85,6 +85,30 @@ START_TEST(test_grants)
 }
 END_TEST
 
+/* nat = true in an entry lets its taps masquerade (net.nat). */
+START_TEST(test_nat)
+{
+	struct priv pv = jack();
+	char why[256];
+
+	write_list("allow = ( { user = \"jack\"; taps = [ \"tap1\" ]; "
+	    "nat = true; },\n{ user = \"jack\"; taps = [ \"tap2\" ]; } );\n",
+	    0644);
+	ck_assert_int_eq(access_nat_check(&pv, "tap1", why, sizeof(why)), 0);
+	ck_assert_int_eq(access_nat_check(&pv, "tap2", why, sizeof(why)),
+	    -EPERM);
+	ck_assert_ptr_nonnull(strstr(why, "tap2: NAT not granted to jack by "));
+	ck_assert_int_eq(access_check(&pv, "tap2", NULL, why, sizeof(why)), 0);
+	write_list("allow = ( { user = \"jack\"; taps = [ \"tap1\" ]; "
+	    "nat = \"yes\"; } );\n", 0644);
+	ck_assert_int_eq(access_nat_check(&pv, "tap1", why, sizeof(why)),
+	    -EPERM);
+	ck_assert_ptr_nonnull(strstr(why, "nat: expected true or false"));
+	pv.netcap = false;	/* root, sudo: the list is not consulted */
+	ck_assert_int_eq(access_nat_check(&pv, "tap2", why, sizeof(why)), 0);
+}
+END_TEST
+
 START_TEST(test_refused)
 {
 	struct priv pv = jack();
@@ -133,6 +157,7 @@ access_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_grants);
 	tcase_add_test(tc, test_refused);
+	tcase_add_test(tc, test_nat);
 	suite_add_tcase(s, tc);
 	return s;
 }

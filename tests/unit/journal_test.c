@@ -543,6 +543,20 @@ t_records(const char *state)
 		"enslave tap10@8 br0@100001",
 		"dir qmp-42",
 		"info image /a path/x.img",
+		"nat-table",
+		"nat tap1@7 172.21.0.0/16",
+		"nat tap1@7 fd00:172:21::/64",
+		"forwarding ipv4 0 1",
+		"forwarding ipv6 1 0",
+		"vxlan-create vx42@100002 42 eth1@2 10.0.0.1 1450",
+		"vxlan-create vx7@100003 7 - - 1430",
+		"fdb-add vx42@100002 10.0.0.2",
+		"fdb-del vx7@100003 fd00::2",
+		"vxlan-delete vx42@100002 42 - fd00::1 1450",
+		"ifb-create ifb-tap1@100004",
+		"qdisc-add tap1@7 netem",
+		"qdisc-add tap1@7 ingress",
+		"redirect tap1@7 ifb-tap1@100004",
 	};
 	char buf[256], *copy;
 	struct jrec r;
@@ -572,6 +586,34 @@ t_records(const char *state)
 	free(copy);
 	copy = xstrdup("dir ../etc");
 	TEQ(jrec_parse(copy, &r), -EINVAL);
+	free(copy);
+	/* forwarding: only root undoes it (it switches host routing) */
+	copy = xstrdup("forwarding ipv6 0 1");
+	TEQ(jrec_parse(copy, &r), 0);
+	T(r.family == AF_INET6 && r.val[0] == 0 && r.val[1] == 1);
+	T(jrec_ns_bound(&r) && jrec_root_only(&r));
+	jrec_describe(&r, buf, sizeof(buf));
+	T(strcmp(buf, "switch IPv6 forwarding on") == 0);
+	free(copy);
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const bad[] = { "forwarding ipv5 0 1",
+		    "forwarding ipv4 0 2", "nat-table inet", "nat tap1@7 -" };
+
+		copy = xstrdup(bad[i]);
+		TEQ(jrec_parse(copy, &r), -EINVAL);
+		free(copy);
+	}
+	copy = xstrdup("qdisc-add tap1@7 tbf");	/* not qrun's kind */
+	TEQ(jrec_parse(copy, &r), -EINVAL);
+	free(copy);
+	copy = xstrdup("vxlan-create vx0@100002 0 - - 1450");	/* VNI 0 */
+	TEQ(jrec_parse(copy, &r), -EINVAL);
+	free(copy);
+	copy = xstrdup("fdb-del vx42@100002 10.0.0.2");
+	TEQ(jrec_parse(copy, &r), 0);
+	T(jrec_ns_bound(&r) && jrec_root_only(&r));
+	jrec_describe(&r, buf, sizeof(buf));
+	T(strcmp(buf, "stop sending floods to 10.0.0.2") == 0);
 	free(copy);
 }
 

@@ -119,7 +119,7 @@ START_TEST(test_explicit_addrs)
 	ck_assert_int_eq(p.nic[0].host.prefix, 24);
 	ip = netplan_kernel_ip(&p);
 	ck_assert_str_eq(ip, "ip=192.168.77.9::192.168.77.1:255.255.255.0::"
-	    "eth0:off");
+	    ":off");
 	free(ip);
 	/* host only: the guest is the next address */
 	set_str(&c.net_guest_addr, "");
@@ -140,6 +140,63 @@ START_TEST(test_explicit_addrs)
 	set_str(&c.net_guest_addr, "192.168.77");
 	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), -EINVAL);
 	ck_assert_uint_eq(d.n, 3);
+	strv_free(&d);
+	config_free(&c);
+}
+END_TEST
+
+/*
+ * IPv6 on a tap: tapN's fd00:172:(20+N)::1/64 (the decimal digits of
+ * 20+N read as hex), the guest's SLAAC address from its MAC, explicit
+ * values checked against the /64, off with net.ipv6 = false.
+ */
+START_TEST(test_ipv6)
+{
+	struct config c;
+	struct netplan p;
+	struct strv d = { 0 };
+	char a[IPADDR_STRLEN], want[64];
+
+	for (int n = 0; n <= 11; n++) {
+		snprintf(a, sizeof(a), "tap%d", n);
+		cfg_tap(&c, a);
+		ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
+		snprintf(want, sizeof(want), "fd00:172:%d::1/64", 20 + n);
+		ck_assert_str_eq(ipaddr_cidr(&p.nic[0].host6, a), want);
+		config_free(&c);
+	}
+	cfg_tap(&c, "tap1");
+	set_str(&c.net_mac, "52:54:00:12:34:56");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
+	ck_assert_str_eq(ipaddr_str(&p.nic[0].guest6, a),
+	    "fd00:172:21:0:5054:ff:fe12:3456");
+	set_str(&c.net_host_addr6, "fd12:3456::1/64");
+	set_str(&c.net_guest_addr6, "fd12:3456::77");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
+	ck_assert_str_eq(ipaddr_cidr(&p.nic[0].host6, a), "fd12:3456::1/64");
+	ck_assert_str_eq(ipaddr_str(&p.nic[0].guest6, a), "fd12:3456::77");
+	/* outside the /64, or the host's own */
+	set_str(&c.net_guest_addr6, "fd12:3457::77");
+	set_str(&c.where[K_NET_GUEST_ADDR6], "z.conf:3");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), -EINVAL);
+	ck_assert_str_eq(d.v[0], "z.conf:3: net.guest_addr6: fd12:3457::77 is "
+	    "not a free host address in the network of fd12:3456::1/64");
+	set_str(&c.net_guest_addr6, "fd12:3456::1");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), -EINVAL);
+	strv_free(&d);
+	/* off: no IPv6 at all, whatever else says */
+	c.net_ipv6 = false;
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
+	ck_assert_int_eq(p.nic[0].host6.family, 0);
+	ck_assert_int_eq(p.nic[0].guest6.family, 0);
+	config_free(&c);
+	/* a tap without a number: IPv6 only with host_addr6 */
+	cfg_tap(&c, "devtap");
+	set_str(&c.net_host_addr, "192.168.77.1/24");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
+	ck_assert_int_eq(p.nic[0].host6.family, 0);
+	set_str(&c.net_guest_addr6, "fd12:3456::77");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), -EINVAL);
 	strv_free(&d);
 	config_free(&c);
 }
@@ -182,7 +239,7 @@ START_TEST(test_hint_and_ip)
 	struct config c;
 	struct netplan p;
 	struct strv d = { 0 };
-	char *hint, *ip, want[128];
+	char *hint, *ip, want[192];
 	uint8_t m[6];
 
 	cfg_tap(&c, "tap1");
@@ -190,10 +247,12 @@ START_TEST(test_hint_and_ip)
 	netplan_mac("tap1", "jack", m);
 	hint = netplan_hint(&p);
 	snprintf(want, sizeof(want), "tap1 172.21.0.1/16 -> guest 172.21.0.2 "
-	    "gw 172.21.0.1 mac 52:54:00:%02x:%02x:%02x", m[3], m[4], m[5]);
+	    "gw 172.21.0.1 mac 52:54:00:%02x:%02x:%02x guest6 "
+	    "fd00:172:21:0:5054:ff:fe%02x:%02x%02x", m[3], m[4], m[5], m[3],
+	    m[4], m[5]);
 	ck_assert_str_eq(hint, want);
 	ip = netplan_kernel_ip(&p);
-	ck_assert_str_eq(ip, "ip=172.21.0.2::172.21.0.1:255.255.0.0::eth0:off");
+	ck_assert_str_eq(ip, "ip=172.21.0.2::172.21.0.1:255.255.0.0:::off");
 	free(hint);
 	free(ip);
 	config_free(&c);
@@ -219,7 +278,7 @@ START_TEST(test_user_forwards)
 	ck_assert_uint_eq(p.nic[0].fwd[1].guest_port, 80);
 	ck_assert_str_eq(p.nic[0].fwd[2].proto, "udp");
 	ip = netplan_kernel_ip(&p);
-	ck_assert_str_eq(ip, "ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off");
+	ck_assert_str_eq(ip, "ip=10.0.2.15::10.0.2.2:255.255.255.0:::off");
 	free(ip);
 	config_free(&c);
 }
@@ -231,7 +290,7 @@ argv_line(struct config *c, enum image_type t, int fd)
 {
 	struct netplan p;
 	struct strv d = { 0 }, argv = { 0 };
-	int fds[NIC_MAX] = { fd };
+	struct nicfds fds[NIC_MAX] = { { .tap = { fd } } };
 	struct qemu_opts o = { .image = "/img/k", .type = t, .accel = "tcg",
 	    .fds = fd >= 0 ? fds : NULL, .batch = c->batch };
 	char *line;
@@ -260,7 +319,7 @@ START_TEST(test_argv_modes)
 	l = argv_line(&c, IMG_BZIMAGE, -1);
 	ck_assert_str_eq(l, "qemu-system-x86_64 -accel tcg -m 256 -smp 1 "
 	    "-kernel /img/k -append 'console=ttyS0 ip=10.0.2.15::10.0.2.2:"
-	    "255.255.255.0::eth0:off' -netdev user,id=n0,hostfwd=tcp:"
+	    "255.255.255.0:::off' -netdev user,id=n0,hostfwd=tcp:"
 	    "127.0.0.1:2222-:22 -device virtio-net-pci,netdev=n0,mac=52:54:"
 	    "00:12:34:56 -nographic");
 	free(l);
@@ -278,7 +337,7 @@ START_TEST(test_argv_modes)
 	l = argv_line(&c, IMG_MULTIBOOT, 7);
 	ck_assert_str_eq(l, "qemu-system-x86_64 -accel tcg -m 256 -smp 1 "
 	    "-kernel /img/k -append 'console=ttyS0 ip=172.21.0.2::172.21.0.1:"
-	    "255.255.0.0::eth0:off panic=-1' -netdev tap,id=n0,fd=7 -device "
+	    "255.255.0.0:::off panic=-1' -netdev tap,id=n0,fd=7 -device "
 	    "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56 -object "
 	    "filter-dump,id=cap0,netdev=n0,file=/tmp/a,,b.pcap -no-reboot "
 	    "-device isa-debug-exit,iobase=0xf4,iosize=0x04 -nographic");
@@ -306,6 +365,7 @@ netplan_suite(void)
 	tcase_add_test(tc, test_keep_capture);
 	tcase_add_test(tc, test_tap_no_default);
 	tcase_add_test(tc, test_explicit_addrs);
+	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_mac);
 	tcase_add_test(tc, test_hint_and_ip);
 	tcase_add_test(tc, test_user_forwards);

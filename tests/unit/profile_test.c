@@ -153,7 +153,7 @@ START_TEST(test_defaults)
 	config_init(&cfg);
 	ck_assert_str_eq(cfg.qemu_binary, "qemu-system-x86_64");
 	ck_assert_str_eq(cfg.qemu_accel, "kvm:tcg");
-	ck_assert_int_eq(cfg.qemu_memory, 256);
+	ck_assert_int_eq(cfg.qemu_memory, QEMU_MEMORY_AUTO);
 	ck_assert_int_eq(cfg.qemu_cpus, 1);
 	ck_assert_str_eq(cfg.qemu_initrd, "");
 	ck_assert_str_eq(cfg.qemu_append, "console=ttyS0");
@@ -416,7 +416,11 @@ END_TEST
 START_TEST(test_set_errors)
 {
 	static const char *const cases[][4] = {
-		{ "net.tapp", "x", "-o net.tapp", "-o net.tapp: unknown key" },
+		{ "net.tapp", "x", "-o net.tapp",
+		    "-o net.tapp: unknown key; did you mean net.tap?" },
+		{ "qemu.memroy", "5", NULL,
+		    "-o qemu.memroy: unknown key; did you mean qemu.memory?" },
+		{ "net.nope", "x", NULL, "-o net.nope: unknown key" },
 		{ "net.tap", "tap-with-a-long-name", "-o net.tap",
 		    "-o net.tap: name too long (max 15)" },
 		{ "test.timeout", "-3", "--timeout",
@@ -476,7 +480,7 @@ START_TEST(test_overrides)
 	ck_assert_int_eq(load(&cfg, prof, &o, &ow, &diags), -EINVAL);
 	got = joined(&diags);
 	want = xasprintf("%s:2: qemu.memory: must be between 16 and 1048576 "
-	    "MiB\n-o net.tap: name contains whitespace\n"
+	    "MiB, or \"auto\"\n-o net.tap: name contains whitespace\n"
 	    "-o bogus: expected KEY=VALUE\n", prof);
 	ck_assert_str_eq(got, want);
 	ck_assert_int_eq(cfg.test_timeout, 20);
@@ -563,6 +567,176 @@ START_TEST(test_dirs)
 }
 END_TEST
 
+/* n copies of c, malloc'd. */
+static char *
+repeat(char c, size_t n)
+{
+	char *s = xmalloc(n + 1);
+
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* profile_set must give 0, or want as its one diag. */
+static void
+expect_set(struct config *cfg, const char *key, const char *value,
+    const char *want)
+{
+	struct strv diags = { 0 };
+	int rc = profile_set(cfg, key, value, NULL, &diags);
+
+	ck_assert_msg(rc == (want ? -EINVAL : 0) && diags.n == (want ? 1 : 0),
+	    "%s: %d, %s", key, rc, diags.n ? diags.v[0] : "no diag");
+	if (want)
+		ck_assert_str_eq(diags.v[0], want);
+	strv_free(&diags);
+}
+
+/* "x,x,...": a list of n elements for -o. */
+static char *
+list_of(size_t n, const char *elem)
+{
+	char *s = xmalloc(n * (strlen(elem) + 1) + 1), *o = s;
+
+	for (size_t i = 0; i < n; i++)
+		o += sprintf(o, "%s%s", i ? "," : "", elem);
+	*o = '\0';
+	return s;
+}
+
+/* Each limit of qrun.conf(5): at it a value is taken, past it refused
+ * with its size, before any other check. */
+START_TEST(test_limits)
+{
+	struct config cfg;
+	char *s;
+
+	config_init(&cfg);
+	s = repeat('a', 1920);
+	expect_set(&cfg, "qemu.append", s, NULL);
+	free(s);
+	s = repeat('a', 1921);
+	expect_set(&cfg, "qemu.append", s,
+	    "-o qemu.append: too long: 1921 bytes, at most 1920");
+	free(s);
+	ck_assert_uint_eq(strlen(cfg.qemu_append), 1920);
+	s = repeat('/', 4096);
+	expect_set(&cfg, "qemu.initrd", s, NULL);
+	expect_set(&cfg, "test.expect", s, NULL);
+	free(s);
+	s = repeat('/', 4097);
+	expect_set(&cfg, "qemu.initrd", s,
+	    "-o qemu.initrd: too long: 4097 bytes, at most 4096");
+	expect_set(&cfg, "net.mode", s,
+	    "-o net.mode: too long: 4097 bytes, at most 4096");
+	free(s);
+	s = list_of(4096, "-s");
+	expect_set(&cfg, "qemu.args", s, NULL);
+	free(s);
+	s = list_of(4097, "-s");
+	expect_set(&cfg, "qemu.args", s,
+	    "-o qemu.args: too many elements: 4097, at most 4096");
+	free(s);
+	ck_assert_uint_eq(cfg.qemu_args.n, 4096);
+	s = repeat('a', 4097);
+	expect_set(&cfg, "qemu.args", s,
+	    "-o qemu.args: element 1 too long: 4097 bytes, at most 4096");
+	s[4096] = '\0';
+	expect_set(&cfg, "qemu.args", s, NULL);
+	free(s);
+	s = xstrdup("1:22");
+	for (int port = 2; port <= 31; port++) {
+		char *t = s;
+
+		s = xasprintf("%s,%d:22", t, port);
+		free(t);
+	}
+	expect_set(&cfg, "net.forwards", s, NULL);
+	expect_set(&cfg, "net.forwards+", "32:22", NULL);
+	expect_set(&cfg, "net.forwards+", "33:22",
+	    "-o net.forwards: too many elements: 33, at most 32");
+	free(s);
+	ck_assert_uint_eq(cfg.net_forwards.n, 32);
+	config_free(&cfg);
+}
+END_TEST
+
+/* K+ appends in place: up to the limit, and a refused element is taken
+ * back, leaving the list and its where as they were. */
+START_TEST(test_append)
+{
+	struct config cfg;
+	char *s;
+
+	config_init(&cfg);
+	expect_set(&cfg, "net.forwards", "2222:22", NULL);
+	expect_set(&cfg, "net.forwards+", "udp:2222:22", NULL);
+	expect_set(&cfg, "net.forwards+", "2222:80", "-o net.forwards: "
+	    "forward \"2222:80\": host port 2222 used twice");
+	expect_set(&cfg, "net.forwards+", "x", "-o net.forwards: "
+	    "forward \"x\": must be [tcp|udp:]HOSTPORT:GUESTPORT");
+	ck_assert_uint_eq(cfg.net_forwards.n, 2);
+	ck_assert_str_eq(cfg.net_forwards.v[1], "udp:2222:22");
+	ck_assert_ptr_null(cfg.net_forwards.v[2]);
+	expect_set(&cfg, "qemu.args", "", NULL);
+	for (int i = 0; i < 4096; i++)
+		expect_set(&cfg, "qemu.args+", "-s", NULL);
+	s = repeat('a', 4097);
+	expect_set(&cfg, "qemu.args+", s,
+	    "-o qemu.args: too many elements: 4097, at most 4096");
+	free(s);
+	ck_assert_uint_eq(cfg.qemu_args.n, 4096);
+	ck_assert_str_eq(cfg.where[K_QEMU_ARGS], "-o qemu.args");
+	config_free(&cfg);
+}
+END_TEST
+
+/*
+ * The largest inputs the limits let through all load, without timing
+ * anything: a 1 MiB profile of 4096 arguments (shown again whole),
+ * 4096 "-o qemu.args+=" and a profile of 1024 settings. Each was seconds
+ * to minutes while something was quadratic.
+ */
+START_TEST(test_limit_sized)
+{
+	struct strv o = { 0 }, diags = { 0 };
+	struct config cfg;
+	size_t w = (CONFTEXT_MAX - 64) / 4096 - 4;
+	char *text = xmalloc(CONFTEXT_MAX), *p, *got, *o_ = text;
+
+	o_ += sprintf(o_, "qemu: { args = [\n");
+	for (int i = 0; i < 4096; i++)
+		o_ += sprintf(o_, "\"%0*d\",\n", (int)w, i);
+	sprintf(o_ - 2, " ]; };\n");
+	ck_assert_uint_le(strlen(text), CONFTEXT_MAX);
+	p = put("conf/big.conf", text);
+	for (int i = 1; i < 4096; i++)		/* and the default */
+		strv_push(&o, "qemu.args+=-s");
+	ck_assert_int_eq(load(&cfg, p, NULL, NULL, &diags), 0);
+	ck_assert_uint_eq(cfg.qemu_args.n, 4096);
+	got = profile_get(&cfg, K_QEMU_ARGS);
+	ck_assert_uint_eq(strlen(got), 4 + 4096 * (w + 4) - 2);
+	free(got);
+	config_free(&cfg);
+	ck_assert_int_eq(load(&cfg, NULL, &o, NULL, &diags), 0);
+	ck_assert_uint_eq(cfg.qemu_args.n, 4096);
+	config_free(&cfg);
+	o_ = text;
+	for (int i = 0; i < 1024; i++)
+		o_ += sprintf(o_, "x%d = 1;\n", i);
+	free(p);
+	p = put("conf/many.conf", text);
+	ck_assert_int_eq(load(&cfg, p, NULL, NULL, &diags), -EINVAL);
+	ck_assert_uint_eq(diags.n, 1024);	/* each: unknown key */
+	config_free(&cfg);
+	strv_free(&diags);
+	strv_free(&o);
+	free(p);
+	free(text);
+}
+END_TEST
+
 /* The golden cases: every NAME.conf with its NAME.err, sorted. */
 static void
 golden_scan(void)
@@ -609,6 +783,9 @@ profile_suite(void)
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_batch);
 	tcase_add_test(tc, test_dirs);
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_append);
+	tcase_add_test(tc, test_limit_sized);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -148,6 +148,48 @@ START_TEST(test_parse_mac_long)
 }
 END_TEST
 
+START_TEST(test_str_distance)
+{
+	ck_assert_uint_eq(str_distance("status", "status"), 0);
+	ck_assert_uint_eq(str_distance("stauts", "status"), 1);	/* swap */
+	ck_assert_uint_eq(str_distance("timout", "timeout"), 1);	/* insert */
+	ck_assert_uint_eq(str_distance("checkk", "check"), 1);	/* delete */
+	ck_assert_uint_eq(str_distance("qemu.memroy", "qemu.memory"), 1);
+	ck_assert_uint_eq(str_distance("boot", "bxxt"), 2);
+	ck_assert_uint_eq(str_distance("", "tap"), 3);
+	ck_assert_uint_eq(str_distance("kitten", "sitting"), 3);
+	ck_assert_uint_eq(str_distance("ca", "abc"), 3);	/* OSA, not Damerau */
+	ck_assert_uint_eq(str_distance("x", "abcdefghijklmnopqrstuvwxyzabcdefg"
+	    "hijklmnopqrstuvwxyzabcdefghijkl"), SIZE_MAX);
+}
+END_TEST
+
+START_TEST(test_str_nearest)
+{
+	struct strv c = { 0 };
+	const char *words[] = { "boot", "check", "cleanup", "status", "tap",
+	    "bridge", "doctor", "shell", "help" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+		strv_push(&c, words[i]);
+	ck_assert_str_eq(str_nearest("stauts", &c, 0), "status");
+	ck_assert_str_eq(str_nearest("chekc", &c, 0), "check");
+	ck_assert_str_eq(str_nearest("bot", &c, 0), "boot");
+	ck_assert_str_eq(str_nearest("doctr", &c, 0), "doctor");
+	ck_assert_ptr_null(str_nearest("vmlinuz", &c, 0));
+	ck_assert_ptr_null(str_nearest("bogus", &c, 0));	/* 3 from boot */
+	ck_assert_str_eq(str_nearest("bogus", &c, 3), "boot");
+	ck_assert_ptr_null(str_nearest("x", &c, 0));	/* all of it */
+	ck_assert_ptr_null(str_nearest("", &c, 0));
+	strv_free(&c);
+	ck_assert_ptr_null(str_nearest("status", &c, 0));	/* none */
+	strv_push(&c, "--tap");
+	strv_push(&c, "--tip");
+	ck_assert_str_eq(str_nearest("--top", &c, 0), "--tap");	/* a tie */
+	strv_free(&c);
+}
+END_TEST
+
 Suite *
 util_suite(void)
 {
@@ -160,6 +202,8 @@ util_suite(void)
 	tcase_add_test(tc, test_ipaddr_v6);
 	tcase_add_test(tc, test_ipaddr_refuse);
 	tcase_add_test(tc, test_parse_mac_long);
+	tcase_add_test(tc, test_str_distance);
+	tcase_add_test(tc, test_str_nearest);
 	suite_add_tcase(s, tc);
 	return s;
 }
