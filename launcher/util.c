@@ -1,8 +1,8 @@
 /*
  * util.c - small helpers shared by every layer: owned string vectors,
  * allocation that cannot fail quietly, shell quoting, the parsers for
- * interface names, IPv4 addresses, MACs and bounded integers, and the
- * nearest word for "did you mean".
+ * interface names, IPv4 addresses, MACs and bounded integers, the
+ * nearest word for "did you mean", and making directories.
  */
 #include <ctype.h>
 #include <err.h>
@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <regex.h>
 
@@ -364,4 +366,23 @@ str_nearest(const char *word, const struct strv *cands, size_t max)
 			hit = cands->v[i];
 		}
 	return best <= max && best < len ? hit : NULL;
+}
+
+int
+path_mkdirs(const char *dir, mode_t mode)
+{
+	char *d = xstrdup(dir), *p = d, c;
+	int r = 0;
+
+	do {
+		p += strspn(p, "/");
+		p += strcspn(p, "/");
+		c = *p;
+		*p = '\0';
+		if (mkdir(d, mode) < 0 && errno != EEXIST)
+			r = -errno;
+		*p = c;
+	} while (r == 0 && *p != '\0');
+	free(d);
+	return r;
 }
