@@ -90,6 +90,11 @@ const char *str_nearest(const char *word, const struct strv *cands,
     size_t max);
 /* mkdir -p dir, new directories with mode. 0 or -errno. */
 int path_mkdirs(const char *dir, mode_t mode);
+/* Find a command name in path (a $PATH; NULL or "": /usr/bin:/bin) as
+ * sh does, into out: 0 (found, executable), -EACCES (found, but not
+ * executable: out names it), -ENOENT (nowhere; directories we may not
+ * search have nothing). A name with a '/' is itself (0). */
+int path_search(const char *name, const char *path, char *out, size_t len);
 
 /* ---------------------------------------------------------------- addr.c */
 

@@ -1,4 +1,4 @@
-/* util.c's paths: making directories. */
+/* util.c's paths: making directories, finding a command as sh does. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +33,40 @@ START_TEST(test_path_mkdirs)
 }
 END_TEST
 
+START_TEST(test_path_search)
+{
+	char dir[] = "/tmp/qrun-unit.XXXXXX", out[4096], *p, *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	p = xasprintf("%s/a", dir);
+	ck_assert_int_eq(path_mkdirs(p, 0700), 0);
+	f = xasprintf("%s/a/tool", dir);
+	fclose(fopen(f, "w"));
+	/* not executable: found, but -EACCES naming it */
+	free(p);
+	p = xasprintf("/nonexistent:%s/a", dir);
+	ck_assert_int_eq(path_search("tool", p, out, sizeof(out)), -EACCES);
+	ck_assert_str_eq(out, f);
+	ck_assert_int_eq(path_search("no-such-tool-qrun", p, out,
+	    sizeof(out)), -ENOENT);
+	ck_assert_int_eq(path_search("sh", "/nonexistent:/bin", out,
+	    sizeof(out)), 0);
+	ck_assert_str_eq(out, "/bin/sh");
+	ck_assert_int_eq(path_search("sh", NULL, out, sizeof(out)), 0);
+	ck_assert_int_eq(path_search("./x", p, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "./x");
+	chmod(f, 0755);
+	ck_assert_int_eq(path_search("tool", p, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, f);
+	unlink(f);
+	free(f);
+	f = xasprintf("rm -rf '%s'", dir);
+	ck_assert_int_eq(system(f), 0);
+	free(f);
+	free(p);
+}
+END_TEST
+
 Suite *
 path_suite(void)
 {
@@ -40,6 +74,7 @@ path_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_path_mkdirs);
+	tcase_add_test(tc, test_path_search);
 	suite_add_tcase(s, tc);
 	return s;
 }
