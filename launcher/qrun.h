@@ -233,6 +233,9 @@ const char *net_mode_name(enum net_mode);
 /* Look up a key by its dotted name; -1 when unknown. */
 int profile_key_index(const char *name);
 const char *profile_key_name(int idx);
+/* The key a typo most likely meant ("qemu.memroy": qemu.memory), or
+ * NULL; as -o and set suggest. */
+const char *profile_key_nearest(const char *name);
 /* Set one key from text (the -o path), recording where. 0 or -EINVAL
  * with the reason appended to diags. A where starting with '-' names the
  * key itself ("-o net.tap", "--timeout"): diags read "WHERE: reason";

@@ -215,6 +215,19 @@ join(int argc, char **argv)
 	return s;
 }
 
+/* As set (profile.c) says it: "show: qemu.memroy: unknown key; did you
+ * mean qemu.memory?". */
+static void
+unknown_key(const char *cmd, const char *key)
+{
+	const char *near = profile_key_nearest(key);
+
+	if (near != NULL)
+		warnx("%s: %s: unknown key; did you mean %s?", cmd, key, near);
+	else
+		warnx("%s: %s: unknown key", cmd, key);
+}
+
 static int
 sh_set(struct shell *sh, int argc, char **argv)
 {
@@ -263,7 +276,7 @@ sh_unset(struct shell *sh, int argc, char **argv)
 		return EXIT_QRUN;
 	}
 	if (profile_key_index(argv[1]) < 0) {
-		warnx("unset: %s: unknown key", argv[1]);
+		unknown_key("unset", argv[1]);
 		return EXIT_QRUN;
 	}
 	len = strlen(argv[1]);
@@ -286,7 +299,7 @@ sh_show(struct shell *sh, int argc, char **argv)
 	char *v;
 
 	if (argc > 1 && k < 0) {
-		warnx("show: %s: unknown key", argv[1]);
+		unknown_key("show", argv[1]);
 		return EXIT_QRUN;
 	}
 	for (int i = 0; i < K_COUNT; i++) {
@@ -686,36 +699,14 @@ split(const char *line, struct strv *out)
 	return 0;
 }
 
-static size_t
-distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), d[32][32];
-
-	if (la >= 32 || lb >= 32)
-		return 99;
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= la; i++)
-		for (size_t j = 1; j <= lb; j++) {
-			size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-
-			if (d[i - 1][j] + 1 < c)
-				c = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < c)
-				c = d[i][j - 1] + 1;
-			d[i][j] = c;
-		}
-	return d[la][lb];
-}
-
 /* By exact name or unique prefix; otherwise say why, and suggest. */
 static const struct shcmd *
 shcmd_find(const char *name, bool quiet)
 {
-	const struct shcmd *hit = NULL, *near = NULL;
-	size_t len = strlen(name), nhit = 0, best = 99, d;
+	const struct shcmd *hit = NULL;
+	struct strv names = { 0 };
+	const char *near;
+	size_t len = strlen(name), nhit = 0;
 	char list[256] = "";
 
 	for (size_t i = 0; i < nshcmds; i++) {
@@ -728,23 +719,20 @@ shcmd_find(const char *name, bool quiet)
 			    sizeof(list) - strlen(list), "%s%s",
 			    nhit > 1 ? ", " : "", shcmds[i].name);
 		}
-		if ((d = distance(name, shcmds[i].name)) < best) {
-			best = d;
-			near = &shcmds[i];
-		}
+		strv_push(&names, shcmds[i].name);
 	}
-	if (nhit == 1)
-		return hit;
-	if (quiet)
-		return NULL;
+	if (nhit == 1 || quiet)
+		goto out;
 	if (nhit > 1)
 		warnx("%s: ambiguous command (%s)", name, list);
-	else if (near && best <= 3)
+	else if ((near = str_nearest(name, &names, 0)) != NULL)
 		warnx("%s: unknown command; did you mean %s? (help lists "
-		    "them)", name, near->name);
+		    "them)", name, near);
 	else
 		warnx("%s: unknown command (help lists them)", name);
-	return NULL;
+out:
+	strv_free(&names);
+	return nhit == 1 ? hit : NULL;
 }
 
 int

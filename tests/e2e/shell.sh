@@ -112,15 +112,25 @@ if [ -n "${SHELL_DEBUG:-}" ]; then cat "$out"; fi
 # Bad input: the shell says why, keeps going, and the exit status is that
 # of the last failing command.
 bad=$TESTDIR/bad
-printf '%s\n' bogus 'set qemu.memry 1' 'set qemu.memory abc' reboot \
+printf '%s\n' rebot xyzzy 'set qemu.memry 1' 'unset qemu.memry' \
+    'show qemu.memry' 'show net.nope' 'set qemu.memory abc' reboot \
     'boot /nonexistent/vmlinuz' ready 'wait never 1' status |
     "$QRUN" -i -n none -o qemu.accel=tcg >"$bad" 2>&1
 rc=$?
+# the same words as the command line's (util.c's str_nearest)
 check "shell: unknown command suggests the closest" \
-    grep -q '^qrun: bogus: unknown command; did you mean boot?' "$bad"
+    grep -q '^qrun: rebot: unknown command; did you mean reboot?' "$bad"
+check "shell: nothing close, no suggestion" \
+    grep -q '^qrun: xyzzy: unknown command (help lists them)$' "$bad"
 want=$("$QRUN" check -n none -o qemu.memry=1 2>&1 | sed -n 's/^qrun: -o //p')
 check "shell: set of an unknown key: the validator's message ($want)" \
     grep -q "^qrun: set: $want\$" "$bad"
+check "shell: unset of an unknown key suggests as set does" \
+    grep -q "^qrun: unset: $want\$" "$bad"
+check "shell: show of an unknown key suggests as set does" \
+    grep -q "^qrun: show: $want\$" "$bad"
+check "shell: show of a key nothing like any: no suggestion" \
+    grep -q "^qrun: show: net.nope: unknown key\$" "$bad"
 want=$("$QRUN" check -n none -o qemu.memory=abc 2>&1 | sed -n 's/^qrun: -o //p')
 check "shell: set of a bad value: the validator's message ($want)" \
     grep -q "^qrun: set: $want\$" "$bad"
