@@ -146,21 +146,54 @@ check "shell: ready with no guest" \
 
 # ready and run against a guest with no network: a serial probe that
 # times out, a missing command, a command exiting 3 (the last failure:
-# the shell's status). The guest keeps running across them.
-printf '%s\n' "boot $GUESTS/vmlinuz" 'ready serial:never-printed 2' \
-    'run no-such-command-qrun' "run sh -c 'echo QRUN_TAP=\${QRUN_TAP-unset}; exit 3'" \
-    status | "$QRUN" -i -n none -o qemu.accel=tcg \
-    --initrd "$GUESTS/initrd.gz" >"$bad" 2>&1
+# the shell's status). The guest keeps running across them. Each command
+# goes in once the shell has answered the one before, waited for with a
+# deadline: the guest's console runs on meanwhile (under load too).
+out=$TESTDIR/nonet
+mkfifo "$TESTDIR/in2"
+"$QRUN" -i -n none -o qemu.accel=tcg --initrd "$GUESTS/initrd.gz" \
+    <"$TESTDIR/in2" >"$out" 2>&1 &
+spid=$!
+bg_track "$spid"
+exec 3>"$TESTDIR/in2"
+say "boot $GUESTS/vmlinuz"
+check "shell: boot with no network" until_n 1 '^QEMU pid [0-9]+: ' 30
+say 'ready serial:never-printed 2'
+check "shell: ready timeout says so, on a line of its own" until_n 1 \
+    '^qrun: ready: timeout after 2 s waiting for the guest [(]serial:never-printed[)]$' 30
+say 'run no-such-command-qrun'
+check "shell: run of a missing command" until_n 1 \
+    '^qrun: run: no-such-command-qrun: command not found$' 30
+say "run sh -c 'echo QRUN_TAP=\${QRUN_TAP-unset}; exit 3'"
+check "shell: run's command ran (net none: no QRUN_TAP), on a line of its own" \
+    until_n 1 '^QRUN_TAP=unset$' 30
+say status
+check "shell: guest still running after run" until_n 1 '^guest: running' 30
+exec 3>&-
+wait "$spid"
 rc=$?
-check "shell: ready timeout says so" \
-    grep -q '^qrun: ready: timeout after 2 s waiting for the guest (serial:never-printed)' "$bad"
-check "shell: run of a missing command" \
-    grep -q '^qrun: run: no-such-command-qrun: command not found' "$bad"
-check "shell: run's command ran (net none: no QRUN_TAP)" \
-    grep -q '^QRUN_TAP=unset' "$bad"
-check "shell: guest still running after run" grep -q '^guest: running' "$bad"
 check "shell: run sh -c 'exit 3' makes the shell exit 3 (got $rc)" [ "$rc" -eq 3 ]
-if [ -n "${SHELL_DEBUG:-}" ]; then cat "$bad"; fi
+if [ -n "${SHELL_DEBUG:-}" ]; then cat "$out"; fi
+
+# A console line the guest does not end (a prompt, a terminal's escape
+# sequences) while the shell or a run command speaks: their lines still
+# start on lines of their own. A stand-in for QEMU writes one, a second
+# after it starts, while run's command waits two seconds to print.
+out=$TESTDIR/partial
+printf '#!/bin/sh\nsleep 1\nprintf "login: \\033[6n"\nexec sleep 30\n' \
+    >"$TESTDIR/qpartial"
+chmod +x "$TESTDIR/qpartial"
+printf '%s\n' "boot $GUESTS/vmlinuz" "run sh -c 'sleep 2; echo run-says-hello'" \
+    'wait never-printed 1' status |
+    "$QRUN" -i -n none -o qemu.binary="$TESTDIR/qpartial" >"$out" 2>&1
+check "shell: the guest's unended line is shown" grep -q '^login: ' "$out"
+check "shell: run's output after it, on a line of its own" \
+    grep -q '^run-says-hello$' "$out"
+check "shell: wait's timeout after it, on a line of its own" \
+    grep -q '^qrun: wait: timeout after 1 s waiting for /never-printed/$' "$out"
+check "shell: status after it, on a line of its own" \
+    grep -q '^guest: running' "$out"
+if [ -n "${SHELL_DEBUG:-}" ]; then cat -A "$out"; fi
 printf 'help\n' | "$QRUN" shell -n none >"$bad" 2>&1
 rc=$?
 check "shell: 'qrun shell' reads commands: help lists reboot" grep -q 'reboot' "$bad"
