@@ -1,9 +1,10 @@
 #!/bin/sh
 # The shell (qrun -i) driven through a FIFO, so the test can act between
 # commands: boot the Linux guest on tap1 in a namespace, wait for its ready
-# line, ping it, reboot through QMP (same QEMU pid, "guest reset"), ping
-# again, set qemu.memory and boot again (a new QEMU with 384 MiB), quit
-# (namespace as before). Then bad input over a plain pipe.
+# line, ping it, reboot (under TCG a new QEMU on the same network), ping
+# again, set qemu.memory and reboot (now through QMP: same QEMU pid,
+# "guest reset", the memory it booted with), boot again (a new QEMU with
+# 384 MiB), quit (namespace as before). Then bad input over a plain pipe.
 . "$(dirname "$0")/lib.sh"
 need_root "shell"
 need_guests "shell" "$GUESTS/vmlinuz" "$GUESTS/initrd.gz"
@@ -69,32 +70,54 @@ check "shell: ready counts from the command ($(grep -o 'ready after [0-9.]* s' "
 check "shell: run wget against \$QRUN_GUEST_IP prints the guest's page" \
     grep -q 'qrun test guest' "$out"
 
+# Under TCG, with the settings it booted with, reboot starts a new QEMU
+# on the same network (faster than a reset: qrun(1), reboot).
 say reboot
 say "wait QRUN-GUEST-READY 90"
 say status
 until_n 2 '^guest: ' 120
+pid2=$(sed -n 's/^QEMU pid \([0-9]*\):.*/\1/p' "$out" | sed -n 2p)
 case $(status_line 2) in
-*"pid $pid1,"*) ok "shell: reboot keeps QEMU pid $pid1" ;;
-*) fail "shell: reboot keeps QEMU pid $pid1 (status: $(status_line 2))" ;;
+"guest: running, QEMU pid $pid1,"*) fail "shell: reboot under TCG: a new QEMU (still pid $pid1)" ;;
+"guest: running, QEMU pid ${pid2:-none},"*) ok "shell: reboot under TCG: a new QEMU (pid $pid2)" ;;
+*) fail "shell: reboot under TCG: a new QEMU (status: $(status_line 2))" ;;
 esac
-check "shell: reboot prints 'guest reset'" grep -q '^qrun: guest reset$' "$out"
+check "shell: reboot says why it restarts QEMU" \
+    grep -q '^TCG: restarting QEMU (faster than a reset)$' "$out"
 check "shell: ready again after the reboot" \
     [ "$(grep -c 'wait: ' "$out")" -eq 0 ]
 check "shell: host pings the guest after the reboot" pings
 
+# After set, a reboot keeps the settings the guest booted with: a reset
+# of the running QEMU (same pid, "guest reset"), still its memory.
 say "set qemu.memory 384"
-say boot
+say reboot
 say "wait QRUN-GUEST-READY 90"
 say status
 until_n 3 '^guest: ' 120
-case $(mem_line 3) in
-*"memory: 384 MiB"*) ok "shell: boot after set qemu.memory 384 has 384 MiB" ;;
-*) fail "shell: boot after set qemu.memory 384 has 384 MiB ($(mem_line 3))" ;;
-esac
 case $(status_line 3) in
-*"pid $pid1,"*) fail "shell: boot restarted QEMU (same pid $pid1)" ;;
+"guest: running, QEMU pid ${pid2:-none},"*) ok "shell: reboot after set keeps QEMU pid $pid2" ;;
+*) fail "shell: reboot after set keeps QEMU pid $pid2 (status: $(status_line 3))" ;;
+esac
+check "shell: reboot after set prints 'guest reset'" grep -q '^qrun: guest reset$' "$out"
+check "shell: reboot after set keeps the booted memory ($(mem_line 3))" \
+    [ "$(mem_line 3 | cut -d , -f 1)" = "$(mem_line 1 | cut -d , -f 1)" ]
+check "shell: ready again after the reset" \
+    [ "$(grep -c 'wait: ' "$out")" -eq 0 ]
+check "shell: host pings the guest after the reset" pings
+
+say boot
+say "wait QRUN-GUEST-READY 90"
+say status
+until_n 4 '^guest: ' 120
+case $(mem_line 4) in
+*"memory: 384 MiB"*) ok "shell: boot after set qemu.memory 384 has 384 MiB" ;;
+*) fail "shell: boot after set qemu.memory 384 has 384 MiB ($(mem_line 4))" ;;
+esac
+case $(status_line 4) in
+*"pid $pid2,"*) fail "shell: boot restarted QEMU (same pid $pid2)" ;;
 *"guest: running"*) ok "shell: boot restarted QEMU" ;;
-*) fail "shell: boot restarted QEMU ($(status_line 3))" ;;
+*) fail "shell: boot restarted QEMU ($(status_line 4))" ;;
 esac
 n=$(grep -c '^qrun: tap1 ' "$out")
 check "shell: one network setup for all boots ($n hint lines, want 1)" [ "$n" -eq 1 ]
