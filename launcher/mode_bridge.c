@@ -251,11 +251,7 @@ bridge_ensure(const struct host *h, const struct nic *nic, int *fd,
 		return *fd;
 	if ((r = port_join(h, nic, &l, &br, why, whylen)) < 0)
 		return r;
-	if (*fd < 0 && (*fd = net_tap_open(&l, nic->plain_frames)) < 0) {
-		WHY("%s: cannot open: %s", nic->tap, strerror(-*fd));
-		return *fd;
-	}
-	return 0;
+	return tapdev_open(nic, &l, fd, why, whylen);
 }
 
 static char *

@@ -78,6 +78,8 @@ int parse_mac(const char *s, uint8_t mac[6]);
 int regex_compile(regex_t *, const char *pat, char *why, size_t len);
 /* Milliseconds on the monotonic clock. */
 long mono_ms(void);
+/* Close *fd unless it is -1, and make it -1. */
+void fd_close(int *fd);
 /* Parse a decimal integer in [min, max]; 0 or -EINVAL/-ERANGE. */
 int parse_long(const char *s, long min, long max, long *out);
 /* Edit distance for "did you mean": insertions, deletions, substitutions
@@ -944,6 +946,10 @@ int tapdev_check(const struct net_link *, const struct priv *,
  * its open queue returned (or -errno, with an admin hint on EPERM). */
 int tapdev_create(const struct host *, const struct nic *,
     struct net_link *l, char *why, size_t whylen);
+/* The end of a mode's ensure: the tap's first queue in *fd, opened now
+ * unless this run made it (and has it open). 0 or -errno with why. */
+int tapdev_open(const struct nic *, const struct net_link *, int *fd,
+    char *why, size_t whylen);
 /* One journaled change for the NIC's tap; why says what failed. */
 int tapdev_change(const struct host *, const struct nic *,
     const struct jrec *, char *why, size_t whylen);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <regex.h>
 
@@ -302,6 +303,15 @@ regex_compile(regex_t *rx, const char *pat, char *why, size_t len)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* Close *fd unless it is -1, and make it -1. */
+void
+fd_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 /* Milliseconds on the monotonic clock, for deadlines and intervals. */
