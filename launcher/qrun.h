@@ -681,6 +681,10 @@ int net_send(struct net *, int ifindex, struct nl_msg *,
 int net_read(struct net *, struct nl_msg *,
     int (*parse)(struct nlmsghdr *, void *), void *arg);
 int net_nlerr(int nlerr);
+/* A request of type with flags, its header hdr first; NULL when out
+ * of memory. net_nomem frees one that did not fit and says -ENOMEM. */
+struct nl_msg *net_msg(int type, int flags, const void *hdr, size_t len);
+int net_nomem(struct nl_msg *);
 /* An ifb device (root only), down, with ifindex; -EEXIST when taken. */
 int net_ifb_create(struct net *, const char *name, int ifindex);
 /* A VXLAN link as qrun makes it: UDP port 4789, learning, no group

@@ -196,12 +196,8 @@ tc_qdisc_kind(struct net *n, int ifindex, enum tc_where w, char kind[16])
 	kind[0] = '\0';
 	/* NLM_F_ECHO: the kernel answers a single qdisc's RTM_GETQDISC as a
 	 * notification, sent back to the asker only when asked to echo. */
-	if ((msg = nlmsg_alloc_simple(RTM_GETQDISC, NLM_F_ECHO)) == NULL)
+	if ((msg = net_msg(RTM_GETQDISC, NLM_F_ECHO, &t, sizeof(t))) == NULL)
 		return -ENOMEM;
-	if (nlmsg_append(msg, &t, sizeof(t), NLMSG_ALIGNTO) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
 	rc = net_read(n, msg, parse_kind, kind);
 	if (rc == -ENOENT || rc == -EINVAL) {
 		kind[0] = '\0';
