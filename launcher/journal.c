@@ -109,22 +109,14 @@ img_parse(struct img *im, size_t len)
 static int
 img_read(int fd, struct img *im)
 {
-	size_t len = 0;
 	ssize_t got;
+	size_t len;
 
 	memset(im, 0, sizeof(*im));
 	im->buf = xmalloc(JOURNAL_MAX + 2);
-	while (len <= JOURNAL_MAX) {
-		got = pread(fd, im->buf + len, JOURNAL_MAX + 1 - len,
-		    (off_t)len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return -errno;
-		if (got == 0)
-			break;
-		len += (size_t)got;
-	}
+	if ((got = read_all(fd, im->buf, JOURNAL_MAX + 1)) < 0)
+		return (int)got;
+	len = (size_t)got;
 	if (len > JOURNAL_MAX)
 		return -EFBIG;
 	im->buf[len] = '\0';

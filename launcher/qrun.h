@@ -80,6 +80,9 @@ int regex_compile(regex_t *, const char *pat, char *why, size_t len);
 long mono_ms(void);
 /* Close *fd unless it is -1, and make it -1. */
 void fd_close(int *fd);
+/* Up to len bytes of fd from offset 0 (short reads and EINTR retried):
+ * how many, fewer only at the end of the file; or -errno. */
+ssize_t read_all(int fd, void *buf, size_t len);
 /* Parse a decimal integer in [min, max]; 0 or -EINVAL/-ERANGE. */
 int parse_long(const char *s, long min, long max, long *out);
 /* Edit distance for "did you mean": insertions, deletions, substitutions
@@ -769,6 +772,10 @@ struct jlink {
 	char name[IFNAMSIZ];
 	int ifindex;
 };
+
+/* The name and ifindex of link l, for a record (change.c). */
+struct net_link;
+void jlink_set(struct jlink *, const struct net_link *l);
 
 struct jrec {
 	enum jkind kind;

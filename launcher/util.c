@@ -305,6 +305,27 @@ regex_compile(regex_t *rx, const char *pat, char *why, size_t len)
 	return 0;
 }
 
+/* Read up to len bytes of fd from offset 0, retrying short reads and
+ * EINTR, until len or the end: the bytes read, or -errno. */
+ssize_t
+read_all(int fd, void *buf, size_t len)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < len) {
+		r = pread(fd, (char *)buf + n, len - n, (off_t)n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	return (ssize_t)n;
+}
+
 /* Close *fd unless it is -1, and make it -1. */
 void
 fd_close(int *fd)
