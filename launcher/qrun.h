@@ -56,10 +56,14 @@ struct strv {
 };
 
 void strv_push(struct strv *, const char *);
+/* Push s itself (malloc'ed; the list owns it from now on). */
+void strv_take(struct strv *, char *s);
 void strv_pushf(struct strv *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void strv_free(struct strv *);
 int strv_contains(const struct strv *, const char *);
+/* The strings with sep between them, in one new string. */
+char *strv_join(const struct strv *, const char *sep);
 
 void *xmalloc(size_t);
 void *xcalloc(size_t, size_t);

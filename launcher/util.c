@@ -63,7 +63,7 @@ xasprintf(const char *fmt, ...)
 	return s;
 }
 
-static void
+void
 strv_take(struct strv *sv, char *s)
 {
 	if (sv->n + 2 > sv->cap) {
@@ -324,6 +324,23 @@ read_all(int fd, void *buf, size_t len)
 		n += (size_t)r;
 	}
 	return (ssize_t)n;
+}
+
+/* The strings of sv with sep between them, in one new string. */
+char *
+strv_join(const struct strv *sv, const char *sep)
+{
+	size_t len = 1, off = 0, slen = strlen(sep);
+	char *all;
+
+	for (size_t i = 0; i < sv->n; i++)
+		len += strlen(sv->v[i]) + slen;
+	all = xmalloc(len);
+	all[0] = '\0';
+	for (size_t i = 0; i < sv->n; i++)
+		off += (size_t)snprintf(all + off, len - off, "%s%s",
+		    i ? sep : "", sv->v[i]);
+	return all;
 }
 
 /* Close *fd unless it is -1, and make it -1. */
