@@ -395,11 +395,35 @@ net_link_get_index(struct net *n, int ifindex, struct net_link *l)
 	return link_get(n, NULL, ifindex, l);
 }
 
+/* A dump's results: at most max elements of size bytes into out, all
+ * counted in n. */
+struct outv {
+	void *out;
+	size_t size, max, n;
+};
+
+static void
+outv_put(struct outv *o, const void *x)
+{
+	if (o->n < o->max)
+		memcpy((char *)o->out + o->n * o->size, x, o->size);
+	o->n++;
+}
+
+/* How many were kept into *np; -ENOSPC when some were not. */
+static int
+outv_end(const struct outv *o, size_t *np)
+{
+	*np = o->n < o->max ? o->n : o->max;
+	return o->n > o->max ? -ENOSPC : 0;
+}
+
+#define OUTV(p, m) { .out = (p), .size = sizeof(*(p)), .max = (m) }
+
 struct link_list {
 	const char *kind;
 	int master;		/* > 0: only the ports of this bridge */
-	struct net_link *out;
-	size_t max, n;
+	struct outv o;
 };
 
 static int
@@ -415,9 +439,7 @@ parse_link_list(struct nlmsghdr *h, void *arg)
 		return 0;
 	if (ll->master > 0 && l.master != ll->master)
 		return 0;
-	if (ll->n < ll->max)
-		ll->out[ll->n] = l;
-	ll->n++;
+	outv_put(&ll->o, &l);
 	return 0;
 }
 
@@ -431,8 +453,8 @@ link_dump(struct net *n, const char *kind, int master, struct net_link *out,
     size_t max, size_t *count)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
-	struct link_list ll = { .kind = kind, .master = master, .out = out,
-	    .max = max };
+	struct link_list ll = { .kind = kind, .master = master,
+	    .o = OUTV(out, max) };
 	struct nlattr *info;
 	struct nl_msg *msg;
 	int rc;
@@ -449,10 +471,7 @@ link_dump(struct net *n, const char *kind, int master, struct net_link *out,
 	    nla_nest_end(msg, info) < 0)))
 		return net_nomem(msg);
 	rc = net_talk(n, msg, parse_link_list, &ll);
-	*count = ll.n < max ? ll.n : max;
-	if (rc == 0 && ll.n > max)
-		rc = -ENOSPC;
-	return rc;
+	return rc < 0 ? rc : outv_end(&ll.o, count);
 }
 
 /* Every link of one kind ("tun", "bridge"). */
@@ -1177,8 +1196,7 @@ net_rule_find(struct net *n, const struct ipaddr *dst, unsigned table,
 
 struct route_list {
 	int ifindex;
-	struct net_route *out;
-	size_t max, n;
+	struct outv o;
 	struct net_route *other;	/* the first route not listed */
 	size_t nother;
 };
@@ -1205,9 +1223,7 @@ parse_route_dev(struct nlmsghdr *h, void *arg)
 			*rl->other = r;
 		return 0;
 	}
-	if (rl->n < rl->max)
-		rl->out[rl->n] = r;
-	rl->n++;
+	outv_put(&rl->o, &r);
 	return 0;
 }
 
@@ -1234,7 +1250,7 @@ int
 net_route_list_dev(struct net *n, int ifindex, struct net_route *out,
     size_t max, size_t *np, struct net_route *other, size_t *nother)
 {
-	struct route_list rl = { .ifindex = ifindex, .out = out, .max = max,
+	struct route_list rl = { .ifindex = ifindex, .o = OUTV(out, max),
 	    .other = other };
 	int rc;
 
@@ -1244,9 +1260,8 @@ net_route_list_dev(struct net *n, int ifindex, struct net_route *out,
 	if ((rc = route_dump_dev(n, AF_INET, &rl)) < 0 ||
 	    (rc = route_dump_dev(n, AF_INET6, &rl)) < 0)
 		return rc;
-	*np = rl.n < max ? rl.n : max;
 	*nother = rl.nother;
-	return rl.n > max ? -ENOSPC : 0;
+	return outv_end(&rl.o, np);
 }
 
 /* RTM_NEWROUTE (NLM_F_CREATE without EXCL: a route to the same network
@@ -1552,8 +1567,7 @@ net_fdb_del(struct net *n, int ifindex, const struct ipaddr *dst)
 
 struct fdb_list {
 	int ifindex;
-	struct ipaddr *out;
-	size_t max, n;
+	struct outv o;
 };
 
 /* One entry of an AF_BRIDGE neighbour dump: the all-zeros entries of
@@ -1582,9 +1596,7 @@ parse_fdb(struct nlmsghdr *h, void *arg)
 	    AF_INET6, -1, &a);
 	if (a.family == 0)
 		return 0;
-	if (fl->n < fl->max)
-		fl->out[fl->n] = a;
-	fl->n++;
+	outv_put(&fl->o, &a);
 	return 0;
 }
 
@@ -1595,7 +1607,7 @@ net_fdb_remotes(struct net *n, int ifindex, struct ipaddr *out, size_t max,
     size_t *np)
 {
 	struct ndmsg ndm = { .ndm_family = AF_BRIDGE, .ndm_ifindex = ifindex };
-	struct fdb_list fl = { .ifindex = ifindex, .out = out, .max = max };
+	struct fdb_list fl = { .ifindex = ifindex, .o = OUTV(out, max) };
 	struct nl_msg *msg;
 	int rc;
 
@@ -1607,8 +1619,7 @@ net_fdb_remotes(struct net *n, int ifindex, struct ipaddr *out, size_t max,
 		return -ENOMEM;
 	if ((rc = net_talk(n, msg, parse_fdb, &fl)) < 0)
 		return rc;
-	*np = fl.n < max ? fl.n : max;
-	return fl.n > max ? -ENOSPC : 0;
+	return outv_end(&fl.o, np);
 }
 
 /* -------------------------------------------------------------- taps */
