@@ -743,10 +743,11 @@ shcmd_find(const char *name, bool quiet)
 			    sizeof(list) - strlen(list), "%s%s",
 			    nhit > 1 ? ", " : "", shcmds[i].name);
 		}
-		strv_push(&names, shcmds[i].name);
 	}
 	if (nhit == 1 || quiet)
-		goto out;
+		return nhit == 1 ? hit : NULL;
+	for (size_t i = 0; i < nshcmds; i++)
+		strv_push(&names, shcmds[i].name);
 	if (nhit > 1)
 		warnx("%s: ambiguous command (%s)", name, list);
 	else if ((near = str_nearest(name, &names, 0)) != NULL)
@@ -754,9 +755,8 @@ shcmd_find(const char *name, bool quiet)
 		    "them)", name, near);
 	else
 		warnx("%s: unknown command (help lists them)", name);
-out:
 	strv_free(&names);
-	return nhit == 1 ? hit : NULL;
+	return NULL;
 }
 
 int
