@@ -130,6 +130,7 @@ show(struct shell *sh, char *buf, size_t n)
 	if (nl != NULL) {
 		k = (size_t)(nl + 1 - sh->disp);
 		repl_output(sh->disp, k);
+		sh->mid_line = false;
 		sh->disp_len -= k;
 		memmove(sh->disp, sh->disp + k, sh->disp_len);
 	}
