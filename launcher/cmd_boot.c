@@ -581,13 +581,16 @@ prepare_batch(struct boot *b, struct vm_spec *s)
 	return 0;
 }
 
-/* The host facts that finish the plan (a bridge's networks); 0 or 125. */
+/* The host facts that finish the plan (a bridge's networks), then what
+ * each NIC takes against other runs (a switch's slot; dry: only look);
+ * 0 or 125. */
 static int
-boot_facts(struct boot *b)
+boot_facts(struct boot *b, bool dry)
 {
 	char why[512];
 
-	if (runnet_facts(&b->plan, &b->priv, why, sizeof(why)) == 0)
+	if (runnet_facts(&b->plan, &b->priv, why, sizeof(why)) == 0 &&
+	    runnet_claim(&b->rn, &b->plan, dry, why, sizeof(why)) == 0)
 		return 0;
 	warnx("%s", why);
 	return EXIT_QRUN;
@@ -692,7 +695,7 @@ cmd_boot(struct opts *o)
 	runnet_init(&b.rn, &b.plan, &b.priv);
 	if ((r = boot_load(o, &b.cfg, &b.plan, &b.priv)) != 0 ||
 	    (r = image_load(&b.priv, b.image, &b.type)) != 0 ||
-	    (r = boot_facts(&b)) != 0 ||
+	    (r = boot_facts(&b, o->dry_run)) != 0 ||
 	    (r = prepare_ready(&b, o, false)) != 0)
 		goto out;
 	host_facts(&b, &b.qo, o);

@@ -22,6 +22,7 @@ static const struct netmode *const modes[] = {
 	[NET_TAP] = &netmode_tap,
 	[NET_BRIDGE] = &netmode_bridge,
 	[NET_NONE] = NULL,
+	[NET_SWITCH] = &netmode_switch,
 };
 
 const char *
@@ -117,7 +118,8 @@ static void
 plan_mac(const struct config *c, const char *user, struct nic *nic,
     struct strv *diags)
 {
-	if (c->net_mac[0] == '\0')
+	nic->mac_given = c->net_mac[0] != '\0';
+	if (!nic->mac_given)
 		netplan_mac(nic->mode->host_tap ? nic->tap : "user", user,
 		    nic->mac);
 	else if (parse_mac(c->net_mac, nic->mac) < 0)
@@ -192,6 +194,7 @@ netplan_make(const struct config *c, const char *user, struct netplan *p,
 		return 0;
 	p->n = 1;
 	nic->guest.prefix = -1;
+	nic->sw = -1;
 	nic->plain_frames = c->net_capture[0] != '\0';
 	snprintf(nic->model, sizeof(nic->model), "%s", c->net_model);
 	nic->mode->plan(c, user, nic, diags);
@@ -201,6 +204,20 @@ netplan_make(const struct config *c, const char *user, struct netplan *p,
 	plan_netem(c, nic, diags);
 	plan_queues(c, nic, diags);
 	return diags->n == before ? 0 : -EINVAL;
+}
+
+void
+netplan_take_slot(struct nic *nic, int k, const char *user)
+{
+	char tap[IFNAMSIZ];
+
+	nic->slot = k;
+	snprintf(nic->tap, sizeof(nic->tap), "%s", slot_tap(nic->sw, k, tap));
+	nic->guest = ipaddr_add(&nic->host, k);
+	if (!nic->mac_given)
+		netplan_mac(nic->tap, user, nic->mac);
+	if (nic->host6.family)
+		nic->guest6 = ipaddr_eui64(&nic->host6, nic->mac);
 }
 
 const struct nic *

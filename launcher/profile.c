@@ -56,7 +56,7 @@ struct val {
 #define STR_MAX 4096
 #define APPEND_MAX 1920
 #define ARGS_MAX 4096
-#define FORWARDS_MAX 32
+#define FORWARDS_MAX FWD_MAX
 
 /* A check appends one reason per problem to why (nothing when fine). */
 typedef void check_fn(const struct val *, struct strv *why);
@@ -127,6 +127,8 @@ static const struct key keys[K_COUNT] = {
 	[K_NET_VHOST] = { "net.vhost", STR(net_vhost, "auto", check_vhost) },
 	[K_NET_QUEUES] = { "net.queues", INT(net_queues, 1, 1, QUEUE_MAX,
 	    "must be between 1 and 16") },
+	[K_NET_SLOT] = { "net.slot", INT(net_slot, 0, 0, SLOT_MAX,
+	    "must be between 1 and 253, or 0 for the first free slot") },
 	[K_TEST_TIMEOUT] = { "test.timeout", INT(test_timeout, 0, 0, 86400,
 	    "must be between 0 and 86400 seconds") },
 	[K_TEST_EXPECT] = { "test.expect", STR(test_expect, "", check_regex) },
@@ -143,7 +145,7 @@ static const struct key keys[K_COUNT] = {
 static const char *const groups[] = { "qemu", "net", "test" };
 static const char *const modes[] = {
 	[NET_USER] = "user", [NET_TAP] = "tap", [NET_BRIDGE] = "bridge",
-	[NET_NONE] = "none",
+	[NET_NONE] = "none", [NET_SWITCH] = "switch",
 };
 
 /* The reason for each type mismatch. */
@@ -196,7 +198,7 @@ static void
 check_mode(const struct val *v, struct strv *why)
 {
 	if (mode_parse(v->s) < 0)
-		strv_push(why, "must be user, tap, bridge or none");
+		strv_push(why, "must be user, tap, bridge, switch or none");
 }
 
 /* Taps and bridges; their names also go into QEMU's -netdev option
