@@ -9,7 +9,10 @@
  *
  * The bridge is a shared resource (share.c): the first run that holds it
  * makes it, journaling into the switch's shared journal, and the last
- * one's undo removes it; a run's own journal holds its tap only.
+ * one's undo removes it; a run's own journal holds its tap only. A
+ * policy rule (rule.c) keeps the switch from forwarding to other lab
+ * networks, so two developers' switches stay apart even where the host
+ * routes.
  *
  * DHCP: one dnsmasq per switch (the DHCP engineer's dnsmasq module, not
  * on main yet) belongs in switch_make: started by the first holder,
@@ -106,6 +109,25 @@ make_step(const struct host *h, struct journal *j, enum jkind kind,
 	return change_do(j, h->net, &rec, 0, why, whylen);
 }
 
+/* No forwarding from the switch to the lab networks (rule.c), the other
+ * developers' switches and taps among them. */
+static int
+switch_fence(const struct host *h, struct journal *j, const struct nic *nic,
+    const struct net_link *br, char *why, size_t whylen)
+{
+	struct ipaddr lab;
+	int r;
+
+	if ((r = ipaddr_parse("172.16.0.0/12", IPA_V4 | IPA_PREFIX,
+	    &lab)) < 0 || (r = make_step(h, j, J_RULE_ADD, br, &lab, why,
+	    whylen)) < 0 || !nic->host6.family)
+		return r;
+	if ((r = ipaddr_parse("fd00:172::/32", IPA_V6 | IPA_PREFIX,
+	    &lab)) < 0)
+		return r;
+	return make_step(h, j, J_RULE_ADD, br, &lab, why, whylen);
+}
+
 /*
  * The first holder makes qbrN: checked (no such link yet, addresses
  * hostaddr.c allows), created with a MAC of its own (fixed, so ports
@@ -143,7 +165,8 @@ switch_make(const struct host *h, const struct nic *nic, struct journal *j,
 	 * (see the top of this file). */
 	if ((r = make_step(h, j, J_ADDR_ADD, &br, &nic->host, why,
 	    whylen)) < 0 || (nic->host6.family && (r = make_step(h, j,
-	    J_ADDR_ADD, &br, &nic->host6, why, whylen)) < 0))
+	    J_ADDR_ADD, &br, &nic->host6, why, whylen)) < 0) ||
+	    (r = switch_fence(h, j, nic, &br, why, whylen)) < 0)
 		return r;
 	return make_step(h, j, J_LINK_UP, &br, NULL, why, whylen);
 }

@@ -805,6 +805,7 @@ int net_route_del(struct net *, const struct net_route *);
  *     vxlan-create VX@IDX VNI DEV@IDX|- LOCAL|- MTU
  *     fdb-add VX@IDX REMOTE           fdb-del VX@IDX REMOTE
  *     vxlan-delete VX@IDX VNI DEV@IDX|- LOCAL|- MTU
+ *     rule-add BR@IDX DST/P           (iif BR to DST prohibit: rule.c)
  *     dir NAME                        (in the state dir)
  *     hold NAME                       (a shared resource: share.c)
  *     nat-table                       (nftables table inet qrun)
@@ -819,7 +820,7 @@ enum jkind {
 	J_BRIDGE_CREATE, J_ADDR_DEL, J_ROUTE_ADD, J_ROUTE_DEL, J_RELEASE,
 	J_BRIDGE_DELETE, J_DIR, J_HOLD, J_INFO, J_NAT_TABLE, J_NAT,
 	J_FORWARDING, J_VXLAN_CREATE, J_FDB_ADD, J_FDB_DEL, J_VXLAN_DELETE,
-	J_IFB_CREATE, J_QDISC_ADD, J_REDIRECT,
+	J_IFB_CREATE, J_QDISC_ADD, J_REDIRECT, J_RULE_ADD,
 };
 
 struct jlink {
@@ -1026,6 +1027,21 @@ int slot_peek(const char *state, int sw, int want, int *k, pid_t *holder);
 /* qrun cleanup: remove the index of every switch of the state dir dfd
  * (this namespace's) whose slots are all free; how many went. */
 int slot_sweep(int dfd);
+
+/* ---------------------------------------------------------------- rule.c */
+
+/* The policy rule of a switch (before the main table: rules that send
+ * the lab networks elsewhere come after it): what comes in on qbrN and
+ * would be routed to dst is refused ("ip rule add iif qbrN to DST
+ * prohibit pref RULE_PREF"), so no switch forwards to another. */
+#define RULE_PREF	1720
+
+/* Through rtnetlink; ifindex is the link's, called name. -EEXIST when
+ * the rule is there, -ENOENT when deleting one that is not. */
+int rule_prohibit_add(struct net *, int ifindex, const char *name,
+    const struct ipaddr *dst);
+int rule_prohibit_del(struct net *, int ifindex, const char *name,
+    const struct ipaddr *dst);
 
 /* -------------------------------------------------------------- tapdev.c */
 
