@@ -43,7 +43,7 @@ cmd_cleanup(struct opts *o)
 	struct priv pv;
 	struct net *n = NULL;
 	char *state;
-	int r;
+	int r, dfd;
 
 	(void)o;
 	priv_init(&pv);
@@ -62,6 +62,10 @@ cmd_cleanup(struct opts *o)
 	}
 	replay_say(&rep);
 	r = rep.failed ? EXIT_QRUN : EXIT_OK;
+	if (state_open(state, false, &dfd) == 0) {
+		(void)slot_sweep(dfd);	/* a killed last holder's index */
+		close(dfd);
+	}
 out:
 	net_close(n);
 	priv_net(&pv, false);
