@@ -305,7 +305,8 @@ check_model(const struct val *v, struct strv *why)
 		    "must be a QEMU NIC model such as virtio-net-pci");
 }
 
-/* "[tcp|udp:]HOSTPORT:GUESTPORT": 0, -EINVAL (shape) or -ERANGE (port). */
+/* "[tcp|udp:]HOSTPORT:GUESTPORT": 0, -EINVAL (shape) or -ERANGE (port);
+ * HOSTPORT 0 (qrun picks a free one) gives -ENOTSUP for udp. */
 static int
 forward_parse(const char *s, char proto[4], long *host, long *guest)
 {
@@ -326,10 +327,12 @@ forward_parse(const char *s, char proto[4], long *host, long *guest)
 		strcpy(proto, "tcp");
 	else
 		return -EINVAL;
-	r1 = parse_long(f[n - 2], 1, 65535, host);
+	r1 = parse_long(f[n - 2], 0, 65535, host);
 	r2 = parse_long(f[n - 1], 1, 65535, guest);
 	if (r1 == -EINVAL || r2 == -EINVAL)
 		return -EINVAL;
+	if (r1 == 0 && *host == 0 && proto[0] == 'u')
+		return -ENOTSUP;
 	return r1 < 0 || r2 < 0 ? -ERANGE : 0;
 }
 
@@ -351,11 +354,18 @@ check_forwards(const struct val *v, struct strv *why)
 			    "[tcp|udp:]HOSTPORT:GUESTPORT", s);
 			continue;
 		}
-		if (r < 0) {
-			strv_pushf(why, "forward \"%s\": port must be 1..65535",
-			    s);
+		if (r == -ENOTSUP) {
+			strv_pushf(why, "forward \"%s\": only tcp forwards "
+			    "may have qrun pick the host port (0)", s);
 			continue;
 		}
+		if (r < 0) {
+			strv_pushf(why, "forward \"%s\": port must be 1..65535 "
+			    "(host port 0: qrun picks one)", s);
+			continue;
+		}
+		if (host == 0)	/* picked: never the same twice */
+			continue;
 		bit = (proto[0] == 'u') * 65536 + host;
 		if (seen[bit / 8] & (1 << bit % 8))
 			strv_pushf(why, "forward \"%s\": host port %ld used "

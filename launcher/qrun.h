@@ -468,6 +468,8 @@ struct claim {
 	pid_t prev;		/* its last holder: runnet_up replays that
 				 * journal if the run died */
 	struct slot slot;	/* a switch slot held (slot.c), k 0: none */
+	int port_fd[FWD_MAX];	/* sockets keeping picked host ports */
+	size_t nport;
 };
 
 struct netmode {

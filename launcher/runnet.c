@@ -83,6 +83,12 @@ runnet_info(struct runnet *rn, const char *image)
 		journal_info(j, "guest6", "%s", ipaddr_str(&nic->guest6, b));
 	if (nic)
 		journal_info(j, "mac", "%s", mac_str(nic->mac, b));
+	for (size_t i = 0; nic && nic->mode->slirp && i < nic->nfwd; i++) {
+		if (strcmp(nic->fwd[i].proto, "tcp") != 0)
+			continue;
+		snprintf(b, sizeof(b), "port-%u", nic->fwd[i].guest_port);
+		journal_info(j, b, "%u", nic->fwd[i].host_port);
+	}
 	abs = realpath(image, NULL);
 	journal_info(j, "image", "%s", abs ? abs : image);
 	free(abs);
@@ -568,6 +574,11 @@ runnet_down(struct runnet *rn, char *why, size_t whylen)
 		lock_release(rn->lock_fd[i]);
 		rn->lock_fd[i] = -1;
 		slot_release(&rn->claim[i].slot);
+		lock_release(rn->claim[i].lock_fd);
+		rn->claim[i].lock_fd = -1;
+		for (size_t k = 0; k < rn->claim[i].nport; k++)
+			close(rn->claim[i].port_fd[k]);
+		rn->claim[i].nport = 0;
 	}
 	memset(rn->ifb, 0, sizeof(rn->ifb));
 	net_close(rn->net);

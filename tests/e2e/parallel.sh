@@ -1,0 +1,61 @@
+#!/bin/sh
+# Parallel runs without collisions (issue 17): eight user-mode runs with
+# the forward "tcp:0:80" at once: qrun picks eight distinct free host
+# ports, says each in the hint, status --json and QRUN_PORT_80, and each
+# port reaches its own guest.
+. "$(dirname "$0")/lib.sh"
+need_root "parallel"
+need_guests "parallel" "$GUESTS/vmlinuz" "$GUESTS/initrd.gz"
+
+# The test guest plus /cgi-bin/id: its kernel command line, which names
+# the run (qrun_id=N).
+INITRD=$TESTDIR/initrd.gz
+mkdir -p "$TESTDIR/extra/www/cgi-bin"
+printf '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\ncat /proc/cmdline\n' \
+    >"$TESTDIR/extra/www/cgi-bin/id"
+chmod 0755 "$TESTDIR/extra/www/cgi-bin/id"
+cp "$GUESTS/initrd.gz" "$INITRD"
+(cd "$TESTDIR/extra" && find www | cpio -o -H newc -R 0:0 --quiet) | gzip >>"$INITRD"
+
+netns_make NS
+before=$(snapshot "$NS")
+pids=""
+for i in 1 2 3 4 5 6 7 8; do
+	ip netns exec "$NS" "$QRUN" -n user -o net.forwards=tcp:0:80 \
+	    -o qemu.accel=tcg -o "qemu.append=console=ttyS0 qrun_id=$i" \
+	    --serial-log "$TESTDIR/u$i.log" --initrd "$INITRD" "$GUESTS/vmlinuz" \
+	    --run sh -c 'echo "QRUN_PORT_80=$QRUN_PORT_80"; sleep 600' \
+	    >"$TESTDIR/u$i.out" 2>"$TESTDIR/u$i.err" </dev/null &
+	bg_track $!
+	pids="$pids $!"
+done
+ports=""
+for i in 1 2 3 4 5 6 7 8; do
+	if ! wait_line "$TESTDIR/u$i.out" '^QRUN_PORT_80=' 150; then
+		fail "u$i: ready with QRUN_PORT_80 ($(tail -n 2 "$TESTDIR/u$i.err"))"
+		continue
+	fi
+	wait_line "$TESTDIR/u$i.log" QRUN-GUEST-READY 150 ||
+	    fail "u$i: guest ready ($(tail -n 2 "$TESTDIR/u$i.err"))"
+	p=$(sed -n 's/^QRUN_PORT_80=//p' "$TESTDIR/u$i.out")
+	ports="$ports $p"
+	check "u$i: the hint names port $p" \
+	    grep -q "tcp 127.0.0.1:$p -> guest 80" "$TESTDIR/u$i.err"
+	id=$(in_ns "$NS" timeout 20 wget -q -T 10 -O - "http://127.0.0.1:$p/cgi-bin/id" 2>&1)
+	case $id in
+	*"qrun_id=$i"*) ok "u$i: port $p reaches its own guest" ;;
+	*) fail "u$i: port $p reaches its own guest (got: $id)" ;;
+	esac
+done
+n=$(echo $ports | tr ' ' '\n' | grep -c '^[0-9][0-9]*$')
+d=$(echo $ports | tr ' ' '\n' | grep . | sort -u | wc -l)
+check "eight distinct host ports ($ports)" [ "$n$d" = 88 ]
+js=$(in_ns "$NS" "$QRUN" status --json 2>&1 | tr -d ' \n\t')
+set -- $ports
+case $js in
+*"\"port-80\":\"$1\""*) ok "status --json: port-80 of a run" ;;
+*) fail "status --json: port-80 of a run ($js)" ;;
+esac
+for p in $pids; do kill -TERM "$p" 2>/dev/null; done
+for p in $pids; do wait "$p" 2>/dev/null; done
+check "namespace unchanged after eight user-mode runs" [ "$before" = "$(snapshot "$NS")" ]
