@@ -14,7 +14,7 @@
 
 #include "qrun.h"
 
-#define TAP_MAX		11	/* tap11 -> 172.31, the last private /16 */
+#define TAP_MAX		NETPLAN_TAP_MAX
 
 /* The modes by net.mode; NULL: no NIC at all. */
 static const struct netmode *const modes[] = {
@@ -204,6 +204,19 @@ netplan_make(const struct config *c, const char *user, struct netplan *p,
 	plan_netem(c, nic, diags);
 	plan_queues(c, nic, diags);
 	return diags->n == before ? 0 : -EINVAL;
+}
+
+void
+netplan_take_tap(struct nic *nic, const char *tap, const char *user)
+{
+	snprintf(nic->tap, sizeof(nic->tap), "%s", tap);
+	(void)netplan_tap_default(tap, &nic->host, &nic->guest);
+	nic->gw = nic->host;
+	nic->gw.prefix = -1;
+	if (!nic->mac_given)
+		netplan_mac(nic->tap, user, nic->mac);
+	if (nic->v6_default && netplan_tap_default6(tap, &nic->host6) == 0)
+		nic->guest6 = ipaddr_eui64(&nic->host6, nic->mac);
 }
 
 void

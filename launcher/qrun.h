@@ -351,6 +351,7 @@ int bootmem_initrd(const char *path, uint64_t *size, uint64_t *unpacked);
  * netmode (netplan.c's table): a new mode is one file and one row.
  */
 #define NIC_MAX		8
+#define NETPLAN_TAP_MAX	11	/* tap11 -> 172.31, the last private /16 */
 #define QUEUE_MAX	16	/* net.queues: a tap's queues for QEMU */
 #define FWD_MAX		32	/* net.forwards of a NIC */
 #define SLOT_MAX	253	/* a switch's slots: guests .2 to .254 */
@@ -528,6 +529,9 @@ int netplan_names(const struct config *, struct nic *, bool bridge,
  * guest 172.(20+N).0.(k+1) and its SLAAC address, the MAC derived from
  * (qtapN-k, user) unless net.mac set it. */
 void netplan_take_slot(struct nic *, int k, const char *user);
+/* Pure: finish a tap NIC whose tap net.tap "auto"'s claim took: tapN's
+ * lab addresses (IPv6 too unless off), the MAC from (tap, user). */
+void netplan_take_tap(struct nic *, const char *tap, const char *user);
 /* Pure: decide vhost for every NIC (net.vhost "auto": when usable, i.e.
  * /dev/vhost-net opens, and the accelerator is KVM), once the
  * accelerator is known. */

@@ -143,9 +143,9 @@ nic_lock(struct runnet *rn, size_t i, pid_t *prev, int *fd, char *why,
 	pid_t holder = 0;
 	int r;
 
-	if (cl->slot.k != 0) {
+	if (cl->slot.k != 0 || cl->lock_fd >= 0) {	/* the claim's */
 		*prev = cl->prev;
-		*fd = cl->slot.lock_fd;
+		*fd = cl->slot.k != 0 ? cl->slot.lock_fd : cl->lock_fd;
 		return 0;
 	}
 	r = lock_take(rn->state, nic->tap, &rn->lock_fd[i], &holder, prev);

@@ -2,7 +2,8 @@
 # Parallel runs without collisions (issue 17): eight user-mode runs with
 # the forward "tcp:0:80" at once: qrun picks eight distinct free host
 # ports, says each in the hint, status --json and QRUN_PORT_80, and each
-# port reaches its own guest.
+# port reaches its own guest; four batch runs with net.tap "auto" take
+# four distinct taps.
 . "$(dirname "$0")/lib.sh"
 need_root "parallel"
 need_guests "parallel" "$GUESTS/vmlinuz" "$GUESTS/initrd.gz"
@@ -59,3 +60,30 @@ esac
 for p in $pids; do kill -TERM "$p" 2>/dev/null; done
 for p in $pids; do wait "$p" 2>/dev/null; done
 check "namespace unchanged after eight user-mode runs" [ "$before" = "$(snapshot "$NS")" ]
+
+# net.tap "auto" in parallel: four batch runs of the multiboot kernel take
+# four distinct taps (the first free of tap0..tap11, tapN's addresses),
+# all pass, and the namespace is as before.
+netns_make NT
+in_ns "$NT" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+    net.ipv6.conf.default.disable_ipv6=1
+before=$(snapshot "$NT")
+pids=""
+for i in 1 2 3 4; do
+	ip netns exec "$NT" "$QRUN" -n tap -t auto -o qemu.accel=tcg \
+	    --timeout 60 --success-code 0 -o 'qemu.append=lines=3 exit=0' \
+	    "$GUESTS/mbtest.elf" >"$TESTDIR/a$i.out" 2>&1 </dev/null &
+	bg_track $!
+	pids="$pids $!"
+done
+rcs=""
+for p in $pids; do wait "$p"; rcs="$rcs$?"; done
+check "tap auto: four parallel batch runs pass (exits $rcs)" [ "$rcs" = 0000 ]
+taps=$(sed -n 's/^qrun: \(tap[0-9]*\) 172\.\([0-9]*\)\.0\.1\/16 -> guest 172\.\2\.0\.2 .*/\1/p' \
+    "$TESTDIR"/a*.out | sort -u | tr '\n' ' ')
+check "tap auto: four distinct taps with their lab addresses ($taps)" \
+    [ "$taps" = "tap0 tap1 tap2 tap3 " ]
+check "tap auto: namespace as before" [ "$before" = "$(snapshot "$NT")" ]
+expect_rc 125 "tap auto: with net.host_addr set is refused" \
+    in_ns "$NT" "$QRUN" -n tap -t auto -o net.host_addr=10.9.0.1/24 \
+    --dry-run "$GUESTS/mbtest.elf"

@@ -399,6 +399,37 @@ START_TEST(test_switch)
 }
 END_TEST
 
+/* net.tap "auto": no tap until the claim; then tapN's lab addresses. */
+START_TEST(test_tap_auto)
+{
+	struct config c;
+	struct netplan p;
+	struct strv d = { 0 };
+	char b[IPADDR_STRLEN], *hint;
+	uint8_t mac[6];
+
+	cfg_tap(&c, "auto");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
+	ck_assert(p.nic[0].tap_auto);
+	hint = netplan_hint(&p);
+	ck_assert(strncmp(hint, "tap auto: the first free", 24) == 0);
+	free(hint);
+	netplan_take_tap(&p.nic[0], "tap3", "jack");
+	ck_assert_str_eq(p.nic[0].tap, "tap3");
+	ck_assert_str_eq(ipaddr_cidr(&p.nic[0].host, b), "172.23.0.1/16");
+	ck_assert_str_eq(ipaddr_str(&p.nic[0].guest, b), "172.23.0.2");
+	ck_assert_str_eq(ipaddr_cidr(&p.nic[0].host6, b), "fd00:172:23::1/64");
+	netplan_mac("tap3", "jack", mac);
+	ck_assert_mem_eq(p.nic[0].mac, mac, 6);
+	set_str(&c.net_guest_addr, "172.23.0.9");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), -EINVAL);
+	ck_assert(strstr(d.v[0], "net.guest_addr: not with net.tap "
+	    "\"auto\"") != NULL);
+	strv_free(&d);
+	config_free(&c);
+}
+END_TEST
+
 Suite *
 netplan_suite(void)
 {
@@ -416,6 +447,7 @@ netplan_suite(void)
 	tcase_add_test(tc, test_argv_modes);
 	tcase_add_test(tc, test_accel);
 	tcase_add_test(tc, test_switch);
+	tcase_add_test(tc, test_tap_auto);
 	suite_add_tcase(s, tc);
 	return s;
 }
