@@ -1266,6 +1266,9 @@ int access_file_check(const char *path, char *why, size_t whylen);
  * "TAP: not granted to USER by PATH" (or the reason the list is refused). */
 int access_check(const struct priv *, const char *tap, const char *bridge,
     char *why, size_t whylen);
+/* Is name a switch's bridge qbrN or slot tap qtapN-K? 0 with qbrN in sw,
+ * else -EINVAL. Pure. */
+int access_switch_of(const char *name, char sw[IFNAMSIZ]);
 /* May pv put a on a host interface (netcap: the list's addrs)? 0, or
  * -EPERM with why. */
 int access_addr_check(const struct priv *, const char *ifname,

@@ -110,6 +110,19 @@ case $js in
 *) fail "status --json: switch and slot ($js)" ;;
 esac
 
+st=$(in_ns "$NS" "$QRUN" status 2>&1)
+case $st in
+*"SWITCH"*"qbr1     1     qtap1-1         172.21.0.2      $p1"*"qbr1     2     qtap1-2         172.21.0.3      $p2"*"qbr1     3     qtap1-3         172.21.0.4      $p3"*"qbr2     1     qtap2-1         172.22.0.2      $pd"*)
+	ok "status lists the switches, their slots and holders" ;;
+*) fail "status lists the switches, their slots and holders ($st)" ;;
+esac
+tl=$(in_ns "$NS" "$QRUN" tap list 2>&1)
+case $tl in
+*"qtap1-2"*"SWITCH"*"qbr1     2     qtap1-2         172.21.0.3      $p2"*)
+	ok "tap list shows the slot taps and who holds each slot" ;;
+*) fail "tap list shows the slot taps and who holds each slot ($tl)" ;;
+esac
+
 # --- kill -9 of g2: the others go on; cleanup removes only its tap ---
 kill -KILL "$p2"
 { wait "$p2"; } 2>/dev/null
