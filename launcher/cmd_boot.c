@@ -633,12 +633,15 @@ host_facts(struct boot *b, struct qemu_opts *qo, const struct opts *o)
 		accel_say(&b->accel, o->dry_run);
 }
 
+/* The hint: one "qrun: " line per NIC. */
 static void
 boot_hint(const struct boot *b)
 {
-	char *hint = netplan_hint(&b->plan);
+	char *hint = netplan_hint(&b->plan), *line, *save = NULL;
 
-	warnx("%s", hint);
+	for (line = strtok_r(hint, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		warnx("%s", line);
 	free(hint);
 }
 

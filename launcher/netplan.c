@@ -181,28 +181,67 @@ netplan_vhost(struct netplan *p, const char *accel, bool usable)
 	}
 }
 
+/* One NIC from c (the profile's net group, or a net.extra group). */
+static void
+plan_nic(const struct config *c, const char *user, struct nic *nic,
+    int index, struct strv *diags)
+{
+	nic->index = index;
+	nic->guest.prefix = -1;
+	nic->sw = -1;
+	nic->plain_frames = index == 0 && c->net_capture[0] != '\0';
+	snprintf(nic->model, sizeof(nic->model), "%s", c->net_model);
+	nic->mode->plan(c, user, nic, diags);
+	plan_mac(c, user, nic, diags);
+	if (nic->mode->slirp && index > 0 && !nic->mac_given) {
+		char name[16];	/* two user-mode NICs: two MACs */
+
+		snprintf(name, sizeof(name), "user%d", index);
+		netplan_mac(name, user, nic->mac);
+	}
+	if (nic->host6.family && !nic->guest6.family)
+		nic->guest6 = ipaddr_eui64(&nic->host6, nic->mac);
+	plan_netem(c, nic, diags);
+	plan_queues(c, nic, diags);
+}
+
+/* Two NICs of one run on one named tap would fight over it. */
+static void
+plan_distinct(const struct config *c, const struct netplan *p,
+    struct strv *diags)
+{
+	for (size_t i = 1; i < p->n; i++)
+		for (size_t k = 0; k < i; k++)
+			if (p->nic[i].mode->host_tap && p->nic[k].mode->host_tap &&
+			    p->nic[i].sw < 0 && !p->nic[i].tap_auto &&
+			    strcmp(p->nic[i].tap, p->nic[k].tap) == 0) {
+				strv_pushf(diags, "%s: net.extra[%zu]: tap %s "
+				    "is NIC %zu's already",
+				    c->where[K_NET_EXTRA], i, p->nic[i].tap,
+				    k + 1);
+				return;
+			}
+}
+
 int
 netplan_make(const struct config *c, const char *user, struct netplan *p,
     struct strv *diags)
 {
 	size_t before = diags->n;
-	struct nic *nic = &p->nic[0];
+	const struct config *x;
 
 	memset(p, 0, sizeof(*p));
 	p->keep = c->net_keep;
-	if ((nic->mode = modes[c->net_mode]) == NULL)
-		return 0;
-	p->n = 1;
-	nic->guest.prefix = -1;
-	nic->sw = -1;
-	nic->plain_frames = c->net_capture[0] != '\0';
-	snprintf(nic->model, sizeof(nic->model), "%s", c->net_model);
-	nic->mode->plan(c, user, nic, diags);
-	plan_mac(c, user, nic, diags);
-	if (nic->host6.family && !nic->guest6.family)
-		nic->guest6 = ipaddr_eui64(&nic->host6, nic->mac);
-	plan_netem(c, nic, diags);
-	plan_queues(c, nic, diags);
+	if ((p->nic[0].mode = modes[c->net_mode]) != NULL)
+		plan_nic(c, user, &p->nic[p->n++], 0, diags);
+	for (size_t i = 0; i < c->net_nextra; i++) {
+		x = &c->net_extra[i];
+		if ((p->nic[p->n].mode = modes[x->net_mode]) == NULL)
+			continue;	/* mode "none": no NIC */
+		plan_nic(x, user, &p->nic[p->n], (int)p->n, diags);
+		p->n++;
+	}
+	plan_distinct(c, p, diags);
 	return diags->n == before ? 0 : -EINVAL;
 }
 
