@@ -12,7 +12,8 @@
  * one's undo removes it; a run's own journal holds its tap only. A
  * policy rule (rule.c) keeps the switch from forwarding to other lab
  * networks, so two developers' switches stay apart even where the host
- * routes.
+ * routes. With net.vxlan the first holder also gives qbrN a VXLAN port
+ * to other hosts (vxlan.c), and bridge and taps the underlay's MTU - 50.
  *
  * DHCP: one dnsmasq per switch (the DHCP engineer's dnsmasq module, not
  * on main yet) belongs in switch_make: started by the first holder,
@@ -28,6 +29,36 @@
 #include "qrun.h"
 
 #define WHY(...) snprintf(why, whylen, __VA_ARGS__)
+
+/* net.vxlan: the switch's port to other hosts (vxlan.c), into nic->vx. */
+static void
+plan_vxlan(const struct config *c, struct nic *nic, struct strv *diags)
+{
+	const struct strv *rl = &c->net_vxlan_remotes;
+	char vni[16], why[256], *remotes = xstrdup(""), *t;
+
+	if (c->net_vxlan_vni == 0 && rl->n == 0)
+		goto out;
+	if (c->net_vxlan_vni == 0 || rl->n == 0) {
+		strv_pushf(diags, "%s: net.vxlan: needs both vni and remotes "
+		    "(the other hosts)", c->where[c->net_vxlan_vni ?
+		    K_NET_VXLAN_VNI : K_NET_VXLAN_REMOTES]);
+		goto out;
+	}
+	for (size_t i = 0; i < rl->n; i++) {
+		t = xasprintf("%s%s%s", remotes, i ? "," : "", rl->v[i]);
+		free(remotes);
+		remotes = t;
+	}
+	snprintf(vni, sizeof(vni), "%ld", c->net_vxlan_vni);
+	if (vxlan_conf_parse(vni, remotes, c->net_vxlan_dev[0] ?
+	    c->net_vxlan_dev : NULL, c->net_vxlan_local[0] ?
+	    c->net_vxlan_local : NULL, &nic->vx, why, sizeof(why)) < 0)
+		strv_pushf(diags, "%s: net.vxlan: %s",
+		    c->where[K_NET_VXLAN_REMOTES], why);
+out:
+	free(remotes);
+}
 
 static void
 switch_plan(const struct config *c, const char *user, struct nic *nic,
@@ -51,6 +82,7 @@ switch_plan(const struct config *c, const char *user, struct nic *nic,
 		    "yet; use net.mode \"tap\"", c->where[K_NET_NAT]);
 	if (c->net_ipv6 && netplan_tap_default6(nic->tap, &nic->host6) == 0)
 		nic->v6_default = true;
+	plan_vxlan(c, nic, diags);
 	nic->gw = nic->host;
 	nic->gw.prefix = -1;
 	nic->slot = (int)c->net_slot;
@@ -60,11 +92,28 @@ switch_plan(const struct config *c, const char *user, struct nic *nic,
 	memset(&nic->guest6, 0, sizeof(nic->guest6));
 }
 
-/* IPv6 off in this namespace: the switch carries none (tap mode's rule). */
+/*
+ * IPv6 off in this namespace: the switch carries none (tap mode's rule).
+ * Over VXLAN the guest's MTU is the switch's: qbrN's when another run
+ * made it, else what vxlan_check says it will be (read only).
+ */
 static int
 switch_facts(struct net *n, struct nic *nic, char *why, size_t whylen)
 {
-	return netmode_tap.facts(n, nic, why, whylen);
+	struct vxlan_plan vp;
+	struct net_link br;
+	int r;
+
+	if ((r = netmode_tap.facts(n, nic, why, whylen)) < 0 ||
+	    nic->vx.vni == 0)
+		return r;
+	if (net_link_get(n, nic->bridge, &br) == 0) {
+		nic->mtu = br.mtu;
+		return 0;
+	}
+	if ((r = vxlan_check(n, &nic->vx, &vp, why, whylen)) == 0)
+		nic->mtu = vp.mtu;
+	return r;
 }
 
 /* Take the slot (or, dry, look which one a run would get). */
@@ -128,6 +177,22 @@ switch_fence(const struct host *h, struct journal *j, const struct nic *nic,
 	return make_step(h, j, J_RULE_ADD, br, &lab, why, whylen);
 }
 
+/* net.vxlan: the port to the other hosts, checked and attached (its MTU
+ * and the bridge's: the underlay's - 50), journaled into j. */
+static int
+switch_vxlan(const struct host *h, struct journal *j, const struct nic *nic,
+    struct net_link *br, char *why, size_t whylen)
+{
+	struct vxlan_plan vp;
+	int r;
+
+	if ((r = vxlan_check(h->net, &nic->vx, &vp, why, whylen)) < 0 ||
+	    (r = vxlan_attach(h->net, j, br, &vp, why, whylen)) < 0)
+		return r;
+	br->mtu = vp.mtu;
+	return 0;
+}
+
 /*
  * The first holder makes qbrN: checked (no such link yet, addresses
  * hostaddr.c allows), created with a MAC of its own (fixed, so ports
@@ -161,6 +226,9 @@ switch_make(const struct host *h, const struct nic *nic, struct journal *j,
 		    strerror(-r));
 		return r;
 	}
+	if (nic->vx.vni && (r = switch_vxlan(h, j, nic, &br, why,
+	    whylen)) < 0)
+		return r;
 	/* Here the first holder would start the switch's dnsmasq into j
 	 * (see the top of this file). */
 	if ((r = make_step(h, j, J_ADDR_ADD, &br, &nic->host, why,

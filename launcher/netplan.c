@@ -203,6 +203,11 @@ plan_nic(const struct config *c, const char *user, struct nic *nic,
 		nic->guest6 = ipaddr_eui64(&nic->host6, nic->mac);
 	plan_netem(c, nic, diags);
 	plan_queues(c, nic, diags);
+	if ((c->net_vxlan_vni || c->net_vxlan_remotes.n) &&
+	    nic->mode->id != NET_SWITCH)
+		strv_pushf(diags, "%s: net.vxlan: only a switch (net.mode "
+		    "\"switch\") has one; a lab bridge gets its port from qrun "
+		    "bridge create --vxlan", c->where[K_NET_VXLAN_VNI]);
 }
 
 /* Two NICs of one run on one named tap would fight over it. */

@@ -81,7 +81,8 @@ struct key {
 static check_fn check_binary, check_accel, check_mode, check_ifname,
     check_host_addr, check_guest_addr, check_mac, check_model,
     check_forwards, check_regex, check_ready, check_path, check_host_addr6,
-    check_guest_addr6, check_netem, check_vhost;
+    check_guest_addr6, check_netem, check_vhost, check_ifname_opt,
+    check_remotes, check_local;
 
 #define OFF(f) offsetof(struct config, f)
 #define STR(f, d, c) T_STR, OFF(f), d, 0, 0, STR_MAX, NULL, c
@@ -134,6 +135,14 @@ static const struct key keys[K_COUNT] = {
 	    "must be between 1 and 16") },
 	[K_NET_SLOT] = { "net.slot", INT(net_slot, 0, 0, SLOT_MAX,
 	    "must be between 1 and 253, or 0 for the first free slot") },
+	[K_NET_VXLAN_VNI] = { "net.vxlan.vni", INT(net_vxlan_vni, 0, 0,
+	    16777215, "must be between 1 and 16777215, or 0 for none") },
+	[K_NET_VXLAN_REMOTES] = { "net.vxlan.remotes",
+	    LIST(net_vxlan_remotes, NULL, VXLAN_REMOTES_MAX, check_remotes) },
+	[K_NET_VXLAN_DEV] = { "net.vxlan.dev",
+	    STR(net_vxlan_dev, "", check_ifname_opt) },
+	[K_NET_VXLAN_LOCAL] = { "net.vxlan.local",
+	    STR(net_vxlan_local, "", check_local) },
 	[K_NET_EXTRA] = { "net.extra", NICS(net_extra, NIC_MAX - 1) },
 	[K_TEST_TIMEOUT] = { "test.timeout", INT(test_timeout, 0, 0, 86400,
 	    "must be between 0 and 86400 seconds") },
@@ -165,6 +174,9 @@ static const char *const expected[] = {
 };
 
 static void nics_free(struct config **, size_t *);
+struct file_ctx;
+static void file_setting_key(struct file_ctx *, const char *,
+    const config_setting_t *);
 static char *nics_text(const struct config *, size_t);
 
 /* A T_MEM value that says "auto". */
@@ -383,6 +395,45 @@ check_forwards(const struct val *v, struct strv *why)
 			    "twice", s, host);
 		seen[bit / 8] |= (uint8_t)(1 << bit % 8);
 	}
+}
+
+/* An interface name, or "" for none. */
+static void
+check_ifname_opt(const struct val *v, struct strv *why)
+{
+	if (v->s[0] != '\0')
+		check_ifname(v, why);
+}
+
+/* net.vxlan.remotes: unicast addresses of other hosts, one family. */
+static void
+check_remotes(const struct val *v, struct strv *why)
+{
+	struct ipaddr a;
+	int fam = 0;
+
+	for (size_t i = 0; i < v->list->n; i++) {
+		if (ipaddr_parse(v->list->v[i], IPA_NOPREFIX, &a) < 0 ||
+		    ipaddr_refuse(&a) != NULL)
+			strv_pushf(why, "\"%s\": not a unicast address",
+			    v->list->v[i]);
+		else if (fam && a.family != fam)
+			strv_pushf(why, "\"%s\": the remotes must be of one "
+			    "family", v->list->v[i]);
+		else
+			fam = a.family;
+	}
+}
+
+/* net.vxlan.local: an address of this host, or "". */
+static void
+check_local(const struct val *v, struct strv *why)
+{
+	struct ipaddr a;
+
+	if (v->s[0] != '\0' && ipaddr_parse(v->s, IPA_NOPREFIX, &a) < 0)
+		strv_push(why, "must be an address of this host, like "
+		    "192.0.2.1");
 }
 
 /* A POSIX extended regex, as vm.c will compile it. */
@@ -1058,9 +1109,25 @@ nics_from_setting(struct file_ctx *fx, const config_setting_t *s,
 		nics_free(&v.nics, &v.nnics);
 }
 
-/* One setting inside group g ("qemu", "net", "test"). */
+/* One setting inside group g ("qemu", "net", "test", or a group in one
+ * of them: "net.vxlan"). */
 static void
 file_setting(struct file_ctx *fx, const char *g, const config_setting_t *s)
+{
+	if (config_setting_is_group(s) && strcmp(g, "net") == 0 &&
+	    strcmp(config_setting_name(s), "vxlan") == 0) {
+		for (int e = 0; e < config_setting_length(s); e++)
+			file_setting(fx, "net.vxlan",
+			    config_setting_get_elem(s, (unsigned)e));
+		return;
+	}
+	file_setting_key(fx, g, s);
+}
+
+/* One key setting inside group g. */
+static void
+file_setting_key(struct file_ctx *fx, const char *g,
+    const config_setting_t *s)
 {
 	char *name = xasprintf("%s.%s", g, config_setting_name(s));
 	char *where = setting_where(fx, s);

@@ -143,7 +143,8 @@ enum cfg_key {
 	K_NET_IPV6, K_NET_HOST_ADDR6, K_NET_GUEST_ADDR6, K_NET_NAT,
 	K_NET_KERNEL_IP,
 	K_NET_NETEM, K_NET_VHOST, K_NET_QUEUES,
-	K_NET_SLOT, K_NET_EXTRA,
+	K_NET_SLOT, K_NET_VXLAN_VNI, K_NET_VXLAN_REMOTES, K_NET_VXLAN_DEV,
+	K_NET_VXLAN_LOCAL, K_NET_EXTRA,
 	K_TEST_TIMEOUT, K_TEST_EXPECT, K_TEST_FAIL, K_TEST_SUCCESS_CODE,
 	K_TEST_READY, K_TEST_SERIAL_LOG,
 	K_COUNT
@@ -182,6 +183,10 @@ struct config {
 	char *net_vhost;	/* "auto", "on", "off" */
 	long net_queues;	/* 1..QUEUE_MAX */
 	long net_slot;		/* switch: 1..SLOT_MAX, 0 = the first free */
+	long net_vxlan_vni;	/* switch: its VXLAN port, 0 = none */
+	struct strv net_vxlan_remotes;
+	char *net_vxlan_dev;	/* "" = the route's */
+	char *net_vxlan_local;	/* "" = none */
 	/* net.extra: more NICs, each the net keys of one group (the others
 	 * at their defaults, where[] "FILE:LINE" of those it set) */
 	struct config *net_extra;
