@@ -413,12 +413,18 @@ access_addr_check(const struct priv *pv, const char *ifname,
 	return r;
 }
 
-/* net.c's guard: every change must name a granted tap (and bridge). */
+/* net.c's guard: every change must name a granted tap (and bridge); a
+ * bridge itself may be changed (made, addressed) only as a granted
+ * developer switch, never through a taps pattern. */
 static int
 guard(const struct net_link *l, const struct net_link *master, void *arg)
 {
-	char why[512];
+	char why[512], sw[IFNAMSIZ];
 
+	if (strcmp(l->kind, "bridge") == 0 &&
+	    (master != NULL || strncmp(l->name, "qbr", 3) != 0 ||
+	    access_switch_of(l->name, sw) < 0))
+		return -EPERM;
 	return access_check(arg, l->name, master ? master->name : NULL, why,
 	    sizeof(why));
 }

@@ -41,8 +41,9 @@ slot_tap(int sw, int k, char *buf)
 	return buf;
 }
 
-/* The key of the index behind the open file fd (its inode). */
-static key_t
+/* The key of the index behind the open file fd (its inode); 0 or
+ * -errno. */
+static int
 index_key(int fd, key_t *key)
 {
 	struct stat st;
