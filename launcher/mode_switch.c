@@ -151,8 +151,7 @@ make_step(const struct host *h, struct journal *j, enum jkind kind,
 {
 	struct jrec rec = { .kind = kind };
 
-	snprintf(rec.l[0].name, sizeof(rec.l[0].name), "%s", br->name);
-	rec.l[0].ifindex = br->ifindex;
+	jlink_set(&rec.l[0], br);
 	if (a != NULL)
 		rec.addr = *a;
 	return change_do(j, h->net, &rec, 0, why, whylen);

@@ -970,12 +970,7 @@ nics_text(const struct config *nics, size_t n)
 		strv_push(&words, " }");
 	}
 	strv_push(&words, " )");
-	all = xstrdup("");
-	for (size_t i = 0; i < words.n; i++) {
-		v = xasprintf("%s%s", all, words.v[i]);
-		free(all);
-		all = v;
-	}
+	all = strv_join(&words, "");
 	strv_free(&words);
 	return all;
 }

@@ -27,12 +27,11 @@ rule_msg(bool add, const char *iif, const struct ipaddr *dst)
 	struct nl_msg *msg;
 	size_t len = dst->family == AF_INET6 ? 16 : 4;
 
-	msg = nlmsg_alloc_simple(add ? RTM_NEWRULE : RTM_DELRULE,
-	    add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	msg = net_msg(add ? RTM_NEWRULE : RTM_DELRULE,
+	    add ? NLM_F_CREATE | NLM_F_EXCL : 0, &frh, sizeof(frh));
 	if (msg == NULL)
 		return NULL;
-	if (nlmsg_append(msg, &frh, sizeof(frh), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_string(msg, FRA_IIFNAME, iif) < 0 ||
+	if (nla_put_string(msg, FRA_IIFNAME, iif) < 0 ||
 	    nla_put(msg, FRA_DST, (int)len, dst->u.b) < 0 ||
 	    nla_put_u32(msg, FRA_PRIORITY, RULE_PREF) < 0) {
 		nlmsg_free(msg);
