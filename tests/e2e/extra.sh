@@ -82,3 +82,20 @@ case $out in
 *"net.extra[1]: tap tap1 is NIC 1's already"*) ok "net.extra: one tap twice is refused" ;;
 *) fail "net.extra: one tap twice is refused ($out)" ;;
 esac
+
+# A user-mode main NIC and two more on switch 2: each extra NIC takes its
+# own slot (qtap2-1, qtap2-2), three hint lines, the run passes, and the
+# namespace is as before.
+printf 'net: { mode = "user";\n  extra = ( { mode = "switch"; tap = "tap2"; },\n    { mode = "switch"; tap = "tap2"; } ); };\n' \
+    >"$TESTDIR/sw.conf"
+before=$(snapshot "$NS")
+in_ns "$NS" "$QRUN" -p "$TESTDIR/sw.conf" -o qemu.accel=tcg --timeout 60 \
+    --success-code 0 -o 'qemu.append=lines=1 exit=0' "$GUESTS/mbtest.elf" \
+    </dev/null >"$TESTDIR/sw.out" 2>&1
+rc=$?
+check "user + two switch NICs: the run passes (exit $rc)" [ "$rc" -eq 0 ]
+n=$(grep -c -e '^qrun: user-mode network' \
+    -e '^qrun: qtap2-1 on qbr2 172.22.0.1/16 slot 1 -> guest 172.22.0.2 ' \
+    -e '^qrun: qtap2-2 on qbr2 172.22.0.1/16 slot 2 -> guest 172.22.0.3 ' "$TESTDIR/sw.out")
+check "user + two switch NICs: three hint lines, two slots (got $n)" [ "$n" -eq 3 ]
+check "user + two switch NICs: namespace as before" [ "$before" = "$(snapshot "$NS")" ]
