@@ -4,7 +4,8 @@
 # lines; both host sides are configured (tap1 172.21.0.1/16, tap2
 # 172.22.0.1/16), the guest's two NICs carry the hinted MACs, and once
 # the guest puts the second NIC's address on eth1 the host reaches the
-# guest over each tap. Bad groups are refused with FILE:LINE.
+# guest over each tap. Bad groups are refused with FILE:LINE. A run with
+# a user-mode NIC and two on one switch takes two slots.
 . "$(dirname "$0")/lib.sh"
 need_root "extra"
 need_guests "extra" "$GUESTS/vmlinuz" "$GUESTS/initrd.gz"
