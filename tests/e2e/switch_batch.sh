@@ -1,7 +1,8 @@
 #!/bin/sh
 # make -j8 over eight batch runs on one switch profile (issue 17): all
 # pass, each on its own slot with its own address, and the namespace is
-# as before afterwards (no qbr1, no qtap, no rule, no slot index).
+# as before afterwards (no qbr1, no qtap, no rule, no slot index); --run
+# gets QRUN_SWITCH, QRUN_SLOT and the slot's addresses.
 . "$(dirname "$0")/lib.sh"
 need_root "switch_batch"
 need_guests "switch_batch" "$GUESTS/mbtest.elf"
@@ -36,3 +37,15 @@ check "make -j8: eight distinct addresses (got $addrs)" [ "$addrs" -eq 8 ]
 check "make -j8: namespace as before (no qbr1, qtap, rule)" [ "$before" = "$(snap)" ]
 check "make -j8: no slot index left" [ "$(ipcs -s | wc -l)" -eq "$sem_before" ]
 check "make -j8: no journal left" sh -c "! ls '$(qrun_state)'/run-*.journal >/dev/null 2>&1"
+
+# --run's environment says the slot: QRUN_SWITCH, QRUN_SLOT and the
+# slot's addresses (net.slot forces slot 7).
+out=$(in_ns "$NS" "$QRUN" -n switch -t tap1 -o net.slot=7 -o qemu.accel=tcg \
+    --ready 'serial:mbtest: hello' -o 'qemu.append=hang' "$GUESTS/mbtest.elf" \
+    --run sh -c 'echo "env $QRUN_SWITCH $QRUN_SLOT $QRUN_TAP $QRUN_GUEST_IP $QRUN_HOST_IP"' \
+    </dev/null 2>&1)
+case $out in
+*"env qbr1 7 qtap1-7 172.21.0.8 172.21.0.1"*) ok "--run: QRUN_SWITCH, QRUN_SLOT and the slot's addresses" ;;
+*) fail "--run: QRUN_SWITCH, QRUN_SLOT and the slot's addresses ($out)" ;;
+esac
+check "--run on a switch: namespace as before" [ "$before" = "$(snap)" ]
