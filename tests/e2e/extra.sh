@@ -38,6 +38,7 @@ in_ns "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
     net.ipv6.conf.default.disable_ipv6=1
 before=$(snapshot "$NS")
 ip netns exec "$NS" "$QRUN" -p "$TESTDIR/two.conf" -o qemu.accel=tcg \
+    -o "qemu.append=console=ttyS0 no_timer_check" \
     --serial-log "$TESTDIR/g.log" --initrd "$INITRD" "$GUESTS/vmlinuz" \
     >"$TESTDIR/g.out" 2>"$TESTDIR/g.err" </dev/null &
 qpid=$!

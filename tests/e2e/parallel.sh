@@ -23,7 +23,7 @@ before=$(snapshot "$NS")
 pids=""
 for i in 1 2 3 4 5 6 7 8; do
 	ip netns exec "$NS" "$QRUN" -n user -o net.forwards=tcp:0:80 \
-	    -o qemu.accel=tcg -o "qemu.append=console=ttyS0 qrun_id=$i" \
+	    -o qemu.accel=tcg -o "qemu.append=console=ttyS0 no_timer_check qrun_id=$i" \
 	    --serial-log "$TESTDIR/u$i.log" --initrd "$INITRD" "$GUESTS/vmlinuz" \
 	    --run sh -c 'echo "QRUN_PORT_80=$QRUN_PORT_80"; sleep 600' \
 	    >"$TESTDIR/u$i.out" 2>"$TESTDIR/u$i.err" </dev/null &

@@ -23,6 +23,7 @@ guest() {
 	_n=$1 _t=$2
 	shift 2
 	ip netns exec "$NS" "$QRUN" -n switch -t "$_t" -o qemu.accel=tcg \
+    -o "qemu.append=console=ttyS0 no_timer_check" \
 	    --serial-log "$TESTDIR/$_n.log" --initrd "$INITRD" "$@" \
 	    "$GUESTS/vmlinuz" >"$TESTDIR/$_n.out" 2>"$TESTDIR/$_n.err" \
 	    </dev/null &

@@ -41,6 +41,7 @@ guest_initrd "$INITRD"
 # guest NS NAME REMOTE SLOT
 guest() {
 	ip netns exec "$1" "$QRUN" -n switch -t tap1 -o qemu.accel=tcg \
+    -o "qemu.append=console=ttyS0 no_timer_check" \
 	    -o net.vxlan.vni=42 -o "net.vxlan.remotes=[\"$3\"]" \
 	    -o net.slot="$4" --serial-log "$TESTDIR/$2.log" \
 	    --initrd "$INITRD" "$GUESTS/vmlinuz" \
