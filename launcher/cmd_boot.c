@@ -463,7 +463,7 @@ outcome(struct boot *b, struct vm *vm, int ev, int sig, int r,
     int *fatal_sig)
 {
 	const struct config *c = &b->cfg;
-	char *goal;
+	char *goal, why[512];
 
 	switch (ev) {
 	case 0:			/* ready_supervise decided: r */
@@ -489,6 +489,10 @@ outcome(struct boot *b, struct vm *vm, int ev, int sig, int r,
 	case LOOP_SIGNAL:
 		*fatal_sig = sig;
 		return 128 + sig;
+	case LOOP_HELPER_EXITED:
+		if (runnet_helper_gone(&b->rn, why, sizeof(why)))
+			warnx("%s; the run ends", why);
+		return EXIT_QRUN;
 	}
 	warnx("supervising QEMU: %s", ev < 0 ? strerror(-ev) :
 	    "unexpected event");
@@ -519,12 +523,14 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 	    s->serial_pipe && b->have_fail ? &b->fail : NULL,
 	    c->test_timeout > 0 ? vm.start_ms + c->test_timeout * 1000 : -1);
 	loop_add(&b->loop, &b->batch.part);
+	runnet_watch(&b->rn, &b->loop);
 	if (b->ready)
 		ev = ready_supervise(b, &vm, &sig, &r);
 	else
 		ev = loop_run(&b->loop, &sig);
 	if (ev == LOOP_FAILED)
 		ev = linger(b, &sig);
+	runnet_unwatch(&b->rn, &b->loop);
 	vm_stop(&vm);
 	r = outcome(b, &vm, ev, sig, r, fatal_sig);
 	vm_free(&vm);
@@ -587,10 +593,15 @@ boot_facts(struct boot *b)
 {
 	char why[512];
 
-	if (runnet_facts(&b->plan, &b->priv, why, sizeof(why)) == 0)
-		return 0;
-	warnx("%s", why);
-	return EXIT_QRUN;
+	if (runnet_facts(&b->plan, &b->priv, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
+	for (size_t i = 0; i < b->plan.n && !b->quiet; i++)
+		if (b->plan.nic[i].dhcp_off[0] != '\0')
+			warnx("note: %s: no DHCP or DNS for the guest: %s",
+			    b->plan.nic[i].tap, b->plan.nic[i].dhcp_off);
+	return 0;
 }
 
 /* Make the network true; the taps' queues stay open for QEMU. 0 or 125. */
@@ -687,6 +698,7 @@ cmd_boot(struct opts *o)
 		return EXIT_QRUN;
 	}
 	b.image = o->args.v[o->argi];
+	b.quiet = o->quiet;
 	priv_init(&b.priv);
 	config_init(&b.cfg);
 	runnet_init(&b.rn, &b.plan, &b.priv);

@@ -116,6 +116,8 @@ static const struct key keys[K_COUNT] = {
 	    LIST(net_forwards, NULL, FORWARDS_MAX, check_forwards) },
 	[K_NET_KEEP] = { "net.keep", BOOL(net_keep, 0) },
 	[K_NET_CAPTURE] = { "net.capture", STR(net_capture, "", check_path) },
+	[K_NET_DHCP] = { "net.dhcp", BOOL(net_dhcp, 1) },
+	[K_NET_DNS] = { "net.dns", BOOL(net_dns, 1) },
 	[K_NET_IPV6] = { "net.ipv6", BOOL(net_ipv6, 1) },
 	[K_NET_HOST_ADDR6] = { "net.host_addr6",
 	    STR(net_host_addr6, "", check_host_addr6) },

@@ -140,6 +140,7 @@ enum cfg_key {
 	K_QEMU_INITRD, K_QEMU_APPEND, K_QEMU_ARGS,
 	K_NET_MODE, K_NET_TAP, K_NET_HOST_ADDR, K_NET_GUEST_ADDR, K_NET_MAC,
 	K_NET_MODEL, K_NET_BRIDGE, K_NET_FORWARDS, K_NET_KEEP, K_NET_CAPTURE,
+	K_NET_DHCP, K_NET_DNS,
 	K_NET_IPV6, K_NET_HOST_ADDR6, K_NET_GUEST_ADDR6, K_NET_NAT,
 	K_NET_KERNEL_IP,
 	K_NET_NETEM, K_NET_VHOST, K_NET_QUEUES,
@@ -172,6 +173,8 @@ struct config {
 	struct strv net_forwards;
 	bool net_keep;
 	char *net_capture;	/* "" = none */
+	bool net_dhcp;		/* tap: dnsmasq serves DHCP on the link */
+	bool net_dns;		/* with net_dhcp: and DNS */
 	bool net_ipv6;		/* tap: host_addr6 on the link */
 	char *net_host_addr6;	/* "" = derive from the tap number */
 	char *net_guest_addr6;	/* "" = the guest MAC's SLAAC address */
@@ -375,6 +378,16 @@ struct nic {
 	struct ipaddr guest6;	/* the guest's: SLAAC (EUI-64) by default */
 	bool v6_default;	/* host6 is tapN's default, not asked for */
 	bool nat;		/* net.nat: masquerade the guest's networks */
+	bool dhcp;		/* net.dhcp: dnsmasq on the link (DHCP, and
+				 * with host6 router advertisements and
+				 * DHCPv6) */
+	bool dns;		/* net.dns: that dnsmasq answers DNS too */
+	bool dhcp_asked;	/* net.dhcp or net.dns set, not a default: a
+				 * dnsmasq this qrun cannot start is an
+				 * error, not a note */
+	char dhcp_off[256];	/* the host facts turned dhcp and dns off:
+				 * why, for the note (dnsmasq missing, no
+				 * privileges); "" = not */
 	uint8_t mac[6];
 	char model[64];
 	char lan[96];		/* bridged: the bridge's IPv4 networks, from
@@ -1085,6 +1098,7 @@ struct runnet {
 	struct jlink ifb[NIC_MAX];	/* net.netem's ifb; ifindex 0: none */
 	struct share share[3];	/* net.nat: the table, forwarding 4, 6 */
 	size_t nshare;
+	struct dnsmasq *dns[NIC_MAX];	/* net.dhcp: the link's, or NULL */
 	struct replay_report replayed;	/* dead runs undone on the way */
 };
 
@@ -1113,6 +1127,13 @@ void runnet_spawned(struct runnet *);
  * taken off). 0 or -errno with why. */
 int runnet_netem(struct runnet *, const char *spec, char *why,
     size_t whylen);
+/* The helpers of the network (dnsmasq) as participants of loop: their
+ * death ends a turn with LOOP_HELPER_EXITED; unwatch takes them out. */
+struct loop;
+void runnet_watch(struct runnet *, struct loop *);
+void runnet_unwatch(struct runnet *, struct loop *);
+/* After LOOP_HELPER_EXITED: which one died, and why (1), else 0. */
+int runnet_helper_gone(struct runnet *, char *why, size_t whylen);
 
 /* ---------------------------------------------------------------- priv.c */
 
@@ -1338,6 +1359,67 @@ void helper_stop(struct helper *);
 int helper_kill(pid_t pid, unsigned long long start);
 /* "exited with status 2", "killed by signal 9" into buf. */
 const char *helper_how(const struct helper *, char *buf, size_t len);
+
+/* ------------------------------------------------------------- dnsmasq.c */
+
+/* A static lease: this MAC gets these addresses (and NAME.qrun). */
+struct dnsmasq_host {
+	uint8_t mac[6];
+	struct ipaddr v4;	/* IPv4 */
+	struct ipaddr v6;	/* family 0: none */
+	char name[32];		/* "guest": guest.qrun; "" = no name */
+};
+
+/* What one dnsmasq serves: one link, a tap (or a switch's bridge). */
+struct dnsmasq_conf {
+	char link[IFNAMSIZ];
+	struct ipaddr host;	/* the link's IPv4 address and network */
+	struct ipaddr host6;	/* its /64 (router advertisements, DHCPv6);
+				 * family 0: no IPv6 */
+	bool dns;		/* DNS too (else port 0, no DNS server) */
+	const struct dnsmasq_host *hosts;
+	size_t nhosts;
+	unsigned mtu;		/* told to the guests; 0: their own */
+};
+
+#define DNSMASQ_FILES	3	/* conf, leases, pid */
+
+struct dnsmasq {
+	struct helper h;
+	char link[IFNAMSIZ];
+	int dfd;		/* the state dir */
+	char file[DNSMASQ_FILES][64];	/* "tap1@INO.dnsmasq.conf"... */
+};
+
+/* The binary a run would start (/usr/sbin/dnsmasq). */
+const char *dnsmasq_path(const struct priv *);
+/* Can this qrun start dnsmasq: installed, and root, or a capability-
+ * enabled qrun holding what dnsmasq needs? 0, or -ENOENT/-EPERM with
+ * why. */
+int dnsmasq_usable(const struct priv *, char *why, size_t whylen);
+/* Pure: the configuration file's text (malloc'd) and dnsmasq's argv. */
+char *dnsmasq_conf_text(const struct dnsmasq_conf *);
+void dnsmasq_argv(const char *conf, const char *pidfile, const char *leases,
+    const char *user, const char *group, struct strv *argv);
+void dnsmasq_init(struct dnsmasq *);
+/* Start dnsmasq for c with its files in state (j's dir), every step
+ * journaled into j (a run's journal; a switch: its shared one), and
+ * wait until it listens. 0, or -errno with why (its own last words
+ * when it exited). */
+int dnsmasq_start(struct journal *j, const char *state,
+    const struct dnsmasq_conf *c, const struct priv *, struct dnsmasq *,
+    char *why, size_t whylen);
+/* Stop it; with files, remove its files too (net.keep: the journal that
+ * would is forgotten). */
+void dnsmasq_stop(struct dnsmasq *, bool files);
+/* Why it is gone: "tap1: dnsmasq exited with status 2: ...". */
+void dnsmasq_gone(const struct dnsmasq *, char *why, size_t whylen);
+
+/* ------------------------------------------------------------ sockdiag.c */
+
+/* Is UDP port of family bound in this namespace by a socket that hears
+ * ifindex (bound to it, or to no device)? 1, 0, or -errno. */
+int sockdiag_udp_bound(int family, uint16_t port, int ifindex);
 
 /* ------------------------------------------------------------------ vm.c */
 
