@@ -183,6 +183,7 @@ conf_ranges(const struct dnsmasq_conf *c, struct strv *l)
 	if (c->mtu)
 		strv_pushf(l, "dhcp-option=option:mtu,%u", c->mtu);
 	strv_push(l, "dhcp-authoritative");
+	strv_push(l, "no-ping");	/* the address is the guest's alone */
 	strv_push(l, "quiet-dhcp");
 	if (!c->host6.family)
 		return;
