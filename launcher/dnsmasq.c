@@ -32,6 +32,8 @@
  */
 #include <fcntl.h>
 #include <grp.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -377,6 +379,28 @@ run(struct journal *j, const char *state, const struct priv *pv,
 	return r < 0 ? -EIO : 0;
 }
 
+/* No other DHCP server bound to the link (it would share the port with
+ * SO_REUSEPORT and split the guest's requests): 0, or -EADDRINUSE. */
+static int
+port_free(const char *link, char *why, size_t whylen)
+{
+	unsigned idx = if_nametoindex(link);
+	int e = errno;
+
+	if (idx == 0) {
+		WHY("%s: dnsmasq: %s", link, strerror(e));
+		return -e;
+	}
+	if (sockdiag_udp_bound(AF_INET, 67, (int)idx) == 1 ||
+	    sockdiag_udp_bound(AF_INET6, 547, (int)idx) == 1) {
+		WHY("%s: another DHCP server listens on it (UDP port 67 or "
+		    "547 bound to %s): stop it, or net.dhcp = false", link,
+		    link);
+		return -EADDRINUSE;
+	}
+	return 0;
+}
+
 int
 dnsmasq_start(struct journal *j, const char *state,
     const struct dnsmasq_conf *c, const struct priv *pv, struct dnsmasq *d,
@@ -391,6 +415,8 @@ dnsmasq_start(struct journal *j, const char *state,
 		    "digits, '.', '_' and '-'", c->link);
 		return -EINVAL;
 	}
+	if ((r = port_free(c->link, why, whylen)) < 0)
+		return r;
 	if ((r = name_files(d, c->link)) < 0 ||
 	    (d->dfd = dup(journal_dfd(j))) < 0) {
 		r = r < 0 ? r : -errno;

@@ -1417,8 +1417,8 @@ void dnsmasq_gone(const struct dnsmasq *, char *why, size_t whylen);
 
 /* ------------------------------------------------------------ sockdiag.c */
 
-/* Is UDP port of family bound in this namespace by a socket that hears
- * ifindex (bound to it, or to no device)? 1, 0, or -errno. */
+/* Is UDP port of family bound in this namespace by a socket bound to the
+ * device ifindex? 1, 0, or -errno. */
 int sockdiag_udp_bound(int family, uint16_t port, int ifindex);
 
 /* ------------------------------------------------------------------ vm.c */

@@ -3,8 +3,8 @@
  * the kernel's socket diagnostics (NETLINK_SOCK_DIAG, as ss(8) reads
  * them; no privilege needed). dnsmasq shares its DHCP ports with any
  * other server that asked for SO_REUSEPORT (another dnsmasq does), so
- * two DHCP servers on one link would split the guest's requests between
- * them without a word: qrun looks first. Reads only.
+ * two DHCP servers bound to one link would split the guest's requests
+ * between them without a word: qrun looks first. Reads only.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,8 +17,8 @@
 
 #include "qrun.h"
 
-/* One dump's replies: 1 when a socket on port is bound to ifindex or to
- * no device, 0 at the end, -errno; 2 to read on. */
+/* One dump's replies: 1 when a socket on port is bound to the device
+ * ifindex, 0 at the end, -errno; 2 to read on. */
 static int
 scan(const char *buf, ssize_t n, uint16_t port, int ifindex)
 {
@@ -38,15 +38,18 @@ scan(const char *buf, ssize_t n, uint16_t port, int ifindex)
 			continue;
 		m = NLMSG_DATA(h);
 		if (ntohs(m->id.idiag_sport) == port &&
-		    (m->id.idiag_if == 0 || (int)m->id.idiag_if == ifindex))
+		    (int)m->id.idiag_if == ifindex)
 			return 1;
 	}
 	return 2;
 }
 
 /*
- * Is UDP port (of family) bound here by a socket that hears ifindex: one
- * bound to that device, or to none? 1, 0, or -errno.
+ * Is UDP port (of family) bound here by a socket bound to the device
+ * ifindex (SO_BINDTODEVICE, as a dnsmasq serving one interface binds its
+ * DHCP socket)? 1, 0, or -errno. A socket of no device does not count:
+ * it either keeps dnsmasq from binding (an error it reports) or shares
+ * the port with SO_REUSEPORT, and then the device-bound socket wins.
  */
 int
 sockdiag_udp_bound(int family, uint16_t port, int ifindex)
