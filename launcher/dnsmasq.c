@@ -355,7 +355,7 @@ run(struct journal *j, const char *state, const struct priv *pv,
 {
 	struct helper_spec s = { .prog = "dnsmasq", .path = dnsmasq_path(pv),
 	    .fd3 = sealed, .caps = pv->netcap ? DNSMASQ_CAPS : 0,
-	    .pdeathsig = true };
+	    .pdeathsig = !d->shared };
 	char user[32], group[32], p[DNSMASQ_FILES][PATH_MAX], how[64];
 	struct strv argv = { 0 };
 	int r;
@@ -423,6 +423,7 @@ dnsmasq_start(struct journal *j, const char *state,
 		WHY("%s: dnsmasq: %s", c->link, strerror(-r));
 		return r;
 	}
+	d->shared = c->shared;
 	text = dnsmasq_conf_text(c);
 	if ((r = make_files(j, d, text, why, whylen)) == 0 && pv->netcap &&
 	    (r = sealed = sealed_copy(text)) < 0)
@@ -445,6 +446,22 @@ dnsmasq_stop(struct dnsmasq *d, bool files)
 	for (int i = 0; files && d->dfd >= 0 && i < DNSMASQ_FILES; i++)
 		if (d->file[i][0] != '\0')
 			unlinkat(d->dfd, d->file[i], 0);
+	if (d->dfd >= 0)
+		close(d->dfd);
+	d->dfd = -1;
+}
+
+/* A shared one (a switch's): let it run on for the others, its journal
+ * (the shared resource's) stops it; qrun only lets go of it. */
+void
+dnsmasq_forget(struct dnsmasq *d)
+{
+	if (d->h.part.loop)
+		loop_del(d->h.part.loop, &d->h.part);
+	if (d->h.err >= 0)
+		close(d->h.err);
+	d->h.err = -1;
+	d->h.child.pid = -1;
 	if (d->dfd >= 0)
 		close(d->dfd);
 	d->dfd = -1;

@@ -1380,6 +1380,9 @@ struct dnsmasq_conf {
 	const struct dnsmasq_host *hosts;
 	size_t nhosts;
 	unsigned mtu;		/* told to the guests; 0: their own */
+	bool shared;		/* a switch's: outlives the qrun that
+				 * starts it (no parent-death signal), its
+				 * journal the shared resource's */
 };
 
 #define DNSMASQ_FILES	3	/* conf, leases, pid */
@@ -1389,6 +1392,7 @@ struct dnsmasq {
 	char link[IFNAMSIZ];
 	int dfd;		/* the state dir */
 	char file[DNSMASQ_FILES][64];	/* "tap1@INO.dnsmasq.conf"... */
+	bool shared;		/* dnsmasq_conf.shared */
 };
 
 /* The binary a run would start (/usr/sbin/dnsmasq). */
@@ -1412,6 +1416,9 @@ int dnsmasq_start(struct journal *j, const char *state,
 /* Stop it; with files, remove its files too (net.keep: the journal that
  * would is forgotten). */
 void dnsmasq_stop(struct dnsmasq *, bool files);
+/* A shared one: leave it running (its journal's undo stops it), close
+ * qrun's side. */
+void dnsmasq_forget(struct dnsmasq *);
 /* Why it is gone: "tap1: dnsmasq exited with status 2: ...". */
 void dnsmasq_gone(const struct dnsmasq *, char *why, size_t whylen);
 
