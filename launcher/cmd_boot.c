@@ -597,10 +597,6 @@ boot_facts(struct boot *b)
 		warnx("%s", why);
 		return EXIT_QRUN;
 	}
-	for (size_t i = 0; i < b->plan.n && !b->quiet; i++)
-		if (b->plan.nic[i].dhcp_off[0] != '\0')
-			warnx("note: %s: no DHCP or DNS for the guest: %s",
-			    b->plan.nic[i].tap, b->plan.nic[i].dhcp_off);
 	return 0;
 }
 
@@ -641,11 +637,17 @@ host_facts(struct boot *b, struct qemu_opts *qo, const struct opts *o)
 		accel_say(&b->accel, o->dry_run);
 }
 
+/* The hint, after the notes of what the host facts turned off (said
+ * only once the run goes ahead: a refused run says one line). */
 static void
 boot_hint(const struct boot *b)
 {
 	char *hint = netplan_hint(&b->plan);
 
+	for (size_t i = 0; i < b->plan.n; i++)
+		if (b->plan.nic[i].dhcp_off[0] != '\0')
+			warnx("note: %s: no DHCP or DNS for the guest: %s",
+			    b->plan.nic[i].tap, b->plan.nic[i].dhcp_off);
 	warnx("%s", hint);
 	free(hint);
 }

@@ -246,7 +246,7 @@ guest_initrd() {
 printf 'Content-Type: text/plain\r\n\r\n'
 q=$(httpd -d "$QUERY_STRING")
 case $q in
-ip6=*) ip -6 addr add "${q#ip6=}" dev eth0 && echo done ;;
+ip6=*) ip -6 addr replace "${q#ip6=}" dev eth0 && echo done ;;
 gw6=*) ip -6 route add default via "${q#gw6=}" dev eth0 && echo done ;;
 get=*)	v=${q#get=}
 	a=${v%%,*} v=${v#*,}
