@@ -392,7 +392,8 @@ check_ready(const struct val *v, struct strv *why)
 	long port;
 	int r;
 
-	if (s[0] == '\0' || strcmp(s, "ping") == 0)
+	if (s[0] == '\0' || strcmp(s, "ping") == 0 ||
+	    strcmp(s, "ping6") == 0)
 		return;
 	if (strncmp(s, "serial:", 7) == 0 && s[7] != '\0') {
 		regex_check(s + 7, why);
@@ -407,7 +408,7 @@ check_ready(const struct val *v, struct strv *why)
 		if (r == 0)
 			return;
 	}
-	strv_push(why, "must be ping, tcp:PORT or serial:REGEX");
+	strv_push(why, "must be ping, ping6, tcp:PORT or serial:REGEX");
 }
 
 /* An output file: its directory must exist (the file need not). */

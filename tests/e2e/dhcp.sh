@@ -2,7 +2,7 @@
 # net.dhcp and net.dns (DESIGN.md section 9): the tap's own dnsmasq. The
 # test guest booted with net.kernel_ip = false (no ip=: it asks DHCP and
 # takes the SLAAC address) gets 172.21.0.2, answers ping and ping -6 at
-# the hinted IPv6 address, resolves host.qrun and guest.qrun, and a
+# the hinted IPv6 address (--ready ping6 sees it too), resolves host.qrun and guest.qrun, and a
 # second boot gets the same addresses. Each run leaves the namespace as
 # it was: no dnsmasq, no state-dir files. kill -9 of qrun at random
 # points (with NAT on) leaves nothing after the next run or cleanup. Bad
@@ -97,6 +97,20 @@ for n in 1 2; do
 	    [ -z "$(state_files)" ]
 	check "boot $n: the namespace is as before" [ "$(state "$NS")" = "$before" ]
 done
+
+# --- --ready ping6: ICMPv6 echo to guest6 ------------------------------
+in_ns "$NS" "$QRUN" -n tap -t tap1 -o qemu.accel=tcg -o net.mac=$MAC \
+    -o net.kernel_ip=false --ready ping6 --timeout 60 --initrd "$INITRD" \
+    "$GUESTS/vmlinuz" >"$TESTDIR/out.p6" 2>&1 </dev/null
+rc=$?
+check "--ready ping6: ready at $G6 (exit $rc)" sh -c "[ $rc -eq 0 ] &&
+    grep -aq 'qrun: guest $G6 ready after .* s (ping6)' '$TESTDIR/out.p6'"
+check "--ready ping6: the namespace as before" [ "$(state "$NS")" = "$before" ]
+expect_rc 125 "--ready ping6 without IPv6 on the link" in_ns "$NS" "$QRUN" \
+    -n tap -t tap1 -o net.ipv6=false -o qemu.binary=/bin/true \
+    --ready ping6 "$GUESTS/vmlinuz" 2>/dev/null
+expect_rc 125 "--ready ping6 in user mode" "$QRUN" -n user \
+    -o qemu.binary=/bin/true --ready ping6 "$GUESTS/vmlinuz" 2>/dev/null
 
 # --- kill -9 at random points, NAT on --------------------------------
 in_ns "$NS" sh -e -c 'ip link add wan0 type veth peer name wan1
