@@ -149,6 +149,24 @@ accel_say(const struct accel_probe *p, bool dry_run)
 	free(s);
 }
 
+/* net.dhcp in --dry-run: the dnsmasq a run would start, or why not. */
+static void
+dry_run_dhcp(const struct nic *nic)
+{
+	char g[IPADDR_STRLEN], g6[IPADDR_STRLEN], mac[18];
+
+	if (nic->dhcp_off[0] != '\0')
+		printf("# no DHCP or DNS for the guest: %s\n", nic->dhcp_off);
+	if (!nic->dhcp || nic->guest.family != AF_INET)
+		return;
+	printf("# qrun would start dnsmasq on %s: DHCP %s for %s%s%s%s%s\n",
+	    nic->tap, ipaddr_str(&nic->guest, g), mac_str(nic->mac, mac),
+	    nic->host6.family ? ", router advertisements and DHCPv6 " : "",
+	    nic->host6.family ? ipaddr_str(&nic->guest6, g6) : "",
+	    nic->dns ? ", DNS host.qrun and guest.qrun" : "",
+	    nic->dns ? " (other names forwarded)" : "");
+}
+
 static void
 print_dry_run(const struct boot *b)
 {
@@ -171,6 +189,7 @@ print_dry_run(const struct boot *b)
 			printf("# qrun would impair both directions of %s "
 			    "(netem on it and on ifb-%s): %s\n", nic->tap,
 			    nic->tap, b->cfg.net_netem);
+		dry_run_dhcp(nic);
 	}
 	printf("%s\n", line);
 	free(line);
