@@ -211,25 +211,36 @@ segment(int fd, uint64_t size, uint64_t *off, uint64_t *u)
 	return -ENODATA;
 }
 
+/* Open path, a regular file, its size in *size: the fd or -errno. */
+static int
+open_sized(const char *path, uint64_t *size)
+{
+	struct stat st;
+	int fd, r = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = -EINVAL;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
 int
 bootmem_initrd(const char *path, uint64_t *size, uint64_t *unpacked)
 {
 	uint64_t off = 0, u = 0, before, seg;
-	struct stat st;
-	int fd, r = 0;
+	int fd;
 
 	*size = *unpacked = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		goto out;
-	}
-	*size = (uint64_t)st.st_size;
+	if ((fd = open_sized(path, size)) < 0)
+		return fd;
 	for (skip_zeros(fd, *size, &off); off < *size;
 	    skip_zeros(fd, *size, &off)) {
 		before = off;
@@ -241,26 +252,19 @@ bootmem_initrd(const char *path, uint64_t *size, uint64_t *unpacked)
 		u += seg;
 	}
 	*unpacked = u;
-out:
 	close(fd);
-	return r;
+	return 0;
 }
 
 int
 bootmem_kernel(const char *path, enum image_type type, uint64_t *bytes)
 {
 	uint8_t h[0x264];
-	struct stat st;
-	int fd, r = 0;
+	int fd;
 
 	*bytes = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	*bytes = (uint64_t)st.st_size;
+	if ((fd = open_sized(path, bytes)) < 0)
+		return fd;
 	/* boot protocol 2.10 and later: init_size at 0x260 */
 	if (type == IMG_BZIMAGE && read_at(fd, 0, h, sizeof(h)) == 0 &&
 	    memcmp(h + 0x202, "HdrS", 4) == 0 && le(h + 0x206, 2) >= 0x20a &&
@@ -268,7 +272,6 @@ bootmem_kernel(const char *path, enum image_type type, uint64_t *bytes)
 		*bytes = le(h + 0x260, 4);
 	else if (type == IMG_BZIMAGE)
 		*bytes *= 4;	/* older: the kernel unpacks to ~4x */
-out:
 	close(fd);
-	return r;
+	return 0;
 }

@@ -66,61 +66,44 @@ step(struct net *n, struct journal *j, const struct jrec *rec, int ok_err,
 	return change_do(j, n, rec, ok_err, why, whylen);
 }
 
-static void
-rec_link(struct jrec *rec, int i, const struct net_link *l)
+/* One journaled change of address or route i of st on link l. */
+static int
+step_one(struct net *n, struct journal *j, enum jkind kind,
+    const struct ifstate *st, size_t i, const struct net_link *l,
+    char *why, size_t whylen)
 {
-	snprintf(rec->l[i].name, sizeof(rec->l[i].name), "%s", l->name);
-	rec->l[i].ifindex = l->ifindex;
+	struct jrec rec = { .kind = kind };
+	int ok_err = kind == J_ROUTE_DEL ? -ESRCH :
+	    kind == J_ADDR_DEL ? -EADDRNOTAVAIL : -EEXIST;
+
+	if (kind == J_ADDR_ADD || kind == J_ADDR_DEL)
+		rec.addr = st->a[i].a;
+	else {
+		rec.addr = st->rt[i].dst;
+		rec.gw = st->rt[i].gw;
+		rec.metric = st->rt[i].metric;
+		rec.proto = st->rt[i].proto;
+	}
+	jlink_set(&rec.l[0], l);
+	return step(n, j, &rec, ok_err, why, whylen);
 }
 
-/* Copy every address, then every route, of st onto to. */
+/* Copy every address, then every route, of st onto to; or (with
+ * remove) every route, then every address, of st from its link. */
 static int
-copy_to(struct net *n, struct journal *j, const struct ifstate *st,
-    const struct net_link *to, char *why, size_t whylen)
+move_all(struct net *n, struct journal *j, const struct ifstate *st,
+    const struct net_link *l, bool remove, char *why, size_t whylen)
 {
-	struct jrec rec;
-	int r;
+	enum jkind first = remove ? J_ROUTE_DEL : J_ADDR_ADD;
+	enum jkind then = remove ? J_ADDR_DEL : J_ROUTE_ADD;
+	size_t n1 = remove ? st->nrt : st->na, n2 = remove ? st->na : st->nrt;
+	int r = 0;
 
-	for (size_t i = 0; i < st->na; i++) {
-		rec = (struct jrec){ .kind = J_ADDR_ADD, .addr = st->a[i].a };
-		rec_link(&rec, 0, to);
-		if ((r = step(n, j, &rec, -EEXIST, why, whylen)) < 0)
-			return r;
-	}
-	for (size_t i = 0; i < st->nrt; i++) {
-		rec = (struct jrec){ .kind = J_ROUTE_ADD,
-		    .addr = st->rt[i].dst, .gw = st->rt[i].gw,
-		    .metric = st->rt[i].metric, .proto = st->rt[i].proto };
-		rec_link(&rec, 0, to);
-		if ((r = step(n, j, &rec, -EEXIST, why, whylen)) < 0)
-			return r;
-	}
-	return 0;
-}
-
-/* Remove every route, then every address, of st from its interface. */
-static int
-remove_from(struct net *n, struct journal *j, const struct ifstate *st,
-    const struct net_link *from, char *why, size_t whylen)
-{
-	struct jrec rec;
-	int r;
-
-	for (size_t i = 0; i < st->nrt; i++) {
-		rec = (struct jrec){ .kind = J_ROUTE_DEL,
-		    .addr = st->rt[i].dst, .gw = st->rt[i].gw,
-		    .metric = st->rt[i].metric, .proto = st->rt[i].proto };
-		rec_link(&rec, 0, from);
-		if ((r = step(n, j, &rec, -ESRCH, why, whylen)) < 0)
-			return r;
-	}
-	for (size_t i = 0; i < st->na; i++) {
-		rec = (struct jrec){ .kind = J_ADDR_DEL, .addr = st->a[i].a };
-		rec_link(&rec, 0, from);
-		if ((r = step(n, j, &rec, -EADDRNOTAVAIL, why, whylen)) < 0)
-			return r;
-	}
-	return 0;
+	for (size_t i = 0; r == 0 && i < n1; i++)
+		r = step_one(n, j, first, st, i, l, why, whylen);
+	for (size_t i = 0; r == 0 && i < n2; i++)
+		r = step_one(n, j, then, st, i, l, why, whylen);
+	return r;
 }
 
 /* What the move carries over differently: a lease becomes permanent. */
@@ -221,17 +204,17 @@ bridge_wire(struct net *n, struct journal *j, const struct net_link *br,
 	struct jrec rec = { .kind = J_ENSLAVE };
 	int r;
 
-	rec_link(&rec, 0, up ? up : br);
-	rec_link(&rec, 1, br);
+	jlink_set(&rec.l[0], up ? up : br);
+	jlink_set(&rec.l[1], br);
 	if (up && (r = step(n, j, &rec, 0, why, whylen)) < 0)
 		return r;
 	rec = (struct jrec){ .kind = J_LINK_UP };
-	rec_link(&rec, 0, br);
+	jlink_set(&rec.l[0], br);
 	if ((r = step(n, j, &rec, 0, why, whylen)) < 0)
 		return r;
 	if (up == NULL || up->up)
 		return 0;
-	rec_link(&rec, 0, up);
+	jlink_set(&rec.l[0], up);
 	return step(n, j, &rec, 0, why, whylen);
 }
 
@@ -324,10 +307,10 @@ bridge_create(struct net *n, struct journal *j, const char *name,
 	    (r = bridge_wire(n, j, &br, uplink ? &up : NULL, why,
 	    whylen)) < 0 ||
 	    (vx && (r = vxlan_attach(n, j, &br, &vp, why, whylen)) < 0) ||
-	    (r = copy_to(n, j, &extra, &br, why, whylen)) < 0)
+	    (r = move_all(n, j, &extra, &br, false, why, whylen)) < 0)
 		return r;
-	if (uplink && ((r = copy_to(n, j, &st, &br, why, whylen)) < 0 ||
-	    (r = remove_from(n, j, &st, &up, why, whylen)) < 0))
+	if (uplink && ((r = move_all(n, j, &st, &br, false, why, whylen)) < 0 ||
+	    (r = move_all(n, j, &st, &up, true, why, whylen)) < 0))
 		return r;
 	create_report(name, uplink, &st, vx ? &vp : NULL, rep);
 	if (vx && uplink && up.mtu > vp.mtu)
@@ -375,13 +358,13 @@ unwire(struct net *n, struct journal *j, const struct net_link *br,
 			continue;
 		}
 		rec = (struct jrec){ .kind = J_RELEASE };
-		rec_link(&rec, 0, &ports[i]);
-		rec_link(&rec, 1, br);
+		jlink_set(&rec.l[0], &ports[i]);
+		jlink_set(&rec.l[1], br);
 		if ((r = step(n, j, &rec, 0, why, whylen)) < 0)
 			return r;
 	}
 	rec = (struct jrec){ .kind = J_BRIDGE_DELETE };
-	rec_link(&rec, 0, br);
+	jlink_set(&rec.l[0], br);
 	return step(n, j, &rec, 0, why, whylen);
 }
 
@@ -415,12 +398,12 @@ bridge_delete(struct net *n, struct journal *j, const char *name,
 		if (uplink_like(&ports[i]) && nup++ == 0)
 			up = &ports[i];
 	if (nup == 1 && ((r = movable(&st, name, up->name, why, whylen)) < 0 ||
-	    (r = copy_to(n, j, &st, up, why, whylen)) < 0 ||
-	    (r = remove_from(n, j, &st, &br, why, whylen)) < 0))
+	    (r = move_all(n, j, &st, up, false, why, whylen)) < 0 ||
+	    (r = move_all(n, j, &st, &br, true, why, whylen)) < 0))
 		return r;
 	/* Without one uplink the addresses go with the bridge, journaled
 	 * all the same: an undo puts them back on the bridge it makes. */
-	if (nup != 1 && (r = remove_from(n, j, &st, &br, why, whylen)) < 0)
+	if (nup != 1 && (r = move_all(n, j, &st, &br, true, why, whylen)) < 0)
 		return r;
 	if (nup == 0 && st.na > 0)
 		strv_pushf(&rep->notes, "%s: has no uplink, so its addresses "

@@ -200,6 +200,14 @@ change_name_ok(const char *s)
 	    "0123456789._@-") == n;
 }
 
+/* The name and ifindex of link l, for a record. */
+void
+jlink_set(struct jlink *jl, const struct net_link *l)
+{
+	snprintf(jl->name, sizeof(jl->name), "%s", l->name);
+	jl->ifindex = l->ifindex;
+}
+
 /* "NAME@IFINDEX" into l. */
 static int
 link_parse(char *w, struct jlink *l)

@@ -159,27 +159,6 @@ image_size(int fd, const struct stat *st, uint64_t *size)
 	return -EINVAL;
 }
 
-/* Read up to len bytes from offset 0, retrying short reads; *got = bytes. */
-static int
-read_head(int fd, uint8_t *buf, size_t len, size_t *got)
-{
-	size_t n = 0;
-
-	while (n < len) {
-		ssize_t r = pread(fd, buf + n, len - n, (off_t)n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	*got = n;
-	return 0;
-}
-
 /*
  * Detect the type of the image at path. O_NONBLOCK so that a FIFO given
  * by mistake cannot hang us; it is then refused as "not a file".
@@ -190,7 +169,7 @@ image_detect(const char *path, enum image_type *type)
 	uint8_t *buf = NULL;
 	struct stat st;
 	uint64_t size = 0;
-	size_t n = 0;
+	ssize_t n;
 	int fd, r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -210,9 +189,10 @@ image_detect(const char *path, enum image_type *type)
 		r = -ENOMEM;
 		goto out;
 	}
-	if ((r = read_head(fd, buf, HEAD_LEN, &n)) < 0)
-		goto out;
-	r = n == 0 ? -ENODATA : classify(buf, n, size, type);
+	if ((n = read_all(fd, buf, HEAD_LEN)) < 0)
+		r = (int)n;
+	else
+		r = n == 0 ? -ENODATA : classify(buf, (size_t)n, size, type);
 out:
 	free(buf);
 	close(fd);

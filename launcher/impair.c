@@ -26,13 +26,6 @@ ifb_name(const struct net_link *tap, char name[IFNAMSIZ])
 		snprintf(name, IFNAMSIZ, "qifb%d", tap->ifindex);
 }
 
-static void
-jlink_of(struct jlink *jl, const struct net_link *l)
-{
-	snprintf(jl->name, sizeof(jl->name), "%s", l->name);
-	jl->ifindex = l->ifindex;
-}
-
 /* A qdisc qrun did not put there would be replaced or joined: refuse. */
 static int
 tap_free(struct net *n, const struct net_link *tap, char *why,
@@ -101,7 +94,7 @@ ifb_make(struct net *n, struct journal *j, const struct net_link *tap,
 			WHY("%s: cannot create: %s", name, strerror(-r));
 		return r;
 	}
-	jlink_of(&rec.l[0], ifb);
+	jlink_set(&rec.l[0], ifb);
 	return change_do(j, n, &rec, 0, why, whylen);
 }
 
@@ -123,8 +116,8 @@ impair_up(struct net *n, struct journal *j, const struct net_link *tap,
 	if ((r = tap_free(n, tap, why, whylen)) < 0 ||
 	    (r = ifb_make(n, j, tap, &ifb, why, whylen)) < 0)
 		return r;
-	jlink_of(&jt, tap);
-	jlink_of(&ji, &ifb);
+	jlink_set(&jt, tap);
+	jlink_set(&ji, &ifb);
 	rec.l[0] = jt;
 	if ((r = change_do(j, n, &rec, 0, why, whylen)) == -ENOENT)
 		tc_why(jt.name, &t_ingress, r, why, whylen);

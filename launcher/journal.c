@@ -109,22 +109,14 @@ img_parse(struct img *im, size_t len)
 static int
 img_read(int fd, struct img *im)
 {
-	size_t len = 0;
 	ssize_t got;
+	size_t len;
 
 	memset(im, 0, sizeof(*im));
 	im->buf = xmalloc(JOURNAL_MAX + 2);
-	while (len <= JOURNAL_MAX) {
-		got = pread(fd, im->buf + len, JOURNAL_MAX + 1 - len,
-		    (off_t)len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return -errno;
-		if (got == 0)
-			break;
-		len += (size_t)got;
-	}
+	if ((got = read_all(fd, im->buf, JOURNAL_MAX + 1)) < 0)
+		return (int)got;
+	len = (size_t)got;
 	if (len > JOURNAL_MAX)
 		return -EFBIG;
 	im->buf[len] = '\0';
@@ -345,6 +337,45 @@ hdr_make(char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Create j->name in j->dfd holding hdr, locked with lock (a run's own
+ * journal: its lock says the run lives). 0 or -errno; a file that could
+ * not be made is not ours to remove.
+ */
+static int
+file_create(struct journal *j, const char *hdr, bool lock)
+{
+	int r = 0;
+
+	j->fd = openat(j->dfd, j->name, O_CREAT | O_EXCL | O_RDWR |
+	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (j->fd < 0) {
+		r = -errno;
+		j->name[0] = '\0';
+		return r;
+	}
+	/* No fdatasync here: the first change record's fdatasync makes the
+	 * header durable too, and a run that changes nothing (warm path)
+	 * needs no disk flush at all. */
+	if (lock && flock(j->fd, LOCK_EX) < 0)
+		return -errno;
+	if ((r = write_at(j->fd, hdr, strlen(hdr), 0)) < 0)
+		return r;	/* journal_close removes the file */
+	j->len = j->last = (off_t)strlen(hdr);
+	return 0;
+}
+
+/* The end of an open: j into *jp, or closed (and removed) on error r. */
+static int
+opened(struct journal *j, int r, struct journal **jp)
+{
+	if (r < 0)
+		journal_close(j);
+	else
+		*jp = j;
+	return r;
+}
+
 int
 journal_open(const char *state_dir, struct journal **jp)
 {
@@ -356,31 +387,9 @@ journal_open(const char *state_dir, struct journal **jp)
 	j->dfd = j->fd = -1;
 	if ((r = hdr_make(hdr, sizeof(hdr))) < 0 ||
 	    (r = state_open(state_dir, true, &j->dfd)) < 0)
-		goto out;
+		return opened(j, r, jp);
 	snprintf(j->name, sizeof(j->name), "run-%ld.journal", (long)getpid());
-	j->fd = openat(j->dfd, j->name, O_CREAT | O_EXCL | O_RDWR |
-	    O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (j->fd < 0) {
-		r = -errno;
-		j->name[0] = '\0';	/* not ours to remove */
-		goto out;
-	}
-	/* No fdatasync here: the first change record's fdatasync makes the
-	 * header durable too, and a run that changes nothing (warm path)
-	 * needs no disk flush at all. */
-	if (flock(j->fd, LOCK_EX) < 0)
-		r = -errno;
-	else
-		r = write_at(j->fd, hdr, strlen(hdr), 0);
-	if (r < 0)
-		goto out;	/* journal_close removes the file */
-	j->len = j->last = (off_t)strlen(hdr);
-out:
-	if (r < 0)
-		journal_close(j);
-	else
-		*jp = j;
-	return r;
+	return opened(j, file_create(j, hdr, true), jp);
 }
 
 /*
@@ -539,23 +548,9 @@ journal_open_shared(int dfd, const char *name, struct journal **jp)
 	    (r = hdr_make(hdr, sizeof(hdr))) < 0) {
 		r = j->dfd < 0 ? -errno : r;
 		j->name[0] = '\0';
-		goto out;
+		return opened(j, r, jp);
 	}
-	j->fd = openat(j->dfd, j->name, O_CREAT | O_EXCL | O_RDWR |
-	    O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (j->fd < 0) {
-		r = -errno;
-		j->name[0] = '\0';
-		goto out;
-	}
-	if ((r = write_at(j->fd, hdr, strlen(hdr), 0)) == 0)
-		j->len = j->last = (off_t)strlen(hdr);
-out:
-	if (r < 0)
-		journal_close(j);
-	else
-		*jp = j;
-	return r;
+	return opened(j, file_create(j, hdr, false), jp);
 }
 
 /*

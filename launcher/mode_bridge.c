@@ -194,8 +194,7 @@ port_step(const struct host *h, const struct nic *nic, struct jrec *rec,
 	size_t len;
 	int r;
 
-	snprintf(rec->l[0].name, sizeof(rec->l[0].name), "%s", l->name);
-	rec->l[0].ifindex = l->ifindex;
+	jlink_set(&rec->l[0], l);
 	if ((r = tapdev_change(h, nic, rec, why, whylen)) == -EPERM &&
 	    (len = strlen(why)) < whylen)
 		snprintf(why + len, whylen - len, " (bridged mode needs root "
@@ -216,8 +215,7 @@ port_join(const struct host *h, const struct nic *nic, struct net_link *l,
 		return r;
 	if (l->master != br->ifindex) {
 		rec = (struct jrec){ .kind = J_ENSLAVE };
-		snprintf(rec.l[1].name, sizeof(rec.l[1].name), "%s", br->name);
-		rec.l[1].ifindex = br->ifindex;
+		jlink_set(&rec.l[1], br);
 		if ((r = port_step(h, nic, &rec, l, why, whylen)) < 0)
 			return r;
 	}
@@ -251,11 +249,7 @@ bridge_ensure(const struct host *h, const struct nic *nic, int *fd,
 		return *fd;
 	if ((r = port_join(h, nic, &l, &br, why, whylen)) < 0)
 		return r;
-	if (*fd < 0 && (*fd = net_tap_open(&l, nic->plain_frames)) < 0) {
-		WHY("%s: cannot open: %s", nic->tap, strerror(-*fd));
-		return *fd;
-	}
-	return 0;
+	return tapdev_open(nic, &l, fd, why, whylen);
 }
 
 static char *

@@ -317,11 +317,7 @@ tap_ensure(const struct host *h, const struct nic *nic, int *fd, char *why,
 	    (r = check_guest_route(h->net, nic, &nic->guest6, &nic->host6,
 	    l.ifindex, why, whylen)) < 0))
 		return r;
-	if (*fd < 0 && (*fd = net_tap_open(&l, nic->plain_frames)) < 0) {
-		WHY("%s: cannot open: %s", nic->tap, strerror(-*fd));
-		return *fd;
-	}
-	return 0;
+	return tapdev_open(nic, &l, fd, why, whylen);
 }
 
 static char *

@@ -364,14 +364,12 @@ link_get(struct net *n, const char *name, int ifindex, struct net_link *l)
 
 	if (name != NULL && strlen(name) >= IFNAMSIZ)
 		return -ENODEV;
-	if ((msg = nlmsg_alloc_simple(RTM_GETLINK, 0)) == NULL)
+	if ((msg = net_msg(RTM_GETLINK, 0, &ifi,
+	    sizeof(ifi))) == NULL)
 		return -ENOMEM;
-	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    (name != NULL && nla_put_string(msg, IFLA_IFNAME, name) < 0) ||
-	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
+	if ((name != NULL && nla_put_string(msg, IFLA_IFNAME, name) < 0) ||
+	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0)
+		return net_nomem(msg);
 	got.ifindex = 0;
 	if ((rc = net_talk(n, msg, parse_link, &got)) < 0)
 		return rc;
@@ -397,11 +395,35 @@ net_link_get_index(struct net *n, int ifindex, struct net_link *l)
 	return link_get(n, NULL, ifindex, l);
 }
 
+/* A dump's results: at most max elements of size bytes into out, all
+ * counted in n. */
+struct outv {
+	void *out;
+	size_t size, max, n;
+};
+
+static void
+outv_put(struct outv *o, const void *x)
+{
+	if (o->n < o->max)
+		memcpy((char *)o->out + o->n * o->size, x, o->size);
+	o->n++;
+}
+
+/* How many were kept into *np; -ENOSPC when some were not. */
+static int
+outv_end(const struct outv *o, size_t *np)
+{
+	*np = o->n < o->max ? o->n : o->max;
+	return o->n > o->max ? -ENOSPC : 0;
+}
+
+#define OUTV(p, m) { .out = (p), .size = sizeof(*(p)), .max = (m) }
+
 struct link_list {
 	const char *kind;
 	int master;		/* > 0: only the ports of this bridge */
-	struct net_link *out;
-	size_t max, n;
+	struct outv o;
 };
 
 static int
@@ -417,9 +439,7 @@ parse_link_list(struct nlmsghdr *h, void *arg)
 		return 0;
 	if (ll->master > 0 && l.master != ll->master)
 		return 0;
-	if (ll->n < ll->max)
-		ll->out[ll->n] = l;
-	ll->n++;
+	outv_put(&ll->o, &l);
 	return 0;
 }
 
@@ -433,30 +453,25 @@ link_dump(struct net *n, const char *kind, int master, struct net_link *out,
     size_t max, size_t *count)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
-	struct link_list ll = { .kind = kind, .master = master, .out = out,
-	    .max = max };
+	struct link_list ll = { .kind = kind, .master = master,
+	    .o = OUTV(out, max) };
 	struct nlattr *info;
 	struct nl_msg *msg;
 	int rc;
 
 	*count = 0;
-	if ((msg = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP)) == NULL)
+	if ((msg = net_msg(RTM_GETLINK, NLM_F_DUMP, &ifi,
+	    sizeof(ifi))) == NULL)
 		return -ENOMEM;
-	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0 ||
+	if (nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0 ||
 	    (master > 0 &&
 	    nla_put_u32(msg, IFLA_MASTER, (uint32_t)master) < 0) ||
 	    (kind && ((info = nla_nest_start(msg, IFLA_LINKINFO)) == NULL ||
 	    nla_put_string(msg, IFLA_INFO_KIND, kind) < 0 ||
-	    nla_nest_end(msg, info) < 0))) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
+	    nla_nest_end(msg, info) < 0)))
+		return net_nomem(msg);
 	rc = net_talk(n, msg, parse_link_list, &ll);
-	*count = ll.n < max ? ll.n : max;
-	if (rc == 0 && ll.n > max)
-		rc = -ENOSPC;
-	return rc;
+	return rc < 0 ? rc : outv_end(&ll.o, count);
 }
 
 /* Every link of one kind ("tun", "bridge"). */
@@ -745,20 +760,17 @@ net_bridge_create(struct net *n, const char *name, int ifindex)
 		return -EINVAL;
 	if (geteuid() != 0 || n->guard != NULL)
 		return -EPERM;		/* root only, never for a user */
-	msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-	if (msg == NULL)
+	if ((msg = net_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi,
+	    sizeof(ifi))) == NULL)
 		return -ENOMEM;
-	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_string(msg, IFLA_IFNAME, name) < 0 ||
+	if (nla_put_string(msg, IFLA_IFNAME, name) < 0 ||
 	    (info = nla_nest_start(msg, IFLA_LINKINFO)) == NULL ||
 	    nla_put_string(msg, IFLA_INFO_KIND, "bridge") < 0 ||
 	    (data = nla_nest_start(msg, IFLA_INFO_DATA)) == NULL ||
 	    nla_put_u32(msg, IFLA_BR_STP_STATE, 0) < 0 ||
 	    nla_put_u32(msg, IFLA_BR_FORWARD_DELAY, 0) < 0 ||
-	    nla_nest_end(msg, data) < 0 || nla_nest_end(msg, info) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
+	    nla_nest_end(msg, data) < 0 || nla_nest_end(msg, info) < 0)
+		return net_nomem(msg);
 	return net_talk(n, msg, NULL, NULL);
 }
 
@@ -832,12 +844,9 @@ net_addr_list(struct net *n, int ifindex, int family, struct net_addr *out,
 	if (ifindex <= 0)
 		return -ENODEV;
 	ifa.ifa_index = (unsigned)ifindex;
-	if ((msg = nlmsg_alloc_simple(RTM_GETADDR, NLM_F_DUMP)) == NULL)
+	if ((msg = net_msg(RTM_GETADDR, NLM_F_DUMP, &ifa,
+	    sizeof(ifa))) == NULL)
 		return -ENOMEM;
-	if (nlmsg_append(msg, &ifa, sizeof(ifa), NLMSG_ALIGNTO) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
 	if ((rc = net_talk(n, msg, parse_addr, &al)) < 0)
 		return rc;
 	*np = al.n;
@@ -1026,13 +1035,11 @@ net_route_overlap(struct net *n, const struct ipaddr *net,
 
 	if (ipaddr_bits(net) == 0 || net->prefix < 0)
 		return -EINVAL;
-	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP)) == NULL)
+	if ((msg = net_msg(RTM_GETROUTE, NLM_F_DUMP, &rtm,
+	    sizeof(rtm))) == NULL)
 		return -ENOMEM;
-	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_u32(msg, RTA_TABLE, RT_TABLE_MAIN) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
+	if (nla_put_u32(msg, RTA_TABLE, RT_TABLE_MAIN) < 0)
+		return net_nomem(msg);
 	if ((rc = net_talk(n, msg, parse_route, &o)) < 0)
 		return rc;
 	if (o.found == 0)
@@ -1072,13 +1079,11 @@ net_route_default(struct net *n, int family)
 	struct nl_msg *msg;
 	int rc, found = 0;
 
-	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP)) == NULL)
+	if ((msg = net_msg(RTM_GETROUTE, NLM_F_DUMP, &rtm,
+	    sizeof(rtm))) == NULL)
 		return -ENOMEM;
-	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_u32(msg, RTA_TABLE, RT_TABLE_MAIN) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
+	if (nla_put_u32(msg, RTA_TABLE, RT_TABLE_MAIN) < 0)
+		return net_nomem(msg);
 	if ((rc = net_talk(n, msg, parse_default, &found)) < 0)
 		return rc;
 	return found;
@@ -1116,13 +1121,11 @@ net_route_get(struct net *n, const struct ipaddr *dst, struct net_route *r)
 	/* say which table; IPv6 refuses the flag and says it anyway */
 	if (dst->family == AF_INET)
 		rtm.rtm_flags = RTM_F_LOOKUP_TABLE;
-	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, 0)) == NULL)
+	if ((msg = net_msg(RTM_GETROUTE, 0, &rtm,
+	    sizeof(rtm))) == NULL)
 		return -ENOMEM;
-	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
-	    nla_put(msg, RTA_DST, ipaddr_bits(dst) / 8, dst->u.b) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
+	if (nla_put(msg, RTA_DST, ipaddr_bits(dst) / 8, dst->u.b) < 0)
+		return net_nomem(msg);
 	rc = net_talk(n, msg, parse_route_get, r);
 	if (rc == -ENETUNREACH || rc == -EHOSTUNREACH) {
 		memset(r, 0, sizeof(*r));
@@ -1183,12 +1186,9 @@ net_rule_find(struct net *n, const struct ipaddr *dst, unsigned table,
 	struct nl_msg *msg;
 	int rc;
 
-	if ((msg = nlmsg_alloc_simple(RTM_GETRULE, NLM_F_DUMP)) == NULL)
+	if ((msg = net_msg(RTM_GETRULE, NLM_F_DUMP, &frh,
+	    sizeof(frh))) == NULL)
 		return -ENOMEM;
-	if (nlmsg_append(msg, &frh, sizeof(frh), NLMSG_ALIGNTO) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
 	if ((rc = net_talk(n, msg, parse_rule, &rf)) < 0)
 		return rc;
 	return rf.found ? 1 : 0;
@@ -1196,8 +1196,7 @@ net_rule_find(struct net *n, const struct ipaddr *dst, unsigned table,
 
 struct route_list {
 	int ifindex;
-	struct net_route *out;
-	size_t max, n;
+	struct outv o;
 	struct net_route *other;	/* the first route not listed */
 	size_t nother;
 };
@@ -1224,9 +1223,7 @@ parse_route_dev(struct nlmsghdr *h, void *arg)
 			*rl->other = r;
 		return 0;
 	}
-	if (rl->n < rl->max)
-		rl->out[rl->n] = r;
-	rl->n++;
+	outv_put(&rl->o, &r);
 	return 0;
 }
 
@@ -1237,13 +1234,11 @@ route_dump_dev(struct net *n, int family, struct route_list *rl)
 	struct rtmsg rtm = { .rtm_family = (unsigned char)family };
 	struct nl_msg *msg;
 
-	if ((msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP)) == NULL)
+	if ((msg = net_msg(RTM_GETROUTE, NLM_F_DUMP, &rtm,
+	    sizeof(rtm))) == NULL)
 		return -ENOMEM;
-	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_u32(msg, RTA_OIF, (uint32_t)rl->ifindex) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
+	if (nla_put_u32(msg, RTA_OIF, (uint32_t)rl->ifindex) < 0)
+		return net_nomem(msg);
 	return net_talk(n, msg, parse_route_dev, rl);
 }
 
@@ -1255,7 +1250,7 @@ int
 net_route_list_dev(struct net *n, int ifindex, struct net_route *out,
     size_t max, size_t *np, struct net_route *other, size_t *nother)
 {
-	struct route_list rl = { .ifindex = ifindex, .out = out, .max = max,
+	struct route_list rl = { .ifindex = ifindex, .o = OUTV(out, max),
 	    .other = other };
 	int rc;
 
@@ -1265,9 +1260,8 @@ net_route_list_dev(struct net *n, int ifindex, struct net_route *out,
 	if ((rc = route_dump_dev(n, AF_INET, &rl)) < 0 ||
 	    (rc = route_dump_dev(n, AF_INET6, &rl)) < 0)
 		return rc;
-	*np = rl.n < max ? rl.n : max;
 	*nother = rl.nother;
-	return rl.n > max ? -ENOSPC : 0;
+	return outv_end(&rl.o, np);
 }
 
 /* RTM_NEWROUTE (NLM_F_CREATE without EXCL: a route to the same network
@@ -1297,21 +1291,17 @@ route_request(struct net *n, const struct net_route *r, bool add)
 		rtm.rtm_scope = RT_SCOPE_NOWHERE;	/* any scope */
 	if (r->dst.family == AF_INET6)
 		rtm.rtm_scope = RT_SCOPE_UNIVERSE;
-	msg = nlmsg_alloc_simple(add ? RTM_NEWROUTE : RTM_DELROUTE,
-	    add ? NLM_F_CREATE : 0);
-	if (msg == NULL)
+	if ((msg = net_msg(add ? RTM_NEWROUTE : RTM_DELROUTE, add ?
+	    NLM_F_CREATE : 0, &rtm, sizeof(rtm))) == NULL)
 		return -ENOMEM;
-	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_u32(msg, RTA_TABLE, RT_TABLE_MAIN) < 0 ||
+	if (nla_put_u32(msg, RTA_TABLE, RT_TABLE_MAIN) < 0 ||
 	    (r->dst.prefix > 0 &&
 	    nla_put(msg, RTA_DST, bits / 8, r->dst.u.b) < 0) ||
 	    (r->gw.family && nla_put(msg, RTA_GATEWAY, bits / 8,
 	    r->gw.u.b) < 0) ||
 	    nla_put_u32(msg, RTA_OIF, (uint32_t)r->ifindex) < 0 ||
-	    nla_put_u32(msg, RTA_PRIORITY, r->metric) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
+	    nla_put_u32(msg, RTA_PRIORITY, r->metric) < 0)
+		return net_nomem(msg);
 	return net_talk(n, msg, NULL, NULL);
 }
 
@@ -1328,6 +1318,32 @@ net_route_del(struct net *n, const struct net_route *r)
 }
 
 /* ------------------------------------------------- for tc.c, and ifb */
+
+/* A request of type with flags, starting with its header hdr; NULL when
+ * out of memory. */
+struct nl_msg *
+net_msg(int type, int flags, const void *hdr, size_t len)
+{
+	struct nl_msg *msg = nlmsg_alloc_simple(type, flags);
+	void *p;
+
+	if (msg == NULL)
+		return NULL;
+	if ((p = nlmsg_reserve(msg, len, NLMSG_ALIGNTO)) == NULL) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	memcpy(p, hdr, len);
+	return msg;
+}
+
+/* Drop a request that did not fit: -ENOMEM. */
+int
+net_nomem(struct nl_msg *msg)
+{
+	nlmsg_free(msg);
+	return -ENOMEM;
+}
 
 /*
  * Send one request built with libnl (consumed) that changes link
@@ -1482,13 +1498,11 @@ net_vxlan_get(struct net *n, int ifindex, struct vxlan_link *v)
 
 	if (ifindex <= 0)
 		return -ENODEV;
-	if ((msg = nlmsg_alloc_simple(RTM_GETLINK, 0)) == NULL)
+	if ((msg = net_msg(RTM_GETLINK, 0, &ifi,
+	    sizeof(ifi))) == NULL)
 		return -ENOMEM;
-	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
+	if (nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0)
+		return net_nomem(msg);
 	return net_talk(n, msg, parse_vxlan_link, v);
 }
 
@@ -1553,8 +1567,7 @@ net_fdb_del(struct net *n, int ifindex, const struct ipaddr *dst)
 
 struct fdb_list {
 	int ifindex;
-	struct ipaddr *out;
-	size_t max, n;
+	struct outv o;
 };
 
 /* One entry of an AF_BRIDGE neighbour dump: the all-zeros entries of
@@ -1583,9 +1596,7 @@ parse_fdb(struct nlmsghdr *h, void *arg)
 	    AF_INET6, -1, &a);
 	if (a.family == 0)
 		return 0;
-	if (fl->n < fl->max)
-		fl->out[fl->n] = a;
-	fl->n++;
+	outv_put(&fl->o, &a);
 	return 0;
 }
 
@@ -1596,23 +1607,19 @@ net_fdb_remotes(struct net *n, int ifindex, struct ipaddr *out, size_t max,
     size_t *np)
 {
 	struct ndmsg ndm = { .ndm_family = AF_BRIDGE, .ndm_ifindex = ifindex };
-	struct fdb_list fl = { .ifindex = ifindex, .out = out, .max = max };
+	struct fdb_list fl = { .ifindex = ifindex, .o = OUTV(out, max) };
 	struct nl_msg *msg;
 	int rc;
 
 	*np = 0;
 	if (ifindex <= 0)
 		return -ENODEV;
-	if ((msg = nlmsg_alloc_simple(RTM_GETNEIGH, NLM_F_DUMP)) == NULL)
+	if ((msg = net_msg(RTM_GETNEIGH, NLM_F_DUMP, &ndm,
+	    sizeof(ndm))) == NULL)
 		return -ENOMEM;
-	if (nlmsg_append(msg, &ndm, sizeof(ndm), NLMSG_ALIGNTO) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
 	if ((rc = net_talk(n, msg, parse_fdb, &fl)) < 0)
 		return rc;
-	*np = fl.n < max ? fl.n : max;
-	return fl.n > max ? -ENOSPC : 0;
+	return outv_end(&fl.o, np);
 }
 
 /* -------------------------------------------------------------- taps */

@@ -230,22 +230,13 @@ char *
 netplan_hint(const struct netplan *p)
 {
 	struct strv lines = { 0 };
-	char *all, *s;
-	size_t len = 1, off = 0;
+	char *all;
 
 	if (p->n == 0)
 		return xstrdup("no network");
-	for (size_t i = 0; i < p->n; i++) {
-		s = p->nic[i].mode->hint(&p->nic[i]);
-		len += strlen(s) + 1;
-		strv_push(&lines, s);
-		free(s);
-	}
-	all = xmalloc(len);
-	all[0] = '\0';
-	for (size_t i = 0; i < lines.n; i++)
-		off += (size_t)snprintf(all + off, len - off, "%s%s",
-		    i ? "\n" : "", lines.v[i]);
+	for (size_t i = 0; i < p->n; i++)
+		strv_take(&lines, p->nic[i].mode->hint(&p->nic[i]));
+	all = strv_join(&lines, "\n");
 	strv_free(&lines);
 	return all;
 }

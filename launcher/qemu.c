@@ -253,22 +253,12 @@ qemu_argv(const struct config *c, const struct netplan *p,
 char *
 qemu_cmdline(const struct strv *argv)
 {
-	size_t len = 1, off = 0;
 	struct strv q = { 0 };
 	char *line;
 
-	for (size_t i = 0; i < argv->n; i++) {
-		char *w = shell_quote(argv->v[i]);
-
-		len += strlen(w) + 1;
-		strv_push(&q, w);
-		free(w);
-	}
-	line = xmalloc(len);
-	line[0] = '\0';
-	for (size_t i = 0; i < q.n; i++)
-		off += (size_t)snprintf(line + off, len - off, "%s%s",
-		    i ? " " : "", q.v[i]);
+	for (size_t i = 0; i < argv->n; i++)
+		strv_take(&q, shell_quote(argv->v[i]));
+	line = strv_join(&q, " ");
 	strv_free(&q);
 	return line;
 }

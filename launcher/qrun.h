@@ -56,10 +56,14 @@ struct strv {
 };
 
 void strv_push(struct strv *, const char *);
+/* Push s itself (malloc'ed; the list owns it from now on). */
+void strv_take(struct strv *, char *s);
 void strv_pushf(struct strv *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void strv_free(struct strv *);
 int strv_contains(const struct strv *, const char *);
+/* The strings with sep between them, in one new string. */
+char *strv_join(const struct strv *, const char *sep);
 
 void *xmalloc(size_t);
 void *xcalloc(size_t, size_t);
@@ -78,6 +82,11 @@ int parse_mac(const char *s, uint8_t mac[6]);
 int regex_compile(regex_t *, const char *pat, char *why, size_t len);
 /* Milliseconds on the monotonic clock. */
 long mono_ms(void);
+/* Close *fd unless it is -1, and make it -1. */
+void fd_close(int *fd);
+/* Up to len bytes of fd from offset 0 (short reads and EINTR retried):
+ * how many, fewer only at the end of the file; or -errno. */
+ssize_t read_all(int fd, void *buf, size_t len);
 /* Parse a decimal integer in [min, max]; 0 or -EINVAL/-ERANGE. */
 int parse_long(const char *s, long min, long max, long *out);
 /* Edit distance for "did you mean": insertions, deletions, substitutions
@@ -692,6 +701,10 @@ int net_send(struct net *, int ifindex, struct nl_msg *,
 int net_read(struct net *, struct nl_msg *,
     int (*parse)(struct nlmsghdr *, void *), void *arg);
 int net_nlerr(int nlerr);
+/* A request of type with flags, its header hdr first; NULL when out
+ * of memory. net_nomem frees one that did not fit and says -ENOMEM. */
+struct nl_msg *net_msg(int type, int flags, const void *hdr, size_t len);
+int net_nomem(struct nl_msg *);
 /* An ifb device (root only), down, with ifindex; -EEXIST when taken. */
 int net_ifb_create(struct net *, const char *name, int ifindex);
 /* A VXLAN link as qrun makes it: UDP port 4789, learning, no group
@@ -778,6 +791,10 @@ struct jlink {
 	char name[IFNAMSIZ];
 	int ifindex;
 };
+
+/* The name and ifindex of link l, for a record (change.c). */
+struct net_link;
+void jlink_set(struct jlink *, const struct net_link *l);
 
 struct jrec {
 	enum jkind kind;
@@ -970,6 +987,10 @@ int tapdev_check(const struct net_link *, const struct priv *,
  * its open queue returned (or -errno, with an admin hint on EPERM). */
 int tapdev_create(const struct host *, const struct nic *,
     struct net_link *l, char *why, size_t whylen);
+/* The end of a mode's ensure: the tap's first queue in *fd, opened now
+ * unless this run made it (and has it open). 0 or -errno with why. */
+int tapdev_open(const struct nic *, const struct net_link *, int *fd,
+    char *why, size_t whylen);
 /* One journaled change for the NIC's tap; why says what failed. */
 int tapdev_change(const struct host *, const struct nic *,
     const struct jrec *, char *why, size_t whylen);

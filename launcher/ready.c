@@ -87,14 +87,6 @@ struct ready {
 	struct loop_part part;
 };
 
-static void
-close_probe(struct ready *r)
-{
-	if (r->fd >= 0)
-		close(r->fd);
-	r->fd = -1;
-}
-
 /* tcp:PORT in user mode: the host port that forwards to guest PORT. */
 static int
 plan_tcp(struct ready *r, const struct nic *p, long port, char *why,
@@ -218,7 +210,7 @@ ready_put(struct ready *r)
 		return;
 	if (r->part.loop)
 		loop_del(r->part.loop, &r->part);
-	close_probe(r);
+	fd_close(&r->fd);
 	if (r->have_re)
 		regfree(&r->re);
 	free(r->spec);
@@ -271,7 +263,7 @@ ready_open(struct ready *r, char *why, size_t len)
 	if (r->raw && raw_filter(r) < 0) {
 		e = -errno;
 		snprintf(why, len, "ICMP socket: %s", strerror(-e));
-		close_probe(r);
+		fd_close(&r->fd);
 		return e;
 	}
 	r->id = (uint16_t)getpid();
@@ -284,7 +276,7 @@ ready_start(struct ready *r, long timeout_ms)
 	long now = mono_ms();
 
 	if (r->kind == R_TCP)
-		close_probe(r);
+		fd_close(&r->fd);
 	r->tcp = T_IDLE;
 	r->alive = false;
 	r->next_ms = now;
@@ -418,7 +410,7 @@ tcp_connect(struct ready *r, long now)
 		r->tcp = T_CONNECTING;
 		return;
 	}
-	close_probe(r);
+	fd_close(&r->fd);
 	r->next_ms = now + TCP_EVERY_MS;
 }
 
@@ -427,7 +419,7 @@ tcp_connect(struct ready *r, long now)
 static void
 tcp_retry(struct ready *r, bool alive)
 {
-	close_probe(r);
+	fd_close(&r->fd);
 	r->tcp = T_IDLE;
 	r->alive = alive;
 	r->next_ms = r->since_ms + TCP_EVERY_MS;
@@ -590,7 +582,7 @@ ready_event(void *arg, const struct pollfd *pfd)
 	if ((ev = probe_event(r, pfd, now)) == LOOP_READY) {
 		r->ready_ms = mono_ms();
 		if (r->kind == R_TCP)
-			close_probe(r);
+			fd_close(&r->fd);
 		return ev;
 	}
 	if (r->deadline_ms >= 0 && now >= r->deadline_ms)

@@ -83,6 +83,19 @@ tapdev_create(const struct host *h, const struct nic *nic,
 	return fd;
 }
 
+/* The end of a mode's ensure: the tap's first queue in *fd, opened now
+ * unless it was made (and opened) by this run. 0 or -errno with why. */
+int
+tapdev_open(const struct nic *nic, const struct net_link *l, int *fd,
+    char *why, size_t whylen)
+{
+	if (*fd < 0 && (*fd = net_tap_open(l, nic->plain_frames)) < 0) {
+		WHY("%s: cannot open: %s", nic->tap, strerror(-*fd));
+		return *fd;
+	}
+	return 0;
+}
+
 /* One journaled change of the tap; "TAP: cannot WHAT: ERROR" in why,
  * and for a missing right to address it, the admin command. */
 int

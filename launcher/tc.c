@@ -66,16 +66,27 @@ netem_extra(struct nl_msg *msg, const struct netem *ne)
 	return 0;
 }
 
+/* A qdisc object of ifindex under parent, or NULL. */
+static struct rtnl_qdisc *
+qdisc_at(int ifindex, uint32_t parent)
+{
+	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+
+	if (q != NULL) {
+		rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
+		rtnl_tc_set_parent(TC_CAST(q), parent);
+	}
+	return q;
+}
+
 /* The netem qdisc of ne on ifindex's root, as a libnl object. */
 static struct rtnl_qdisc *
 netem_qdisc(int ifindex, const struct netem *ne)
 {
-	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+	struct rtnl_qdisc *q = qdisc_at(ifindex, TC_H_ROOT);
 
 	if (q == NULL)
 		return NULL;
-	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
-	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
 	if (rtnl_tc_set_kind(TC_CAST(q), "netem") < 0) {
 		rtnl_qdisc_put(q);
 		return NULL;
@@ -117,14 +128,12 @@ tc_netem(struct net *n, int ifindex, const struct netem *ne, bool create)
 int
 tc_ingress_add(struct net *n, int ifindex)
 {
-	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+	struct rtnl_qdisc *q = qdisc_at(ifindex, TC_H_INGRESS);
 	struct nl_msg *msg = NULL;
 	int rc;
 
 	if (q == NULL)
 		return -ENOMEM;
-	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
-	rtnl_tc_set_parent(TC_CAST(q), TC_H_INGRESS);
 	rtnl_tc_set_handle(TC_CAST(q), TC_HANDLE(0xffff, 0));
 	if ((rc = rtnl_tc_set_kind(TC_CAST(q), "ingress")) == 0)
 		rc = rtnl_qdisc_build_add_request(q, NLM_F_CREATE | NLM_F_EXCL,
@@ -138,14 +147,12 @@ tc_ingress_add(struct net *n, int ifindex)
 int
 tc_qdisc_del(struct net *n, int ifindex, enum tc_where w)
 {
-	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+	struct rtnl_qdisc *q = qdisc_at(ifindex, parent_of(w));
 	struct nl_msg *msg = NULL;
 	int rc;
 
 	if (q == NULL)
 		return -ENOMEM;
-	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
-	rtnl_tc_set_parent(TC_CAST(q), parent_of(w));
 	rc = rtnl_qdisc_build_delete_request(q, &msg);
 	rtnl_qdisc_put(q);
 	if (rc < 0)
@@ -189,12 +196,8 @@ tc_qdisc_kind(struct net *n, int ifindex, enum tc_where w, char kind[16])
 	kind[0] = '\0';
 	/* NLM_F_ECHO: the kernel answers a single qdisc's RTM_GETQDISC as a
 	 * notification, sent back to the asker only when asked to echo. */
-	if ((msg = nlmsg_alloc_simple(RTM_GETQDISC, NLM_F_ECHO)) == NULL)
+	if ((msg = net_msg(RTM_GETQDISC, NLM_F_ECHO, &t, sizeof(t))) == NULL)
 		return -ENOMEM;
-	if (nlmsg_append(msg, &t, sizeof(t), NLMSG_ALIGNTO) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
 	rc = net_read(n, msg, parse_kind, kind);
 	if (rc == -ENOENT || rc == -EINVAL) {
 		kind[0] = '\0';

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <regex.h>
 
@@ -62,7 +63,7 @@ xasprintf(const char *fmt, ...)
 	return s;
 }
 
-static void
+void
 strv_take(struct strv *sv, char *s)
 {
 	if (sv->n + 2 > sv->cap) {
@@ -302,6 +303,53 @@ regex_compile(regex_t *rx, const char *pat, char *why, size_t len)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* Read up to len bytes of fd from offset 0, retrying short reads and
+ * EINTR, until len or the end: the bytes read, or -errno. */
+ssize_t
+read_all(int fd, void *buf, size_t len)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < len) {
+		r = pread(fd, (char *)buf + n, len - n, (off_t)n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	return (ssize_t)n;
+}
+
+/* The strings of sv with sep between them, in one new string. */
+char *
+strv_join(const struct strv *sv, const char *sep)
+{
+	size_t len = 1, off = 0, slen = strlen(sep);
+	char *all;
+
+	for (size_t i = 0; i < sv->n; i++)
+		len += strlen(sv->v[i]) + slen;
+	all = xmalloc(len);
+	all[0] = '\0';
+	for (size_t i = 0; i < sv->n; i++)
+		off += (size_t)snprintf(all + off, len - off, "%s%s",
+		    i ? sep : "", sv->v[i]);
+	return all;
+}
+
+/* Close *fd unless it is -1, and make it -1. */
+void
+fd_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 /* Milliseconds on the monotonic clock, for deadlines and intervals. */

@@ -157,14 +157,6 @@ vm_reap(struct vm *vm, bool block)
 	return 1;
 }
 
-static void
-console_close(struct vm *vm)
-{
-	if (vm->serial_fd >= 0)
-		close(vm->serial_fd);
-	vm->serial_fd = -1;
-}
-
 /* Reap QEMU within ms; 1 when it is gone. */
 static int
 reap_within(struct vm *vm, long ms)
@@ -209,7 +201,7 @@ vm_stop(struct vm *vm)
 	if (vm->pid < 0)
 		return;
 	/* Nobody reads it any more: a full pipe must not hold QEMU up. */
-	console_close(vm);
+	fd_close(&vm->serial_fd);
 	if (vm_quit(vm) == 0 && reap_within(vm, GRACE_MS))
 		return;
 	kill(vm->pid, SIGTERM);
@@ -227,7 +219,7 @@ vm_free(struct vm *vm)
 	free(vm->line);
 	vm->line = NULL;
 	vm->line_len = 0;
-	console_close(vm);
+	fd_close(&vm->serial_fd);
 	if (vm->stdin_fd >= 0)
 		close(vm->stdin_fd);
 	vm->stdin_fd = -1;
@@ -288,7 +280,7 @@ console_read(struct vm *vm, int *ev)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return -1;
 	if (n <= 0) {
-		console_close(vm);
+		fd_close(&vm->serial_fd);
 		return 0;
 	}
 	len = vm->out ? vm->out(vm->out_arg, buf, (size_t)n) : (size_t)n;

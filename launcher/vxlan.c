@@ -201,13 +201,6 @@ vxlan_check(struct net *n, const struct vxlan_conf *c, struct vxlan_plan *p,
 	return 0;
 }
 
-static void
-rec_set(struct jrec *rec, int i, const struct net_link *l)
-{
-	snprintf(rec->l[i].name, sizeof(rec->l[i].name), "%s", l->name);
-	rec->l[i].ifindex = l->ifindex;
-}
-
 /* The bridge, and the taps on it, get the tunnel's MTU (journaled: the
  * undo gives each its old one back). Other ports keep theirs. */
 static int
@@ -229,7 +222,7 @@ mtu_set(struct net *n, struct journal *j, const struct net_link *br,
 		if ((i < np && !l->is_tap) || l->mtu == mtu)
 			continue;
 		rec = (struct jrec){ .kind = J_MTU, .mtu = { l->mtu, mtu } };
-		rec_set(&rec, 0, l);
+		jlink_set(&rec.l[0], l);
 		if ((r = change_do(j, n, &rec, 0, why, whylen)) < 0)
 			return r;
 	}
@@ -259,19 +252,19 @@ vxlan_attach(struct net *n, struct journal *j, const struct net_link *br,
 	for (size_t i = 0; i < p->c.nremote; i++) {
 		rec = (struct jrec){ .kind = J_FDB_ADD,
 		    .addr = p->c.remote[i] };
-		rec_set(&rec, 0, &vx);
+		jlink_set(&rec.l[0], &vx);
 		if ((r = change_do(j, n, &rec, 0, why, whylen)) < 0)
 			return r;
 	}
 	if ((r = mtu_set(n, j, br, p->mtu, why, whylen)) < 0)
 		return r;
 	rec = (struct jrec){ .kind = J_ENSLAVE };
-	rec_set(&rec, 0, &vx);
-	rec_set(&rec, 1, br);
+	jlink_set(&rec.l[0], &vx);
+	jlink_set(&rec.l[1], br);
 	if ((r = change_do(j, n, &rec, 0, why, whylen)) < 0)
 		return r;
 	rec = (struct jrec){ .kind = J_LINK_UP };
-	rec_set(&rec, 0, &vx);
+	jlink_set(&rec.l[0], &vx);
 	return change_do(j, n, &rec, 0, why, whylen);
 }
 
@@ -315,13 +308,13 @@ vxlan_detach(struct net *n, struct journal *j, const struct net_link *br,
 	}
 	for (size_t i = 0; i < nr; i++) {
 		rec = (struct jrec){ .kind = J_FDB_DEL, .addr = rem[i] };
-		rec_set(&rec, 0, vx);
+		jlink_set(&rec.l[0], vx);
 		if ((r = change_do(j, n, &rec, -ENOENT, why, whylen)) < 0)
 			return r;
 	}
 	rec = (struct jrec){ .kind = J_RELEASE };
-	rec_set(&rec, 0, vx);
-	rec_set(&rec, 1, br);
+	jlink_set(&rec.l[0], vx);
+	jlink_set(&rec.l[1], br);
 	if ((r = change_do(j, n, &rec, 0, why, whylen)) < 0)
 		return r;
 	change_vxlan_delete_rec(&rec, &v, dev.name);
