@@ -20,7 +20,10 @@
  * dnsmasq is ready when it says "started": it has bound its DHCP,
  * DHCPv6, router advertisement and DNS sockets and dropped its
  * privileges by then (it binds before it writes its pid file, and says
- * so after the drop). A dnsmasq that exits first has said why on
+ * so after the drop); with DNS, once it also answers host.qrun at the
+ * host address (a port 53 taken there stops it at once, but with
+ * bind-dynamic an address it binds later only gets a warning: the
+ * answer is the proof). A dnsmasq that exits first has said why on
  * stderr: that line is the error.
  *
  * As root it drops to its own user (dnsmasq, else nobody), keeping only
@@ -33,7 +36,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
+#include <poll.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -51,6 +56,7 @@
 #define READY_LINE	"]: started, version"
 #define READY_MS	10000
 #define LEASE_TIME	"12h"
+#define DNS_MS		2000	/* for its answer to host.qrun */
 /* What a capability-enabled qrun passes on: DHCP's port and raw
  * sockets, router advertisements' multicast memberships. */
 #define DNSMASQ_CAPS	((1ULL << CAP_NET_ADMIN) | (1ULL << CAP_NET_RAW) | \
@@ -401,12 +407,45 @@ port_free(const char *link, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * Does dnsmasq answer DNS at the host address? Ask it for host.qrun (A)
+ * and want an answer with an address. 0, or -ETIMEDOUT, -errno.
+ */
+static int
+dns_answers(const struct ipaddr *host, long ms)
+{
+	static const uint8_t q[] = { 0x71, 0x72, 0x01, 0x00, 0, 1, 0, 0,
+	    0, 0, 0, 0, 4, 'h', 'o', 's', 't', 4, 'q', 'r', 'u', 'n', 0,
+	    0, 1, 0, 1 };
+	struct sockaddr_in to = { .sin_family = AF_INET,
+	    .sin_port = htons(53), .sin_addr = host->u.v4 };
+	struct pollfd p = { .events = POLLIN };
+	long end = mono_ms() + ms;
+	uint8_t a[512];
+	ssize_t n;
+	int r = -ETIMEDOUT;
+
+	if ((p.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	while (r == -ETIMEDOUT && mono_ms() < end) {
+		if (sendto(p.fd, q, sizeof(q), 0, (struct sockaddr *)&to,
+		    sizeof(to)) < 0 || poll(&p, 1, 50) <= 0)
+			continue;
+		n = recv(p.fd, a, sizeof(a), MSG_DONTWAIT);
+		if (n >= 12 && a[0] == q[0] && a[1] == q[1] &&
+		    (a[3] & 0x0f) == 0 && (a[6] | a[7]) != 0)
+			r = 0;
+	}
+	close(p.fd);
+	return r;
+}
+
 int
 dnsmasq_start(struct journal *j, const char *state,
     const struct dnsmasq_conf *c, const struct priv *pv, struct dnsmasq *d,
     char *why, size_t whylen)
 {
-	char *text = NULL;
+	char *text = NULL, ip[IPADDR_STRLEN];
 	int sealed = -1, r;
 
 	dnsmasq_init(d);
@@ -431,6 +470,9 @@ dnsmasq_start(struct journal *j, const char *state,
 		    c->link, strerror(-r));
 	if (r >= 0)
 		r = run(j, state, pv, d, sealed, why, whylen);
+	if (r >= 0 && c->dns && (r = dns_answers(&c->host, DNS_MS)) < 0)
+		WHY("%s: dnsmasq does not answer DNS at %s (another server "
+		    "on port 53 there?)", c->link, ipaddr_str(&c->host, ip));
 	if (r < 0)
 		helper_stop(&d->h);
 	if (sealed >= 0)

@@ -8,8 +8,8 @@
 # points (with NAT on) leaves nothing after the next run or cleanup. Bad
 # input, one line and 125 with nothing changed: dnsmasq missing with
 # net.dhcp set (a default one is skipped with a note), another DHCP
-# server bound to the tap, dnsmasq's own startup error, net.dns without
-# net.dhcp; dnsmasq dying during the run ends it with 125.
+# server bound to the tap, another server on DNS's port at the host
+# address, dnsmasq's own startup error, net.dns without net.dhcp; dnsmasq dying during the run ends it with 125.
 . "$(dirname "$0")/lib.sh"
 need_root "dhcp"
 need_guests "dhcp" "$GUESTS/vmlinuz" "$GUESTS/initrd.gz"
@@ -218,5 +218,27 @@ fi
 check "the other DHCP server still runs" kill -0 "$opid"
 kill "$opid"
 wait "$opid" 2>/dev/null
+
+# Another server holding DNS at the host address: dnsmasq says so and
+# exits (were it only to warn, qrun's DNS query would find it out).
+ip netns exec "$NS" python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("172.21.0.1", 53)); time.sleep(60)' >/dev/null 2>&1 &
+spid=$!
+bg_track "$spid"
+wait_cmd 10 sh -c "ip netns exec '$NS' ss -uln | grep -q '172.21.0.1:53 '"
+in_ns "$NS" $RUN "$GUESTS/vmlinuz" >/dev/null 2>"$TESTDIR/bad.err" </dev/null
+rc=$?
+if [ "$rc" -eq 125 ] && [ "$(wc -l <"$TESTDIR/bad.err")" -eq 1 ] &&
+    grep -q 'dnsmasq exited with status 2: failed to create listening socket for 172.21.0.1: Address already in use$\|dnsmasq does not answer DNS at 172.21.0.1' \
+    "$TESTDIR/bad.err" &&
+    [ "$(state "$NS")" = "$before" ] && [ -z "$(state_files)" ] &&
+    no_dnsmasq "$NS"; then
+	ok "port 53 taken at the host address: $(cat "$TESTDIR/bad.err")"
+else
+	fail "port 53 taken at the host address: exit $rc: $(cat "$TESTDIR/bad.err")"
+fi
+kill "$spid"
+wait "$spid" 2>/dev/null
 in_ns "$NS" ip link del tap1
 exit 0
