@@ -606,17 +606,19 @@ prepare_batch(struct boot *b, struct vm_spec *s)
 	return 0;
 }
 
-/* The host facts that finish the plan (a bridge's networks); 0 or 125. */
+/* The host facts that finish the plan (a bridge's networks), then what
+ * each NIC takes against other runs (a switch's slot; dry: only look);
+ * 0 or 125. */
 static int
-boot_facts(struct boot *b)
+boot_facts(struct boot *b, bool dry)
 {
 	char why[512];
 
-	if (runnet_facts(&b->plan, &b->priv, why, sizeof(why)) < 0) {
-		warnx("%s", why);
-		return EXIT_QRUN;
-	}
-	return 0;
+	if (runnet_facts(&b->plan, &b->priv, why, sizeof(why)) == 0 &&
+	    runnet_claim(&b->rn, &b->plan, dry, why, sizeof(why)) == 0)
+		return 0;
+	warnx("%s", why);
+	return EXIT_QRUN;
 }
 
 /* Make the network true; the taps' queues stay open for QEMU. 0 or 125. */
@@ -656,18 +658,21 @@ host_facts(struct boot *b, struct qemu_opts *qo, const struct opts *o)
 		accel_say(&b->accel, o->dry_run);
 }
 
-/* The hint, after the notes of what the host facts turned off (said
- * only once the run goes ahead: a refused run says one line). */
+/* The hint: one "qrun: " line per NIC, after the notes of what the host
+ * facts turned off (said only once the run goes ahead: a refused run
+ * says one line). */
 static void
 boot_hint(const struct boot *b)
 {
-	char *hint = netplan_hint(&b->plan);
+	char *hint = netplan_hint(&b->plan), *line, *save = NULL;
 
 	for (size_t i = 0; i < b->plan.n; i++)
 		if (b->plan.nic[i].dhcp_off[0] != '\0')
 			warnx("note: %s: no DHCP or DNS for the guest: %s",
 			    b->plan.nic[i].tap, b->plan.nic[i].dhcp_off);
-	warnx("%s", hint);
+	for (line = strtok_r(hint, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		warnx("%s", line);
 	free(hint);
 }
 
@@ -725,7 +730,7 @@ cmd_boot(struct opts *o)
 	runnet_init(&b.rn, &b.plan, &b.priv);
 	if ((r = boot_load(o, &b.cfg, &b.plan, &b.priv)) != 0 ||
 	    (r = image_load(&b.priv, b.image, &b.type)) != 0 ||
-	    (r = boot_facts(&b)) != 0 ||
+	    (r = boot_facts(&b, o->dry_run)) != 0 ||
 	    (r = prepare_ready(&b, o, false)) != 0)
 		goto out;
 	host_facts(&b, &b.qo, o);
