@@ -14,7 +14,7 @@ ready_run() {	# ready_run I: one boot; prints "T0 STAMP REPLY RC"
 	sleep 0.5	# tcpdump listening
 	t0=$(date +%s.%N)
 	ip netns exec "$NS0" "$QRUN" -n tap -t tap1 -o qemu.accel=tcg \
-	    --timeout 60 --ready ping \
+	    --timeout 60 --ready ping ${READY_ARGS:-} \
 	    --initrd "$G/initrd.gz" "$G/vmlinuz" --run date +%s.%N \
 	    < /dev/null > "$TMP/r$1.out" 2> "$TMP/r$1.err"
 	rc=$?
@@ -60,5 +60,32 @@ else
 			v=$(awk -v d="$d" 'BEGIN { print (d < 100) ? "PASS" : "MISS" }')
 			note "ready: echo reply -> ready ms" "$d" "< 100 ms" "$v"
 		fi
+	fi
+fi
+
+# DHCP vs ip= (net.dhcp): the same boot to ready, the guest asking DHCP
+# (net.kernel_ip = false) or told ip=, interleaved, NSLOW each.
+if skipping ready || skipping dhcp; then
+	:
+else
+	say "DHCP vs ip=: $NSLOW interleaved boots each, --ready ping"
+	: > "$TMP/rdhcp"
+	: > "$TMP/rip"
+	i=0
+	while [ $i -lt "$NSLOW" ]; do
+		READY_ARGS= ready_run ip$i >> "$TMP/rip"
+		READY_ARGS="-o net.kernel_ip=false" ready_run dh$i >> "$TMP/rdhcp"
+		i=$((i + 1))
+	done
+	medb2r() {
+		awk '$2 != "-" && $4 == 0 { print ($2 - $1) * 1000 }' "$1" | sort -n |
+		    awk '{ v[NR] = $1 } END { if (NR) printf "%.0f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; else print "-" }'
+	}
+	bi=$(medb2r "$TMP/rip") bd=$(medb2r "$TMP/rdhcp")
+	if [ "$bi" = - ] || [ "$bd" = - ]; then
+		say "SKIPPED: DHCP or ip= boots did not get ready"
+		note "ready: DHCP / ip= boot-to-ready" "broken" "<= 1.2x" "SKIP"
+	else
+		row "ready: DHCP / ip= boot-to-ready (ms)" "$bd" "$bi" 1.2
 	fi
 fi

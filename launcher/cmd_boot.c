@@ -154,6 +154,24 @@ accel_say(const struct accel_probe *p, bool dry_run)
 	free(s);
 }
 
+/* net.dhcp in --dry-run: the dnsmasq a run would start, or why not. */
+static void
+dry_run_dhcp(const struct nic *nic)
+{
+	char g[IPADDR_STRLEN], g6[IPADDR_STRLEN], mac[18];
+
+	if (nic->dhcp_off[0] != '\0')
+		printf("# no DHCP or DNS for the guest: %s\n", nic->dhcp_off);
+	if (!nic->dhcp || nic->guest.family != AF_INET)
+		return;
+	printf("# qrun would start dnsmasq on %s: DHCP %s for %s%s%s%s%s\n",
+	    nic->tap, ipaddr_str(&nic->guest, g), mac_str(nic->mac, mac),
+	    nic->host6.family ? ", router advertisements and DHCPv6 " : "",
+	    nic->host6.family ? ipaddr_str(&nic->guest6, g6) : "",
+	    nic->dns ? ", DNS host.qrun and guest.qrun" : "",
+	    nic->dns ? " (other names forwarded)" : "");
+}
+
 static void
 print_dry_run(const struct boot *b)
 {
@@ -176,6 +194,7 @@ print_dry_run(const struct boot *b)
 			printf("# qrun would impair both directions of %s "
 			    "(netem on it and on ifb-%s): %s\n", nic->tap,
 			    nic->tap, b->cfg.net_netem);
+		dry_run_dhcp(nic);
 	}
 	printf("%s\n", line);
 	free(line);
@@ -497,7 +516,7 @@ outcome(struct boot *b, struct vm *vm, int ev, int sig, int r,
     int *fatal_sig)
 {
 	const struct config *c = &b->cfg;
-	char *goal;
+	char *goal, why[512];
 
 	switch (ev) {
 	case 0:			/* ready_supervise decided: r */
@@ -523,6 +542,10 @@ outcome(struct boot *b, struct vm *vm, int ev, int sig, int r,
 	case LOOP_SIGNAL:
 		*fatal_sig = sig;
 		return 128 + sig;
+	case LOOP_HELPER_EXITED:
+		if (runnet_helper_gone(&b->rn, why, sizeof(why)))
+			warnx("%s; the run ends", why);
+		return EXIT_QRUN;
 	}
 	warnx("supervising QEMU: %s", ev < 0 ? strerror(-ev) :
 	    "unexpected event");
@@ -553,12 +576,14 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 	    s->serial_pipe && b->have_fail ? &b->fail : NULL,
 	    c->test_timeout > 0 ? vm.start_ms + c->test_timeout * 1000 : -1);
 	loop_add(&b->loop, &b->batch.part);
+	runnet_watch(&b->rn, &b->loop);
 	if (b->ready)
 		ev = ready_supervise(b, &vm, &sig, &r);
 	else
 		ev = loop_run(&b->loop, &sig);
 	if (ev == LOOP_FAILED)
 		ev = linger(b, &sig);
+	runnet_unwatch(&b->rn, &b->loop);
 	vm_stop(&vm);
 	r = outcome(b, &vm, ev, sig, r, fatal_sig);
 	vm_free(&vm);
@@ -672,12 +697,18 @@ host_facts(struct boot *b, struct qemu_opts *qo, const struct opts *o)
 		accel_say(&b->accel, o->dry_run);
 }
 
-/* The hint: one "qrun: " line per NIC. */
+/* The hint: one "qrun: " line per NIC, after the notes of what the host
+ * facts turned off (said only once the run goes ahead: a refused run
+ * says one line). */
 static void
 boot_hint(const struct boot *b)
 {
 	char *hint = netplan_hint(&b->plan), *line, *save = NULL;
 
+	for (size_t i = 0; i < b->plan.n; i++)
+		if (b->plan.nic[i].dhcp_off[0] != '\0')
+			warnx("note: %s: no DHCP or DNS for the guest: %s",
+			    b->plan.nic[i].tap, b->plan.nic[i].dhcp_off);
 	for (line = strtok_r(hint, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
 		warnx("%s", line);
@@ -732,6 +763,7 @@ cmd_boot(struct opts *o)
 		return EXIT_QRUN;
 	}
 	b.image = o->args.v[o->argi];
+	b.quiet = o->quiet;
 	priv_init(&b.priv);
 	config_init(&b.cfg);
 	runnet_init(&b.rn, &b.plan, &b.priv);

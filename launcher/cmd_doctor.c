@@ -176,7 +176,13 @@ check_caps(struct doctor *d)
 	txt = cap_to_text(c, NULL);
 	if (d->netcap_file && strcmp(txt, "cap_net_admin=ep") == 0)
 		say(d, D_OK, "caps", NULL, "file capability %s (taps and "
-		    "bridges as the access list grants)", txt);
+		    "bridges as the access list grants; no dnsmasq: "
+		    "net.dhcp skipped)", txt);
+	else if (d->netcap_file && strcmp(txt, "cap_net_admin,"
+	    "cap_net_bind_service,cap_net_raw=ep") == 0)
+		say(d, D_OK, "caps", NULL, "file capability %s (taps and "
+		    "bridges as the access list grants, and their dnsmasq)",
+		    txt);
 	else
 		say(d, D_WARN, "caps", "reinstall with make install CAPS=1 "
 		    "(cap_net_admin+ep only)", "unexpected file capability %s",

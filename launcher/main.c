@@ -106,7 +106,7 @@ static const struct optdef {
 	{ "capture", O_CAPTURE, "FILE.pcap", "net.capture", C_KEYS, 0,
 	    "record the guest's traffic" },
 	{ "ready", O_READY, "SPEC", "test.ready", C_KEYS, 0,
-	    "wait for the guest: ping, tcp:PORT, serial:REGEX" },
+	    "wait for the guest: ping, ping6, tcp:PORT, serial:REGEX" },
 	{ "timeout", O_TIMEOUT, "SEC", "test.timeout", C_BATCH, 0,
 	    "batch: kill the guest after SEC seconds (124)" },
 	{ "expect", O_EXPECT, "REGEX", "test.expect", C_BATCH, 0,

@@ -98,6 +98,27 @@ plan_ipv6(const struct config *c, struct nic *nic, struct strv *diags)
 	    c->net_guest_addr6, ipaddr_cidr(&nic->host6, h));
 }
 
+/*
+ * net.dhcp and net.dns: dnsmasq on the link. DNS is learnt by DHCP, so
+ * net.dns = true set with net.dhcp = false is a contradiction; left at
+ * its default it just follows net.dhcp. Either one set (not a default)
+ * makes a dnsmasq this qrun cannot start an error rather than a note.
+ */
+static void
+plan_dhcp(const struct config *c, struct nic *nic, struct strv *diags)
+{
+	bool dns_set = strcmp(c->where[K_NET_DNS], "default") != 0;
+
+	nic->dhcp = c->net_dhcp;
+	nic->dns = c->net_dhcp && c->net_dns;
+	nic->dhcp_asked = nic->dhcp && (dns_set ||
+	    strcmp(c->where[K_NET_DHCP], "default") != 0);
+	if (!c->net_dhcp && c->net_dns && dns_set)
+		strv_pushf(diags, "%s: net.dns: needs net.dhcp = true (the "
+		    "guest learns its DNS server by DHCP)",
+		    c->where[K_NET_DNS]);
+}
+
 /* net.tap "auto": the claim takes a tap and its lab addresses, so none
  * may be set; nic->tap stays "auto" until then. */
 static void
@@ -115,6 +136,7 @@ tap_plan_auto(const struct config *c, struct nic *nic, struct strv *diags)
 			    "(the tap taken decides the addresses)",
 			    c->where[fixed[i]], profile_key_name(fixed[i]));
 	nic->v6_default = c->net_ipv6;
+	plan_dhcp(c, nic, diags);
 	nic->nat = c->net_nat;
 }
 
@@ -149,6 +171,7 @@ tap_plan(const struct config *c, const char *user, struct nic *nic,
 	}
 	plan_guest(c, nic, diags);
 	plan_ipv6(c, nic, diags);
+	plan_dhcp(c, nic, diags);
 	nic->nat = c->net_nat;
 }
 

@@ -77,10 +77,15 @@ priv_init(struct priv *pv)
 	return priv_net(pv, false);	/* raised only around changes */
 }
 
+/*
+ * Raise CAP_NET_ADMIN, or lower it and the capabilities only passed on
+ * to dnsmasq (cap_net_bind_service, cap_net_raw: an admin may add them
+ * to the file so that net.dhcp works), which qrun itself never uses.
+ */
 int
 priv_net(const struct priv *pv, bool on)
 {
-	cap_value_t v = CAP_NET_ADMIN;
+	cap_value_t v[] = { CAP_NET_ADMIN, CAP_NET_BIND_SERVICE, CAP_NET_RAW };
 	cap_t c;
 	int r = 0;
 
@@ -88,8 +93,8 @@ priv_net(const struct priv *pv, bool on)
 		return 0;
 	if ((c = cap_get_proc()) == NULL)
 		return -errno;
-	if (cap_set_flag(c, CAP_EFFECTIVE, 1, &v, on ? CAP_SET : CAP_CLEAR) < 0
-	    || cap_set_proc(c) < 0)
+	if (cap_set_flag(c, CAP_EFFECTIVE, on ? 1 : (int)ARRAY_SIZE(v), v,
+	    on ? CAP_SET : CAP_CLEAR) < 0 || cap_set_proc(c) < 0)
 		r = -errno;
 	cap_free(c);
 	return r;

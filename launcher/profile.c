@@ -122,6 +122,8 @@ static const struct key keys[K_COUNT] = {
 	    LIST(net_forwards, NULL, FORWARDS_MAX, check_forwards) },
 	[K_NET_KEEP] = { "net.keep", BOOL(net_keep, 0) },
 	[K_NET_CAPTURE] = { "net.capture", STR(net_capture, "", check_path) },
+	[K_NET_DHCP] = { "net.dhcp", BOOL(net_dhcp, 1) },
+	[K_NET_DNS] = { "net.dns", BOOL(net_dns, 1) },
 	[K_NET_IPV6] = { "net.ipv6", BOOL(net_ipv6, 1) },
 	[K_NET_HOST_ADDR6] = { "net.host_addr6",
 	    STR(net_host_addr6, "", check_host_addr6) },
@@ -464,7 +466,8 @@ check_ready(const struct val *v, struct strv *why)
 	long port;
 	int r;
 
-	if (s[0] == '\0' || strcmp(s, "ping") == 0)
+	if (s[0] == '\0' || strcmp(s, "ping") == 0 ||
+	    strcmp(s, "ping6") == 0)
 		return;
 	if (strncmp(s, "serial:", 7) == 0 && s[7] != '\0') {
 		regex_check(s + 7, why);
@@ -479,7 +482,7 @@ check_ready(const struct val *v, struct strv *why)
 		if (r == 0)
 			return;
 	}
-	strv_push(why, "must be ping, tcp:PORT or serial:REGEX");
+	strv_push(why, "must be ping, ping6, tcp:PORT or serial:REGEX");
 }
 
 /* An output file: its directory must exist (the file need not). */

@@ -156,6 +156,7 @@ enum cfg_key {
 	K_QEMU_INITRD, K_QEMU_APPEND, K_QEMU_ARGS,
 	K_NET_MODE, K_NET_TAP, K_NET_HOST_ADDR, K_NET_GUEST_ADDR, K_NET_MAC,
 	K_NET_MODEL, K_NET_BRIDGE, K_NET_FORWARDS, K_NET_KEEP, K_NET_CAPTURE,
+	K_NET_DHCP, K_NET_DNS,
 	K_NET_IPV6, K_NET_HOST_ADDR6, K_NET_GUEST_ADDR6, K_NET_NAT,
 	K_NET_KERNEL_IP,
 	K_NET_NETEM, K_NET_VHOST, K_NET_QUEUES,
@@ -190,6 +191,8 @@ struct config {
 	struct strv net_forwards;
 	bool net_keep;
 	char *net_capture;	/* "" = none */
+	bool net_dhcp;		/* tap: dnsmasq serves DHCP on the link */
+	bool net_dns;		/* with net_dhcp: and DNS */
 	bool net_ipv6;		/* tap: host_addr6 on the link */
 	char *net_host_addr6;	/* "" = derive from the tap number */
 	char *net_guest_addr6;	/* "" = the guest MAC's SLAAC address */
@@ -421,6 +424,16 @@ struct nic {
 	struct ipaddr guest6;	/* the guest's: SLAAC (EUI-64) by default */
 	bool v6_default;	/* host6 is tapN's default, not asked for */
 	bool nat;		/* net.nat: masquerade the guest's networks */
+	bool dhcp;		/* net.dhcp: dnsmasq on the link (DHCP, and
+				 * with host6 router advertisements and
+				 * DHCPv6) */
+	bool dns;		/* net.dns: that dnsmasq answers DNS too */
+	bool dhcp_asked;	/* net.dhcp or net.dns set, not a default: a
+				 * dnsmasq this qrun cannot start is an
+				 * error, not a note */
+	char dhcp_off[256];	/* the host facts turned dhcp and dns off:
+				 * why, for the note (dnsmasq missing, no
+				 * privileges); "" = not */
 	uint8_t mac[6];
 	char model[64];
 	char lan[96];		/* bridged: the bridge's IPv4 networks, from
@@ -845,6 +858,8 @@ int net_route_del(struct net *, const struct net_route *);
  *     vxlan-delete VX@IDX VNI DEV@IDX|- LOCAL|- MTU
  *     rule-add BR@IDX DST/P           (iif BR to DST prohibit: rule.c)
  *     dir NAME                        (in the state dir)
+ *     file NAME                       (in the state dir: a helper's)
+ *     helper PROG PID START           (a process qrun started: helper.c)
  *     hold NAME                       (a shared resource: share.c)
  *     nat-table                       (nftables table inet qrun)
  *     nat IF@IDX NET/P                (a run's chains for NET behind IF)
@@ -858,7 +873,7 @@ enum jkind {
 	J_BRIDGE_CREATE, J_ADDR_DEL, J_ROUTE_ADD, J_ROUTE_DEL, J_RELEASE,
 	J_BRIDGE_DELETE, J_DIR, J_HOLD, J_INFO, J_NAT_TABLE, J_NAT,
 	J_FORWARDING, J_VXLAN_CREATE, J_FDB_ADD, J_FDB_DEL, J_VXLAN_DELETE,
-	J_IFB_CREATE, J_QDISC_ADD, J_REDIRECT, J_RULE_ADD,
+	J_IFB_CREATE, J_QDISC_ADD, J_REDIRECT, J_FILE, J_HELPER, J_RULE_ADD,
 };
 
 struct jlink {
@@ -884,8 +899,10 @@ struct jrec {
 	int family;		/* forwarding: AF_INET, AF_INET6 */
 	unsigned val[2];	/* forwarding: old, new */
 	const char *key;	/* info */
-	const char *text;	/* info: the value; dir: the name;
-				 * qdisc-add: its kind */
+	const char *text;	/* info: the value; dir, file: the name;
+				 * qdisc-add: its kind; helper: its program */
+	long pid;		/* helper */
+	unsigned long long start;	/* helper: its start time (proc_start) */
 };
 
 /* What undo works with: every record of one journal. */
@@ -938,6 +955,15 @@ int change_ifb_create(struct journal *, struct net *, const char *name,
 int change_netem(struct journal *, struct net *, const struct jlink *l,
     const struct netem *ne);
 int change_dir(struct journal *, const char *name);
+/* Journal "file NAME" (a file of the run's in the state dir, removed by
+ * the undo); with create, make it (O_EXCL, mode 0600) and return its
+ * fd, else (a helper will make it) 0. */
+int change_file(struct journal *, const char *name, bool create);
+/* Journal "helper PROG PID START": the process pid, started at start,
+ * is about to exec PROG; the undo stops it while pid and start time
+ * still match. */
+int change_helper(struct journal *, const char *prog, pid_t pid,
+    unsigned long long start);
 /* Journal "hold NAME" before share_take. */
 int change_hold(struct journal *, const char *name);
 int change_undo(struct undo_ctx *, size_t i);
@@ -1225,6 +1251,7 @@ struct runnet {
 	struct jlink ifb[NIC_MAX];	/* net.netem's ifb; ifindex 0: none */
 	struct share share[3];	/* net.nat: the table, forwarding 4, 6 */
 	size_t nshare;
+	struct dnsmasq *dns[NIC_MAX];	/* net.dhcp: the link's, or NULL */
 	struct claim claim[NIC_MAX];	/* what each NIC took (runnet_claim) */
 	struct share nicshare[NIC_MAX];	/* a NIC's switch, held */
 	struct replay_report replayed;	/* dead runs undone on the way */
@@ -1262,6 +1289,13 @@ void runnet_spawned(struct runnet *);
  * taken off). 0 or -errno with why. */
 int runnet_netem(struct runnet *, const char *spec, char *why,
     size_t whylen);
+/* The helpers of the network (dnsmasq) as participants of loop: their
+ * death ends a turn with LOOP_HELPER_EXITED; unwatch takes them out. */
+struct loop;
+void runnet_watch(struct runnet *, struct loop *);
+void runnet_unwatch(struct runnet *, struct loop *);
+/* After LOOP_HELPER_EXITED: which one died, and why (1), else 0. */
+int runnet_helper_gone(struct runnet *, char *why, size_t whylen);
 
 /* ---------------------------------------------------------------- priv.c */
 
@@ -1382,6 +1416,8 @@ enum loop_event {
 	LOOP_CMD_EXITED,	/* the host command exited (ready.c) */
 	LOOP_CHILD_EXITED,	/* a supervised helper exited (loop_child) */
 	LOOP_QUIET,		/* batch: the console after --fail went quiet */
+	LOOP_HELPER_EXITED,	/* a journaled helper (helper.c: dnsmasq,
+				 * virtiofsd) exited */
 	LOOP_USER = 64,		/* a participant's own events from here on */
 };
 
@@ -1445,6 +1481,138 @@ struct loop_child {
 void loop_child_init(struct loop_child *, pid_t pid, int ev);
 /* Reap if it exited (block: wait for it); 1 once it is gone. */
 int loop_child_reap(struct loop_child *, bool block);
+
+/* -------------------------------------------------------------- helper.c */
+
+/*
+ * A helper process qrun starts for a run and supervises (dnsmasq on a
+ * guest's link, virtiofsd for a shared directory): a journaled change,
+ * "helper PROG PID START", written after the fork and before the exec,
+ * so no helper runs that its journal does not name; the undo stops
+ * exactly that process (pid and start time), never another. Its stderr
+ * is a pipe to qrun: what it says while it starts tells when it is
+ * ready, its last line why it died. Nothing here prints.
+ */
+#define HELPER_LINE	256
+
+struct helper_spec {
+	const char *prog;	/* its name for the journal ("dnsmasq"):
+				 * change_name_ok */
+	const char *path;	/* absolute */
+	char *const *argv;
+	char *const *envp;	/* NULL: PATH and LC_ALL=C only */
+	int fd3;		/* inherited as fd 3, or -1 */
+	uint64_t caps;		/* 1ULL << CAP_...: capabilities of a
+				 * capability-enabled qrun passed on as
+				 * ambient ones (0: none) */
+	bool pdeathsig;		/* SIGTERM when qrun dies */
+};
+
+struct helper {
+	struct loop_child child;	/* reaping, its wait status */
+	unsigned long long start;	/* its start time (proc_start) */
+	int err;			/* its stderr, -1 once closed */
+	char buf[HELPER_LINE];		/* the line being read */
+	size_t len;
+	char last[HELPER_LINE];		/* its last whole line */
+	struct loop_part part;		/* its exit, its stderr drained */
+	void *arg;			/* the owner's */
+};
+
+void helper_init(struct helper *);
+/* Fork, journal "helper PROG PID START" into j, then let it exec. 0 or
+ * -errno (nothing runs then). A failed exec is an exit (status 127, or
+ * 126), its reason in h->last. */
+int helper_spawn(struct journal *j, const struct helper_spec *,
+    struct helper *h);
+/* Read its stderr until a line contains ready: 0; -ECHILD when it exited
+ * first (h->child.status, h->last), -ETIMEDOUT after timeout_ms. */
+int helper_wait(struct helper *, const char *ready, long timeout_ms);
+/* The same, until probe(arg) returns 1 (asked every 10 ms; < 0: that
+ * error). For a helper that says nothing when ready (a socket made). */
+int helper_wait_probe(struct helper *, int (*probe)(void *), void *arg,
+    long timeout_ms);
+/* As a participant: LOOP_HELPER_EXITED once it exited; its stderr is
+ * read meanwhile (the last line kept), so it never blocks on it. Add it
+ * with loop_add; helper_stop takes it out. */
+struct loop_part *helper_part(struct helper *);
+bool helper_running(const struct helper *);
+/* SIGTERM, SIGKILL after a grace period; reaped, stderr closed; out of
+ * its loop. Its journal record stays (the undo then finds it gone). */
+void helper_stop(struct helper *);
+/* The undo of "helper": stop pid while its start time is start (a
+ * process that is not ours to signal: -EPERM). 0 once it is gone. */
+int helper_kill(pid_t pid, unsigned long long start);
+/* "exited with status 2", "killed by signal 9" into buf. */
+const char *helper_how(const struct helper *, char *buf, size_t len);
+
+/* ------------------------------------------------------------- dnsmasq.c */
+
+/* A static lease: this MAC gets these addresses (and NAME.qrun). */
+struct dnsmasq_host {
+	uint8_t mac[6];
+	struct ipaddr v4;	/* IPv4 */
+	struct ipaddr v6;	/* family 0: none */
+	char name[32];		/* "guest": guest.qrun; "" = no name */
+};
+
+/* What one dnsmasq serves: one link, a tap (or a switch's bridge). */
+struct dnsmasq_conf {
+	char link[IFNAMSIZ];
+	struct ipaddr host;	/* the link's IPv4 address and network */
+	struct ipaddr host6;	/* its /64 (router advertisements, DHCPv6);
+				 * family 0: no IPv6 */
+	bool dns;		/* DNS too (else port 0, no DNS server) */
+	const struct dnsmasq_host *hosts;
+	size_t nhosts;
+	unsigned mtu;		/* told to the guests; 0: their own */
+	bool shared;		/* a switch's: outlives the qrun that
+				 * starts it (no parent-death signal), its
+				 * journal the shared resource's */
+};
+
+#define DNSMASQ_FILES	3	/* conf, leases, pid */
+
+struct dnsmasq {
+	struct helper h;
+	char link[IFNAMSIZ];
+	int dfd;		/* the state dir */
+	char file[DNSMASQ_FILES][64];	/* "tap1@INO.dnsmasq.conf"... */
+	bool shared;		/* dnsmasq_conf.shared */
+};
+
+/* The binary a run would start (/usr/sbin/dnsmasq). */
+const char *dnsmasq_path(const struct priv *);
+/* Can this qrun start dnsmasq: installed, and root, or a capability-
+ * enabled qrun holding what dnsmasq needs? 0, or -ENOENT/-EPERM with
+ * why. */
+int dnsmasq_usable(const struct priv *, char *why, size_t whylen);
+/* Pure: the configuration file's text (malloc'd) and dnsmasq's argv. */
+char *dnsmasq_conf_text(const struct dnsmasq_conf *);
+void dnsmasq_argv(const char *conf, const char *pidfile, const char *leases,
+    const char *user, const char *group, struct strv *argv);
+void dnsmasq_init(struct dnsmasq *);
+/* Start dnsmasq for c with its files in state (j's dir), every step
+ * journaled into j (a run's journal; a switch: its shared one), and
+ * wait until it listens. 0, or -errno with why (its own last words
+ * when it exited). */
+int dnsmasq_start(struct journal *j, const char *state,
+    const struct dnsmasq_conf *c, const struct priv *, struct dnsmasq *,
+    char *why, size_t whylen);
+/* Stop it; with files, remove its files too (net.keep: the journal that
+ * would is forgotten). */
+void dnsmasq_stop(struct dnsmasq *, bool files);
+/* A shared one: leave it running (its journal's undo stops it), close
+ * qrun's side. */
+void dnsmasq_forget(struct dnsmasq *);
+/* Why it is gone: "tap1: dnsmasq exited with status 2: ...". */
+void dnsmasq_gone(const struct dnsmasq *, char *why, size_t whylen);
+
+/* ------------------------------------------------------------ sockdiag.c */
+
+/* Is UDP port of family bound in this namespace by a socket bound to the
+ * device ifindex? 1, 0, or -errno. */
+int sockdiag_udp_bound(int family, uint16_t port, int ifindex);
 
 /* ------------------------------------------------------------------ vm.c */
 

@@ -1,7 +1,9 @@
 /*
  * ready.c - is the guest up yet, and the host command run against it.
  *
- * Probes (--ready): ICMP echo to the guest every PING_EVERY_MS, a TCP
+ * Probes (--ready): ICMP echo to the guest every PING_EVERY_MS (ping: to
+ * its IPv4 address; ping6: ICMPv6 echo to guest6, which router
+ * advertisements or DHCPv6 give a guest that asks), a TCP
  * connect every TCP_EVERY_MS, or a console line. All of them are
  * non-blocking state machines, participants of the one loop (loop.c), so
  * signals keep being handled while qrun waits.
@@ -31,6 +33,7 @@
 #include <arpa/inet.h>
 #include <linux/close_range.h>
 #include <netinet/in.h>
+#include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -65,8 +68,11 @@ struct ready {
 	enum ready_kind kind;
 	char *spec;
 	struct sockaddr_in to;	/* ping/tcp target */
+	struct sockaddr_in6 to6;	/* ping6 target */
+	bool v6;		/* ping6 */
 	struct in_addr guest;
 	bool have_guest;
+	bool have_guest6;
 	bool slirp;		/* user mode: to is 127.0.0.1:forward */
 	regex_t re;
 	bool have_re;
@@ -121,7 +127,12 @@ plan_check(struct ready *r, const struct nic *p, char *why, size_t len)
 		    "forward");
 		return -EINVAL;
 	}
-	if (!r->have_guest) {
+	if (r->v6 && !r->have_guest6) {
+		snprintf(why, len, "needs the guest's IPv6 address (net.ipv6 "
+		    "on a tap, or net.guest_addr6)");
+		return -EINVAL;
+	}
+	if (!r->v6 && !r->have_guest) {
 		snprintf(why, len, "needs the guest's address (set "
 		    "net.guest_addr)");
 		return -EINVAL;
@@ -152,11 +163,17 @@ ready_alloc(const char *spec, const struct netplan *plan, struct ready **out,
 		r->guest = p->guest.u.v4;
 		r->have_guest = true;
 	}
+	if (p != NULL && p->guest6.family == AF_INET6) {
+		r->to6.sin6_family = AF_INET6;
+		r->to6.sin6_addr = p->guest6.u.v6;
+		r->have_guest6 = true;
+	}
 	r->deadline_ms = -1;
 	if (spec[0] == '\0')
 		r->kind = R_NOW;
-	else if (strcmp(spec, "ping") == 0) {
+	else if (strcmp(spec, "ping") == 0 || strcmp(spec, "ping6") == 0) {
 		r->kind = R_PING;
+		r->v6 = spec[4] == '6';
 		r->to.sin_family = AF_INET;
 		r->to.sin_addr = r->guest;
 	} else if (strncmp(spec, "tcp:", 4) == 0 &&
@@ -173,7 +190,8 @@ ready_alloc(const char *spec, const struct netplan *plan, struct ready **out,
 		} else
 			r->have_re = true;
 	} else {
-		snprintf(why, len, "must be ping, tcp:PORT or serial:REGEX");
+		snprintf(why, len, "must be ping, ping6, tcp:PORT or "
+		    "serial:REGEX");
 		e = -EINVAL;
 	}
 	if (e == 0)
@@ -200,6 +218,21 @@ ready_put(struct ready *r)
 	free(r);
 }
 
+/* A raw socket passes echo replies only (ICMP or ICMPv6). */
+static int
+raw_filter(const struct ready *r)
+{
+	struct ready_icmp_filter f = { ~(1U << ICMP_ECHOREPLY) };
+	struct icmp6_filter f6;
+
+	if (!r->v6)
+		return setsockopt(r->fd, SOL_RAW, ICMP_FILTER, &f, sizeof(f));
+	ICMP6_FILTER_SETBLOCKALL(&f6);
+	ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f6);
+	return setsockopt(r->fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f6,
+	    sizeof(f6));
+}
+
 /*
  * The ICMP socket: an unprivileged datagram ("ping") socket where
  * net.ipv4.ping_group_range admits us, else a raw one while qrun holds
@@ -209,14 +242,15 @@ ready_put(struct ready *r)
 int
 ready_open(struct ready *r, char *why, size_t len)
 {
-	struct ready_icmp_filter f = { ~(1U << ICMP_ECHOREPLY) };
 	int fl = SOCK_NONBLOCK | SOCK_CLOEXEC, e;
+	int fam = r->v6 ? AF_INET6 : AF_INET;
+	int proto = r->v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
 
 	if (r->kind != R_PING || r->fd >= 0)
 		return 0;
-	r->fd = socket(AF_INET, SOCK_DGRAM | fl, IPPROTO_ICMP);
+	r->fd = socket(fam, SOCK_DGRAM | fl, proto);
 	if (r->fd < 0) {
-		r->fd = socket(AF_INET, SOCK_RAW | fl, IPPROTO_ICMP);
+		r->fd = socket(fam, SOCK_RAW | fl, proto);
 		r->raw = true;
 	}
 	if (r->fd < 0) {
@@ -227,8 +261,7 @@ ready_open(struct ready *r, char *why, size_t len)
 		    (unsigned long)getgid());
 		return e;
 	}
-	if (r->raw && setsockopt(r->fd, SOL_RAW, ICMP_FILTER, &f,
-	    sizeof(f)) < 0) {
+	if (r->raw && raw_filter(r) < 0) {
 		e = -errno;
 		snprintf(why, len, "ICMP socket: %s", strerror(-e));
 		fd_close(&r->fd);
@@ -267,12 +300,57 @@ icmp_sum(const void *buf, size_t n)
 	return htons((uint16_t)~s);
 }
 
+/* One ICMPv6 echo request (the kernel sums it). */
+static void
+ping6_send(struct ready *r)
+{
+	struct icmp6_hdr h[2];	/* header + 8 bytes of payload */
+
+	memset(h, 0, sizeof(h));
+	h[0].icmp6_type = ICMP6_ECHO_REQUEST;
+	h[0].icmp6_id = htons(r->id);
+	h[0].icmp6_seq = htons(++r->seq);
+	memcpy(&h[1], "qrun-rdy", 8);
+	if (sendto(r->fd, h, sizeof(h), MSG_DONTWAIT,
+	    (const struct sockaddr *)&r->to6, sizeof(r->to6)) < 0) {
+		/* no neighbour yet, no address yet: not yet */
+	}
+}
+
+/* Drain the ICMPv6 socket; 1 when an echo reply from guest6 came. */
+static int
+ping6_recv(struct ready *r)
+{
+	struct icmp6_hdr h;
+	struct sockaddr_in6 from;
+	socklen_t fl = sizeof(from);
+	ssize_t n;
+
+	while ((n = recvfrom(r->fd, &h, sizeof(h), MSG_DONTWAIT | MSG_TRUNC,
+	    (struct sockaddr *)&from, &fl)) >= 0 || errno == EINTR ||
+	    errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+	    errno == ENETUNREACH) {
+		fl = sizeof(from);
+		if (n < (ssize_t)sizeof(h) || memcmp(&from.sin6_addr,
+		    &r->to6.sin6_addr, sizeof(from.sin6_addr)) != 0)
+			continue;
+		if (h.icmp6_type == ICMP6_ECHO_REPLY &&
+		    (!r->raw || ntohs(h.icmp6_id) == r->id))
+			return 1;
+	}
+	return 0;
+}
+
 /* One echo request; errors (no neighbour yet...) just mean "not yet". */
 static void
 ping_send(struct ready *r)
 {
 	struct icmphdr h[2];	/* header + 8 bytes of payload */
 
+	if (r->v6) {
+		ping6_send(r);
+		return;
+	}
 	memset(h, 0, sizeof(h));
 	h[0].type = ICMP_ECHO;
 	h[0].un.echo.id = htons(r->id);
@@ -294,6 +372,8 @@ ping_recv(struct ready *r)
 	socklen_t fl = sizeof(from);
 	ssize_t n;
 
+	if (r->v6)
+		return ping6_recv(r);
 	while ((n = recvfrom(r->fd, buf, sizeof(buf), MSG_DONTWAIT,
 	    (struct sockaddr *)&from, &fl)) >= 0 || errno == EINTR ||
 	    errno == ECONNREFUSED || errno == EHOSTUNREACH ||
@@ -525,13 +605,17 @@ char *
 ready_message(const struct ready *r, long start_ms)
 {
 	long ms = (r->ready_ms ? r->ready_ms : mono_ms()) - start_ms;
-	char g[INET_ADDRSTRLEN], via[64] = "";
+	char g[INET6_ADDRSTRLEN], via[64] = "";
 
 	if (ms < 0)
 		ms = 0;
 	if (r->slirp)
 		snprintf(via, sizeof(via), " via 127.0.0.1:%u",
 		    ntohs(r->to.sin_port));
+	if (r->v6)
+		return xasprintf("guest %s ready after %ld.%ld s (%s)",
+		    inet_ntop(AF_INET6, &r->to6.sin6_addr, g, sizeof(g)),
+		    ms / 1000, ms % 1000 / 100, r->spec);
 	if (!r->have_guest)
 		return xasprintf("guest ready after %ld.%ld s (%s)", ms / 1000,
 		    ms % 1000 / 100, r->kind == R_NOW ? "started" : r->spec);

@@ -5,8 +5,10 @@
  * for each NIC with a host tap its lock (replaying its last holder if
  * that run died) and its mode's ensure step, which leaves the tap's
  * queue open for QEMU; net.nat's shared table and forwarding (held
- * through share.c) and the run's own chains (nat.c); and the undo. Nothing here prints: errors come
- * back as -errno with one sentence in why.
+ * through share.c) and the run's own chains (nat.c); net.dhcp's dnsmasq
+ * per tap (dnsmasq.c), supervised in the run's loop; and the undo.
+ * Nothing here prints: errors come back as -errno with one sentence in
+ * why.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +19,29 @@
 #include "qrun.h"
 
 #define WHY(...) snprintf(why, whylen, __VA_ARGS__)
+
+/*
+ * net.dhcp on NIC i: can this qrun start dnsmasq? When it cannot and
+ * neither net.dhcp nor net.dns was set, they are off (the note says
+ * why: a developer without privileges still boots with ip=); when one
+ * was set, that is an error.
+ */
+static int
+dhcp_facts(struct nic *nic, const struct priv *pv, char *why,
+    size_t whylen)
+{
+	char reason[256];
+
+	if (!nic->dhcp || dnsmasq_usable(pv, reason, sizeof(reason)) == 0)
+		return 0;
+	if (nic->dhcp_asked) {
+		WHY("%s: net.dhcp: %s", nic->tap, reason);
+		return -EPERM;
+	}
+	nic->dhcp = nic->dns = false;
+	snprintf(nic->dhcp_off, sizeof(nic->dhcp_off), "%s", reason);
+	return 0;
+}
 
 int
 runnet_facts(struct netplan *p, const struct priv *pv, char *why,
@@ -36,6 +61,8 @@ runnet_facts(struct netplan *p, const struct priv *pv, char *why,
 		r = p->nic[i].mode->facts(n, &p->nic[i], why, whylen);
 	}
 	net_close(n);
+	for (size_t i = 0; i < p->n && r == 0; i++)
+		r = dhcp_facts(&p->nic[i], pv, why, whylen);
 	return r;
 }
 
@@ -371,6 +398,25 @@ runnet_nat(struct runnet *rn, char *why, size_t whylen)
 	return r;
 }
 
+/* net.dhcp: NIC i's dnsmasq, its guest's static lease and names. */
+static int
+nic_dhcp(struct runnet *rn, size_t i, char *why, size_t whylen)
+{
+	const struct nic *nic = &rn->plan->nic[i];
+	struct dnsmasq_host g = { .v4 = nic->guest, .v6 = nic->guest6,
+	    .name = "guest" };
+	struct dnsmasq_conf c = { .host = nic->host, .host6 = nic->host6,
+	    .dns = nic->dns, .hosts = &g, .nhosts = 1 };
+
+	if (nic->guest.family != AF_INET || nic->host.family != AF_INET)
+		return 0;	/* no address to hand out */
+	memcpy(g.mac, nic->mac, sizeof(g.mac));
+	snprintf(c.link, sizeof(c.link), "%s", nic->tap);
+	rn->dns[i] = xmalloc(sizeof(*rn->dns[i]));
+	return dnsmasq_start(rn->journal, rn->state, &c, rn->priv, rn->dns[i],
+	    why, whylen);
+}
+
 /*
  * Journal the run and make every NIC's host side true. Raises the
  * network capability (priv_net); the caller lowers it once its own
@@ -408,7 +454,13 @@ runnet_up(struct runnet *rn, const char *image, char *why, size_t whylen)
 		if (rn->plan->nic[i].mode->host_tap &&
 		    (r = nic_up(rn, i, why, whylen)) < 0)
 			return r;
-	return runnet_nat(rn, why, whylen);
+	if ((r = runnet_nat(rn, why, whylen)) < 0)
+		return r;
+	for (size_t i = 0; i < rn->plan->n; i++)
+		if (rn->plan->nic[i].mode->host_tap && rn->plan->nic[i].dhcp &&
+		    (r = nic_dhcp(rn, i, why, whylen)) < 0)
+			return r;
+	return 0;
 }
 
 /*
@@ -547,6 +599,14 @@ runnet_down(struct runnet *rn, char *why, size_t whylen)
 	int r = 0;
 
 	priv_net(rn->priv, true);
+	/* The helpers first (net.keep forgets the journal that would
+	 * remove their files: they go now) */
+	for (size_t i = 0; i < NIC_MAX; i++) {
+		if (rn->dns[i] != NULL)
+			dnsmasq_stop(rn->dns[i], rn->plan->keep);
+		free(rn->dns[i]);
+		rn->dns[i] = NULL;
+	}
 	/* Let go of the shared resources first: the undo of each "hold"
 	 * then sees whether this run was the last one holding it. */
 	for (size_t i = 0; i < rn->nshare; i++)
@@ -587,4 +647,31 @@ runnet_down(struct runnet *rn, char *why, size_t whylen)
 	rn->state = NULL;
 	priv_net(rn->priv, false);
 	return r;
+}
+
+void
+runnet_watch(struct runnet *rn, struct loop *l)
+{
+	for (size_t i = 0; i < NIC_MAX; i++)
+		if (rn->dns[i] != NULL && helper_running(&rn->dns[i]->h))
+			loop_add(l, helper_part(&rn->dns[i]->h));
+}
+
+void
+runnet_unwatch(struct runnet *rn, struct loop *l)
+{
+	for (size_t i = 0; i < NIC_MAX; i++)
+		if (rn->dns[i] != NULL && rn->dns[i]->h.part.loop == l)
+			loop_del(l, helper_part(&rn->dns[i]->h));
+}
+
+int
+runnet_helper_gone(struct runnet *rn, char *why, size_t whylen)
+{
+	for (size_t i = 0; i < NIC_MAX; i++)
+		if (rn->dns[i] != NULL && !helper_running(&rn->dns[i]->h)) {
+			dnsmasq_gone(rn->dns[i], why, whylen);
+			return 1;
+		}
+	return 0;
 }

@@ -238,8 +238,9 @@ mkdir -p "$QRUN_STATE_DIR" "$QRUN_CONFIG_DIR"
 # kernel unpacks both) holding /www/cgi-bin/do, so a test can have the
 # guest act over HTTP: GET /cgi-bin/do?ip6=A/P | gw6=A | ping=A |
 # get=ADDR,PORT,PATH (the body of an HTTP GET, by busybox nc: the static
-# busybox's wget crashes in the guest). The shared guests stay as they
-# are.
+# busybox's wget crashes in the guest) | lookup=NAME (the addresses
+# nslookup finds, one a line) | resolv (its /etc/resolv.conf). The shared
+# guests stay as they are.
 guest_initrd() {
 	_d=$TESTDIR/guest-extra
 	mkdir -p "$_d/www/cgi-bin"
@@ -248,7 +249,7 @@ guest_initrd() {
 printf 'Content-Type: text/plain\r\n\r\n'
 q=$(httpd -d "$QUERY_STRING")
 case $q in
-ip6=*) ip -6 addr add "${q#ip6=}" dev eth0 && echo done ;;
+ip6=*) ip -6 addr replace "${q#ip6=}" dev eth0 && echo done ;;
 gw6=*) ip -6 route add default via "${q#gw6=}" dev eth0 && echo done ;;
 get=*)	v=${q#get=}
 	a=${v%%,*} v=${v#*,}
@@ -257,6 +258,9 @@ get=*)	v=${q#get=}
 	    sed '1,/^$/d' | grep . || echo "get failed" ;;
 ping=*) ping -c 1 -W 3 "${q#ping=}" >/dev/null 2>&1 && echo reply ||
 	echo "no reply" ;;
+lookup=*) nslookup "${q#lookup=}" 2>&1 | sed -n 's/^Address[^:]*: *//p' |
+	grep -v ':53$' ;;
+resolv) cat /etc/resolv.conf ;;
 esac
 CGI
 	chmod 0755 "$_d/www/cgi-bin/do"

@@ -20,7 +20,7 @@ ip netns exec "$ns" $Q -t tap1 --timeout 5 -o 'qemu.append=hang' "$MB" \
 a=$!
 bg_track "$a"
 if wait_cmd 20 grep -qs 'mbtest: hanging' "$TESTDIR/a.out"; then
-	avm=$(pgrep -P "$a" | head -n 1)
+	avm=$(pgrep -P "$a" -f qemu-system | head -n 1)	# not its dnsmasq
 	in_ns "$ns" $Q -t tap1 --success-code 0 -o 'qemu.append=exit=0' "$MB" \
 	    </dev/null >"$TESTDIR/b.out" 2>"$TESTDIR/b.err"
 	rc=$?

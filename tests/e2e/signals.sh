@@ -32,7 +32,7 @@ start() {
 		echo "# pid $qpid is not qrun"; sed "s/^/#   /" "$TESTDIR/err"
 		return 1
 	fi
-	vpid=$(pgrep -P "$qpid" | head -n 1)
+	vpid=$(pgrep -P "$qpid" -f qemu-system | head -n 1)	# not its dnsmasq
 	[ -n "$vpid" ]
 }
 
