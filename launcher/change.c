@@ -42,6 +42,8 @@ enum arg {
 	A_HOST,		/* an address without prefix, into addr */
 	A_VNI,		/* 1..16777215 */
 	A_QDISC,	/* netem or ingress, into text */
+	A_PID,		/* a process id */
+	A_START,	/* a process's start time, 64 bits */
 };
 
 /* flags */
@@ -68,7 +70,7 @@ static undo_fn undo_tap_create, undo_addr_add, undo_link_up, undo_enslave,
     undo_route_del, undo_release, undo_bridge_delete, undo_dir, undo_hold,
     undo_nat_table, undo_nat, undo_forwarding, undo_vxlan_create,
     undo_fdb_add, undo_fdb_del, undo_vxlan_delete, undo_ifb_create,
-    undo_qdisc_add, undo_redirect;
+    undo_qdisc_add, undo_redirect, undo_file, undo_helper;
 
 /*
  * The vocabulary, indexed by enum jkind. says is what the change does to
@@ -137,6 +139,12 @@ static const struct kind kinds[] = {
 	    do_qdisc_add, undo_qdisc_add, "add a qdisc %t" },
 	[J_REDIRECT] = { "redirect", { A_LINK, A_LINK }, K_NS, do_redirect,
 	    undo_redirect, "redirect its ingress to %2" },
+	/* net.dhcp (dnsmasq.c): the files of a helper in the state dir,
+	 * and the helper process (helper.c), by pid and start time; it
+	 * runs in the journal's namespace and is gone with it */
+	[J_FILE] = { "file", { A_NAME }, 0, NULL, undo_file, "create %t" },
+	[J_HELPER] = { "helper", { A_NAME, A_PID, A_START }, K_NS, NULL,
+	    undo_helper, "start %t" },
 };
 
 /* ------------------------------------------------------------ text */
@@ -180,7 +188,8 @@ text_ok(const char *s)
 	return true;
 }
 
-/* A file name of the state dir: [A-Za-z0-9._-], no leading dot. */
+/* A file name of the state dir: [A-Za-z0-9._@-], no leading dot ('@'
+ * as in "tap1@INO.lock": a link of one namespace). */
 bool
 change_name_ok(const char *s)
 {
@@ -188,7 +197,7 @@ change_name_ok(const char *s)
 
 	return n > 0 && n < 64 && s[0] != '.' && strspn(s,
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._-") == n;
+	    "0123456789._@-") == n;
 }
 
 /* The name and ifindex of link l, for a record. */
@@ -220,6 +229,19 @@ link_parse(char *w, struct jlink *l)
 struct counts {
 	size_t link, mtu, num, bit;
 };
+
+/* A start time: decimal digits, at most 19 (no sign, no overflow). */
+static int
+parse_start(const char *w, unsigned long long *v)
+{
+	size_t n = strlen(w);
+
+	if (n == 0 || n > 19 || strspn(w, "0123456789") != n ||
+	    (w[0] == '0' && n > 1))
+		return -EINVAL;
+	*v = strtoull(w, NULL, 10);
+	return 0;
+}
 
 /* One word of type t into r. */
 static int
@@ -280,6 +302,10 @@ word_parse(enum arg t, char *w, struct jrec *r, struct counts *c)
 			return -EINVAL;
 		r->val[c->bit++] = w[0] == '1';
 		return 0;
+	case A_PID:
+		return parse_long(w, 2, 0x7fffffff, &r->pid);
+	case A_START:
+		return parse_start(w, &r->start);
 	default:
 		return -EINVAL;
 	}
@@ -363,6 +389,12 @@ word_format(enum arg t, const struct jrec *r, struct counts *c,
 		break;
 	case A_BIT:
 		snprintf(buf + off, len - off, " %u", r->val[c->bit++]);
+		break;
+	case A_PID:
+		snprintf(buf + off, len - off, " %ld", r->pid);
+		break;
+	case A_START:
+		snprintf(buf + off, len - off, " %llu", r->start);
 		break;
 	default:	/* A_NAME, A_REST */
 		snprintf(buf + off, len - off, " %s", r->text ? r->text : "");
@@ -827,6 +859,38 @@ change_dir(struct journal *j, const char *name)
 	return rc;
 }
 
+/* Journal "file NAME"; with create, make the file and return its fd. */
+int
+change_file(struct journal *j, const char *name, bool create)
+{
+	struct jrec r = { .kind = J_FILE, .text = name };
+	int rc, fd;
+
+	if (!change_name_ok(name))
+		return -EINVAL;
+	if ((rc = journal_write(j, &r)) < 0 || !create)
+		return rc;
+	fd = openat(journal_dfd(j), name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = -errno;
+		journal_cancel(j);
+		return rc;
+	}
+	return fd;
+}
+
+/* Journal "helper PROG PID START" (helper.c then lets it exec). */
+int
+change_helper(struct journal *j, const char *prog, pid_t pid,
+    unsigned long long start)
+{
+	struct jrec r = { .kind = J_HELPER, .text = prog, .pid = pid,
+	    .start = start };
+
+	return change_name_ok(prog) ? journal_write(j, &r) : -EINVAL;
+}
+
 /* Journal "hold NAME" (share.c then takes the hold). */
 int
 change_hold(struct journal *j, const char *name)
@@ -1163,6 +1227,27 @@ undo_dir(struct undo_ctx *u, const struct jrec *r, size_t i)
 	if (unlinkat(u->dfd, r->text, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
+}
+
+/* Remove a file of the run's from the state dir (a symlink someone put
+ * there is removed, never followed). */
+static int
+undo_file(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	(void)i;
+	if (unlinkat(u->dfd, r->text, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* Stop the helper process while it is still the one started (pid and
+ * start time); -EPERM (not ours to signal) counts as refused. */
+static int
+undo_helper(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	(void)u;
+	(void)i;
+	return helper_kill((pid_t)r->pid, r->start);
 }
 
 /* Stop holding a shared resource: unmake it if nobody holds it now. */

@@ -756,6 +756,8 @@ int net_route_del(struct net *, const struct net_route *);
  *     fdb-add VX@IDX REMOTE           fdb-del VX@IDX REMOTE
  *     vxlan-delete VX@IDX VNI DEV@IDX|- LOCAL|- MTU
  *     dir NAME                        (in the state dir)
+ *     file NAME                       (in the state dir: a helper's)
+ *     helper PROG PID START           (a process qrun started: helper.c)
  *     hold NAME                       (a shared resource: share.c)
  *     nat-table                       (nftables table inet qrun)
  *     nat IF@IDX NET/P                (a run's chains for NET behind IF)
@@ -769,7 +771,7 @@ enum jkind {
 	J_BRIDGE_CREATE, J_ADDR_DEL, J_ROUTE_ADD, J_ROUTE_DEL, J_RELEASE,
 	J_BRIDGE_DELETE, J_DIR, J_HOLD, J_INFO, J_NAT_TABLE, J_NAT,
 	J_FORWARDING, J_VXLAN_CREATE, J_FDB_ADD, J_FDB_DEL, J_VXLAN_DELETE,
-	J_IFB_CREATE, J_QDISC_ADD, J_REDIRECT,
+	J_IFB_CREATE, J_QDISC_ADD, J_REDIRECT, J_FILE, J_HELPER,
 };
 
 struct jlink {
@@ -795,8 +797,10 @@ struct jrec {
 	int family;		/* forwarding: AF_INET, AF_INET6 */
 	unsigned val[2];	/* forwarding: old, new */
 	const char *key;	/* info */
-	const char *text;	/* info: the value; dir: the name;
-				 * qdisc-add: its kind */
+	const char *text;	/* info: the value; dir, file: the name;
+				 * qdisc-add: its kind; helper: its program */
+	long pid;		/* helper */
+	unsigned long long start;	/* helper: its start time (proc_start) */
 };
 
 /* What undo works with: every record of one journal. */
@@ -849,6 +853,15 @@ int change_ifb_create(struct journal *, struct net *, const char *name,
 int change_netem(struct journal *, struct net *, const struct jlink *l,
     const struct netem *ne);
 int change_dir(struct journal *, const char *name);
+/* Journal "file NAME" (a file of the run's in the state dir, removed by
+ * the undo); with create, make it (O_EXCL, mode 0600) and return its
+ * fd, else (a helper will make it) 0. */
+int change_file(struct journal *, const char *name, bool create);
+/* Journal "helper PROG PID START": the process pid, started at start,
+ * is about to exec PROG; the undo stops it while pid and start time
+ * still match. */
+int change_helper(struct journal *, const char *prog, pid_t pid,
+    unsigned long long start);
 /* Journal "hold NAME" before share_take. */
 int change_hold(struct journal *, const char *name);
 int change_undo(struct undo_ctx *, size_t i);
@@ -1217,6 +1230,8 @@ enum loop_event {
 	LOOP_CMD_EXITED,	/* the host command exited (ready.c) */
 	LOOP_CHILD_EXITED,	/* a supervised helper exited (loop_child) */
 	LOOP_QUIET,		/* batch: the console after --fail went quiet */
+	LOOP_HELPER_EXITED,	/* a journaled helper (helper.c: dnsmasq,
+				 * virtiofsd) exited */
 	LOOP_USER = 64,		/* a participant's own events from here on */
 };
 
@@ -1280,6 +1295,70 @@ struct loop_child {
 void loop_child_init(struct loop_child *, pid_t pid, int ev);
 /* Reap if it exited (block: wait for it); 1 once it is gone. */
 int loop_child_reap(struct loop_child *, bool block);
+
+/* -------------------------------------------------------------- helper.c */
+
+/*
+ * A helper process qrun starts for a run and supervises (dnsmasq on a
+ * guest's link, virtiofsd for a shared directory): a journaled change,
+ * "helper PROG PID START", written after the fork and before the exec,
+ * so no helper runs that its journal does not name; the undo stops
+ * exactly that process (pid and start time), never another. Its stderr
+ * is a pipe to qrun: what it says while it starts tells when it is
+ * ready, its last line why it died. Nothing here prints.
+ */
+#define HELPER_LINE	256
+
+struct helper_spec {
+	const char *prog;	/* its name for the journal ("dnsmasq"):
+				 * change_name_ok */
+	const char *path;	/* absolute */
+	char *const *argv;
+	char *const *envp;	/* NULL: PATH and LC_ALL=C only */
+	int fd3;		/* inherited as fd 3, or -1 */
+	uint64_t caps;		/* 1ULL << CAP_...: capabilities of a
+				 * capability-enabled qrun passed on as
+				 * ambient ones (0: none) */
+	bool pdeathsig;		/* SIGTERM when qrun dies */
+};
+
+struct helper {
+	struct loop_child child;	/* reaping, its wait status */
+	unsigned long long start;	/* its start time (proc_start) */
+	int err;			/* its stderr, -1 once closed */
+	char buf[HELPER_LINE];		/* the line being read */
+	size_t len;
+	char last[HELPER_LINE];		/* its last whole line */
+	struct loop_part part;		/* its exit, its stderr drained */
+	void *arg;			/* the owner's */
+};
+
+void helper_init(struct helper *);
+/* Fork, journal "helper PROG PID START" into j, then let it exec. 0 or
+ * -errno (nothing runs then). A failed exec is an exit (status 127, or
+ * 126), its reason in h->last. */
+int helper_spawn(struct journal *j, const struct helper_spec *,
+    struct helper *h);
+/* Read its stderr until a line contains ready: 0; -ECHILD when it exited
+ * first (h->child.status, h->last), -ETIMEDOUT after timeout_ms. */
+int helper_wait(struct helper *, const char *ready, long timeout_ms);
+/* The same, until probe(arg) returns 1 (asked every 10 ms; < 0: that
+ * error). For a helper that says nothing when ready (a socket made). */
+int helper_wait_probe(struct helper *, int (*probe)(void *), void *arg,
+    long timeout_ms);
+/* As a participant: LOOP_HELPER_EXITED once it exited; its stderr is
+ * read meanwhile (the last line kept), so it never blocks on it. Add it
+ * with loop_add; helper_stop takes it out. */
+struct loop_part *helper_part(struct helper *);
+bool helper_running(const struct helper *);
+/* SIGTERM, SIGKILL after a grace period; reaped, stderr closed; out of
+ * its loop. Its journal record stays (the undo then finds it gone). */
+void helper_stop(struct helper *);
+/* The undo of "helper": stop pid while its start time is start (a
+ * process that is not ours to signal: -EPERM). 0 once it is gone. */
+int helper_kill(pid_t pid, unsigned long long start);
+/* "exited with status 2", "killed by signal 9" into buf. */
+const char *helper_how(const struct helper *, char *buf, size_t len);
 
 /* ------------------------------------------------------------------ vm.c */
 
