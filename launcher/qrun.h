@@ -146,14 +146,16 @@ enum net_mode { NET_USER, NET_TAP, NET_BRIDGE, NET_NONE };
  */
 enum cfg_key {
 	K_QEMU_BINARY, K_QEMU_ACCEL, K_QEMU_MEMORY, K_QEMU_CPUS,
-	K_QEMU_INITRD, K_QEMU_APPEND, K_QEMU_ARGS,
+	K_QEMU_INITRD, K_QEMU_APPEND, K_QEMU_ARGS, K_QEMU_SHARE,
+	K_QEMU_SNAPSHOT,
 	K_NET_MODE, K_NET_TAP, K_NET_HOST_ADDR, K_NET_GUEST_ADDR, K_NET_MAC,
 	K_NET_MODEL, K_NET_BRIDGE, K_NET_FORWARDS, K_NET_KEEP, K_NET_CAPTURE,
 	K_NET_IPV6, K_NET_HOST_ADDR6, K_NET_GUEST_ADDR6, K_NET_NAT,
 	K_NET_KERNEL_IP,
 	K_NET_NETEM, K_NET_VHOST, K_NET_QUEUES,
 	K_TEST_TIMEOUT, K_TEST_EXPECT, K_TEST_FAIL, K_TEST_SUCCESS_CODE,
-	K_TEST_READY, K_TEST_SERIAL_LOG,
+	K_TEST_READY, K_TEST_SERIAL_LOG, K_TEST_GDB, K_TEST_GDB_WAIT,
+	K_TEST_KTAP, K_TEST_JUNIT,
 	K_COUNT
 };
 
@@ -161,6 +163,11 @@ enum cfg_key {
  * (qemu_memory_auto). */
 #define QEMU_MEMORY_AUTO	0
 #define QEMU_MEMORY_DEFAULT	256
+/* test.gdb: -1 no stub, "auto" (stored as 0) a free port, else the port. */
+#define GDB_OFF		-1
+#define GDB_AUTO	0
+/* qemu.share: host directories in the guest (hostdir.c). */
+#define SHARE_MAX	8
 
 struct config {
 	char *qemu_binary;
@@ -170,6 +177,8 @@ struct config {
 	char *qemu_initrd;	/* "" = none */
 	char *qemu_append;
 	struct strv qemu_args;
+	struct strv qemu_share;	/* "DIR[:TAG][:ro][:9p]" each */
+	bool qemu_snapshot;	/* -snapshot: disk writes thrown away */
 
 	enum net_mode net_mode;
 	char *net_tap;
@@ -196,11 +205,15 @@ struct config {
 	long test_success_code;	/* -1 = none */
 	char *test_ready;	/* "" = none */
 	char *test_serial_log;	/* "" = none */
+	long test_gdb;		/* GDB_OFF, GDB_AUTO or a port */
+	bool test_gdb_wait;	/* the CPU starts stopped (implies a stub) */
+	bool test_ktap;		/* read KTAP from the console (ktap.c) */
+	char *test_junit;	/* "" = none; else JUnit XML here (and ktap) */
 
 	/* "FILE:LINE", "-o KEY", "--option" or "default", per key. */
 	char *where[K_COUNT];
-	bool batch;	/* any of timeout/expect/success_code/ready set: the
-			 * profile asks for a batch run (a boot's
+	bool batch;	/* any of timeout/expect/success_code/ready/ktap
+			 * set: the profile asks for a batch run (a boot's
 			 * qemu_opts.batch, with --run) */
 };
 
@@ -487,6 +500,51 @@ const struct nic *netplan_main(const struct netplan *);
 /* "52:54:00:12:34:56" into buf[18]. */
 const char *mac_str(const uint8_t mac[6], char *buf);
 
+/* ------------------------------------------------------------- hostdir.c */
+
+/*
+ * A host directory in the guest (qemu.share "DIR[:TAG][:ro][:9p]"):
+ * virtiofs through a virtiofsd qrun starts (virtiofsd.c), or 9p served
+ * by QEMU itself. Pure; the path is resolved as the user by virtiofsd.c.
+ */
+#define HOSTDIR_TAG_MAX		31
+#define HOSTDIR_PATH_MAX	4096
+#define VIRTIOFSD_PATH		"/usr/lib/qemu/virtiofsd"
+
+enum hostdir_fs { HOSTDIR_VIRTIOFS, HOSTDIR_9P };
+
+struct hostdir {
+	char path[HOSTDIR_PATH_MAX];	/* as given; once checked, absolute */
+	char tag[HOSTDIR_TAG_MAX + 1];	/* "qrun0" */
+	bool ro;
+	enum hostdir_fs fs;
+};
+
+struct hostdirs {
+	struct hostdir d[SHARE_MAX];
+	size_t n;
+};
+
+/* One "DIR[:TAG][:ro][:9p]", the index-th (its default tag qrunINDEX).
+ * 0, or -EINVAL with why. */
+int hostdir_parse(const char *spec, size_t index, struct hostdir *,
+    char *why, size_t whylen);
+/* Every share of the list, tags unique; each problem appended to why.
+ * 0 or -EINVAL. */
+int hostdirs_make(const struct strv *specs, struct hostdirs *,
+    struct strv *why);
+/* Is any of them virtiofs (QEMU's memory shared with virtiofsd)? */
+bool hostdirs_virtiofs(const struct hostdirs *);
+/* QEMU's arguments for the shares: fds[i], the socket connected to share
+ * i's virtiofsd, or fds NULL for the pasteable path= form; memory is
+ * -m's MiB (the shared memory backend's size). */
+void hostdirs_argv(const struct hostdirs *, const int *fds, long memory,
+    struct strv *argv);
+/* "share DIR -> guest: mount -t virtiofs qrun0 /mnt" (no "qrun: "). */
+char *hostdir_hint(const struct hostdir *);
+/* What --dry-run says a run would start for it. */
+char *hostdir_would(const struct hostdir *, const char *user);
+
 /* ---------------------------------------------------------------- qemu.c */
 
 struct qemu_opts {
@@ -501,6 +559,12 @@ struct qemu_opts {
 	bool batch;		/* this run is a batch run: -no-reboot, and
 				 * panic=-1 for a kernel (never the shell's:
 				 * reboot is its point) */
+	const struct hostdirs *dirs;	/* qemu.share, checked; NULL: none */
+	const int *dir_fds;	/* per share, the virtiofsd socket QEMU
+				 * inherits; NULL: the pasteable path= form */
+	int gdb_fd;		/* > 0: the gdb stub's listening socket,
+				 * inherited; else gdb_port's tcp: form */
+	long gdb_port;		/* test.gdb as decided: 0 = no stub */
 	const struct strv *extra;	/* after "--" */
 };
 
@@ -1230,6 +1294,7 @@ enum loop_event {
 	LOOP_CMD_EXITED,	/* the host command exited (ready.c) */
 	LOOP_CHILD_EXITED,	/* a supervised helper exited (loop_child) */
 	LOOP_QUIET,		/* batch: the console after --fail went quiet */
+	LOOP_REPORT,		/* --ktap: the report is complete */
 	LOOP_HELPER_EXITED,	/* a journaled helper (helper.c: dnsmasq,
 				 * virtiofsd) exited */
 	LOOP_USER = 64,		/* a participant's own events from here on */
