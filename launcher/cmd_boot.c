@@ -34,6 +34,7 @@ struct boot {
 	struct qemu_opts qo;	/* this QEMU run: image, accel, batch, fds */
 	struct loop loop;	/* QEMU, batch, the probe, the command */
 	struct batch batch;	/* expect, fail, timeout, the tail */
+	struct results res;	/* --ktap, --junit */
 };
 
 /*
@@ -184,6 +185,7 @@ boot_free(struct boot *b)
 	char why[512];
 
 	batch_free(&b->batch);
+	results_free(&b->res);
 	if (runnet_down(&b->rn, why, sizeof(why)) < 0)
 		warnx("%s", why);
 	if (b->have_expect)
@@ -424,7 +426,8 @@ ready_supervise(struct boot *b, struct vm *vm, int *sig, int *rc)
 	}
 	if (b->run)
 		return run_cmd(b, vm, sig, rc);
-	if (b->batch.expect == NULL && c->test_success_code < 0)
+	if (b->batch.expect == NULL && c->test_success_code < 0 &&
+	    results_part(&b->res) == NULL)
 		return LOOP_READY;
 	return loop_run(&b->loop, sig);
 }
@@ -472,6 +475,7 @@ outcome(struct boot *b, struct vm *vm, int ev, int sig, int r,
 		return exit_status(b, vm);
 	case LOOP_MATCHED:
 	case LOOP_READY:
+	case LOOP_REPORT:
 		return EXIT_OK;
 	case LOOP_FAILED:
 		print_tail(b);
@@ -493,6 +497,19 @@ outcome(struct boot *b, struct vm *vm, int ev, int sig, int r,
 	warnx("supervising QEMU: %s", ev < 0 ? strerror(-ev) :
 	    "unexpected event");
 	return EXIT_QRUN;
+}
+
+/* --ktap: the report and the JUnit file, however the run ended; a run
+ * that otherwise succeeded is judged by its results. */
+static int
+judge(struct boot *b, int r)
+{
+	char why[512];
+	int k = results_finish(&b->res, stdout, "qrun", why, sizeof(why));
+
+	if (k == EXIT_QRUN)
+		warnx("%s", why);
+	return r == EXIT_OK || k == EXIT_QRUN ? k : r;
 }
 
 /* Run QEMU and turn what happened into an exit status. */
@@ -519,6 +536,8 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 	    s->serial_pipe && b->have_fail ? &b->fail : NULL,
 	    c->test_timeout > 0 ? vm.start_ms + c->test_timeout * 1000 : -1);
 	loop_add(&b->loop, &b->batch.part);
+	if (results_part(&b->res))
+		loop_add(&b->loop, results_part(&b->res));
 	if (b->ready)
 		ev = ready_supervise(b, &vm, &sig, &r);
 	else
@@ -528,7 +547,7 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 	vm_stop(&vm);
 	r = outcome(b, &vm, ev, sig, r, fatal_sig);
 	vm_free(&vm);
-	return r;
+	return results_part(&b->res) ? judge(b, r) : r;
 }
 
 static int
@@ -562,10 +581,15 @@ static int
 prepare_batch(struct boot *b, struct vm_spec *s)
 {
 	const struct config *c = &b->cfg;
+	char why[512];
 
 	if (compile(&b->expect, c->test_expect, &b->have_expect) < 0 ||
 	    compile(&b->fail, c->test_fail, &b->have_fail) < 0)
 		return EXIT_QRUN;	/* the profile validated them */
+	if (results_open(&b->res, c, &b->priv, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
 	if (c->test_serial_log[0] != '\0') {
 		b->log = access_user_fopen(&b->priv, c->test_serial_log,
 		    "we");

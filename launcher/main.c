@@ -74,6 +74,7 @@ enum {
 	O_INITRD = 256, O_CAPTURE, O_READY, O_TIMEOUT, O_EXPECT, O_FAIL,
 	O_SUCCESS_CODE, O_SERIAL_LOG, O_DRY_RUN, O_RUN, O_OWNER, O_GROUP,
 	O_ADDR, O_UPLINK, O_VXLAN, O_REMOTE, O_DEV, O_LOCAL, O_JSON,
+	O_KTAP, O_JUNIT,
 };
 
 /*
@@ -117,6 +118,10 @@ static const struct optdef {
 	    0, "batch: the isa-debug-exit code of success" },
 	{ "serial-log", O_SERIAL_LOG, "FILE", "test.serial_log", C_BATCH, 0,
 	    "copy the serial console to FILE" },
+	{ "ktap", O_KTAP, NULL, "test.ktap", C_BATCH, 0,
+	    "batch: read KTAP/TAP results from the console" },
+	{ "junit", O_JUNIT, "FILE", "test.junit", C_BATCH, 0,
+	    "batch: write the KTAP results as JUnit XML" },
 	{ "dry-run", O_DRY_RUN, NULL, NULL, C_BOOT, 0,
 	    "print the plan and the QEMU command; change nothing" },
 	{ "run", O_RUN, "CMD [ARGS...]", NULL, C_BOOT, 0,
@@ -573,14 +578,16 @@ bad_option(const struct call *cl, int c)
 	exit(EXIT_QRUN);
 }
 
-/* An option that sets a profile key: "KEY=VALUE", from "--timeout". */
+/* An option that sets a profile key: "KEY=VALUE", from "--timeout"; a
+ * flag sets its key to true. */
 static void
 set_key(struct opts *o, int val, const char *arg)
 {
 	const struct optdef *d = opt_by_val(C_ALL, val);
 
 	if (d && d->key) {
-		strv_pushf(&o->overrides, "%s=%s", d->key, arg);
+		strv_pushf(&o->overrides, "%s=%s", d->key,
+		    d->arg ? arg : "true");
 		strv_pushf(&o->override_where, "--%s", d->name);
 	}
 }

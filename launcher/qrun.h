@@ -1522,6 +1522,39 @@ void batch_tail(const struct batch *, struct strv *out);
 /* Has the console said anything at all? */
 bool batch_heard(const struct batch *);
 
+/* ------------------------------------------------------------- results.c */
+
+/*
+ * The guest's test results in a batch run (--ktap, --junit): ktap.c fed
+ * every whole console line as a participant (LOOP_REPORT once the report
+ * is complete), then the report and the JUnit file. Prints only to the
+ * FILE * given.
+ */
+struct ktap;
+
+struct results {
+	struct ktap *k;		/* NULL: neither --ktap nor --junit */
+	FILE *junit;		/* opened as the developer, or NULL */
+	const char *path;	/* test.junit */
+	bool done;		/* the report is complete */
+	struct loop_part part;
+};
+
+/* Ready r for c's test.ktap/test.junit: the JUnit file opened (created or
+ * truncated) with pv's user's rights. 0, or -errno with why and nothing
+ * made. */
+int results_open(struct results *, const struct config *c,
+    const struct priv *pv, char *why, size_t whylen);
+/* Its participant, NULL when there are no results to read. */
+struct loop_part *results_part(struct results *);
+/* The console ended: the report to out ("no KTAP or TAP report ..."
+ * first when there was none), the JUnit file written (testsuites name).
+ * ktap_exit's status, or EXIT_QRUN with why when the file could not be
+ * written. */
+int results_finish(struct results *, FILE *out, const char *name,
+    char *why, size_t whylen);
+void results_free(struct results *);
+
 /* ----------------------------------------------------------------- qmp.c */
 
 struct qmp;
