@@ -74,7 +74,7 @@ enum {
 	O_INITRD = 256, O_CAPTURE, O_READY, O_TIMEOUT, O_EXPECT, O_FAIL,
 	O_SUCCESS_CODE, O_SERIAL_LOG, O_DRY_RUN, O_RUN, O_OWNER, O_GROUP,
 	O_ADDR, O_UPLINK, O_VXLAN, O_REMOTE, O_DEV, O_LOCAL, O_JSON,
-	O_KTAP, O_JUNIT,
+	O_KTAP, O_JUNIT, O_SNAPSHOT,
 };
 
 /*
@@ -108,6 +108,8 @@ static const struct optdef {
 	    "record the guest's traffic" },
 	{ "ready", O_READY, "SPEC", "test.ready", C_KEYS, 0,
 	    "wait for the guest: ping, tcp:PORT, serial:REGEX" },
+	{ "snapshot", O_SNAPSHOT, NULL, "qemu.snapshot", C_KEYS, 0,
+	    "disk images: the guest's writes are thrown away" },
 	{ "timeout", O_TIMEOUT, "SEC", "test.timeout", C_BATCH, 0,
 	    "batch: kill the guest after SEC seconds (124)" },
 	{ "expect", O_EXPECT, "REGEX", "test.expect", C_BATCH, 0,
