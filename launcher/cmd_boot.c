@@ -35,6 +35,7 @@ struct boot {
 	struct loop loop;	/* QEMU, batch, the probe, the command */
 	struct batch batch;	/* expect, fail, timeout, the tail */
 	struct results res;	/* --ktap, --junit */
+	struct runshare shares;	/* --share: the directories, virtiofsds */
 };
 
 /*
@@ -173,6 +174,11 @@ print_dry_run(const struct boot *b)
 			    "(netem on it and on ifb-%s): %s\n", nic->tap,
 			    nic->tap, b->cfg.net_netem);
 	}
+	for (size_t i = 0; i < b->shares.dirs.n; i++) {
+		would = hostdir_would(&b->shares.dirs.d[i], b->priv.user);
+		printf("# %s\n", would);
+		free(would);
+	}
 	printf("%s\n", line);
 	free(line);
 	free(hint);
@@ -186,6 +192,7 @@ boot_free(struct boot *b)
 
 	batch_free(&b->batch);
 	results_free(&b->res);
+	runshare_down(&b->shares);
 	if (runnet_down(&b->rn, why, sizeof(why)) < 0)
 		warnx("%s", why);
 	if (b->have_expect)
@@ -499,6 +506,46 @@ outcome(struct boot *b, struct vm *vm, int ev, int sig, int r,
 	return EXIT_QRUN;
 }
 
+/* Did QEMU exit within a second (a virtiofsd went with it)? */
+static bool
+vm_gone_soon(struct vm *vm)
+{
+	long end = mono_ms() + 1000;
+
+	while (!vm_reap(vm, false))
+		if (mono_ms() >= end)
+			return false;
+		else
+			usleep(10000);
+	return true;
+}
+
+/* Until an event decides: a share's virtiofsd that exits while QEMU
+ * runs ends the run (0, *r = 125); one that went with QEMU does not. */
+static int
+run_loop(struct boot *b, struct vm *vm, int *sig, int *r)
+{
+	char why[HOSTDIR_PATH_MAX + 512];
+	int ev, d;
+
+	if (b->ready)
+		ev = ready_supervise(b, vm, sig, r);
+	else
+		ev = loop_run(&b->loop, sig);
+	while (ev == LOOP_HELPER_EXITED &&
+	    (d = runshare_gone(&b->shares, why, sizeof(why))) != 0) {
+		if (!vm_gone_soon(vm)) {
+			warnx("%s; the run ends", why);
+			*r = EXIT_QRUN;
+			return 0;
+		}
+		if (d == 2)
+			warnx("%s", why);
+		ev = loop_run(&b->loop, sig);
+	}
+	return ev;
+}
+
 /* --ktap: the report and the JUnit file, however the run ended; a run
  * that otherwise succeeded is judged by its results. */
 static int
@@ -526,6 +573,7 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 	}
 	r = vm_spawn(s, &vm);
 	runnet_spawned(&b->rn);	/* QEMU has its own vhost fds now */
+	runshare_spawned(&b->shares);
 	if (r < 0)
 		return spawn_failed(&vm, r, c->qemu_binary);
 	if (b->rn.journal)
@@ -538,10 +586,8 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 	loop_add(&b->loop, &b->batch.part);
 	if (results_part(&b->res))
 		loop_add(&b->loop, results_part(&b->res));
-	if (b->ready)
-		ev = ready_supervise(b, &vm, &sig, &r);
-	else
-		ev = loop_run(&b->loop, &sig);
+	runshare_watch(&b->shares, &b->loop);
+	ev = run_loop(b, &vm, &sig, &r);
 	if (ev == LOOP_FAILED)
 		ev = linger(b, &sig);
 	vm_stop(&vm);
@@ -661,6 +707,45 @@ boot_hint(const struct boot *b)
 
 	warnx("%s", hint);
 	free(hint);
+	for (size_t i = 0; i < b->shares.dirs.n; i++) {
+		hint = hostdir_hint(&b->shares.dirs.d[i]);
+		warnx("%s", hint);
+		free(hint);
+	}
+}
+
+/* --share: every directory checked as the developer; 0 or 125. */
+static int
+shares_check(struct boot *b)
+{
+	char why[HOSTDIR_PATH_MAX + 256];
+
+	if (runshare_check(&b->shares, &b->cfg, &b->priv, why,
+	    sizeof(why)) == 0) {
+		b->qo.dirs = b->shares.dirs.n ? &b->shares.dirs : NULL;
+		return 0;
+	}
+	warnx("%s", why);
+	return EXIT_QRUN;
+}
+
+/* --share: the virtiofsds, once the journal exists; 0 or 125. */
+static int
+shares_up(struct boot *b, struct vm_spec *s)
+{
+	char why[HOSTDIR_PATH_MAX + 512];
+	int n = b->rn.replayed.undone + b->rn.replayed.dropped;
+
+	if (runshare_up(&b->shares, &b->rn, s->keep_fds,
+	    ARRAY_SIZE(s->keep_fds), &s->nkeep, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
+	if ((n = b->rn.replayed.undone + b->rn.replayed.dropped - n) > 0)
+		warnx("undid the leftovers of %d dead run%s", n,
+		    n == 1 ? "" : "s");
+	b->qo.dir_fds = b->shares.fds;
+	return 0;
 }
 
 /*
@@ -678,7 +763,8 @@ boot_run(struct boot *b, struct opts *o, int *fatal)
 
 	if ((r = prepare_batch(b, &s)) != 0 ||
 	    (r = prepare_ready(b, o, true)) != 0 ||
-	    (r = boot_net(b, &s)) != 0)
+	    (r = boot_net(b, &s)) != 0 ||
+	    (r = shares_up(b, &s)) != 0)
 		return r;
 	if (!o->quiet)
 		boot_hint(b);
@@ -714,8 +800,10 @@ cmd_boot(struct opts *o)
 	priv_init(&b.priv);
 	config_init(&b.cfg);
 	runnet_init(&b.rn, &b.plan, &b.priv);
+	runshare_init(&b.shares);
 	if ((r = boot_load(o, &b.cfg, &b.plan, &b.priv)) != 0 ||
 	    (r = image_load(&b.priv, b.image, &b.type)) != 0 ||
+	    (r = shares_check(&b)) != 0 ||
 	    (r = boot_facts(&b)) != 0 ||
 	    (r = prepare_ready(&b, o, false)) != 0)
 		goto out;

@@ -74,7 +74,7 @@ enum {
 	O_INITRD = 256, O_CAPTURE, O_READY, O_TIMEOUT, O_EXPECT, O_FAIL,
 	O_SUCCESS_CODE, O_SERIAL_LOG, O_DRY_RUN, O_RUN, O_OWNER, O_GROUP,
 	O_ADDR, O_UPLINK, O_VXLAN, O_REMOTE, O_DEV, O_LOCAL, O_JSON,
-	O_KTAP, O_JUNIT, O_SNAPSHOT,
+	O_KTAP, O_JUNIT, O_SNAPSHOT, O_SHARE,
 };
 
 /*
@@ -108,6 +108,8 @@ static const struct optdef {
 	    "record the guest's traffic" },
 	{ "ready", O_READY, "SPEC", "test.ready", C_KEYS, 0,
 	    "wait for the guest: ping, tcp:PORT, serial:REGEX" },
+	{ "share", O_SHARE, "DIR[:TAG][:ro]", "qemu.share", C_KEYS, 0,
+	    "DIR in the guest (virtiofs; :9p), tags qrun0, qrun1..." },
 	{ "snapshot", O_SNAPSHOT, NULL, "qemu.snapshot", C_KEYS, 0,
 	    "disk images: the guest's writes are thrown away" },
 	{ "timeout", O_TIMEOUT, "SEC", "test.timeout", C_BATCH, 0,
@@ -581,14 +583,15 @@ bad_option(const struct call *cl, int c)
 }
 
 /* An option that sets a profile key: "KEY=VALUE", from "--timeout"; a
- * flag sets its key to true. */
+ * flag sets its key to true; each use of a list's option adds to it. */
 static void
 set_key(struct opts *o, int val, const char *arg)
 {
 	const struct optdef *d = opt_by_val(C_ALL, val);
 
 	if (d && d->key) {
-		strv_pushf(&o->overrides, "%s=%s", d->key,
+		strv_pushf(&o->overrides, "%s%s=%s", d->key,
+		    profile_key_list(profile_key_index(d->key)) ? "+" : "",
 		    d->arg ? arg : "true");
 		strv_pushf(&o->override_where, "--%s", d->name);
 	}

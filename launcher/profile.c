@@ -655,6 +655,12 @@ profile_key_name(int idx)
 	return idx >= 0 && idx < K_COUNT ? keys[idx].name : NULL;
 }
 
+bool
+profile_key_list(int idx)
+{
+	return idx >= 0 && idx < K_COUNT && keys[idx].type == T_LIST;
+}
+
 /* s as a libconfig string literal: "..." with \" \\ and \xNN. */
 static void
 quote_put(FILE *f, const char *s)

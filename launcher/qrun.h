@@ -248,6 +248,8 @@ const char *net_mode_name(enum net_mode);
 /* Look up a key by its dotted name; -1 when unknown. */
 int profile_key_index(const char *name);
 const char *profile_key_name(int idx);
+/* Is key idx a list (set by "KEY+=VALUE" one element at a time)? */
+bool profile_key_list(int idx);
 /* Set one key from text (the -o path), recording where. 0 or -EINVAL
  * with the reason appended to diags. A where starting with '-' names the
  * key itself ("-o net.tap", "--timeout"): diags read "WHERE: reason";
@@ -1385,6 +1387,12 @@ struct helper_spec {
 				 * capability-enabled qrun passed on as
 				 * ambient ones (0: none) */
 	bool pdeathsig;		/* SIGTERM when qrun dies */
+	/* In the child, once journaled, before the exec (become the user,
+	 * namespaces: virtiofsd.c); NULL: none. 0, or -errno with *what
+	 * naming the step, said on its stderr (h->last) and exit 125. A
+	 * change of credentials here clears pdeathsig. */
+	int (*setup)(const void *arg, const char **what);
+	const void *setup_arg;
 };
 
 struct helper {
@@ -1425,12 +1433,73 @@ int helper_kill(pid_t pid, unsigned long long start);
 /* "exited with status 2", "killed by signal 9" into buf. */
 const char *helper_how(const struct helper *, char *buf, size_t len);
 
+/* ----------------------------------------------------------- virtiofsd.c */
+
+/* One virtiofs share's virtiofsd, for one QEMU run (helper.c). */
+struct virtiofsd {
+	struct helper h;	/* in the loop: LOOP_HELPER_EXITED */
+	int qemu_fd;		/* QEMU's end of its socket (hostdirs_argv's
+				 * fds), -1 once closed */
+	const struct hostdir *dir;
+	bool stopped;		/* virtiofsd_stop ran */
+};
+
+/* Resolve the share's path as the user (absolute, symlinks followed):
+ * a directory the user may read and search (with the user's rights also
+ * when elevated for them), and for virtiofs the virtiofsd binary. 0, or
+ * -errno with why ("share /x: no such directory"). */
+int virtiofsd_check(struct hostdir *, const struct priv *, char *why,
+    size_t whylen);
+/* Start d's virtiofsd with no more rights than the developer has over
+ * d (the head of virtiofsd.c says how), journaled in j (helper.c), and
+ * wait until it waits for QEMU; v->qemu_fd is QEMU's end. 0 or -errno
+ * with why (its last words when it died). */
+int virtiofsd_start(struct virtiofsd *v, const struct hostdir *d,
+    const struct priv *, struct journal *j, char *why, size_t whylen);
+/* After QEMU: let it exit (it does once QEMU is gone), else SIGTERM,
+ * SIGKILL; reaped, out of its loop. */
+void virtiofsd_stop(struct virtiofsd *v);
+/* Did it exit while it should serve (why: how, its last line)? 0 no, 1
+ * with status 0 (as it does when QEMU is gone), 2 otherwise. */
+int virtiofsd_died(struct virtiofsd *v, char *why, size_t whylen);
+
+/* ------------------------------------------------------------ runshare.c */
+
+/* One run's shared directories (qemu.share): checked, their virtiofsds. */
+struct runshare {
+	struct hostdirs dirs;
+	struct virtiofsd vfs[SHARE_MAX];
+	int fds[SHARE_MAX];	/* QEMU's socket per share, -1: none */
+	unsigned made, dead;	/* bit i: share i's virtiofsd started, died */
+};
+
+void runshare_init(struct runshare *);
+/* Read qemu.share and check each directory as the developer (pure of
+ * changes: the same for --dry-run). 0 or -errno with why. */
+int runshare_check(struct runshare *, const struct config *,
+    const struct priv *, char *why, size_t whylen);
+/* Once the run's journal exists (runnet_up): the dead runs' journals
+ * replayed (what they left stopped), a virtiofsd per virtiofs share,
+ * QEMU's sockets appended to keep. 0 or -errno with why (runshare_down
+ * stops what started). */
+int runshare_up(struct runshare *, struct runnet *, int *keep, size_t max,
+    size_t *n, char *why, size_t whylen);
+/* After QEMU started: qrun's copies of QEMU's sockets closed. */
+void runshare_spawned(struct runshare *);
+/* The virtiofsds as participants (LOOP_HELPER_EXITED). */
+void runshare_watch(struct runshare *, struct loop *);
+/* After LOOP_HELPER_EXITED: was it one of ours (why: which, how)?
+ * virtiofsd_died's answer for it, 0 when none. */
+int runshare_gone(struct runshare *, char *why, size_t whylen);
+/* Stop every virtiofsd (after QEMU; before the undo). */
+void runshare_down(struct runshare *);
+
 /* ------------------------------------------------------------------ vm.c */
 
 /* Room a console output hook may grow the buffer by (see vm_spec.out). */
 #define VM_OUT_ROOM	16
 
-#define KEEP_FDS_MAX	(NIC_MAX * 2 * QUEUE_MAX + 4)
+#define KEEP_FDS_MAX	(NIC_MAX * 2 * QUEUE_MAX + 4 + SHARE_MAX)
 
 struct vm_spec {
 	const struct strv *argv;
