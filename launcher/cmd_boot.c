@@ -36,6 +36,7 @@ struct boot {
 	struct batch batch;	/* expect, fail, timeout, the tail */
 	struct results res;	/* --ktap, --junit */
 	struct runshare shares;	/* --share: the directories, virtiofsds */
+	int gdb_fd;		/* --gdb: the stub's socket until QEMU has it */
 };
 
 /*
@@ -193,6 +194,9 @@ boot_free(struct boot *b)
 	batch_free(&b->batch);
 	results_free(&b->res);
 	runshare_down(&b->shares);
+	if (b->gdb_fd > 0)
+		close(b->gdb_fd);
+	b->gdb_fd = -1;
 	if (runnet_down(&b->rn, why, sizeof(why)) < 0)
 		warnx("%s", why);
 	if (b->have_expect)
@@ -574,6 +578,9 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 	r = vm_spawn(s, &vm);
 	runnet_spawned(&b->rn);	/* QEMU has its own vhost fds now */
 	runshare_spawned(&b->shares);
+	if (b->gdb_fd > 0)		/* QEMU has the stub's socket now */
+		close(b->gdb_fd);
+	b->gdb_fd = -1;
 	if (r < 0)
 		return spawn_failed(&vm, r, c->qemu_binary);
 	if (b->rn.journal)
@@ -729,6 +736,50 @@ shares_check(struct boot *b)
 	return EXIT_QRUN;
 }
 
+/* --gdb, --gdb-wait: the stub's socket, bound now (a busy port is one
+ * line and 125 before anything changed); --dry-run lets it go again and
+ * shows the port. 0 or 125. */
+static int
+gdb_prepare(struct boot *b, bool dry_run)
+{
+	const struct config *c = &b->cfg;
+	long want = c->test_gdb;
+	char why[256];
+
+	if (want == GDB_OFF && c->test_gdb_wait)
+		want = GDB_AUTO;
+	if (want == GDB_OFF)
+		return 0;
+	if (gdb_listen(want, &b->gdb_fd, &b->qo.gdb_port, why,
+	    sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
+	if (dry_run) {
+		close(b->gdb_fd);
+		b->gdb_fd = -1;
+	}
+	return 0;
+}
+
+/* The stub for QEMU: its socket inherited, the port in the journal (for
+ * status) and the gdb command line said. */
+static void
+gdb_up(struct boot *b, struct vm_spec *s)
+{
+	char *hint;
+
+	if (b->gdb_fd <= 0 || s->nkeep >= ARRAY_SIZE(s->keep_fds))
+		return;
+	s->keep_fds[s->nkeep++] = b->gdb_fd;
+	b->qo.gdb_fd = b->gdb_fd;
+	journal_info(b->rn.journal, "gdb-port", "%ld", b->qo.gdb_port);
+	hint = gdb_hint(b->image, image_is_kernel(b->type), b->qo.gdb_port,
+	    b->cfg.test_gdb_wait);
+	warnx("%s", hint);
+	free(hint);
+}
+
 /* --share: the virtiofsds, once the journal exists; 0 or 125. */
 static int
 shares_up(struct boot *b, struct vm_spec *s)
@@ -768,6 +819,7 @@ boot_run(struct boot *b, struct opts *o, int *fatal)
 		return r;
 	if (!o->quiet)
 		boot_hint(b);
+	gdb_up(b, &s);
 	qo->fds = b->rn.fds;
 	/* Without a pair QEMU is stopped with SIGTERM: no reason to fail. */
 	if (qmp_socketpair(&s.qmp_ours, &s.qmp_fd) == 0)
@@ -787,7 +839,7 @@ boot_run(struct boot *b, struct opts *o, int *fatal)
 int
 cmd_boot(struct opts *o)
 {
-	struct boot b = { .qo = { .extra = &o->extra } };
+	struct boot b = { .qo = { .extra = &o->extra }, .gdb_fd = -1 };
 	int r, fatal = 0;
 
 	if (o->args.n != o->argi + 1) {
@@ -804,6 +856,7 @@ cmd_boot(struct opts *o)
 	if ((r = boot_load(o, &b.cfg, &b.plan, &b.priv)) != 0 ||
 	    (r = image_load(&b.priv, b.image, &b.type)) != 0 ||
 	    (r = shares_check(&b)) != 0 ||
+	    (r = gdb_prepare(&b, o->dry_run)) != 0 ||
 	    (r = boot_facts(&b)) != 0 ||
 	    (r = prepare_ready(&b, o, false)) != 0)
 		goto out;

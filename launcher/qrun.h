@@ -547,6 +547,16 @@ char *hostdir_hint(const struct hostdir *);
 /* What --dry-run says a run would start for it. */
 char *hostdir_would(const struct hostdir *, const char *user);
 
+/* ------------------------------------------------------------- gdbstub.c */
+
+/* QEMU's gdb stub on 127.0.0.1: listen on port want (0: any free one),
+ * *fd the socket QEMU inherits, *port the port. 0 or -errno with why
+ * ("gdb: port 1234 on 127.0.0.1 is in use"). */
+int gdb_listen(long want, int *fd, long *port, char *why, size_t whylen);
+/* "gdb: gdb vmlinux -ex 'target remote 127.0.0.1:PORT'" (the kernel
+ * tree's vmlinux when image is its arch/x86/boot/bzImage), malloc'd. */
+char *gdb_hint(const char *image, bool kernel, long port, bool wait);
+
 /* ---------------------------------------------------------------- qemu.c */
 
 struct qemu_opts {
