@@ -1615,6 +1615,9 @@ struct results {
 	struct ktap *k;		/* NULL: neither --ktap nor --junit */
 	FILE *junit;		/* opened as the developer, or NULL */
 	const char *path;	/* test.junit */
+	bool made;		/* the file was not there: removed again when
+				 * the guest never ran (results_free) */
+	const struct priv *pv;
 	bool done;		/* the report is complete */
 	struct loop_part part;
 };
@@ -1632,6 +1635,8 @@ struct loop_part *results_part(struct results *);
  * written. */
 int results_finish(struct results *, FILE *out, const char *name,
     char *why, size_t whylen);
+/* A JUnit file never written (the run failed before QEMU) is removed
+ * again when results_open made it. */
 void results_free(struct results *);
 
 /* ----------------------------------------------------------------- qmp.c */

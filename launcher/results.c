@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "qrun.h"
 
@@ -54,6 +55,10 @@ results_open(struct results *r, const struct config *c,
 	r->part.arg = r;
 	if (!c->test_ktap && !junit)
 		return 0;
+	if (junit && access_as_user(pv, true) == 0) {
+		r->made = access(c->test_junit, F_OK) < 0 && errno == ENOENT;
+		access_as_user(pv, false);
+	}
 	if (junit &&
 	    (r->junit = access_user_fopen(pv, c->test_junit, "we")) == NULL) {
 		int e = errno;
@@ -62,6 +67,7 @@ results_open(struct results *r, const struct config *c,
 		    strerror(e));
 		return -e;
 	}
+	r->pv = pv;
 	r->k = ktap_alloc(junit ? KTAP_RECORD : 0);
 	r->path = c->test_junit;
 	return 0;
@@ -106,8 +112,12 @@ results_free(struct results *r)
 {
 	if (r->part.loop)
 		loop_del(r->part.loop, &r->part);
-	if (r->junit)
+	if (r->junit)		/* the guest never ran: no report */
 		fclose(r->junit);
+	if (r->junit && r->made && access_as_user(r->pv, true) == 0) {
+		unlink(r->path);
+		access_as_user(r->pv, false);
+	}
 	r->junit = NULL;
 	if (r->k)
 		ktap_put(r->k);

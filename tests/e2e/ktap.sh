@@ -121,6 +121,12 @@ check "stand-in: cut: the test never run counted failed" \
     grep -qx '2 passed, 1 failed, 0 skipped' "$O"
 junit "$TESTDIR/j3.xml" 'suites=2 tests=3 failures=1 skipped=0' "cut"
 
+# A run that never got to the guest leaves no JUnit file it made.
+run $QRUN -q -n none -o qemu.binary=/nonexistent/qemu --ktap \
+    --junit "$TESTDIR/never.xml" "$MB"
+check "QEMU not found -> 127" [ "$rc" -eq 127 ]
+check "QEMU not found: no JUnit file left" [ ! -e "$TESTDIR/never.xml" ]
+
 # --junit where the developer may not write: as root for nobody (sudo).
 mkdir -m 0755 "$TESTDIR/rootonly"
 chmod 0711 "$TESTDIR"
