@@ -4,13 +4,15 @@
  *
  * It gets no more rights over the directory than the user has: a root
  * developer's runs as root; anyone else's (under sudo, with the file
- * capability, unprivileged) drops to the user, every capability gone,
- * then enters a user namespace of its own that maps only the user to
- * its root, where virtiofsd's sandbox (pid, mount and network
- * namespaces, pivot_root into the directory) works; it can override
- * permissions only on files the user and the user's group own, which
- * the user could chmod anyway, and the guest sees the user's files as
- * root's. A read-only share is served from a read-only bind mount of
+ * capability, unprivileged) drops to the user, every capability and
+ * supplementary group gone (virtiofsd drops those itself, which only
+ * root can: a developer who is not root and has some is told to use
+ * sudo or :9p), then enters a user namespace of its own that maps only
+ * the user to its root, where virtiofsd's sandbox (pid, mount and
+ * network namespaces, pivot_root into the directory) works; it can
+ * override permissions only on files owned by both the user and the
+ * user's group, which the user could chmod anyway, and the guest sees
+ * the user's files as root's. A read-only share is served from a read-only bind mount of
  * the directory (every submount too) in a mount namespace of its own:
  * this virtiofsd has no "read-only" of its own, and a guest's ro mount
  * would be the guest's to undo.
