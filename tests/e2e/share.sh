@@ -5,7 +5,8 @@
 # JUnit, --timeout naming the last test reached), writes (rw: they land;
 # :ro: they fail, the directory unchanged), as a developer under sudo
 # (their files, their rights; a directory they may not read: 125,
-# nothing left). kill -9 of qrun leaves no virtiofsd after qrun cleanup
+# nothing left) and unprivileged (its own virtiofsd in a user namespace;
+# with supplementary groups refused, pointing to sudo or :9p). kill -9 of qrun leaves no virtiofsd after qrun cleanup
 # or the next run. :9p: QEMU's arguments only (the test kernel has no
 # 9p). No network: -n none.
 . "$(dirname "$0")/lib.sh"
@@ -148,12 +149,38 @@ check "sudo: may not read: says who" grep -q 'nobody may not read it' "$E"
 check "sudo: may not read: no journal" no_journal sudo
 check "sudo: may not read: no virtiofsd" no_virtiofsd
 
+# --- unprivileged: the developer's own virtiofsd in a user namespace -----
+mkdir -m 0700 "$SD/rt"
+chown "$NB:$NG" "$SD/rt"
+rm -f "$SD/mine/new"
+# unpriv GROUPS...: qrun as nobody with no capabilities.
+unpriv() {
+	_g=$1
+	shift
+	run setpriv --reuid="$NB" --regid="$NG" $_g env HOME="$SD" \
+	    QRUN_CONFIG_DIR="$SD/config" QRUN_STATE_DIR="$SD/rt/qrun" \
+	    QRUN_CACHE_DIR="$SD/rt/cache" XDG_RUNTIME_DIR="$SD/rt" "$UQRUN" -n none -o qemu.accel=tcg \
+	    --initrd "$UGUESTS/initrd.gz" "$@" "$UGUESTS/vmlinuz"
+}
+unpriv --clear-groups --share "$SD/mine" --timeout 120 \
+    --expect 'APPEND: (ok|refused)'
+check "unprivileged: the guest writes the developer's directory" \
+    [ "$rc" -eq 0 ]
+check "unprivileged: the new file is the developer's" \
+    [ "$(stat -c %u "$SD/mine/new" 2>/dev/null)" = "$NB" ]
+unpriv --groups=100 --share "$SD/mine" --timeout 60
+check "unprivileged with supplementary groups: virtiofs refused -> 125" \
+    [ "$rc" -eq 125 ]
+check "unprivileged with supplementary groups: says use sudo or :9p" \
+    grep -q 'run qrun as root (sudo), or share it over 9p' "$E"
+
 # --- kill -9: the journal stops the virtiofsd a dead run left -------------
 # killed SEC: qrun with a share in the background, its virtiofsd stopped
 # (SIGSTOP: it cannot end by itself when QEMU goes), then qrun killed -9.
 # Sets vpid.
 killed() {
 	share_dir "$TESTDIR/kill" 'echo SHARED-READY; sleep 600'
+	rm -f "$TESTDIR/kill.log"
 	"$QRUN" $G --share "$TESTDIR/kill" --timeout 300 \
 	    --serial-log "$TESTDIR/kill.log" "$GUESTS/vmlinuz" \
 	    </dev/null >/dev/null 2>&1 &
