@@ -39,7 +39,7 @@ qemu-img create -q -f qcow2 "$QCOW" 1M
 # boot [OPTION...]: the guest with both disks, until it wrote (or not).
 boot() {
 	$QRUN -q -n none -o qemu.accel=tcg --initrd "$INITRD" \
-	    --timeout 120 --expect 'qrun-snapshot: wrote' "$@" \
+	    --timeout 120 --expect 'qrun-snapshot: wrote [0-9]' "$@" \
 	    "$GUESTS/vmlinuz" -- \
 	    -drive "file=$RAW,format=raw,if=virtio" \
 	    -drive "file=$QCOW,format=qcow2,if=virtio" \
