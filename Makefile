@@ -111,6 +111,10 @@ $(B)/unit: $(LIBOBJS) $(TOBJS) $(B)/.link
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOBJS) $(LIBOBJS) $(LIBS) $(CHECK_LIBS)
 
+# bench/run's slot take/release benchmark: slot.c as qrun links it.
+$(B)/slotbench: bench/slots.c $(LIBOBJS) $(B)/.link
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ bench/slots.c $(LIBOBJS) $(LIBS)
+
 $(B):
 	$(Q)mkdir -p $@
 
@@ -146,7 +150,7 @@ e2e: qrun $(B)/nlfail.so guests
 demo: qrun guests
 	$(Q)$(AS_ROOT) sh scripts/demo
 
-bench: qrun $(B)/qrun-shared $(B)/qrun-static guests
+bench: qrun $(B)/qrun-shared $(B)/qrun-static $(B)/slotbench guests
 	$(Q)$(AS_ROOT) sh bench/run
 
 fuzz:

@@ -5,8 +5,12 @@
  *     allow = (
  *       { user  = "jack";   taps = [ "tap1" ];      bridges = [ "br0" ];
  *         addrs = [ "172.23.0.0/16" ]; },
- *       { group = "kvmdev"; taps = [ "tap1[0-9]" ]; }
+ *       { group = "kvmdev"; taps = [ "tap1[0-9]" ]; },
+ *       { user  = "jill";   switches = [ "qbr2" ]; }
  *     );
+ *
+ * switches grants developer switches (net.mode "switch") by their bridge
+ * qbrN: the bridge, its slots' taps qtapN-K and its convention address.
  *
  * addrs grants host addresses beyond the convention address of a granted
  * tap (172.(20+N).0.1/16 for tapN): an address is granted when its
@@ -126,7 +130,8 @@ entry_check(const char *path, const config_setting_t *e, char *why,
 		    (unsigned)i));
 		if (strcmp(k, "user") && strcmp(k, "group") &&
 		    strcmp(k, "taps") && strcmp(k, "bridges") &&
-		    strcmp(k, "addrs") && strcmp(k, "nat")) {
+		    strcmp(k, "switches") && strcmp(k, "addrs") &&
+		    strcmp(k, "nat")) {
 			WHY("%s:%d: %s: unknown key", path, line, k);
 			return -EINVAL;
 		}
@@ -145,9 +150,10 @@ entry_check(const char *path, const config_setting_t *e, char *why,
 	}
 	if (!strings_ok(config_setting_get_member(e, "taps")) ||
 	    !strings_ok(config_setting_get_member(e, "bridges")) ||
+	    !strings_ok(config_setting_get_member(e, "switches")) ||
 	    !strings_ok(config_setting_get_member(e, "addrs"))) {
-		WHY("%s:%d: taps, bridges, addrs: expected lists of strings",
-		    path, line);
+		WHY("%s:%d: taps, bridges, switches, addrs: expected lists of "
+		    "strings", path, line);
 		return -EINVAL;
 	}
 	return addrs_check(path, line, config_setting_get_member(e, "addrs"),
@@ -266,6 +272,48 @@ granted(const config_t *lc, const struct priv *pv, const char *key,
 	return false;
 }
 
+/* May pv use link name as a tap (key "taps") or a bridge ("bridges")?
+ * A switch's bridge qbrN and its slots' taps qtapN-K are granted by
+ * "switches" naming qbrN. */
+static int
+link_granted(const config_t *lc, const struct priv *pv, const char *key,
+    const char *name, const char *path, char *why, size_t whylen)
+{
+	char sw[IFNAMSIZ];
+
+	if (access_switch_of(name, sw) == 0) {
+		if (granted(lc, pv, "switches", sw, NULL))
+			return 0;
+		WHY("%s: switch %s not granted to %s by %s (switches)", name,
+		    sw, pv->user, path);
+		return -EPERM;
+	}
+	if (granted(lc, pv, key, name, NULL))
+		return 0;
+	if (key[0] == 'b')
+		WHY("%s: bridge not granted to %s by %s", name, pv->user,
+		    path);
+	else
+		WHY("%s: not granted to %s by %s", name, pv->user, path);
+	return -EPERM;
+}
+
+int
+access_switch_of(const char *name, char sw[IFNAMSIZ])
+{
+	int n, k, used = 0;
+
+	if ((sscanf(name, "qbr%d%n", &n, &used) != 1 || name[used] != '\0') &&
+	    (sscanf(name, "qtap%d-%d%n", &n, &k, &used) != 2 ||
+	    name[used] != '\0' || k < 1 || k > SLOT_MAX))
+		return -EINVAL;
+	if (n < 0 || n > NETPLAN_TAP_MAX ||
+	    (name[name[1] == 'b' ? 3 : 4] == '0' && n != 0))
+		return -EINVAL;
+	snprintf(sw, IFNAMSIZ, "qbr%d", n);
+	return 0;
+}
+
 int
 access_check(const struct priv *pv, const char *tap, const char *bridge,
     char *why, size_t whylen)
@@ -282,14 +330,10 @@ access_check(const struct priv *pv, const char *tap, const char *bridge,
 		    pv->user, path);
 	if (r < 0)
 		r = -EPERM;
-	else if (tap && !granted(&lc, pv, "taps", tap, NULL)) {
-		WHY("%s: not granted to %s by %s", tap, pv->user, path);
-		r = -EPERM;
-	} else if (bridge && !granted(&lc, pv, "bridges", bridge, NULL)) {
-		WHY("%s: bridge not granted to %s by %s", bridge, pv->user,
-		    path);
-		r = -EPERM;
-	}
+	else if ((tap == NULL || (r = link_granted(&lc, pv, "taps", tap,
+	    path, why, whylen)) == 0) && bridge != NULL)
+		r = link_granted(&lc, pv, "bridges", bridge, path, why,
+		    whylen);
 	config_destroy(&lc);
 	free(path);
 	return r;
@@ -369,12 +413,18 @@ access_addr_check(const struct priv *pv, const char *ifname,
 	return r;
 }
 
-/* net.c's guard: every change must name a granted tap (and bridge). */
+/* net.c's guard: every change must name a granted tap (and bridge); a
+ * bridge itself may be changed (made, addressed) only as a granted
+ * developer switch, never through a taps pattern. */
 static int
 guard(const struct net_link *l, const struct net_link *master, void *arg)
 {
-	char why[512];
+	char why[512], sw[IFNAMSIZ];
 
+	if (strcmp(l->kind, "bridge") == 0 &&
+	    (master != NULL || strncmp(l->name, "qbr", 3) != 0 ||
+	    access_switch_of(l->name, sw) < 0))
+		return -EPERM;
 	return access_check(arg, l->name, master ? master->name : NULL, why,
 	    sizeof(why));
 }

@@ -64,13 +64,13 @@ struct kind {
 static apply_fn do_addr_add, do_link_up, do_enslave, do_mtu, do_addr_del,
     do_route_add, do_route_del, do_release, do_bridge_delete, do_info,
     do_nat_table, do_nat, do_forwarding, do_fdb_add, do_fdb_del,
-    do_vxlan_delete, do_qdisc_add, do_redirect;
+    do_vxlan_delete, do_qdisc_add, do_redirect, do_rule_add;
 static undo_fn undo_tap_create, undo_addr_add, undo_link_up, undo_enslave,
     undo_mtu, undo_bridge_create, undo_addr_del, undo_route_add,
     undo_route_del, undo_release, undo_bridge_delete, undo_dir, undo_hold,
     undo_nat_table, undo_nat, undo_forwarding, undo_vxlan_create,
     undo_fdb_add, undo_fdb_del, undo_vxlan_delete, undo_ifb_create,
-    undo_qdisc_add, undo_redirect, undo_file, undo_helper;
+    undo_qdisc_add, undo_redirect, undo_rule_add, undo_file, undo_helper;
 
 /*
  * The vocabulary, indexed by enum jkind. says is what the change does to
@@ -139,6 +139,9 @@ static const struct kind kinds[] = {
 	    do_qdisc_add, undo_qdisc_add, "add a qdisc %t" },
 	[J_REDIRECT] = { "redirect", { A_LINK, A_LINK }, K_NS, do_redirect,
 	    undo_redirect, "redirect its ingress to %2" },
+	/* a switch's policy rule (rule.c): its undo only removes */
+	[J_RULE_ADD] = { "rule-add", { A_LINK, A_ADDR }, K_NS, do_rule_add,
+	    undo_rule_add, "refuse to forward to %a" },
 	/* net.dhcp (dnsmasq.c): the files of a helper in the state dir,
 	 * and the helper process (helper.c), by pid and start time; it
 	 * runs in the journal's namespace and is gone with it */
@@ -559,6 +562,12 @@ static int
 do_fdb_del(struct net *n, const struct jrec *r)
 {
 	return net_fdb_del(n, r->l[0].ifindex, &r->addr);
+}
+
+static int
+do_rule_add(struct net *n, const struct jrec *r)
+{
+	return rule_prohibit_add(n, r->l[0].ifindex, r->l[0].name, &r->addr);
 }
 
 static int
@@ -1115,6 +1124,18 @@ undo_fdb_add(struct undo_ctx *u, const struct jrec *r, size_t i)
 		return gone_ok(rc);
 	rc = net_fdb_del(u->net, l.ifindex, &r->addr);
 	return rc == -ENOENT ? 0 : gone_ok(rc);
+}
+
+/* Also when the link is gone: a rule names its link and outlives it. */
+static int
+undo_rule_add(struct undo_ctx *u, const struct jrec *r, size_t i)
+{
+	int rc;
+
+	(void)i;
+	rc = rule_prohibit_del(u->net, r->l[0].ifindex, r->l[0].name,
+	    &r->addr);
+	return rc == -ENOENT ? 0 : rc;
 }
 
 static int

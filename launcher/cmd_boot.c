@@ -658,13 +658,16 @@ prepare_batch(struct boot *b, struct vm_spec *s)
 	return 0;
 }
 
-/* The host facts that finish the plan (a bridge's networks); 0 or 125. */
+/* The host facts that finish the plan (a bridge's networks), then what
+ * each NIC takes against other runs (a switch's slot; dry: only look);
+ * 0 or 125. */
 static int
-boot_facts(struct boot *b)
+boot_facts(struct boot *b, bool dry)
 {
 	char why[512];
 
-	if (runnet_facts(&b->plan, &b->priv, why, sizeof(why)) == 0)
+	if (runnet_facts(&b->plan, &b->priv, why, sizeof(why)) == 0 &&
+	    runnet_claim(&b->rn, &b->plan, dry, why, sizeof(why)) == 0)
 		return 0;
 	warnx("%s", why);
 	return EXIT_QRUN;
@@ -707,12 +710,15 @@ host_facts(struct boot *b, struct qemu_opts *qo, const struct opts *o)
 		accel_say(&b->accel, o->dry_run);
 }
 
+/* The hint: one "qrun: " line per NIC. */
 static void
 boot_hint(const struct boot *b)
 {
-	char *hint = netplan_hint(&b->plan);
+	char *hint = netplan_hint(&b->plan), *line, *save = NULL;
 
-	warnx("%s", hint);
+	for (line = strtok_r(hint, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		warnx("%s", line);
 	free(hint);
 	for (size_t i = 0; i < b->shares.dirs.n; i++) {
 		hint = hostdir_hint(&b->shares.dirs.d[i]);
@@ -857,7 +863,7 @@ cmd_boot(struct opts *o)
 	    (r = image_load(&b.priv, b.image, &b.type)) != 0 ||
 	    (r = shares_check(&b)) != 0 ||
 	    (r = gdb_prepare(&b, o->dry_run)) != 0 ||
-	    (r = boot_facts(&b)) != 0 ||
+	    (r = boot_facts(&b, o->dry_run)) != 0 ||
 	    (r = prepare_ready(&b, o, false)) != 0)
 		goto out;
 	host_facts(&b, &b.qo, o);

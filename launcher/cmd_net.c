@@ -43,7 +43,7 @@ cmd_cleanup(struct opts *o)
 	struct priv pv;
 	struct net *n = NULL;
 	char *state;
-	int r;
+	int r, dfd;
 
 	(void)o;
 	priv_init(&pv);
@@ -62,6 +62,10 @@ cmd_cleanup(struct opts *o)
 	}
 	replay_say(&rep);
 	r = rep.failed ? EXIT_QRUN : EXIT_OK;
+	if (state_open(state, false, &dfd) == 0) {
+		(void)slot_sweep(dfd);	/* a killed last holder's index */
+		close(dfd);
+	}
 out:
 	net_close(n);
 	priv_net(&pv, false);
@@ -435,6 +439,43 @@ id_name(long id, bool group, char *buf, size_t len)
 	return buf;
 }
 
+/* Order runs on switches by switch, then slot. */
+static int
+slot_cmp(const void *a, const void *b)
+{
+	const struct strv *x = *(const struct strv *const *)a;
+	const struct strv *y = *(const struct strv *const *)b;
+	int c = strcmp(run_get(x, "switch"), run_get(y, "switch"));
+
+	return c ? c : atoi(run_get(x, "slot")) - atoi(run_get(y, "slot"));
+}
+
+/* "status" and "tap list": the developer switches in use, each slot
+ * with its tap, guest and the qrun holding it (nothing when none). */
+static void
+list_switches(const struct runs *rs)
+{
+	const struct strv **on = xmalloc((rs->n + 1) * sizeof(*on));
+	const char *g;
+	size_t n = 0;
+
+	for (size_t i = 0; i < rs->n; i++)
+		if (run_get(&rs->kv[i], "switch") && run_get(&rs->kv[i],
+		    "slot"))
+			on[n++] = &rs->kv[i];
+	qsort(on, n, sizeof(*on), slot_cmp);
+	if (n > 0)
+		printf("\n%-8s %-5s %-15s %-15s %s\n", "SWITCH", "SLOT",
+		    "TAP", "GUEST", "QRUN");
+	for (size_t i = 0; i < n; i++) {
+		g = run_get(on[i], "guest");
+		printf("%-8s %-5s %-15s %-15s %s\n", run_get(on[i], "switch"),
+		    run_get(on[i], "slot"), run_get(on[i], "tap"),
+		    g ? g : "-", run_get(on[i], "pid"));
+	}
+	free(on);
+}
+
 /* One line of "tap list". */
 static void
 list_tap(struct net *n, const struct net_link *l, const struct runs *runs)
@@ -479,6 +520,7 @@ cmd_tap_list(struct opts *o)
 	for (size_t i = 0; i < cnt; i++)
 		if (l[i].is_tap)
 			list_tap(n, &l[i], &runs);
+	list_switches(&runs);
 	r = EXIT_OK;
 out:
 	if (n)
@@ -541,6 +583,7 @@ cmd_status(struct opts *o)
 			printf("%-8s %-6s %-10s %-18s %-15s %-17s %-8s %s\n",
 			    v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
 		}
+		list_switches(&rs);
 	}
 	runs_free(&rs);
 	free(state);

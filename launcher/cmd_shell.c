@@ -256,7 +256,8 @@ shell_net_up(struct shell *sh)
 	}
 	runnet_init(&sh->rn, &sh->plan, &sh->priv);
 	sh->net_up = true;
-	if (runnet_up(&sh->rn, sh->image, why, sizeof(why)) < 0) {
+	if (runnet_claim(&sh->rn, &sh->plan, false, why, sizeof(why)) < 0 ||
+	    runnet_up(&sh->rn, sh->image, why, sizeof(why)) < 0) {
 		warnx("%s", why);
 		return EXIT_QRUN;
 	}

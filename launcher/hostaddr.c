@@ -22,12 +22,19 @@
 
 #define WHY(...) snprintf(why, whylen, __VA_ARGS__)
 
-/* Is a the lab convention address of tap (IPv4 or IPv6)? */
+/* Is a the lab convention address of tap (IPv4 or IPv6), or of switch
+ * qbrN (tapN's)? */
 static bool
 convention(const char *ifname, const struct ipaddr *a)
 {
 	struct ipaddr h, g;
+	char sw[IFNAMSIZ], tap[IFNAMSIZ];
 
+	if (strncmp(ifname, "qbr", 3) == 0 &&
+	    access_switch_of(ifname, sw) == 0) {	/* qbrN: tapN's */
+		snprintf(tap, sizeof(tap), "tap%s", sw + 3);
+		ifname = tap;
+	}
 	if (a->family == AF_INET6)
 		return netplan_tap_default6(ifname, &h) == 0 &&
 		    ipaddr_same(&h, a);

@@ -97,7 +97,7 @@ static const struct optdef {
 	{ "set", 'o', "KEY=VALUE", NULL, C_PROFILE, 0,
 	    "set a profile key (repeatable)" },
 	{ "net", 'n', "MODE", "net.mode", C_KEYS, 0,
-	    "user, tap, bridge or none" },
+	    "user, tap, bridge, switch or none" },
 	{ "tap", 't', "TAP", "net.tap", C_KEYS, 0, "the tap to use" },
 	{ "bridge", 'b', "BRIDGE", "net.bridge", C_KEYS, 0,
 	    "the bridge, in bridged mode" },

@@ -225,10 +225,11 @@ port_join(const struct host *h, const struct nic *nic, struct net_link *l,
 
 /*
  * Make nic->tap exist (the developer's), without address, with the
- * bridge's MTU, enslaved to nic->bridge and up; *fd its queue.
+ * bridge's MTU, enslaved to nic->bridge and up; *fd its queue. A
+ * switch's port is made the same way (mode_switch.c).
  */
-static int
-bridge_ensure(const struct host *h, const struct nic *nic, int *fd,
+int
+bridge_port_ensure(const struct host *h, const struct nic *nic, int *fd,
     char *why, size_t whylen)
 {
 	struct net_link br, l;
@@ -286,7 +287,7 @@ const struct netmode netmode_bridge = {
 	.host_tap = true,
 	.plan = bridge_plan,
 	.facts = bridge_facts,
-	.ensure = bridge_ensure,
+	.ensure = bridge_port_ensure,
 	.netdev = tapdev_netdev,
 	.hint = bridge_hint,
 	.would = bridge_would,

@@ -98,6 +98,26 @@ plan_ipv6(const struct config *c, struct nic *nic, struct strv *diags)
 	    c->net_guest_addr6, ipaddr_cidr(&nic->host6, h));
 }
 
+/* net.tap "auto": the claim takes a tap and its lab addresses, so none
+ * may be set; nic->tap stays "auto" until then. */
+static void
+tap_plan_auto(const struct config *c, struct nic *nic, struct strv *diags)
+{
+	static const enum cfg_key fixed[] = { K_NET_HOST_ADDR,
+	    K_NET_GUEST_ADDR, K_NET_HOST_ADDR6, K_NET_GUEST_ADDR6 };
+	const char *const vals[] = { c->net_host_addr, c->net_guest_addr,
+	    c->net_host_addr6, c->net_guest_addr6 };
+
+	nic->tap_auto = true;
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		if (vals[i][0] != '\0')
+			strv_pushf(diags, "%s: %s: not with net.tap \"auto\" "
+			    "(the tap taken decides the addresses)",
+			    c->where[fixed[i]], profile_key_name(fixed[i]));
+	nic->v6_default = c->net_ipv6;
+	nic->nat = c->net_nat;
+}
+
 /* Host and guest of a tap: explicit, or the lab default for tap0..11. */
 static void
 tap_plan(const struct config *c, const char *user, struct nic *nic,
@@ -108,6 +128,10 @@ tap_plan(const struct config *c, const char *user, struct nic *nic,
 	(void)user;
 	if (netplan_names(c, nic, false, diags) < 0)
 		return;
+	if (strcmp(nic->tap, "auto") == 0) {
+		tap_plan_auto(c, nic, diags);
+		return;
+	}
 	if (c->net_host_addr[0] == '\0') {
 		if (netplan_tap_default(nic->tap, &nic->host, &g) < 0) {
 			strv_pushf(diags, "%s: net.tap: %s has no default "
@@ -304,6 +328,9 @@ tap_hint(const struct nic *nic)
 	char h[IPADDR_STRLEN], g[IPADDR_STRLEN], gw[IPADDR_STRLEN], mac[18];
 	char g6[IPADDR_STRLEN + 8] = "";
 
+	if (strcmp(nic->tap, "auto") == 0)	/* qrun check: none taken */
+		return xstrdup("tap auto: the first free of tap0..tap11 "
+		    "(tapN 172.(20+N).0.1/16 -> guest 172.(20+N).0.2)");
 	if (nic->guest6.family) {
 		memcpy(g6, " guest6 ", 8);
 		ipaddr_str(&nic->guest6, g6 + 8);
@@ -352,15 +379,76 @@ static int
 tap_facts(struct net *n, struct nic *nic, char *why, size_t whylen)
 {
 	(void)n;
-	if (!nic->host6.family || !ipv6_off())
+	if ((!nic->host6.family && !nic->v6_default) || !ipv6_off())
 		return 0;
 	if (!nic->v6_default) {
 		WHY("net.host_addr6: IPv6 is off here "
 		    "(net.ipv6.conf.all.disable_ipv6); set net.ipv6 = false");
 		return -EAFNOSUPPORT;
 	}
+	nic->v6_default = false;	/* nor for the tap "auto" takes */
 	memset(&nic->host6, 0, sizeof(nic->host6));
 	memset(&nic->guest6, 0, sizeof(nic->guest6));
+	return 0;
+}
+
+/* May tap serve this run: granted (access list, for a capability-
+ * enabled qrun), and if it exists the developer's and no bridge port? */
+static bool
+tap_usable(const struct claim *cl, struct net *n, const char *tap)
+{
+	struct net_link l;
+	char why[256];
+	int r;
+
+	if (cl->pv->netcap && !cl->pv->root &&
+	    access_check(cl->pv, tap, NULL, why, sizeof(why)) < 0)
+		return false;
+	if ((r = net_link_get(n, tap, &l)) == -ENODEV)
+		return cl->pv->root || cl->pv->netcap;	/* qrun may make it */
+	return r == 0 && tapdev_check(&l, cl->pv, true, why, sizeof(why)) == 0;
+}
+
+/*
+ * net.tap "auto": the first of tap0..tap11 the developer may use that no
+ * run holds (its lock, kept until the run ends). Dry: the one free now.
+ */
+static int
+tap_claim(struct claim *cl, struct nic *nic, char *why, size_t whylen)
+{
+	struct net *n = NULL;
+	char tap[IFNAMSIZ];
+	pid_t holder, prev;
+	int fd, r;
+
+	if (!nic->tap_auto)
+		return 0;
+	if ((r = net_open(&n)) < 0) {
+		WHY("netlink: %s", strerror(-r));
+		return r;
+	}
+	r = -ENOSPC;
+	for (int k = 0; k <= NETPLAN_TAP_MAX && r == -ENOSPC; k++) {
+		snprintf(tap, sizeof(tap), "tap%d", k);
+		if (!tap_usable(cl, n, tap))
+			continue;
+		if ((r = lock_take(cl->state, tap, &fd, &holder, &prev)) ==
+		    -EBUSY)
+			r = -ENOSPC;
+	}
+	net_close(n);
+	if (r == -ENOSPC)
+		WHY("net.tap \"auto\": no free tap: each of tap0..tap11 you "
+		    "may use is in use by a run");
+	else if (r < 0)
+		WHY("%s: cannot lock: %s", tap, strerror(-r));
+	if (r < 0)
+		return r;
+	if (cl->dry)
+		lock_release(fd);
+	else
+		cl->lock_fd = fd, cl->prev = prev;
+	netplan_take_tap(nic, tap, cl->pv->user);
 	return 0;
 }
 
@@ -370,6 +458,7 @@ const struct netmode netmode_tap = {
 	.host_tap = true,
 	.plan = tap_plan,
 	.facts = tap_facts,
+	.claim = tap_claim,
 	.ensure = tap_ensure,
 	.netdev = tapdev_netdev,
 	.hint = tap_hint,

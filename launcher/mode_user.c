@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "qrun.h"
 
@@ -12,7 +16,8 @@
 #define SLIRP_GUEST	"10.0.2.15/24"
 #define SLIRP_GW	"10.0.2.2"
 
-/* "[tcp|udp:]HOSTPORT:GUESTPORT" into fw; 0 or -EINVAL. */
+/* "[tcp|udp:]HOSTPORT:GUESTPORT" into fw (tcp HOSTPORT 0: the claim
+ * picks one); 0 or -EINVAL. */
 static int
 forward_parse(const char *f, struct forward *fw)
 {
@@ -24,10 +29,12 @@ forward_parse(const char *f, struct forward *fw)
 	    f[used] != '\0') {
 		strcpy(proto, "tcp");
 		if (sscanf(f, "%u:%u%n", &h, &g, &used) != 2 ||
-		    f[used] != '\0' || h == 0 || g == 0 || h > 65535 ||
-		    g > 65535)
+		    f[used] != '\0')
 			return -EINVAL;
 	}
+	if (g == 0 || h > 65535 || g > 65535 ||
+	    (h == 0 && strcmp(proto, "tcp") != 0))
+		return -EINVAL;
 	memcpy(fw->proto, proto, sizeof(fw->proto));
 	fw->host_port = (uint16_t)h;
 	fw->guest_port = (uint16_t)g;
@@ -50,13 +57,55 @@ user_plan(const struct config *c, const char *user, struct nic *nic,
 		if (forward_parse(c->net_forwards.v[i],
 		    &nic->fwd[nic->nfwd]) < 0)
 			strv_pushf(diags, "%s: net.forwards: forward \"%s\": "
-			    "must be [tcp|udp:]HOSTPORT:GUESTPORT", where,
+			    "must be [tcp|udp:]HOSTPORT:GUESTPORT (tcp "
+			    "HOSTPORT 0: a free one)", where,
 			    c->net_forwards.v[i]);
 		else
 			nic->nfwd++;
 	}
 	ipaddr_parse(SLIRP_GUEST, IPA_V4, &nic->guest);
 	ipaddr_parse(SLIRP_GW, IPA_V4, &nic->gw);
+}
+
+/*
+ * A free host port for each "tcp:0:PORT": a socket bound to 127.0.0.1
+ * port 0 (the kernel picks one no other socket has) with SO_REUSEADDR,
+ * never listening, kept until the run ends: no other run is given the
+ * port meanwhile, while QEMU's slirp, which binds its forwards with
+ * SO_REUSEADDR too, can listen on it. Dry: the port free now.
+ */
+static int
+user_claim(struct claim *cl, struct nic *nic, char *why, size_t whylen)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int one = 1, fd, e;
+
+	for (size_t i = 0; i < nic->nfwd; i++) {
+		if (nic->fwd[i].host_port != 0)
+			continue;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a.sin_port = 0;
+		if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof(one)) < 0 || bind(fd, (struct sockaddr *)&a,
+		    sizeof(a)) < 0 || getsockname(fd, (struct sockaddr *)&a,
+		    &len) < 0) {
+			e = errno;
+			if (fd >= 0)
+				close(fd);
+			snprintf(why, whylen, "net.forwards: cannot pick a "
+			    "host port for guest port %u: %s",
+			    nic->fwd[i].guest_port, strerror(e));
+			return -e;
+		}
+		nic->fwd[i].host_port = ntohs(a.sin_port);
+		if (cl->dry)
+			close(fd);
+		else
+			cl->port_fd[cl->nport++] = fd;
+	}
+	return 0;
 }
 
 static char *
@@ -94,6 +143,7 @@ const struct netmode netmode_user = {
 	.id = NET_USER,
 	.slirp = true,
 	.plan = user_plan,
+	.claim = user_claim,
 	.netdev = user_netdev,
 	.hint = user_hint,
 };

@@ -530,16 +530,30 @@ net_guard(struct net *n, net_guard_fn *fn, void *arg)
 	n->guard_arg = arg;
 }
 
+/* For a user (the guard set): may they make bridge name? The guard
+ * decides (a developer switch the access list grants). */
+static bool
+bridge_granted(struct net *n, const char *name)
+{
+	struct net_link l = { .ifindex = 0 };
+
+	snprintf(l.name, sizeof(l.name), "%s", name);
+	snprintf(l.kind, sizeof(l.kind), "bridge");
+	return n->guard(&l, NULL, n->guard_arg) == 0;
+}
+
 /*
  * May this process change link ifindex (enslaving it to master when
  * master > 0)? Root may; anyone else only a tap owned by their uid, and
- * only to a bridge, and the guard must agree. The link is looked up
+ * only to a bridge, or (with a guard) a bridge itself, and the guard must
+ * agree. The link is looked up
  * again here, at the point of use, whatever the caller checked before.
  */
 static int
 change_ok(struct net *n, int ifindex, int master)
 {
 	struct net_link l, m;
+	bool own_tap, bridge;
 	int rc;
 
 	if (geteuid() == 0 && n->guard == NULL)
@@ -548,9 +562,11 @@ change_ok(struct net *n, int ifindex, int master)
 		return rc;
 	if (master > 0 && (rc = link_get(n, NULL, master, &m)) < 0)
 		return rc;
-	if (geteuid() != 0 && (!l.is_tap || l.owner < 0 ||
-	    (uid_t)l.owner != getuid() ||
-	    (master > 0 && strcmp(m.kind, "bridge") != 0)))
+	own_tap = l.is_tap && l.owner >= 0 && (uid_t)l.owner == getuid() &&
+	    (master <= 0 || strcmp(m.kind, "bridge") == 0);
+	bridge = strcmp(l.kind, "bridge") == 0 && master <= 0 &&
+	    n->guard != NULL;	/* a switch's, if the guard grants it */
+	if (geteuid() != 0 && !own_tap && !bridge)
 		return -EPERM;
 	return n->guard ? n->guard(&l, master > 0 ? &m : NULL, n->guard_arg) :
 	    0;
@@ -758,8 +774,8 @@ net_bridge_create(struct net *n, const char *name, int ifindex)
 
 	if (name == NULL || ifname_check(name, NULL) < 0)
 		return -EINVAL;
-	if (geteuid() != 0 || n->guard != NULL)
-		return -EPERM;		/* root only, never for a user */
+	if (n->guard == NULL ? geteuid() != 0 : !bridge_granted(n, name))
+		return -EPERM;	/* root; for a user, what the guard grants */
 	if ((msg = net_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi,
 	    sizeof(ifi))) == NULL)
 		return -ENOMEM;

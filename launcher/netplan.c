@@ -14,7 +14,7 @@
 
 #include "qrun.h"
 
-#define TAP_MAX		11	/* tap11 -> 172.31, the last private /16 */
+#define TAP_MAX		NETPLAN_TAP_MAX
 
 /* The modes by net.mode; NULL: no NIC at all. */
 static const struct netmode *const modes[] = {
@@ -22,6 +22,7 @@ static const struct netmode *const modes[] = {
 	[NET_TAP] = &netmode_tap,
 	[NET_BRIDGE] = &netmode_bridge,
 	[NET_NONE] = NULL,
+	[NET_SWITCH] = &netmode_switch,
 };
 
 const char *
@@ -117,7 +118,8 @@ static void
 plan_mac(const struct config *c, const char *user, struct nic *nic,
     struct strv *diags)
 {
-	if (c->net_mac[0] == '\0')
+	nic->mac_given = c->net_mac[0] != '\0';
+	if (!nic->mac_given)
 		netplan_mac(nic->mode->host_tap ? nic->tap : "user", user,
 		    nic->mac);
 	else if (parse_mac(c->net_mac, nic->mac) < 0)
@@ -179,28 +181,100 @@ netplan_vhost(struct netplan *p, const char *accel, bool usable)
 	}
 }
 
+/* One NIC from c (the profile's net group, or a net.extra group). */
+static void
+plan_nic(const struct config *c, const char *user, struct nic *nic,
+    int index, struct strv *diags)
+{
+	nic->index = index;
+	nic->guest.prefix = -1;
+	nic->sw = -1;
+	nic->plain_frames = index == 0 && c->net_capture[0] != '\0';
+	snprintf(nic->model, sizeof(nic->model), "%s", c->net_model);
+	nic->mode->plan(c, user, nic, diags);
+	plan_mac(c, user, nic, diags);
+	if (nic->mode->slirp && index > 0 && !nic->mac_given) {
+		char name[16];	/* two user-mode NICs: two MACs */
+
+		snprintf(name, sizeof(name), "user%d", index);
+		netplan_mac(name, user, nic->mac);
+	}
+	if (nic->host6.family && !nic->guest6.family)
+		nic->guest6 = ipaddr_eui64(&nic->host6, nic->mac);
+	plan_netem(c, nic, diags);
+	plan_queues(c, nic, diags);
+	if ((c->net_vxlan_vni || c->net_vxlan_remotes.n) &&
+	    nic->mode->id != NET_SWITCH)
+		strv_pushf(diags, "%s: net.vxlan: only a switch (net.mode "
+		    "\"switch\") has one; a lab bridge gets its port from qrun "
+		    "bridge create --vxlan", c->where[K_NET_VXLAN_VNI]);
+}
+
+/* Two NICs of one run on one named tap would fight over it. */
+static void
+plan_distinct(const struct config *c, const struct netplan *p,
+    struct strv *diags)
+{
+	for (size_t i = 1; i < p->n; i++)
+		for (size_t k = 0; k < i; k++)
+			if (p->nic[i].mode->host_tap && p->nic[k].mode->host_tap &&
+			    p->nic[i].sw < 0 && !p->nic[i].tap_auto &&
+			    strcmp(p->nic[i].tap, p->nic[k].tap) == 0) {
+				strv_pushf(diags, "%s: net.extra[%zu]: tap %s "
+				    "is NIC %zu's already",
+				    c->where[K_NET_EXTRA], i, p->nic[i].tap,
+				    k + 1);
+				return;
+			}
+}
+
 int
 netplan_make(const struct config *c, const char *user, struct netplan *p,
     struct strv *diags)
 {
 	size_t before = diags->n;
-	struct nic *nic = &p->nic[0];
+	const struct config *x;
 
 	memset(p, 0, sizeof(*p));
 	p->keep = c->net_keep;
-	if ((nic->mode = modes[c->net_mode]) == NULL)
-		return 0;
-	p->n = 1;
-	nic->guest.prefix = -1;
-	nic->plain_frames = c->net_capture[0] != '\0';
-	snprintf(nic->model, sizeof(nic->model), "%s", c->net_model);
-	nic->mode->plan(c, user, nic, diags);
-	plan_mac(c, user, nic, diags);
-	if (nic->host6.family && !nic->guest6.family)
-		nic->guest6 = ipaddr_eui64(&nic->host6, nic->mac);
-	plan_netem(c, nic, diags);
-	plan_queues(c, nic, diags);
+	if ((p->nic[0].mode = modes[c->net_mode]) != NULL)
+		plan_nic(c, user, &p->nic[p->n++], 0, diags);
+	for (size_t i = 0; i < c->net_nextra; i++) {
+		x = &c->net_extra[i];
+		if ((p->nic[p->n].mode = modes[x->net_mode]) == NULL)
+			continue;	/* mode "none": no NIC */
+		plan_nic(x, user, &p->nic[p->n], (int)p->n, diags);
+		p->n++;
+	}
+	plan_distinct(c, p, diags);
 	return diags->n == before ? 0 : -EINVAL;
+}
+
+void
+netplan_take_tap(struct nic *nic, const char *tap, const char *user)
+{
+	snprintf(nic->tap, sizeof(nic->tap), "%s", tap);
+	(void)netplan_tap_default(tap, &nic->host, &nic->guest);
+	nic->gw = nic->host;
+	nic->gw.prefix = -1;
+	if (!nic->mac_given)
+		netplan_mac(nic->tap, user, nic->mac);
+	if (nic->v6_default && netplan_tap_default6(tap, &nic->host6) == 0)
+		nic->guest6 = ipaddr_eui64(&nic->host6, nic->mac);
+}
+
+void
+netplan_take_slot(struct nic *nic, int k, const char *user)
+{
+	char tap[IFNAMSIZ];
+
+	nic->slot = k;
+	snprintf(nic->tap, sizeof(nic->tap), "%s", slot_tap(nic->sw, k, tap));
+	nic->guest = ipaddr_add(&nic->host, k);
+	if (!nic->mac_given)
+		netplan_mac(nic->tap, user, nic->mac);
+	if (nic->host6.family)
+		nic->guest6 = ipaddr_eui64(&nic->host6, nic->mac);
 }
 
 const struct nic *

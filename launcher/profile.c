@@ -33,8 +33,9 @@
 #define QRUN_SYSCONFDIR "/etc/qrun"
 #endif
 
-/* T_AUTO: an integer in [min, max], or the string "auto" (stored as 0). */
-enum ktype { T_STR, T_INT, T_BOOL, T_LIST, T_MODE, T_AUTO };
+/* T_AUTO: an integer in [min, max], or the string "auto" (stored as 0).
+ * T_NICS: a list of groups, each one more NIC's net keys (net.extra). */
+enum ktype { T_STR, T_INT, T_BOOL, T_LIST, T_MODE, T_AUTO, T_NICS };
 
 /* A proposed value, checked before it is stored. */
 struct val {
@@ -42,6 +43,9 @@ struct val {
 	long i;				/* T_INT, T_BOOL, T_AUTO */
 	const struct strv *list;	/* T_LIST */
 	const char *add;		/* T_LIST: append this to the key's */
+	struct config *nics;		/* T_NICS: the new list (key_put
+					 * takes it) */
+	size_t nnics;
 };
 
 /*
@@ -56,7 +60,7 @@ struct val {
 #define STR_MAX 4096
 #define APPEND_MAX 1920
 #define ARGS_MAX 4096
-#define FORWARDS_MAX 32
+#define FORWARDS_MAX FWD_MAX
 
 /* A check appends one reason per problem to why (nothing when fine). */
 typedef void check_fn(const struct val *, struct strv *why);
@@ -78,7 +82,8 @@ struct key {
 static check_fn check_binary, check_accel, check_mode, check_ifname,
     check_host_addr, check_guest_addr, check_mac, check_model,
     check_forwards, check_regex, check_ready, check_path, check_host_addr6,
-    check_guest_addr6, check_netem, check_vhost, check_share;
+    check_guest_addr6, check_netem, check_vhost, check_ifname_opt,
+    check_remotes, check_local, check_share;
 
 #define OFF(f) offsetof(struct config, f)
 #define STR(f, d, c) T_STR, OFF(f), d, 0, 0, STR_MAX, NULL, c
@@ -86,6 +91,7 @@ static check_fn check_binary, check_accel, check_mode, check_ifname,
 #define BOOL(f, d) T_BOOL, OFF(f), NULL, d, 0, 0, NULL, NULL
 #define AUTO(f, d, id, lo, hi, r, e) T_AUTO, OFF(f), d, id, lo, hi, r, NULL, e
 #define LIST(f, d, n, c) T_LIST, OFF(f), d, 0, 0, n, NULL, c
+#define NICS(f, n) T_NICS, OFF(f), NULL, 0, 0, n, NULL, NULL
 
 /* The schema, indexed by enum cfg_key. */
 static const struct key keys[K_COUNT] = {
@@ -132,6 +138,17 @@ static const struct key keys[K_COUNT] = {
 	[K_NET_VHOST] = { "net.vhost", STR(net_vhost, "auto", check_vhost) },
 	[K_NET_QUEUES] = { "net.queues", INT(net_queues, 1, 1, QUEUE_MAX,
 	    "must be between 1 and 16") },
+	[K_NET_SLOT] = { "net.slot", INT(net_slot, 0, 0, SLOT_MAX,
+	    "must be between 1 and 253, or 0 for the first free slot") },
+	[K_NET_VXLAN_VNI] = { "net.vxlan.vni", INT(net_vxlan_vni, 0, 0,
+	    16777215, "must be between 1 and 16777215, or 0 for none") },
+	[K_NET_VXLAN_REMOTES] = { "net.vxlan.remotes",
+	    LIST(net_vxlan_remotes, NULL, VXLAN_REMOTES_MAX, check_remotes) },
+	[K_NET_VXLAN_DEV] = { "net.vxlan.dev",
+	    STR(net_vxlan_dev, "", check_ifname_opt) },
+	[K_NET_VXLAN_LOCAL] = { "net.vxlan.local",
+	    STR(net_vxlan_local, "", check_local) },
+	[K_NET_EXTRA] = { "net.extra", NICS(net_extra, NIC_MAX - 1) },
 	[K_TEST_TIMEOUT] = { "test.timeout", INT(test_timeout, 0, 0, 86400,
 	    "must be between 0 and 86400 seconds") },
 	[K_TEST_EXPECT] = { "test.expect", STR(test_expect, "", check_regex) },
@@ -154,7 +171,7 @@ static const struct key keys[K_COUNT] = {
 static const char *const groups[] = { "qemu", "net", "test" };
 static const char *const modes[] = {
 	[NET_USER] = "user", [NET_TAP] = "tap", [NET_BRIDGE] = "bridge",
-	[NET_NONE] = "none",
+	[NET_NONE] = "none", [NET_SWITCH] = "switch",
 };
 
 /* The reason for each type mismatch. */
@@ -163,7 +180,15 @@ static const char *const expected[] = {
 	[T_BOOL] = "expected true or false",
 	[T_LIST] = "expected a list of strings", [T_MODE] = "expected a string",
 	[T_AUTO] = NULL,	/* the key's own expect */
+	[T_NICS] = "expected a list of groups, ( { mode = \"tap\"; ... }, ... ), "
+	    "in a profile file",
 };
+
+static void nics_free(struct config **, size_t *);
+struct file_ctx;
+static void file_setting_key(struct file_ctx *, const char *,
+    const config_setting_t *);
+static char *nics_text(const struct config *, size_t);
 
 /* Why a value of key k has the wrong type. */
 static const char *
@@ -214,7 +239,7 @@ static void
 check_mode(const struct val *v, struct strv *why)
 {
 	if (mode_parse(v->s) < 0)
-		strv_push(why, "must be user, tap, bridge or none");
+		strv_push(why, "must be user, tap, bridge, switch or none");
 }
 
 /* Taps and bridges; their names also go into QEMU's -netdev option
@@ -321,7 +346,8 @@ check_model(const struct val *v, struct strv *why)
 		    "must be a QEMU NIC model such as virtio-net-pci");
 }
 
-/* "[tcp|udp:]HOSTPORT:GUESTPORT": 0, -EINVAL (shape) or -ERANGE (port). */
+/* "[tcp|udp:]HOSTPORT:GUESTPORT": 0, -EINVAL (shape) or -ERANGE (port);
+ * HOSTPORT 0 (qrun picks a free one) gives -ENOTSUP for udp. */
 static int
 forward_parse(const char *s, char proto[4], long *host, long *guest)
 {
@@ -342,10 +368,12 @@ forward_parse(const char *s, char proto[4], long *host, long *guest)
 		strcpy(proto, "tcp");
 	else
 		return -EINVAL;
-	r1 = parse_long(f[n - 2], 1, 65535, host);
+	r1 = parse_long(f[n - 2], 0, 65535, host);
 	r2 = parse_long(f[n - 1], 1, 65535, guest);
 	if (r1 == -EINVAL || r2 == -EINVAL)
 		return -EINVAL;
+	if (r1 == 0 && *host == 0 && proto[0] == 'u')
+		return -ENOTSUP;
 	return r1 < 0 || r2 < 0 ? -ERANGE : 0;
 }
 
@@ -367,17 +395,63 @@ check_forwards(const struct val *v, struct strv *why)
 			    "[tcp|udp:]HOSTPORT:GUESTPORT", s);
 			continue;
 		}
-		if (r < 0) {
-			strv_pushf(why, "forward \"%s\": port must be 1..65535",
-			    s);
+		if (r == -ENOTSUP) {
+			strv_pushf(why, "forward \"%s\": only tcp forwards "
+			    "may have qrun pick the host port (0)", s);
 			continue;
 		}
+		if (r < 0) {
+			strv_pushf(why, "forward \"%s\": port must be 1..65535 "
+			    "(host port 0: qrun picks one)", s);
+			continue;
+		}
+		if (host == 0)	/* picked: never the same twice */
+			continue;
 		bit = (proto[0] == 'u') * 65536 + host;
 		if (seen[bit / 8] & (1 << bit % 8))
 			strv_pushf(why, "forward \"%s\": host port %ld used "
 			    "twice", s, host);
 		seen[bit / 8] |= (uint8_t)(1 << bit % 8);
 	}
+}
+
+/* An interface name, or "" for none. */
+static void
+check_ifname_opt(const struct val *v, struct strv *why)
+{
+	if (v->s[0] != '\0')
+		check_ifname(v, why);
+}
+
+/* net.vxlan.remotes: unicast addresses of other hosts, one family. */
+static void
+check_remotes(const struct val *v, struct strv *why)
+{
+	struct ipaddr a;
+	int fam = 0;
+
+	for (size_t i = 0; i < v->list->n; i++) {
+		if (ipaddr_parse(v->list->v[i], IPA_NOPREFIX, &a) < 0 ||
+		    ipaddr_refuse(&a) != NULL)
+			strv_pushf(why, "\"%s\": not a unicast address",
+			    v->list->v[i]);
+		else if (fam && a.family != fam)
+			strv_pushf(why, "\"%s\": the remotes must be of one "
+			    "family", v->list->v[i]);
+		else
+			fam = a.family;
+	}
+}
+
+/* net.vxlan.local: an address of this host, or "". */
+static void
+check_local(const struct val *v, struct strv *why)
+{
+	struct ipaddr a;
+
+	if (v->s[0] != '\0' && ipaddr_parse(v->s, IPA_NOPREFIX, &a) < 0)
+		strv_push(why, "must be an address of this host, like "
+		    "192.0.2.1");
 }
 
 /* A POSIX extended regex, as vm.c will compile it. */
@@ -518,6 +592,11 @@ key_put(struct config *cfg, int k, const struct val *v, const char *where)
 	case T_MODE:
 		*(enum net_mode *)p = (enum net_mode)mode_parse(v->s);
 		break;
+	case T_NICS:
+		nics_free(p, &cfg->net_nextra);
+		*(struct config **)p = v->nics;
+		cfg->net_nextra = v->nnics;
+		break;
 	case T_LIST:
 		if (v->list == p)	/* appended to in place */
 			break;
@@ -613,6 +692,8 @@ config_init(struct config *cfg)
 		v.i = keys[k].idef;
 		v.list = &list;
 		v.add = NULL;
+		v.nics = NULL;
+		v.nnics = 0;
 		if (keys[k].type == T_LIST && keys[k].def)
 			strv_push(&list, keys[k].def);
 		key_put(cfg, k, &v, "default");
@@ -631,6 +712,7 @@ config_free(struct config *cfg)
 			strv_free(key_ptr(cfg, k));
 		free(cfg->where[k]);
 	}
+	nics_free(&cfg->net_extra, &cfg->net_nextra);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -718,6 +800,8 @@ profile_get(const struct config *cfg, int idx)
 		return xstrdup(*(const bool *)p ? "true" : "false");
 	case T_MODE:
 		return xstrdup(net_mode_name(*(const enum net_mode *)p));
+	case T_NICS:
+		return nics_text(cfg->net_extra, cfg->net_nextra);
 	case T_LIST:
 		break;
 	}
@@ -821,6 +905,8 @@ val_from_text(const struct config *cfg, int k, const char *text,
 		v->list = (const void *)((const char *)cfg + keys[k].off);
 		v->add = text;
 		return 0;
+	case T_NICS:
+		return -EINVAL;	/* groups: in a profile file only */
 	default:
 		return 0;
 	}
@@ -884,6 +970,46 @@ profile_set(struct config *cfg, const char *key, const char *value,
 	return rc;
 }
 
+/* ---------------------------------------------------------- net.extra */
+
+static void
+nics_free(struct config **nics, size_t *n)
+{
+	for (size_t i = 0; *nics && i < *n; i++)
+		config_free(&(*nics)[i]);
+	free(*nics);
+	*nics = NULL;
+	*n = 0;
+}
+
+/* net.extra as text: each NIC's keys that its group set. */
+static char *
+nics_text(const struct config *nics, size_t n)
+{
+	struct strv words = { 0 };
+	char *v, *all;
+
+	strv_push(&words, "(");
+	for (size_t i = 0; i < n; i++) {
+		strv_pushf(&words, "%s{", i ? ", " : " ");
+		for (int k = K_NET_MODE; k < K_COUNT; k++) {
+			if (strncmp(keys[k].name, "net.", 4) != 0 ||
+			    strcmp(nics[i].where[k], "default") == 0)
+				continue;
+			v = profile_get(&nics[i], k);
+			strv_pushf(&words, keys[k].type == T_STR ||
+			    keys[k].type == T_MODE ? " %s = \"%s\";" :
+			    " %s = %s;", keys[k].name + 4, v);
+			free(v);
+		}
+		strv_push(&words, " }");
+	}
+	strv_push(&words, " )");
+	all = strv_join(&words, "");
+	strv_free(&words);
+	return all;
+}
+
 /* ---------------------------------------------------------- from files */
 
 /* One file being read, with its includes, and where the results go. */
@@ -936,13 +1062,102 @@ val_from_setting(int k, const config_setting_t *s, struct val *v,
 		return 0;
 	case T_LIST:
 		return list_from_setting(s, list);
+	case T_NICS:
+		break;		/* nics_from_setting */
 	}
 	return -EINVAL;
 }
 
-/* One setting inside group g ("qemu", "net", "test"). */
+/* Key MEMBER of the group of NIC i of net.extra into nic. */
+static void
+nic_setting(struct file_ctx *fx, struct config *nic, size_t i,
+    const config_setting_t *m)
+{
+	char *name = xasprintf("net.%s", config_setting_name(m));
+	char *where = setting_where(fx, m);
+	char *prefix = xasprintf("%s: net.extra[%zu].%s", where, i + 1,
+	    config_setting_name(m));
+	struct strv list = { 0 };
+	struct val v;
+	int k = profile_key_index(name);
+
+	if (k < 0 || k == K_NET_EXTRA)
+		strv_pushf(fx->diags, "%s: not a key of a NIC (the net "
+		    "group's keys but extra)", prefix);
+	else if (val_from_setting(k, m, &v, &list) < 0)
+		strv_pushf(fx->diags, "%s: %s", prefix, expect_text(k));
+	else
+		key_set(nic, k, &v, where, prefix, fx->diags);
+	strv_free(&list);
+	free(prefix);
+	free(where);
+	free(name);
+}
+
+/*
+ * net.extra = ( { mode = ...; ... }, ... ): each group a NIC's net keys,
+ * checked as the net group's are, its problems as "FILE:LINE:
+ * net.extra[N].KEY: reason"; stored only when every one is fine.
+ */
+static void
+nics_from_setting(struct file_ctx *fx, const config_setting_t *s,
+    const char *where, const char *prefix)
+{
+	size_t before = fx->diags->n, n = 0;
+	struct val v = { 0 };
+	const config_setting_t *e;
+
+	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
+		strv_pushf(fx->diags, "%s: %s", prefix, expected[T_NICS]);
+		return;
+	}
+	if ((n = (size_t)config_setting_length(s)) > NIC_MAX - 1) {
+		strv_pushf(fx->diags, "%s: %zu NICs, at most %d more", prefix,
+		    n, NIC_MAX - 1);
+		return;
+	}
+	v.nics = xcalloc(n ? n : 1, sizeof(*v.nics));
+	v.nnics = n;
+	for (size_t i = 0; i < n; i++) {
+		config_init(&v.nics[i]);
+		e = config_setting_get_elem(s, (unsigned)i);
+		if (!config_setting_is_group(e)) {
+			char *w = setting_where(fx, e);
+
+			strv_pushf(fx->diags, "%s: net.extra[%zu]: expected a "
+			    "group { mode = ...; }", w, i + 1);
+			free(w);
+			continue;
+		}
+		for (int m = 0; m < config_setting_length(e); m++)
+			nic_setting(fx, &v.nics[i], i,
+			    config_setting_get_elem(e, (unsigned)m));
+	}
+	if (fx->diags->n == before)
+		key_put(fx->cfg, K_NET_EXTRA, &v, where);
+	else
+		nics_free(&v.nics, &v.nnics);
+}
+
+/* One setting inside group g ("qemu", "net", "test", or a group in one
+ * of them: "net.vxlan"). */
 static void
 file_setting(struct file_ctx *fx, const char *g, const config_setting_t *s)
+{
+	if (config_setting_is_group(s) && strcmp(g, "net") == 0 &&
+	    strcmp(config_setting_name(s), "vxlan") == 0) {
+		for (int e = 0; e < config_setting_length(s); e++)
+			file_setting(fx, "net.vxlan",
+			    config_setting_get_elem(s, (unsigned)e));
+		return;
+	}
+	file_setting_key(fx, g, s);
+}
+
+/* One key setting inside group g. */
+static void
+file_setting_key(struct file_ctx *fx, const char *g,
+    const config_setting_t *s)
 {
 	char *name = xasprintf("%s.%s", g, config_setting_name(s));
 	char *where = setting_where(fx, s);
@@ -953,6 +1168,8 @@ file_setting(struct file_ctx *fx, const char *g, const config_setting_t *s)
 
 	if (k < 0)
 		unknown_key(fx->diags, prefix, name, false);
+	else if (k == K_NET_EXTRA)
+		nics_from_setting(fx, s, where, prefix);
 	else if (val_from_setting(k, s, &v, &list) < 0)
 		strv_pushf(fx->diags, "%s: %s", prefix, expect_text(k));
 	else

@@ -138,7 +138,7 @@ struct ipaddr ipaddr_eui64(const struct ipaddr *prefix, const uint8_t mac[6]);
 
 /* ------------------------------------------------------------- profile.c */
 
-enum net_mode { NET_USER, NET_TAP, NET_BRIDGE, NET_NONE };
+enum net_mode { NET_USER, NET_TAP, NET_BRIDGE, NET_NONE, NET_SWITCH };
 
 /*
  * Keys of the schema, in the order of profile.c's table. struct config
@@ -153,6 +153,8 @@ enum cfg_key {
 	K_NET_IPV6, K_NET_HOST_ADDR6, K_NET_GUEST_ADDR6, K_NET_NAT,
 	K_NET_KERNEL_IP,
 	K_NET_NETEM, K_NET_VHOST, K_NET_QUEUES,
+	K_NET_SLOT, K_NET_VXLAN_VNI, K_NET_VXLAN_REMOTES, K_NET_VXLAN_DEV,
+	K_NET_VXLAN_LOCAL, K_NET_EXTRA,
 	K_TEST_TIMEOUT, K_TEST_EXPECT, K_TEST_FAIL, K_TEST_SUCCESS_CODE,
 	K_TEST_READY, K_TEST_SERIAL_LOG, K_TEST_GDB, K_TEST_GDB_WAIT,
 	K_TEST_KTAP, K_TEST_JUNIT,
@@ -198,6 +200,15 @@ struct config {
 	char *net_netem;	/* tc-netem words; "" = none */
 	char *net_vhost;	/* "auto", "on", "off" */
 	long net_queues;	/* 1..QUEUE_MAX */
+	long net_slot;		/* switch: 1..SLOT_MAX, 0 = the first free */
+	long net_vxlan_vni;	/* switch: its VXLAN port, 0 = none */
+	struct strv net_vxlan_remotes;
+	char *net_vxlan_dev;	/* "" = the route's */
+	char *net_vxlan_local;	/* "" = none */
+	/* net.extra: more NICs, each the net keys of one group (the others
+	 * at their defaults, where[] "FILE:LINE" of those it set) */
+	struct config *net_extra;
+	size_t net_nextra;
 
 	long test_timeout;	/* seconds, 0 = none */
 	char *test_expect;	/* "" = none */
@@ -373,7 +384,10 @@ int bootmem_initrd(const char *path, uint64_t *size, uint64_t *unpacked);
  * netmode (netplan.c's table): a new mode is one file and one row.
  */
 #define NIC_MAX		8
+#define NETPLAN_TAP_MAX	11	/* tap11 -> 172.31, the last private /16 */
 #define QUEUE_MAX	16	/* net.queues: a tap's queues for QEMU */
+#define FWD_MAX		32	/* net.forwards of a NIC */
+#define SLOT_MAX	253	/* a switch's slots: guests .2 to .254 */
 
 enum vhost { VHOST_AUTO, VHOST_ON, VHOST_OFF };
 
@@ -381,6 +395,19 @@ struct forward {
 	char proto[4];		/* "tcp" or "udp" */
 	uint16_t host_port;
 	uint16_t guest_port;
+};
+
+#define VXLAN_REMOTES_MAX	32
+
+/* A VXLAN port to other hosts (vxlan.c): what "--vxlan VNI --remote
+ * ADDR[,ADDR...] [--dev IF] [--local ADDR]" or a switch's net.vxlan asks
+ * for. */
+struct vxlan_conf {
+	uint32_t vni;		/* 0: none */
+	struct ipaddr remote[VXLAN_REMOTES_MAX];	/* one family */
+	size_t nremote;
+	char dev[IFNAMSIZ];	/* the underlay; "": the route's */
+	struct ipaddr local;	/* family 0 = none */
 };
 
 struct netmode;
@@ -403,8 +430,16 @@ struct nic {
 	char model[64];
 	char lan[96];		/* bridged: the bridge's IPv4 networks, from
 				 * the host facts ("" = none) */
-	struct forward fwd[32];
+	struct forward fwd[FWD_MAX];	/* host_port 0: qrun picks one
+					 * (the claim) */
 	size_t nfwd;
+	bool tap_auto;		/* net.tap "auto": nic->tap is the claim's */
+	bool mac_given;		/* net.mac set it (else derived from the tap) */
+	int sw;			/* switch: N of qbrN, the developer's tap
+				 * number; -1: no switch */
+	int slot;		/* switch: 1..SLOT_MAX, 0: the claim's
+				 * (first free) */
+	struct vxlan_conf vx;	/* switch: net.vxlan (vni 0: none) */
 	bool plain_frames;	/* net.capture: the tap without IFF_VNET_HDR
 				 * (QEMU 7.2's filter-dump would write the
 				 * virtio-net header into the pcap) */
@@ -434,11 +469,41 @@ struct net;
 struct journal;
 struct priv;
 
+struct share;
+
 /* What qrun may change on the host, for a mode's ensure. */
 struct host {
 	struct net *net;
 	struct journal *j;
 	const struct priv *pv;
+	struct share *sh;	/* the NIC's hold on a shared resource (its
+				 * switch), dropped by runnet_down */
+};
+
+/* A switch slot held (slot.c). */
+struct slot {
+	int k;			/* 1..SLOT_MAX; 0: none held */
+	int lock_fd;		/* the tap's lock */
+	int semid;		/* the index; -1: none */
+};
+
+/*
+ * What a NIC takes against other runs before its plan is final (a mode's
+ * claim), held until runnet_down: a switch's slot, a tap no run holds
+ * (net.tap "auto"), free host ports (user mode, "tcp:0:PORT").
+ */
+struct claim {
+	const char *state;	/* the state dir */
+	const struct priv *pv;
+	bool dry;		/* --dry-run: look what a run would take now,
+				 * take nothing */
+	int lock_fd;		/* the lock of the NIC's tap (lock.c), -1:
+				 * none; runnet_up keeps it */
+	pid_t prev;		/* its last holder: runnet_up replays that
+				 * journal if the run died */
+	struct slot slot;	/* a switch slot held (slot.c), k 0: none */
+	int port_fd[FWD_MAX];	/* sockets keeping picked host ports */
+	size_t nport;
 };
 
 struct netmode {
@@ -454,6 +519,11 @@ struct netmode {
 	/* Read what the plan needs from the host and finish it (NULL:
 	 * nothing to read). Reads only. 0 or -errno, one sentence in why. */
 	int (*facts)(struct net *, struct nic *, char *why, size_t whylen);
+	/* Take what the NIC shares with other runs into cl and finish the
+	 * plan with it (NULL: nothing to take); with cl->dry only look. 0
+	 * or -errno, one sentence in why. */
+	int (*claim)(struct claim *cl, struct nic *, char *why,
+	    size_t whylen);
 	/* Make the host side true, every change journaled first; the tap's
 	 * open queue (or -1) in *fd, also when it fails (the caller closes
 	 * it after the undo). 0 or -errno, one sentence in why. */
@@ -470,7 +540,8 @@ struct netmode {
 	char *(*would)(const struct nic *, const char *user);
 };
 
-extern const struct netmode netmode_user, netmode_tap, netmode_bridge;
+extern const struct netmode netmode_user, netmode_tap, netmode_bridge,
+    netmode_switch;
 
 /* Pure: decide the NICs from the profile. user is the developer's login
  * name (for the stable MAC). Problems go to diags. 0 or -EINVAL. */
@@ -487,6 +558,13 @@ void netplan_mac(const char *tap, const char *user, uint8_t mac[6]);
  * bridge) checked into nic; 0 or -EINVAL with a diag. */
 int netplan_names(const struct config *, struct nic *, bool bridge,
     struct strv *diags);
+/* Pure: finish a switch NIC with slot k (its claim's): tap qtapN-k,
+ * guest 172.(20+N).0.(k+1) and its SLAAC address, the MAC derived from
+ * (qtapN-k, user) unless net.mac set it. */
+void netplan_take_slot(struct nic *, int k, const char *user);
+/* Pure: finish a tap NIC whose tap net.tap "auto"'s claim took: tapN's
+ * lab addresses (IPv6 too unless off), the MAC from (tap, user). */
+void netplan_take_tap(struct nic *, const char *tap, const char *user);
 /* Pure: decide vhost for every NIC (net.vhost "auto": when usable, i.e.
  * /dev/vhost-net opens, and the accelerator is KVM), once the
  * accelerator is known. */
@@ -831,6 +909,7 @@ int net_route_del(struct net *, const struct net_route *);
  *     vxlan-create VX@IDX VNI DEV@IDX|- LOCAL|- MTU
  *     fdb-add VX@IDX REMOTE           fdb-del VX@IDX REMOTE
  *     vxlan-delete VX@IDX VNI DEV@IDX|- LOCAL|- MTU
+ *     rule-add BR@IDX DST/P           (iif BR to DST prohibit: rule.c)
  *     dir NAME                        (in the state dir)
  *     file NAME                       (in the state dir: a helper's)
  *     helper PROG PID START           (a process qrun started: helper.c)
@@ -847,7 +926,7 @@ enum jkind {
 	J_BRIDGE_CREATE, J_ADDR_DEL, J_ROUTE_ADD, J_ROUTE_DEL, J_RELEASE,
 	J_BRIDGE_DELETE, J_DIR, J_HOLD, J_INFO, J_NAT_TABLE, J_NAT,
 	J_FORWARDING, J_VXLAN_CREATE, J_FDB_ADD, J_FDB_DEL, J_VXLAN_DELETE,
-	J_IFB_CREATE, J_QDISC_ADD, J_REDIRECT, J_FILE, J_HELPER,
+	J_IFB_CREATE, J_QDISC_ADD, J_REDIRECT, J_RULE_ADD, J_FILE, J_HELPER,
 };
 
 struct jlink {
@@ -1040,6 +1119,51 @@ void share_drop(struct share *);
 int share_unmake(int dfd, const char *name, struct net *, bool root);
 void lock_release(int fd);
 
+/* ---------------------------------------------------------------- slot.c */
+
+/*
+ * A developer switch's slots 1..SLOT_MAX (slot k of switch N: tap
+ * qtapN-k, guest 172.(20+N).0.(k+1)), one run each, in this state dir
+ * and network namespace. Slot k is held by the lock of its tap (lock.c:
+ * "qtapN-k@INO.lock", handing the last holder over); an index counts the
+ * held ones for the search, a SysV semaphore per slot taken with
+ * SEM_UNDO, so the kernel gives back a killed run's at once and the
+ * first free slot is one read of the whole set, whatever number is held.
+ * The set goes with the last slot released (qrun cleanup removes one a
+ * killed last holder left). Nothing here prints.
+ */
+
+/* The name of slot k's tap (qtapN-k), into buf[IFNAMSIZ]. */
+const char *slot_tap(int sw, int k, char *buf);
+/* Take slot want (1..SLOT_MAX) of switch sw (0..11), or with want 0 the
+ * first free one: 0 with *s, *prev the last holder (whose journal the
+ * caller replays if that run died, then lock_claim); -EBUSY (want is
+ * held, *holder its pid), -ENOSPC (all are held), -errno. */
+int slot_take(const char *state, int sw, int want, struct slot *s,
+    pid_t *prev, pid_t *holder);
+/* Let go (after the run's undo). */
+void slot_release(struct slot *s);
+/* Read only: the slot a take would get now, as slot_take. */
+int slot_peek(const char *state, int sw, int want, int *k, pid_t *holder);
+/* qrun cleanup: remove the index of every switch of the state dir dfd
+ * (this namespace's) whose slots are all free; how many went. */
+int slot_sweep(int dfd);
+
+/* ---------------------------------------------------------------- rule.c */
+
+/* The policy rule of a switch (before the main table: rules that send
+ * the lab networks elsewhere come after it): what comes in on qbrN and
+ * would be routed to dst is refused ("ip rule add iif qbrN to DST
+ * prohibit pref RULE_PREF"), so no switch forwards to another. */
+#define RULE_PREF	1720
+
+/* Through rtnetlink; ifindex is the link's, called name. -EEXIST when
+ * the rule is there, -ENOENT when deleting one that is not. */
+int rule_prohibit_add(struct net *, int ifindex, const char *name,
+    const struct ipaddr *dst);
+int rule_prohibit_del(struct net *, int ifindex, const char *name,
+    const struct ipaddr *dst);
+
 /* -------------------------------------------------------------- tapdev.c */
 
 /* May an existing link serve as the developer's tap (a tap, theirs, and
@@ -1115,19 +1239,17 @@ int bridge_create(struct net *, struct journal *, const char *name,
 int bridge_delete(struct net *, struct journal *, const char *name,
     struct bridge_report *, char *why, size_t whylen);
 
+/* ---------------------------------------------------------- mode_bridge.c */
+
+/* A tap as a bridge's port: nic->tap made (the developer's) or checked,
+ * no address, nic->bridge's MTU, enslaved, up; *fd its queue (or -1).
+ * Bridged mode's ensure, and a switch's once it holds its bridge. */
+int bridge_port_ensure(const struct host *, const struct nic *, int *fd,
+    char *why, size_t whylen);
+
 /* --------------------------------------------------------------- vxlan.c */
 
-#define VXLAN_REMOTES_MAX	32
-
-/* What "--vxlan VNI --remote ADDR[,ADDR...] [--dev IF] [--local ADDR]"
- * asks for. */
-struct vxlan_conf {
-	uint32_t vni;
-	struct ipaddr remote[VXLAN_REMOTES_MAX];	/* one family */
-	size_t nremote;
-	char dev[IFNAMSIZ];	/* the underlay; "": the route's */
-	struct ipaddr local;	/* family 0 = none */
-};
+/* struct vxlan_conf: in netplan.c's section (a switch's net.vxlan). */
 
 /* A VXLAN port as vxlan_check found the host: ready to attach. */
 struct vxlan_plan {
@@ -1182,6 +1304,8 @@ struct runnet {
 	struct jlink ifb[NIC_MAX];	/* net.netem's ifb; ifindex 0: none */
 	struct share share[3];	/* net.nat: the table, forwarding 4, 6 */
 	size_t nshare;
+	struct claim claim[NIC_MAX];	/* what each NIC took (runnet_claim) */
+	struct share nicshare[NIC_MAX];	/* a NIC's switch, held */
 	struct replay_report replayed;	/* dead runs undone on the way */
 };
 
@@ -1191,6 +1315,13 @@ int runnet_facts(struct netplan *, const struct priv *, char *why,
     size_t whylen);
 void runnet_init(struct runnet *, const struct netplan *,
     const struct priv *);
+/* Before the plan is final: each NIC takes what it shares with other
+ * runs (its mode's claim: a switch slot, a free tap, free host ports)
+ * and finishes plan, which must be rn->plan; the last holder of what
+ * was taken is replayed if it died. dry: only look, take nothing. 0 or
+ * -errno with why (then runnet_down lets go). */
+int runnet_claim(struct runnet *, struct netplan *plan, bool dry, char *why,
+    size_t whylen);
 /* Journal the run (image for status); for every NIC with a host tap:
  * grant, lock, replay the last holder if it died, make it true, open
  * its queue. 0 or -errno with why (then runnet_down undoes). */
@@ -1254,6 +1385,9 @@ int access_file_check(const char *path, char *why, size_t whylen);
  * "TAP: not granted to USER by PATH" (or the reason the list is refused). */
 int access_check(const struct priv *, const char *tap, const char *bridge,
     char *why, size_t whylen);
+/* Is name a switch's bridge qbrN or slot tap qtapN-K? 0 with qbrN in sw,
+ * else -EINVAL. Pure. */
+int access_switch_of(const char *name, char sw[IFNAMSIZ]);
 /* May pv put a on a host interface (netcap: the list's addrs)? 0, or
  * -EPERM with why. */
 int access_addr_check(const struct priv *, const char *ifname,

@@ -582,6 +582,11 @@ ready_env(const struct netplan *plan, const struct priv *pv,
 		env_set(env, "QRUN_TAP", p->tap);
 	if (p)
 		env_set(env, "QRUN_MAC", mac_str(p->mac, a));
+	if (p && p->sw >= 0) {
+		env_set(env, "QRUN_SWITCH", p->bridge);
+		snprintf(a, sizeof(a), "%d", p->slot);
+		env_set(env, "QRUN_SLOT", a);
+	}
 	for (size_t i = 0; p && p->mode->slirp && i < p->nfwd; i++)
 		if (strcmp(p->fwd[i].proto, "tcp") == 0)
 			strv_pushf(env, "QRUN_PORT_%u=%u", p->fwd[i].guest_port,

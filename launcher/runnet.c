@@ -48,6 +48,9 @@ runnet_init(struct runnet *rn, const struct netplan *plan,
 	rn->priv = pv;
 	for (size_t i = 0; i < NIC_MAX; i++) {
 		rn->lock_fd[i] = -1;
+		rn->claim[i].lock_fd = -1;
+		rn->claim[i].slot.lock_fd = rn->claim[i].slot.semid = -1;
+		rn->nicshare[i].guard = rn->nicshare[i].hold = -1;
 		for (size_t q = 0; q < QUEUE_MAX; q++)
 			rn->fds[i].tap[q] = rn->fds[i].vhost[q] = -1;
 	}
@@ -66,6 +69,10 @@ runnet_info(struct runnet *rn, const char *image)
 		journal_info(j, "tap", "%s", nic->tap);
 	if (nic && nic->bridge[0])
 		journal_info(j, "bridge", "%s", nic->bridge);
+	if (nic && nic->sw >= 0) {
+		journal_info(j, "switch", "%s", nic->bridge);
+		journal_info(j, "slot", "%d", nic->slot);
+	}
 	if (nic && nic->host.family)
 		journal_info(j, "host", "%s", ipaddr_cidr(&nic->host, b));
 	if (nic && nic->guest.family)
@@ -76,6 +83,12 @@ runnet_info(struct runnet *rn, const char *image)
 		journal_info(j, "guest6", "%s", ipaddr_str(&nic->guest6, b));
 	if (nic)
 		journal_info(j, "mac", "%s", mac_str(nic->mac, b));
+	for (size_t i = 0; nic && nic->mode->slirp && i < nic->nfwd; i++) {
+		if (strcmp(nic->fwd[i].proto, "tcp") != 0)
+			continue;
+		snprintf(b, sizeof(b), "port-%u", nic->fwd[i].guest_port);
+		journal_info(j, b, "%u", nic->fwd[i].host_port);
+	}
 	abs = realpath(image, NULL);
 	journal_info(j, "image", "%s", abs ? abs : image);
 	free(abs);
@@ -98,30 +111,70 @@ nic_impair(struct runnet *rn, size_t i, const struct netem *ne, char *why,
 	    whylen);
 }
 
+int
+runnet_claim(struct runnet *rn, struct netplan *plan, bool dry, char *why,
+    size_t whylen)
+{
+	struct claim *cl;
+	int r = 0;
+
+	if (rn->state == NULL)
+		rn->state = priv_state_dir(rn->priv);
+	for (size_t i = 0; i < plan->n && r == 0; i++) {
+		if (plan->nic[i].mode->claim == NULL)
+			continue;
+		cl = &rn->claim[i];
+		cl->state = rn->state;
+		cl->pv = rn->priv;
+		cl->dry = dry;
+		r = plan->nic[i].mode->claim(cl, &plan->nic[i], why, whylen);
+	}
+	return r;
+}
+
+/* Lock NIC i's tap (a switch's claim holds its slot's already): *fd the
+ * lock, *prev its last holder. */
+static int
+nic_lock(struct runnet *rn, size_t i, pid_t *prev, int *fd, char *why,
+    size_t whylen)
+{
+	const struct nic *nic = &rn->plan->nic[i];
+	const struct claim *cl = &rn->claim[i];
+	pid_t holder = 0;
+	int r;
+
+	if (cl->slot.k != 0 || cl->lock_fd >= 0) {	/* the claim's */
+		*prev = cl->prev;
+		*fd = cl->slot.k != 0 ? cl->slot.lock_fd : cl->lock_fd;
+		return 0;
+	}
+	r = lock_take(rn->state, nic->tap, &rn->lock_fd[i], &holder, prev);
+	*fd = rn->lock_fd[i];
+	if (r == -EBUSY)
+		WHY("%s: in use by qrun pid %ld", nic->tap, (long)holder);
+	else if (r < 0)
+		WHY("%s: cannot lock: %s", nic->tap, strerror(-r));
+	return r;
+}
+
 /* Lock NIC i's tap, replay its last holder if that run died, make the
  * host side true. */
 static int
 nic_up(struct runnet *rn, size_t i, char *why, size_t whylen)
 {
 	const struct nic *nic = &rn->plan->nic[i];
-	struct host h = { rn->net, rn->journal, rn->priv };
+	struct host h = { rn->net, rn->journal, rn->priv, &rn->nicshare[i] };
 	struct replay_report rep;
-	pid_t holder = 0, prev = 0;
-	int r;
+	pid_t prev = 0;
+	int r, fd;
 
-	r = lock_take(rn->state, nic->tap, &rn->lock_fd[i], &holder, &prev);
-	if (r == -EBUSY) {
-		WHY("%s: in use by qrun pid %ld", nic->tap, (long)holder);
+	if ((r = nic_lock(rn, i, &prev, &fd, why, whylen)) < 0)
 		return r;
-	} else if (r < 0) {
-		WHY("%s: cannot lock: %s", nic->tap, strerror(-r));
-		return r;
-	}
 	if (journal_replay(rn->state, prev, rn->net, &rep) > 0) {
 		rn->replayed.undone += rep.undone;
 		rn->replayed.dropped += rep.dropped;
 	}
-	if ((r = lock_claim(rn->lock_fd[i])) < 0) {
+	if ((r = lock_claim(fd)) < 0) {
 		WHY("%s: cannot lock: %s", nic->tap, strerror(-r));
 		return r;
 	}
@@ -331,7 +384,8 @@ runnet_up(struct runnet *rn, const char *image, char *why, size_t whylen)
 	if ((r = runnet_access(rn, why, whylen)) < 0)
 		return r;
 	priv_net(rn->priv, true);
-	rn->state = priv_state_dir(rn->priv);
+	if (rn->state == NULL)
+		rn->state = priv_state_dir(rn->priv);
 	if ((r = journal_open(rn->state, &rn->journal)) < 0) {
 		WHY("%s: cannot open the journal: %s", rn->state,
 		    strerror(-r));
@@ -498,6 +552,8 @@ runnet_down(struct runnet *rn, char *why, size_t whylen)
 	for (size_t i = 0; i < rn->nshare; i++)
 		share_drop(&rn->share[i]);
 	rn->nshare = 0;
+	for (size_t i = 0; i < NIC_MAX; i++)
+		share_drop(&rn->nicshare[i]);
 	if (rn->journal && rn->plan->keep)
 		journal_close(rn->journal);
 	else if (rn->journal && (r = journal_undo(rn->journal, rn->net)) < 0)
@@ -517,6 +573,12 @@ runnet_down(struct runnet *rn, char *why, size_t whylen)
 	for (size_t i = 0; i < NIC_MAX; i++) {
 		lock_release(rn->lock_fd[i]);
 		rn->lock_fd[i] = -1;
+		slot_release(&rn->claim[i].slot);
+		lock_release(rn->claim[i].lock_fd);
+		rn->claim[i].lock_fd = -1;
+		for (size_t k = 0; k < rn->claim[i].nport; k++)
+			close(rn->claim[i].port_fd[k]);
+		rn->claim[i].nport = 0;
 	}
 	memset(rn->ifb, 0, sizeof(rn->ifb));
 	net_close(rn->net);

@@ -51,7 +51,8 @@ chown "$U1" "$W/run1" "$W/evil" "$W/evilcfg"
 chmod 700 "$W/run1"
 cat >"$W/low/qrun/access.conf" <<EOF
 allow = (
-  { user = "$U1"; taps = [ "tap3", "tap4", "vq*" ]; bridges = [ "br3" ]; }
+  { user = "$U1"; taps = [ "tap3", "tap4", "vq*" ]; bridges = [ "br3" ];
+    switches = [ "qbr3" ]; }
 );
 EOF
 printf 'qemu: { memory = 77; };\n' >"$W/evilcfg/qrun.conf"
@@ -124,6 +125,20 @@ expect_rc 0 "capability user boots tap3 on granted bridge br3" \
     "$MB" -- -append exit=0
 check "tap3 released and gone again, br3 as before" \
     [ "$before" = "$(snap)" ]
+
+u1 -q -n switch -t tap3 $TCG --success-code 0 --timeout 30 "$MB" -- \
+    -append exit=0 >"$TESTDIR/sw.out" 2>&1
+rc=$?
+check "capability user boots on granted switch qbr3 (switches) (exit $rc: $(grep qrun: "$TESTDIR/sw.out"))" \
+    [ "$rc" -eq 0 ]
+after=$(snap)
+check "qbr3 and qtap3-1 gone again" [ "$before" = "$after" ]
+[ "$before" = "$after" ] || { printf '%s\n' "$before" >"$TESTDIR/b";
+    printf '%s\n' "$after" >"$TESTDIR/a"; diff "$TESTDIR/b" "$TESTDIR/a" | sed 's/^/# /'; }
+check "the switch's policy rule gone again" \
+    sh -c "! ip -n '$NS' rule | grep -q qbr3"
+refused "switch qbr4 not granted (taps = tap4 does not grant it)" \
+    "qtap4-1: switch qbr4 not granted to $U1" -n switch -t tap4
 
 # --- QEMU runs as the user without capabilities -------------------------
 u1 -q -n tap -t tap3 $TCG --timeout 60 "$MB" -- -append hang \

@@ -52,7 +52,7 @@ badfwd() {
 		fail "user mode: $_d (exit $_rc, $_n lines: $(cat "$TESTDIR/berr"))"
 	fi
 }
-badfwd "forward to port 0" -o net.forwards=tcp:0:80
+badfwd "udp forward from port 0 (only tcp picks)" -o net.forwards=udp:0:53
 badfwd "forward to guest port 0" -o net.forwards=tcp:2222:0
 badfwd "forward to port 70000" -o net.forwards=tcp:70000:80
 badfwd "duplicate host port" -o 'net.forwards=["tcp:2222:22","tcp:2222:80"]'

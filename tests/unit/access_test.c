@@ -85,6 +85,36 @@ START_TEST(test_grants)
 }
 END_TEST
 
+/* switches = [ "qbr2" ] grants switch 2: its bridge and slot taps. */
+START_TEST(test_switches)
+{
+	struct priv pv = jack();
+	char why[256], sw[IFNAMSIZ];
+
+	write_list("allow = ( { user = \"jack\"; switches = [ \"qbr2\" ]; "
+	    "taps = [ \"qtap*\" ]; } );\n", 0644);
+	ck_assert_int_eq(access_check(&pv, "qbr2", NULL, why, sizeof(why)), 0);
+	ck_assert_int_eq(access_check(&pv, "qtap2-17", "qbr2", why,
+	    sizeof(why)), 0);
+	/* taps = [ "qtap*" ] does not grant another developer's switch */
+	ck_assert_int_eq(access_check(&pv, "qtap1-1", "qbr1", why,
+	    sizeof(why)), -EPERM);
+	ck_assert_ptr_nonnull(strstr(why, "qtap1-1: switch qbr1 not granted "
+	    "to jack by "));
+	ck_assert_int_eq(access_switch_of("qtap11-253", sw), 0);
+	ck_assert_str_eq(sw, "qbr11");
+	ck_assert_int_eq(access_switch_of("qtap12-1", sw), -EINVAL);
+	ck_assert_int_eq(access_switch_of("qtap1-0", sw), -EINVAL);
+	ck_assert_int_eq(access_switch_of("qbr01", sw), -EINVAL);
+	ck_assert_int_eq(access_switch_of("qbr1x", sw), -EINVAL);
+	write_list("allow = ( { user = \"jack\"; switches = \"qbr2\"; } );\n",
+	    0644);
+	ck_assert_int_eq(access_check(&pv, "qbr2", NULL, why, sizeof(why)),
+	    -EPERM);
+	ck_assert_ptr_nonnull(strstr(why, "switches, addrs: expected lists"));
+}
+END_TEST
+
 /* nat = true in an entry lets its taps masquerade (net.nat). */
 START_TEST(test_nat)
 {
@@ -158,6 +188,7 @@ access_suite(void)
 	tcase_add_test(tc, test_grants);
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_nat);
+	tcase_add_test(tc, test_switches);
 	suite_add_tcase(s, tc);
 	return s;
 }

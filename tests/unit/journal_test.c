@@ -191,7 +191,7 @@ read_boot(char out[37])
 }
 
 /* Which namespace a hand-written journal claims: ours, or another. */
-struct claim {
+struct nsclaim {
 	const char *boot;		/* NULL: this boot */
 	unsigned long long ino, cookie;	/* 0, 0: ours */
 };
@@ -199,7 +199,7 @@ struct claim {
 /* Write "STATE/run-PID.journal" by hand, as a crashed qrun left it. */
 static char *
 write_journal_as(const char *state, pid_t pid, unsigned long long start,
-    const struct claim *c, const char *body)
+    const struct nsclaim *c, const char *body)
 {
 	char *path = xasprintf("%s/run-%ld.journal", state, (long)pid);
 	struct netns_id self;
@@ -650,7 +650,7 @@ t_verdicts(const char *state)
 static void
 t_namespaces(const char *state)
 {
-	struct claim other = { .ino = 0, .cookie = 1 };
+	struct nsclaim other = { .ino = 0, .cookie = 1 };
 	struct replay_report rep;
 	struct net *n;
 	struct stat st;
@@ -666,7 +666,7 @@ t_namespaces(const char *state)
 	body = xasprintf("tap-create %s\ndir qmp-1\n", at(n, "tapj8"));
 	p1 = write_journal_as(state, dead_pid(), 1, &other, body);
 	{
-		struct claim reused = { .ino = 0, .cookie = 12345 };
+		struct nsclaim reused = { .ino = 0, .cookie = 12345 };
 		struct netns_id self;
 
 		T(net_ns_self(&self) == 0);
@@ -674,7 +674,7 @@ t_namespaces(const char *state)
 		p2 = write_journal_as(state, dead_pid(), 1, &reused, body);
 	}
 	{
-		struct claim old = { .boot = "00000000-0000-0000-0000-"
+		struct nsclaim old = { .boot = "00000000-0000-0000-0000-"
 		    "000000000000" };
 
 		p3 = write_journal_as(state, dead_pid(), 1, &old, body);

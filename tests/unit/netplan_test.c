@@ -355,6 +355,81 @@ START_TEST(test_accel)
 }
 END_TEST
 
+/* net.mode "switch": qbrN from tapN, slot k's tap, guest and MAC. */
+START_TEST(test_switch)
+{
+	struct config c;
+	struct netplan p;
+	struct strv d = { 0 };
+	char b[IPADDR_STRLEN], *hint, *ip;
+	uint8_t mac[6];
+
+	cfg_tap(&c, "tap2");
+	c.net_mode = NET_SWITCH;
+	c.net_slot = 5;
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
+	ck_assert_str_eq(p.nic[0].bridge, "qbr2");
+	ck_assert_str_eq(p.nic[0].tap, "qtap2-5");
+	ck_assert_int_eq(p.nic[0].sw, 2);
+	ck_assert_str_eq(ipaddr_cidr(&p.nic[0].host, b), "172.22.0.1/16");
+	ck_assert_str_eq(ipaddr_cidr(&p.nic[0].guest, b), "172.22.0.6/16");
+	netplan_mac("qtap2-5", "jack", mac);
+	ck_assert_mem_eq(p.nic[0].mac, mac, 6);
+	hint = netplan_hint(&p);
+	ck_assert_str_eq(hint, "qtap2-5 on qbr2 172.22.0.1/16 slot 5 -> "
+	    "guest 172.22.0.6 gw 172.22.0.1 mac 52:54:00:17:b8:e0 guest6 "
+	    "fd00:172:22:0:5054:ff:fe17:b8e0");
+	free(hint);
+	ip = netplan_kernel_ip(&p);
+	ck_assert_str_eq(ip, "ip=172.22.0.6::172.22.0.1:255.255.0.0:::off");
+	free(ip);
+	/* the claim's slot: the guest, tap and MAC follow it */
+	netplan_take_slot(&p.nic[0], 253, "jack");
+	ck_assert_str_eq(p.nic[0].tap, "qtap2-253");
+	ck_assert_str_eq(ipaddr_str(&p.nic[0].guest, b), "172.22.0.254");
+	netplan_mac("qtap2-253", "jack", mac);
+	ck_assert_mem_eq(p.nic[0].mac, mac, 6);
+	/* a switch is numbered by tap0..tap11 */
+	set_str(&c.net_tap, "eth0");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), -EINVAL);
+	ck_assert(strstr(d.v[0], "net.tap: a switch is numbered by the "
+	    "developer's tap, tap0..tap11, not eth0") != NULL);
+	strv_free(&d);
+	config_free(&c);
+}
+END_TEST
+
+/* net.tap "auto": no tap until the claim; then tapN's lab addresses. */
+START_TEST(test_tap_auto)
+{
+	struct config c;
+	struct netplan p;
+	struct strv d = { 0 };
+	char b[IPADDR_STRLEN], *hint;
+	uint8_t mac[6];
+
+	cfg_tap(&c, "auto");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), 0);
+	ck_assert(p.nic[0].tap_auto);
+	hint = netplan_hint(&p);
+	ck_assert(strncmp(hint, "tap auto: the first free", 24) == 0);
+	free(hint);
+	netplan_take_tap(&p.nic[0], "tap3", "jack");
+	ck_assert_str_eq(p.nic[0].tap, "tap3");
+	ck_assert_str_eq(ipaddr_cidr(&p.nic[0].host, b), "172.23.0.1/16");
+	ck_assert_str_eq(ipaddr_str(&p.nic[0].guest, b), "172.23.0.2");
+	ck_assert_str_eq(ipaddr_cidr(&p.nic[0].host6, b), "fd00:172:23::1/64");
+	netplan_mac("tap3", "jack", mac);
+	ck_assert_mem_eq(p.nic[0].mac, mac, 6);
+	set_str(&c.net_guest_addr, "172.23.0.9");
+	ck_assert_int_eq(netplan_make(&c, "jack", &p, &d), -EINVAL);
+	ck_assert(strstr(d.v[0], "net.guest_addr: not with net.tap "
+	    "\"auto\"") != NULL);
+	strv_free(&d);
+	config_free(&c);
+}
+END_TEST
+
 Suite *
 netplan_suite(void)
 {
@@ -371,6 +446,8 @@ netplan_suite(void)
 	tcase_add_test(tc, test_user_forwards);
 	tcase_add_test(tc, test_argv_modes);
 	tcase_add_test(tc, test_accel);
+	tcase_add_test(tc, test_switch);
+	tcase_add_test(tc, test_tap_auto);
 	suite_add_tcase(s, tc);
 	return s;
 }
