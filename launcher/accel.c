@@ -424,23 +424,6 @@ accel_cache_dir(const struct priv *pv)
 	return pv->home[0] ? xasprintf("%s/.cache/qrun", pv->home) : NULL;
 }
 
-/* mkdir -p dir, 0700 for what is made. */
-static void
-mkdirs(const char *dir)
-{
-	char *d = xstrdup(dir);
-
-	for (char *s = d + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		mkdir(d, 0700);
-		*s = '/';
-	}
-	mkdir(d, 0700);
-	free(d);
-}
-
 /* The cache file, opened read-write with the developer's file rights and
  * locked (waiting at most for another run's probe); -1 when there is
  * none to be had (the probe then runs uncached). */
@@ -456,7 +439,7 @@ cache_open(const struct priv *pv)
 		free(dir);
 		return -1;
 	}
-	mkdirs(dir);
+	path_mkdirs(dir, 0700);	/* else open says why */
 	file = xasprintf("%s/kvm", dir);
 	fd = open(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC, 0600);

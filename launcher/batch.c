@@ -1,8 +1,9 @@
 /*
  * batch.c - batch supervision, a participant of the loop: --expect and
  * --fail against every console line (the line being written too, so a
- * prompt without a newline matches), the --timeout deadline, and the
- * last console lines for the report of a failure. Prints nothing.
+ * prompt without a newline matches), the --timeout deadline, and for the
+ * report of a failure the line that explains it (explain.c) and the last
+ * console lines. Prints nothing; keeps a bounded number of lines.
  */
 #include <poll.h>
 #include <regex.h>
@@ -50,8 +51,10 @@ batch_line(void *arg, const char *line, bool partial)
 		ev = LOOP_MATCHED;
 	free(b->partial);
 	b->partial = partial ? xstrdup(line) : NULL;
-	if (!partial)
+	if (!partial) {
+		explain_line(&b->explain, line);
 		tail_add(b, line);
+	}
 	return ev;
 }
 
@@ -118,6 +121,7 @@ batch_free(struct batch *b)
 	}
 	free(b->partial);
 	b->partial = NULL;
+	explain_free(&b->explain);
 }
 
 /*
@@ -149,6 +153,30 @@ batch_tail(const struct batch *b, struct strv *out)
 	}
 	if (b->partial != NULL && !frozen(b))	/* being written */
 		strv_push(out, b->partial);
+}
+
+/*
+ * Whole lines are numbered from 0 as they come; the tail keeps the ones
+ * numbered [nlines - kept, nlines) (nlines stops where --fail froze it),
+ * so a line of the explaining block is shown unless it is among those.
+ */
+unsigned long
+batch_explain(const struct batch *b, struct strv *out)
+{
+	struct strv block = { 0 };
+	unsigned long first, at, kept = b->nlines < BATCH_TAIL ? b->nlines :
+	    BATCH_TAIL, from = b->nlines - kept;
+
+	if (!explain_block(&b->explain, &first, &at, &block) ||
+	    (at >= from && at < b->nlines)) {
+		strv_free(&block);
+		return 0;
+	}
+	for (size_t i = 0; i < block.n; i++)
+		if (first + i < from || first + i >= b->nlines)
+			strv_push(out, block.v[i]);
+	strv_free(&block);
+	return at + 1;
 }
 
 bool

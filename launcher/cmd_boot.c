@@ -26,7 +26,12 @@ struct boot {
 	struct runnet rn;	/* the host network of this run */
 	regex_t expect, fail;
 	bool have_expect, have_fail;
-	FILE *log;
+	FILE *log;		/* the whole console: --serial-log, or a
+				 * batch run's own (conlog.c) */
+	char *log_path;
+	bool log_own;		/* conlog.c's: removed unless kept */
+	bool log_keep;		/* a report named it */
+	char log_why[256];	/* why a batch run has no log */
 	struct ready *ready;	/* --ready / --run, else NULL */
 	struct accel_probe accel;	/* how kvm:tcg was decided */
 	const struct strv *run;	/* --run CMD..., else NULL */
@@ -205,22 +210,51 @@ boot_free(struct boot *b)
 		regfree(&b->fail);
 	if (b->log)
 		fclose(b->log);
+	if (b->log_own && !b->log_keep)
+		conlog_remove(&b->priv, b->log_path);
+	else if (b->log_own)
+		conlog_prune(&b->priv);
+	free(b->log_path);
 	ready_put(b->ready);
 	config_free(&b->cfg);
 }
 
-/* The console lines that explain a failure, on stderr. */
 static void
-print_tail(const struct boot *b)
+print_lines(const char *head, struct strv *l)
+{
+	if (l->n > 0)
+		warnx("%s", head);
+	for (size_t i = 0; i < l->n; i++)
+		fprintf(stderr, "| %s\n", l->v[i]);
+	strv_free(l);
+}
+
+/*
+ * The report of a failed batch run, on stderr: the first sign of
+ * trouble with the lines around it (unless the last lines show it), the
+ * last lines, and where the whole console is kept.
+ */
+static void
+print_report(struct boot *b)
 {
 	struct strv t = { 0 };
+	unsigned long at = batch_explain(&b->batch, &t);
+	char *head = xasprintf("first sign of trouble, line %lu of the serial "
+	    "console:", at);
 
+	print_lines(head, &t);
+	free(head);
 	batch_tail(&b->batch, &t);
-	if (t.n > 0)
-		fprintf(stderr, "qrun: last lines of the serial console:\n");
-	for (size_t i = 0; i < t.n; i++)
-		fprintf(stderr, "| %s\n", t.v[i]);
-	strv_free(&t);
+	print_lines("last lines of the serial console:", &t);
+	if (!batch_heard(&b->batch))
+		return;
+	if (b->log)
+		fflush(b->log);
+	if (b->log_path) {
+		b->log_keep = true;
+		warnx("the whole console: %s", b->log_path);
+	} else if (b->log_why[0] != '\0')
+		warnx("the whole console was not kept: %s", b->log_why);
 }
 
 /* The status of a finished QEMU, as qrun(1) EXIT STATUS maps it. */
@@ -257,19 +291,19 @@ exit_status(struct boot *b, struct vm *vm)
 			warnx("QEMU exited with status %d before the guest "
 			    "wrote success code %ld", code,
 			    c->test_success_code);
-		print_tail(b);
+		print_report(b);
 		return EXIT_GUEST;
 	}
 	if (b->have_expect) {
 		warnx("QEMU exited with status %d before /%s/ matched", code,
 		    c->test_expect);
-		print_tail(b);
+		print_report(b);
 		return EXIT_GUEST;
 	}
 	if (code != 0) {
 		warnx("QEMU exited with status %d", code);
 		if (b->qo.batch)
-			print_tail(b);
+			print_report(b);
 		return EXIT_GUEST;
 	}
 	return EXIT_OK;
@@ -349,7 +383,7 @@ run_cmd(struct boot *b, struct vm *vm, int *sig, int *rc)
 	}
 	ready_cmd_stop(&c);
 	if (ev == LOOP_VM_EXITED) {
-		print_tail(b);
+		print_report(b);
 		warnx("guest exited (status %d) while %s was running",
 		    WIFEXITED(vm->status) ? WEXITSTATUS(vm->status) :
 		    128 + WTERMSIG(vm->status), b->run->v[0]);
@@ -357,7 +391,7 @@ run_cmd(struct boot *b, struct vm *vm, int *sig, int *rc)
 		return 0;
 	}
 	if (ev == LOOP_TIMEOUT) {
-		print_tail(b);
+		print_report(b);
 		warnx("timeout after %ld s; stopped %s", b->cfg.test_timeout,
 		    b->run->v[0]);
 		*rc = EXIT_TIMEOUT;
@@ -391,7 +425,7 @@ not_ready(struct boot *b, struct vm *vm, int ev)
 	const struct config *c = &b->cfg;
 	char *g = success_goal(b);
 
-	print_tail(b);
+	print_report(b);
 	if (ev == LOOP_TIMEOUT)
 		warnx("timeout after %ld s waiting for the guest (%s)%s%s",
 		    c->test_timeout, c->test_ready, g ? ", then " : "",
@@ -489,11 +523,11 @@ outcome(struct boot *b, struct vm *vm, int ev, int sig, int r,
 	case LOOP_REPORT:
 		return EXIT_OK;
 	case LOOP_FAILED:
-		print_tail(b);
+		print_report(b);
 		warnx("guest failed: /%s/ matched", c->test_fail);
 		return EXIT_GUEST;
 	case LOOP_TIMEOUT:
-		print_tail(b);
+		print_report(b);
 		if ((goal = success_goal(b)) != NULL)
 			warnx("timeout after %ld s waiting for %s",
 			    c->test_timeout, goal);
@@ -651,6 +685,11 @@ prepare_batch(struct boot *b, struct vm_spec *s)
 			return EXIT_QRUN;
 		}
 		setvbuf(b->log, NULL, _IOLBF, 0);
+		b->log_path = xstrdup(c->test_serial_log);
+	} else if (b->qo.batch) {
+		b->log = conlog_open(&b->priv, &b->log_path, b->log_why,
+		    sizeof(b->log_why));
+		b->log_own = b->log != NULL;
 	}
 	s->serial_pipe = b->qo.batch || b->log != NULL;
 	s->out = boot_out;

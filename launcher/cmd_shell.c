@@ -317,6 +317,7 @@ guest_argv(struct shell *sh, struct vm_spec *s, struct strv *argv,
 	int r, qemus;
 
 	qo.accel = accel_pick(&sh->cfg, &sh->priv, &ap);
+	sh->tcg = strcmp(qo.accel, "tcg") == 0;
 	if (ap.verdict != ACCEL_NONE && sh->o->verbose)
 		accel_say(&ap, false);
 	qo.memory = boot_memory(&sh->cfg, &sh->priv, sh->image, sh->type);
@@ -368,6 +369,7 @@ shell_guest_start(struct shell *sh)
 	}
 	loop_add(&sh->loop, &sh->vm.part);
 	stat(sh->image, &sh->img_st);
+	sh->changed = false;
 	sh->boot_ms = mono_ms();
 	sh->wait_from = sh->nlog + (sh->line_len > 0);
 	sh->boot_line = sh->wait_from;

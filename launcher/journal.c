@@ -204,27 +204,6 @@ boot_id(char out[37])
 		snprintf(out, 37, "unknown");
 }
 
-/* mkdir -p dir; new directories get mode 0700. */
-static int
-mkdir_p(const char *dir)
-{
-	char *p = xstrdup(dir), *s, c;
-	int r = 0;
-
-	for (s = p + 1; r == 0; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		c = *s;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			r = -errno;
-		if ((*s = c) == '\0')
-			break;
-	}
-	free(p);
-	return r;
-}
-
 /*
  * Open the state dir (creating it when create) and check it is safe to
  * trust: a directory of ours that nobody else may write. -EPERM if not.
@@ -239,7 +218,7 @@ state_open(const char *dir, bool create, int *dfd)
 	*dfd = -1;
 	if (dir == NULL || *dir == '\0')
 		return -EINVAL;
-	if (create && (r = mkdir_p(dir)) < 0)
+	if (create && (r = path_mkdirs(dir, 0700)) < 0)
 		return r;
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -errno;

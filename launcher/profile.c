@@ -913,29 +913,47 @@ val_from_text(const struct config *cfg, int k, const char *text,
 }
 
 /*
- * "PREFIX: unknown key", naming the key (or group) a typo most likely
- * meant: "qemu.memroy: unknown key; did you mean qemu.memory?". The typo
- * is in the part after the dot: its length bounds the edits, so that
- * net.nope is not taken for net.mode.
+ * The key (or group) a typo most likely meant, as a pointer into the
+ * table. The typo is in the part after the dot: its length bounds the
+ * edits, so that net.nope is not taken for net.mode.
  */
-static void
-unknown_key(struct strv *diags, const char *prefix, const char *name,
-    bool group)
+static const char *
+key_nearest(const char *name, bool group)
 {
 	size_t n = group ? ARRAY_SIZE(groups) : K_COUNT;
-	const char *leaf = strrchr(name, '.'), *near;
+	const char *leaf = strrchr(name, '.'), *hit, *near = NULL;
 	struct strv names = { 0 };
 
 	leaf = leaf ? leaf + 1 : name;
 	for (size_t i = 0; i < n; i++)
 		strv_push(&names, group ? groups[i] : keys[i].name);
-	if ((near = str_nearest(name, &names, strlen(leaf) <= 4 ? 1 :
-	    2)) != NULL)
+	hit = str_nearest(name, &names, strlen(leaf) <= 4 ? 1 : 2);
+	for (size_t i = 0; hit != NULL && i < n; i++)
+		if (hit == names.v[i])
+			near = group ? groups[i] : keys[i].name;
+	strv_free(&names);
+	return near;
+}
+
+const char *
+profile_key_nearest(const char *name)
+{
+	return key_nearest(name, false);
+}
+
+/* "PREFIX: unknown key", naming what a typo most likely meant:
+ * "qemu.memroy: unknown key; did you mean qemu.memory?". */
+static void
+unknown_key(struct strv *diags, const char *prefix, const char *name,
+    bool group)
+{
+	const char *near = key_nearest(name, group);
+
+	if (near != NULL)
 		strv_pushf(diags, "%s: unknown key; did you mean %s?", prefix,
 		    near);
 	else
 		strv_pushf(diags, "%s: unknown key", prefix);
-	strv_free(&names);
 }
 
 int

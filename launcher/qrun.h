@@ -97,6 +97,13 @@ size_t str_distance(const char *a, const char *b);
  * (0: by the word's length, 1 to 3); ties go to the first. */
 const char *str_nearest(const char *word, const struct strv *cands,
     size_t max);
+/* mkdir -p dir, new directories with mode. 0 or -errno. */
+int path_mkdirs(const char *dir, mode_t mode);
+/* Find a command name in path (a $PATH; NULL or "": /usr/bin:/bin) as
+ * sh does, into out: 0 (found, executable), -EACCES (found, but not
+ * executable: out names it), -ENOENT (nowhere; directories we may not
+ * search have nothing). A name with a '/' is itself (0). */
+int path_search(const char *name, const char *path, char *out, size_t len);
 
 /* ---------------------------------------------------------------- addr.c */
 
@@ -261,6 +268,9 @@ int profile_key_index(const char *name);
 const char *profile_key_name(int idx);
 /* Is key idx a list (set by "KEY+=VALUE" one element at a time)? */
 bool profile_key_list(int idx);
+/* The key a typo most likely meant ("qemu.memroy": qemu.memory), or
+ * NULL; as -o and set suggest. */
+const char *profile_key_nearest(const char *name);
 /* Set one key from text (the -o path), recording where. 0 or -EINVAL
  * with the reason appended to diags. A where starting with '-' names the
  * key itself ("-o net.tap", "--timeout"): diags read "WHERE: reason";
@@ -1410,6 +1420,27 @@ int access_as_user(const struct priv *, bool on);
 FILE *access_user_fopen(const struct priv *, const char *path,
     const char *mode);
 
+/* -------------------------------------------------------------- conlog.c */
+
+/*
+ * The whole console of a batch run in a file, for the report of a
+ * failure: console-DATE-TIME-PID.log in conlog_dir, made with the
+ * developer's file rights; removed when the run went well, and of those
+ * kept the newest CONLOG_KEEP stay.
+ */
+#define CONLOG_KEEP	20
+
+/* $XDG_STATE_HOME/qrun/logs (~/.local/state/qrun/logs); the developer's
+ * whatever the environment when elevated for them. Malloc'd; NULL when
+ * there is no home. */
+char *conlog_dir(const struct priv *);
+/* A new log; *path malloc'd. NULL with why (*path NULL). */
+FILE *conlog_open(const struct priv *, char **path, char *why,
+    size_t whylen);
+void conlog_remove(const struct priv *, const char *path);
+/* Remove the oldest logs beyond CONLOG_KEEP. */
+void conlog_prune(const struct priv *);
+
 /* ---------------------------------------------------------------- loop.c */
 
 /*
@@ -1697,14 +1728,48 @@ int vm_reap(struct vm *, bool block);
 void vm_stop(struct vm *);
 void vm_free(struct vm *);
 
+/* ------------------------------------------------------------- explain.c */
+
+/*
+ * The console line that explains a failure: the first that carries a
+ * sign of trouble (a panic, a BUG, an Oops, an initramfs that did not
+ * unpack, no root file system...: explain.c's table, qrun(1) FAILURE
+ * REPORT), with EXPLAIN_BEFORE lines before it and EXPLAIN_AFTER after.
+ * Pure; keeps at most EXPLAIN_LINES lines however long the console.
+ */
+#define EXPLAIN_BEFORE	5
+#define EXPLAIN_AFTER	3
+#define EXPLAIN_LINES	(EXPLAIN_BEFORE + 1 + EXPLAIN_AFTER)
+
+struct explain {
+	char *ring[EXPLAIN_BEFORE];	/* the last lines, until found */
+	char *block[EXPLAIN_LINES];	/* once found: the lines to show */
+	size_t n;			/* in block */
+	unsigned long seen;		/* whole lines fed */
+	unsigned long first, at;	/* numbers (from 0) of block[0] and
+					 * of the explaining line */
+	bool found;
+};
+
+/* The sign of trouble line carries, or NULL. */
+const char *explain_match(const char *line);
+/* Feed one whole console line (zeroed struct to start). */
+void explain_line(struct explain *, const char *line);
+/* The block appended to out, with the numbers of its first line and of
+ * the explaining one; false when no line explained anything. */
+bool explain_block(const struct explain *, unsigned long *first,
+    unsigned long *at, struct strv *out);
+void explain_free(struct explain *);
+
 /* --------------------------------------------------------------- batch.c */
 
 /*
  * Batch supervision as a participant: --expect and --fail against every
- * console line, the --timeout deadline, and the last console lines for
- * the report (nothing here prints). After LOOP_FAILED, batch_linger keeps
- * taking the console until it is quiet (LOOP_QUIET), so the report shows
- * the whole failure, a panic's reason and the start of its trace.
+ * console line, the --timeout deadline, and for the report of a failure
+ * the line that explains it (explain.c) and the last console lines
+ * (nothing here prints). After LOOP_FAILED, batch_linger keeps taking
+ * the console until it is quiet (LOOP_QUIET), so the report shows the
+ * whole failure, a panic's reason and the start of its trace.
  */
 #define BATCH_TAIL	20
 
@@ -1719,6 +1784,7 @@ struct batch {
 	bool failed;
 	bool lingering;
 	long linger_end, quiet_at;
+	struct explain explain;	/* the first sign of trouble */
 	struct loop_part part;
 };
 
@@ -1732,6 +1798,11 @@ void batch_linger(struct batch *);
 /* The console lines to show: the last BATCH_TAIL kept (from the one
  * --fail matched), then the one being written; appended to out. */
 void batch_tail(const struct batch *, struct strv *out);
+/* The lines around the one that explains the failure (explain.c) that
+ * batch_tail does not show, appended to out; the explaining line's
+ * number (from 1) when they are to be shown, else 0 (none, or it is
+ * among the last lines). */
+unsigned long batch_explain(const struct batch *, struct strv *out);
 /* Has the console said anything at all? */
 bool batch_heard(const struct batch *);
 

@@ -19,6 +19,7 @@
  * loop watches it as a loop_child.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <regex.h>
 #include <signal.h>
@@ -627,6 +628,7 @@ cmd_child(const struct strv *argv, const struct strv *envp,
     const struct priv *pv, pid_t parent, int errpipe)
 {
 	int msg[2] = { 0, 0 }, nul;
+	char path[PATH_MAX];
 
 	loop_signals_reset();
 	setpgid(0, 0);
@@ -638,7 +640,14 @@ cmd_child(const struct strv *argv, const struct strv *envp,
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		goto fail;
 	msg[0] = 1;
-	execvpe(argv->v[0], argv->v, envp->v);
+	/* found as the developer: a directory of root's PATH that they may
+	 * not enter has no such command (execvp would say EACCES) */
+	if (path_search(argv->v[0], getenv("PATH"), path, sizeof(path)) ==
+	    -ENOENT) {
+		errno = ENOENT;
+		goto fail;
+	}
+	execvpe(path, argv->v, envp->v);
 fail:
 	msg[1] = errno;
 	if (write(errpipe, msg, sizeof(msg)) < 0)

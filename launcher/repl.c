@@ -144,14 +144,12 @@ attempt(const char *text, int start, int end)
 static void
 mkdirs(const char *path)
 {
-	char *d = xstrdup(path);
+	char *d = xstrdup(path), *slash = strrchr(d, '/');
 
-	for (char *p = d + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(d, 0700);
-			*p = '/';
-		}
+	if (slash != NULL && slash != d) {
+		*slash = '\0';
+		path_mkdirs(d, 0700);	/* else writing the history says why */
+	}
 	free(d);
 }
 

@@ -38,6 +38,8 @@ struct shell {
 	struct vm vm;		/* vm.pid < 0: none */
 	struct qmp *qmp;
 	long boot_ms;
+	bool tcg;		/* the guest runs under TCG */
+	bool changed;		/* set, unset or profile since the boot */
 	long reset_ms;		/* when we last asked for system_reset */
 	bool stopping;		/* we asked QEMU to go */
 	unsigned long boot_line; /* the first console line of this boot */

@@ -69,6 +69,22 @@ image_changed(const struct shell *sh)
 	    st.st_ino != sh->img_st.st_ino;
 }
 
+/*
+ * Under TCG a reset costs more than a new QEMU: the kernel booting again
+ * is written over memory that holds what TCG translated for the last
+ * boot, and each such write takes the slow way until those translations
+ * are dropped; seconds, as KASLR places the kernel. A new QEMU has none
+ * and its start costs a fraction of a second. So under TCG, while the
+ * settings are those the guest booted with, reboot starts a new QEMU on
+ * the same network; under KVM, or after set, unset or profile,
+ * system_reset keeps the running QEMU and its settings.
+ */
+static bool
+reboot_restarts(const struct shell *sh)
+{
+	return sh->tcg && !sh->changed;
+}
+
 static int
 sh_reboot(struct shell *sh, int argc, char **argv)
 {
@@ -85,6 +101,11 @@ sh_reboot(struct shell *sh, int argc, char **argv)
 		printf("%s: restarting QEMU\n", sh->qmp ? "image changed on "
 		    "disk" : "no QMP connection");
 		return sh_boot(sh, 1, argv);
+	}
+	if (reboot_restarts(sh)) {
+		printf("TCG: restarting QEMU (faster than a reset)\n");
+		shell_guest_stop(sh, false);
+		return shell_guest_start(sh);
 	}
 	sh->reset_ms = mono_ms();
 	r = qmp_execute(sh->qmp, "system_reset", NULL, QMP_MS, &res);
@@ -215,6 +236,19 @@ join(int argc, char **argv)
 	return s;
 }
 
+/* As set (profile.c) says it: "show: qemu.memroy: unknown key; did you
+ * mean qemu.memory?". */
+static void
+unknown_key(const char *cmd, const char *key)
+{
+	const char *near = profile_key_nearest(key);
+
+	if (near != NULL)
+		warnx("%s: %s: unknown key; did you mean %s?", cmd, key, near);
+	else
+		warnx("%s: %s: unknown key", cmd, key);
+}
+
 static int
 sh_set(struct shell *sh, int argc, char **argv)
 {
@@ -238,6 +272,7 @@ sh_set(struct shell *sh, int argc, char **argv)
 	for (size_t i = 0; i < diags.n; i++)
 		warnx("%s", diags.v[i]);
 	if (r == 0) {
+		sh->changed = true;
 		strv_pushf(&sh->sets, "%s=%s", argv[1], val);
 		shown = profile_get(&sh->cfg, profile_key_index(argv[1]));
 		printf("%s = %s (%s)\n", argv[1], shown ? shown : val,
@@ -263,7 +298,7 @@ sh_unset(struct shell *sh, int argc, char **argv)
 		return EXIT_QRUN;
 	}
 	if (profile_key_index(argv[1]) < 0) {
-		warnx("unset: %s: unknown key", argv[1]);
+		unknown_key("unset", argv[1]);
 		return EXIT_QRUN;
 	}
 	len = strlen(argv[1]);
@@ -276,6 +311,7 @@ sh_unset(struct shell *sh, int argc, char **argv)
 	}
 	strv_free(&sh->sets);
 	sh->sets = keep;
+	sh->changed = true;
 	return shell_load(sh, sh->profile);
 }
 
@@ -286,7 +322,7 @@ sh_show(struct shell *sh, int argc, char **argv)
 	char *v;
 
 	if (argc > 1 && k < 0) {
-		warnx("show: %s: unknown key", argv[1]);
+		unknown_key("show", argv[1]);
 		return EXIT_QRUN;
 	}
 	for (int i = 0; i < K_COUNT; i++) {
@@ -313,6 +349,7 @@ sh_profile(struct shell *sh, int argc, char **argv)
 		return r;
 	free(sh->profile);
 	sh->profile = xstrdup(argv[1]);
+	sh->changed = true;
 	printf("profile %s loaded (at the next boot%s)\n", argv[1],
 	    sh->net_up ? "; network settings apply in a new shell" : "");
 	return 0;
@@ -609,8 +646,8 @@ static int sh_help(struct shell *, int, char **);
 
 static const struct shcmd shcmds[] = {
 	{ "boot", sh_boot, "[IMAGE]", "start QEMU (restart when running)" },
-	{ "reboot", sh_reboot, "", "reset the guest (restart if the image "
-	    "changed)" },
+	{ "reboot", sh_reboot, "", "reset the guest (a new QEMU under TCG, "
+	    "or if the image changed)" },
 	{ "stop", sh_stop, "", "stop QEMU gracefully" },
 	{ "kill", sh_stop, "", "kill QEMU (SIGKILL)" },
 	{ "status", sh_status, "", "the guest and the network" },
@@ -686,36 +723,14 @@ split(const char *line, struct strv *out)
 	return 0;
 }
 
-static size_t
-distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), d[32][32];
-
-	if (la >= 32 || lb >= 32)
-		return 99;
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= la; i++)
-		for (size_t j = 1; j <= lb; j++) {
-			size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-
-			if (d[i - 1][j] + 1 < c)
-				c = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < c)
-				c = d[i][j - 1] + 1;
-			d[i][j] = c;
-		}
-	return d[la][lb];
-}
-
 /* By exact name or unique prefix; otherwise say why, and suggest. */
 static const struct shcmd *
 shcmd_find(const char *name, bool quiet)
 {
-	const struct shcmd *hit = NULL, *near = NULL;
-	size_t len = strlen(name), nhit = 0, best = 99, d;
+	const struct shcmd *hit = NULL;
+	struct strv names = { 0 };
+	const char *near;
+	size_t len = strlen(name), nhit = 0;
 	char list[256] = "";
 
 	for (size_t i = 0; i < nshcmds; i++) {
@@ -728,22 +743,19 @@ shcmd_find(const char *name, bool quiet)
 			    sizeof(list) - strlen(list), "%s%s",
 			    nhit > 1 ? ", " : "", shcmds[i].name);
 		}
-		if ((d = distance(name, shcmds[i].name)) < best) {
-			best = d;
-			near = &shcmds[i];
-		}
 	}
-	if (nhit == 1)
-		return hit;
-	if (quiet)
-		return NULL;
+	if (nhit == 1 || quiet)
+		return nhit == 1 ? hit : NULL;
+	for (size_t i = 0; i < nshcmds; i++)
+		strv_push(&names, shcmds[i].name);
 	if (nhit > 1)
 		warnx("%s: ambiguous command (%s)", name, list);
-	else if (near && best <= 3)
+	else if ((near = str_nearest(name, &names, 0)) != NULL)
 		warnx("%s: unknown command; did you mean %s? (help lists "
-		    "them)", name, near->name);
+		    "them)", name, near);
 	else
 		warnx("%s: unknown command (help lists them)", name);
+	strv_free(&names);
 	return NULL;
 }
 

@@ -1,10 +1,15 @@
 /*
  * shell_console.c - the guest's console as the shell shows and keeps it:
- * output appears above the prompt and the half-typed line (whole lines
- * while the prompt is up, everything as it comes otherwise), the guest's
+ * output appears above the prompt and the half-typed line, the guest's
  * terminal queries are dropped so our terminal never answers them into
  * the line editor, the last LOG_LINES lines are kept for log and wait,
  * and QMP's events are reported.
+ *
+ * Unless the console is attached (everything as it comes, raw), it is
+ * shown in whole lines: a line the guest has not ended (a prompt, a
+ * terminal's escape sequences) is held back, and shown after PARTIAL_MS
+ * of quiet with a line break of ours. So what the shell says, and what a
+ * run command prints, always starts on a line of its own, prompt or not.
  */
 #include <poll.h>
 #include <string.h>
@@ -25,6 +30,14 @@ shell_log_line(struct shell *sh, const char *l)
 	sh->nlog++;
 }
 
+static void
+disp_grow(struct shell *sh, size_t n)
+{
+	sh->disp = realloc(sh->disp, sh->disp_len + n);
+	if (sh->disp == NULL)
+		abort();
+}
+
 /* Start our own text on a line of its own after partial console output. */
 void
 shell_console_break(struct shell *sh)
@@ -34,16 +47,21 @@ shell_console_break(struct shell *sh)
 	sh->mid_line = false;
 }
 
+/* The held-back line, ended by us unless the console is attached: in
+ * one write, so that nothing lands between the two. */
 void
 shell_show_flush(struct shell *sh, bool force)
 {
 	if (sh->disp_len == 0 ||
 	    (!force && mono_ms() - sh->disp_ms < PARTIAL_MS))
 		return;
+	if (!sh->attached && sh->disp[sh->disp_len - 1] != '\n') {
+		disp_grow(sh, 2);
+		memcpy(sh->disp + sh->disp_len, "\r\n", 2);
+		sh->disp_len += 2;
+	}
 	repl_output(sh->disp, sh->disp_len);
 	sh->mid_line = sh->disp[sh->disp_len - 1] != '\n';
-	if (repl_active())
-		shell_console_break(sh);
 	sh->disp_len = 0;
 }
 
@@ -88,8 +106,8 @@ drop_queries(struct shell *sh, char *buf, size_t n)
 	return n - sh->nesc;
 }
 
-/* Show console bytes: whole lines above the prompt, or everything as it
- * comes while no prompt is up. */
+/* Show console bytes: whole lines (above the prompt when it is up), or
+ * everything as it comes while the console is attached. */
 static void
 show(struct shell *sh, char *buf, size_t n)
 {
@@ -98,26 +116,26 @@ show(struct shell *sh, char *buf, size_t n)
 
 	if (n == 0)
 		return;
-
-	if (!repl_active()) {
+	if (sh->attached) {
 		shell_show_flush(sh, true);
 		repl_output(buf, n);
 		sh->mid_line = buf[n - 1] != '\n';
 		return;
 	}
-	sh->disp = realloc(sh->disp, sh->disp_len + n);
-	if (sh->disp == NULL)
-		abort();
+	disp_grow(sh, n);
 	memcpy(sh->disp + sh->disp_len, buf, n);
 	sh->disp_len += n;
 	sh->disp_ms = mono_ms();
 	nl = memrchr(sh->disp, '\n', sh->disp_len);
-	if (nl == NULL)
-		return;
-	k = (size_t)(nl + 1 - sh->disp);
-	repl_output(sh->disp, k);
-	sh->disp_len -= k;
-	memmove(sh->disp, sh->disp + k, sh->disp_len);
+	if (nl != NULL) {
+		k = (size_t)(nl + 1 - sh->disp);
+		repl_output(sh->disp, k);
+		sh->mid_line = false;
+		sh->disp_len -= k;
+		memmove(sh->disp, sh->disp + k, sh->disp_len);
+	}
+	if (sh->disp_len >= LINE_LEN)	/* a line that never ends */
+		shell_show_flush(sh, true);
 }
 
 /* The console's bytes as QEMU writes them (vm_spec.out): shown, the

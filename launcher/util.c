@@ -1,8 +1,9 @@
 /*
  * util.c - small helpers shared by every layer: owned string vectors,
  * allocation that cannot fail quietly, shell quoting, the parsers for
- * interface names, IPv4 addresses, MACs and bounded integers, and the
- * nearest word for "did you mean".
+ * interface names, IPv4 addresses, MACs and bounded integers, the
+ * nearest word for "did you mean", and two things about paths: making
+ * directories and finding a command in $PATH.
  */
 #include <ctype.h>
 #include <err.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <regex.h>
 
@@ -412,4 +414,61 @@ str_nearest(const char *word, const struct strv *cands, size_t max)
 			hit = cands->v[i];
 		}
 	return best <= max && best < len ? hit : NULL;
+}
+
+int
+path_mkdirs(const char *dir, mode_t mode)
+{
+	char *d = xstrdup(dir), *p = d, c;
+	int r = 0;
+
+	do {
+		p += strspn(p, "/");
+		p += strcspn(p, "/");
+		c = *p;
+		*p = '\0';
+		if (mkdir(d, mode) < 0 && errno != EEXIST)
+			r = -errno;
+		*p = c;
+	} while (r == 0 && *p != '\0');
+	free(d);
+	return r;
+}
+
+/*
+ * As a shell finds a command: the first file of that name in a directory
+ * of path that we may execute; failing that, the first such file at all
+ * (exec then says why it cannot run). A directory we may not search is
+ * one without the file, as for sh: under sudo, root's PATH holds
+ * directories the developer cannot enter, and "no-such-command" must
+ * still read "command not found" (execvp says EACCES then).
+ */
+int
+path_search(const char *name, const char *path, char *out, size_t len)
+{
+	const char *p = path && *path ? path : "/usr/bin:/bin";
+	struct stat st;
+	int r = -ENOENT;
+
+	if (strchr(name, '/') != NULL || name[0] == '\0') {
+		snprintf(out, len, "%s", name);
+		return 0;
+	}
+	for (size_t n; r != 0; p += n + 1) {
+		char cand[PATH_MAX];
+
+		n = strcspn(p, ":");
+		snprintf(cand, sizeof(cand), "%.*s/%s", n ? (int)n : 1,
+		    n ? p : ".", name);
+		if (stat(cand, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			bool x = access(cand, X_OK) == 0;
+
+			if (x || r == -ENOENT)
+				snprintf(out, len, "%s", cand);
+			r = x ? 0 : -EACCES;
+		}
+		if (p[n] == '\0')
+			break;
+	}
+	return r;
 }

@@ -7,6 +7,7 @@
  */
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <regex.h>
 #include <signal.h>
@@ -37,6 +38,7 @@ static void __attribute__((noreturn))
 child_exec(const struct vm_spec *s, int errpipe, int serial_w, int stdin_r)
 {
 	int e, parent = s->parent;
+	char path[PATH_MAX];
 
 	loop_signals_reset();
 	if (serial_w >= 0) {
@@ -56,7 +58,12 @@ child_exec(const struct vm_spec *s, int errpipe, int serial_w, int stdin_r)
 			goto fail;
 	if (s->qmp_fd > 0 && fcntl(s->qmp_fd, F_SETFD, 0) < 0)
 		goto fail;
-	execvp(s->argv->v[0], s->argv->v);
+	/* found as the developer, as --run's command is (ready.c) */
+	if (path_search(s->argv->v[0], getenv("PATH"), path,
+	    sizeof(path)) == -ENOENT)
+		errno = ENOENT;
+	else
+		execvp(path, s->argv->v);
 	e = errno;		/* exec itself: 126/127 */
 	if (write(errpipe, &e, sizeof(e)) < 0)
 		_exit(EXIT_NOTFOUND);

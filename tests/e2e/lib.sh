@@ -229,6 +229,9 @@ snapshot() {
 export QRUN_STATE_DIR="$TESTDIR/state"
 export QRUN_CONFIG_DIR="$TESTDIR/config"
 export QRUN_CACHE_DIR="$TESTDIR/cache"
+# The shell's history and the console logs of failed batch runs: never
+# the home of whoever runs the tests.
+export XDG_STATE_HOME="$TESTDIR/xdg"
 mkdir -p "$QRUN_STATE_DIR" "$QRUN_CONFIG_DIR"
 
 # guest_initrd OUT: the test guest's initrd plus a second archive (the

@@ -119,6 +119,32 @@ elif useradd -M -N -s /bin/sh "$TUSER" 2>/dev/null; then
 	fi
 	check "under sudo: namespace as before, no journal left" \
 	    left_clean "$NS" "$BEFORE" sudo
+	# root's PATH holds a directory the developer may not enter: a
+	# missing command is still "command not found" (127), for --run and
+	# the shell's run, not "Permission denied"
+	mkdir -m 0700 "$TESTDIR/rootonly"
+	PATH="$TESTDIR/rootonly:$PATH" SUDO_UID=$TUID SUDO_GID=$TGID \
+	    SUDO_USER=$TUSER boot "$NS" "$TESTDIR/sudonx" -n none -o \
+	    qemu.accel=tcg --timeout 60 --initrd "$UGUESTS/initrd.gz" \
+	    "$UGUESTS/vmlinuz" --run no-such-command-qrun
+	rc=$?
+	if [ $rc -eq 127 ] && grep -q "^qrun: no-such-command-qrun: command not found$" \
+	    "$TESTDIR/sudonx.err"; then
+		ok "under sudo: --run of a missing command: not found, exit 127"
+	else
+		fail "under sudo: --run of a missing command (exit $rc): $(grep qrun: "$TESTDIR/sudonx.err" | tail -n 1)"
+	fi
+	printf '%s\n' "boot $UGUESTS/vmlinuz" 'run no-such-command-qrun' |
+	    PATH="$TESTDIR/rootonly:$PATH" SUDO_UID=$TUID SUDO_GID=$TGID \
+	    SUDO_USER=$TUSER "$QRUN" -i -n none -o qemu.accel=tcg \
+	    --initrd "$UGUESTS/initrd.gz" >"$TESTDIR/sudosh" 2>&1
+	rc=$?
+	if [ $rc -eq 127 ] && grep -q "^qrun: run: no-such-command-qrun: command not found$" \
+	    "$TESTDIR/sudosh"; then
+		ok "under sudo: the shell's run of a missing command: not found, 127"
+	else
+		fail "under sudo: the shell's run of a missing command (exit $rc): $(grep qrun: "$TESTDIR/sudosh" | tail -n 1)"
+	fi
 	userdel "$TUSER" 2>/dev/null
 else
 	skip "under sudo: cannot add a test user"

@@ -80,10 +80,10 @@ check_last "shell tty: profile myl<TAB> completes a profile name" \
 T send-keys C-u 'boot' Enter
 until_pane 'QRUN-GUEST-READY' 60
 # Half-typed command, then the guest prints a whole boot again: type it
-# once the reset is under way, look once the second boot is complete and
-# the line has been redrawn under it.
+# once the reboot is under way (under TCG a new QEMU), look once the
+# second boot is complete and the line has been redrawn under it.
 T send-keys 'reboot' Enter
-until_pane '^qrun: guest reset' 10
+until_pane '^(qrun: guest reset|TCG: restarting QEMU)' 10
 T send-keys 'sta'
 wait_cmd 60 sh -c "[ \$(grep -ac QRUN-GUEST-READY '$TESTDIR/pane.log') -ge 2 ]"
 until_quiet 30
