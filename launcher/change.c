@@ -246,12 +246,30 @@ parse_start(const char *w, unsigned long long *v)
 	return 0;
 }
 
+/* One number word of type t (a VNI, an MTU, a metric or protocol). */
+static int
+word_num(enum arg t, const char *w, struct jrec *r, struct counts *c)
+{
+	long v;
+
+	if (t == A_VNI && parse_long(w, 1, 0xffffff, &v) == 0)
+		r->vni = (uint32_t)v;
+	else if (t == A_MTU && parse_long(w, 68, 1 << 20, &v) == 0)
+		r->mtu[c->mtu++] = (unsigned)v;
+	else if (t == A_NUM && parse_long(w, 0, 0xffffffffL, &v) == 0) {
+		if (c->num++ == 0)
+			r->metric = (unsigned)v;
+		else
+			r->proto = (unsigned)v;
+	} else
+		return -EINVAL;
+	return 0;
+}
+
 /* One word of type t into r. */
 static int
 word_parse(enum arg t, char *w, struct jrec *r, struct counts *c)
 {
-	long v;
-
 	switch (t) {
 	case A_LINK:
 		return link_parse(w, &r->l[c->link++]);
@@ -266,29 +284,15 @@ word_parse(enum arg t, char *w, struct jrec *r, struct counts *c)
 	case A_HOST:
 		return ipaddr_parse(w, IPA_NOPREFIX, &r->addr);
 	case A_VNI:
-		if (parse_long(w, 1, 0xffffff, &v) < 0)
-			return -EINVAL;
-		r->vni = (uint32_t)v;
-		return 0;
+	case A_MTU:
+	case A_NUM:
+		return word_num(t, w, r, c);
 	case A_QDISC:
 		r->text = w;
 		return strcmp(w, "netem") && strcmp(w, "ingress") ? -EINVAL : 0;
 	case A_GW:
 		return strcmp(w, "-") == 0 ? 0 :
 		    ipaddr_parse(w, IPA_NOPREFIX, &r->gw);
-	case A_MTU:
-		if (parse_long(w, 68, 1 << 20, &v) < 0)
-			return -EINVAL;
-		r->mtu[c->mtu++] = (unsigned)v;
-		return 0;
-	case A_NUM:
-		if (parse_long(w, 0, 0xffffffffL, &v) < 0)
-			return -EINVAL;
-		if (c->num++ == 0)
-			r->metric = (unsigned)v;
-		else
-			r->proto = (unsigned)v;
-		return 0;
 	case A_KEY:
 		r->key = w;
 		return key_ok(w) ? 0 : -EINVAL;

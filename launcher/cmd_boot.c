@@ -39,6 +39,9 @@ struct boot {
 	struct qemu_opts qo;	/* this QEMU run: image, accel, batch, fds */
 	struct loop loop;	/* QEMU, batch, the probe, the command */
 	struct batch batch;	/* expect, fail, timeout, the tail */
+	struct results res;	/* --ktap, --junit */
+	struct runshare shares;	/* --share: the directories, virtiofsds */
+	int gdb_fd;		/* --gdb: the stub's socket until QEMU has it */
 };
 
 /*
@@ -196,6 +199,11 @@ print_dry_run(const struct boot *b)
 			    nic->tap, b->cfg.net_netem);
 		dry_run_dhcp(nic);
 	}
+	for (size_t i = 0; i < b->shares.dirs.n; i++) {
+		would = hostdir_would(&b->shares.dirs.d[i], b->priv.user);
+		printf("# %s\n", would);
+		free(would);
+	}
 	printf("%s\n", line);
 	free(line);
 	free(hint);
@@ -208,6 +216,11 @@ boot_free(struct boot *b)
 	char why[512];
 
 	batch_free(&b->batch);
+	results_free(&b->res);
+	runshare_down(&b->shares);
+	if (b->gdb_fd > 0)
+		close(b->gdb_fd);
+	b->gdb_fd = -1;
 	if (runnet_down(&b->rn, why, sizeof(why)) < 0)
 		warnx("%s", why);
 	if (b->have_expect)
@@ -477,7 +490,8 @@ ready_supervise(struct boot *b, struct vm *vm, int *sig, int *rc)
 	}
 	if (b->run)
 		return run_cmd(b, vm, sig, rc);
-	if (b->batch.expect == NULL && c->test_success_code < 0)
+	if (b->batch.expect == NULL && c->test_success_code < 0 &&
+	    results_part(&b->res) == NULL)
 		return LOOP_READY;
 	return loop_run(&b->loop, sig);
 }
@@ -525,6 +539,7 @@ outcome(struct boot *b, struct vm *vm, int ev, int sig, int r,
 		return exit_status(b, vm);
 	case LOOP_MATCHED:
 	case LOOP_READY:
+	case LOOP_REPORT:
 		return EXIT_OK;
 	case LOOP_FAILED:
 		print_report(b);
@@ -552,6 +567,59 @@ outcome(struct boot *b, struct vm *vm, int ev, int sig, int r,
 	return EXIT_QRUN;
 }
 
+/* Did QEMU exit within a second (a virtiofsd went with it)? */
+static bool
+vm_gone_soon(struct vm *vm)
+{
+	long end = mono_ms() + 1000;
+
+	while (!vm_reap(vm, false))
+		if (mono_ms() >= end)
+			return false;
+		else
+			usleep(10000);
+	return true;
+}
+
+/* Until an event decides: a share's virtiofsd that exits while QEMU
+ * runs ends the run (0, *r = 125); one that went with QEMU does not. */
+static int
+run_loop(struct boot *b, struct vm *vm, int *sig, int *r)
+{
+	char why[HOSTDIR_PATH_MAX + 512];
+	int ev, d;
+
+	if (b->ready)
+		ev = ready_supervise(b, vm, sig, r);
+	else
+		ev = loop_run(&b->loop, sig);
+	while (ev == LOOP_HELPER_EXITED &&
+	    (d = runshare_gone(&b->shares, why, sizeof(why))) != 0) {
+		if (!vm_gone_soon(vm)) {
+			warnx("%s; the run ends", why);
+			*r = EXIT_QRUN;
+			return 0;
+		}
+		if (d == 2)
+			warnx("%s", why);
+		ev = loop_run(&b->loop, sig);
+	}
+	return ev;
+}
+
+/* --ktap: the report and the JUnit file, however the run ended; a run
+ * that otherwise succeeded is judged by its results. */
+static int
+judge(struct boot *b, int r)
+{
+	char why[512];
+	int k = results_finish(&b->res, stdout, "qrun", why, sizeof(why));
+
+	if (k == EXIT_QRUN)
+		warnx("%s", why);
+	return r == EXIT_OK || k == EXIT_QRUN ? k : r;
+}
+
 /* Run QEMU and turn what happened into an exit status. */
 static int
 supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
@@ -566,6 +634,10 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 	}
 	r = vm_spawn(s, &vm);
 	runnet_spawned(&b->rn);	/* QEMU has its own vhost fds now */
+	runshare_spawned(&b->shares);
+	if (b->gdb_fd > 0)		/* QEMU has the stub's socket now */
+		close(b->gdb_fd);
+	b->gdb_fd = -1;
 	if (r < 0)
 		return spawn_failed(&vm, r, c->qemu_binary);
 	if (b->rn.journal)
@@ -577,17 +649,17 @@ supervise(struct boot *b, struct vm_spec *s, int *fatal_sig)
 	    c->test_timeout > 0 ? vm.start_ms + c->test_timeout * 1000 : -1);
 	loop_add(&b->loop, &b->batch.part);
 	runnet_watch(&b->rn, &b->loop);
-	if (b->ready)
-		ev = ready_supervise(b, &vm, &sig, &r);
-	else
-		ev = loop_run(&b->loop, &sig);
+	if (results_part(&b->res))
+		loop_add(&b->loop, results_part(&b->res));
+	runshare_watch(&b->shares, &b->loop);
+	ev = run_loop(b, &vm, &sig, &r);
 	if (ev == LOOP_FAILED)
 		ev = linger(b, &sig);
 	runnet_unwatch(&b->rn, &b->loop);
 	vm_stop(&vm);
 	r = outcome(b, &vm, ev, sig, r, fatal_sig);
 	vm_free(&vm);
-	return r;
+	return results_part(&b->res) ? judge(b, r) : r;
 }
 
 static int
@@ -621,10 +693,15 @@ static int
 prepare_batch(struct boot *b, struct vm_spec *s)
 {
 	const struct config *c = &b->cfg;
+	char why[512];
 
 	if (compile(&b->expect, c->test_expect, &b->have_expect) < 0 ||
 	    compile(&b->fail, c->test_fail, &b->have_fail) < 0)
 		return EXIT_QRUN;	/* the profile validated them */
+	if (results_open(&b->res, c, &b->priv, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
 	if (c->test_serial_log[0] != '\0') {
 		b->log = access_user_fopen(&b->priv, c->test_serial_log,
 		    "we");
@@ -713,6 +790,89 @@ boot_hint(const struct boot *b)
 	    line = strtok_r(NULL, "\n", &save))
 		warnx("%s", line);
 	free(hint);
+	for (size_t i = 0; i < b->shares.dirs.n; i++) {
+		hint = hostdir_hint(&b->shares.dirs.d[i]);
+		warnx("%s", hint);
+		free(hint);
+	}
+}
+
+/* --share: every directory checked as the developer; 0 or 125. */
+static int
+shares_check(struct boot *b)
+{
+	char why[HOSTDIR_PATH_MAX + 256];
+
+	if (runshare_check(&b->shares, &b->cfg, &b->priv, why,
+	    sizeof(why)) == 0) {
+		b->qo.dirs = b->shares.dirs.n ? &b->shares.dirs : NULL;
+		return 0;
+	}
+	warnx("%s", why);
+	return EXIT_QRUN;
+}
+
+/* --gdb, --gdb-wait: the stub's socket, bound now (a busy port is one
+ * line and 125 before anything changed); --dry-run lets it go again and
+ * shows the port. 0 or 125. */
+static int
+gdb_prepare(struct boot *b, bool dry_run)
+{
+	const struct config *c = &b->cfg;
+	long want = c->test_gdb;
+	char why[256];
+
+	if (want == GDB_OFF && c->test_gdb_wait)
+		want = GDB_AUTO;
+	if (want == GDB_OFF)
+		return 0;
+	if (gdb_listen(want, &b->gdb_fd, &b->qo.gdb_port, why,
+	    sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
+	if (dry_run) {
+		close(b->gdb_fd);
+		b->gdb_fd = -1;
+	}
+	return 0;
+}
+
+/* The stub for QEMU: its socket inherited, the port in the journal (for
+ * status) and the gdb command line said. */
+static void
+gdb_up(struct boot *b, struct vm_spec *s)
+{
+	char *hint;
+
+	if (b->gdb_fd <= 0 || s->nkeep >= ARRAY_SIZE(s->keep_fds))
+		return;
+	s->keep_fds[s->nkeep++] = b->gdb_fd;
+	b->qo.gdb_fd = b->gdb_fd;
+	journal_info(b->rn.journal, "gdb-port", "%ld", b->qo.gdb_port);
+	hint = gdb_hint(b->image, image_is_kernel(b->type), b->qo.gdb_port,
+	    b->cfg.test_gdb_wait);
+	warnx("%s", hint);
+	free(hint);
+}
+
+/* --share: the virtiofsds, once the journal exists; 0 or 125. */
+static int
+shares_up(struct boot *b, struct vm_spec *s)
+{
+	char why[HOSTDIR_PATH_MAX + 512];
+	int n = b->rn.replayed.undone + b->rn.replayed.dropped;
+
+	if (runshare_up(&b->shares, &b->rn, s->keep_fds,
+	    ARRAY_SIZE(s->keep_fds), &s->nkeep, why, sizeof(why)) < 0) {
+		warnx("%s", why);
+		return EXIT_QRUN;
+	}
+	if ((n = b->rn.replayed.undone + b->rn.replayed.dropped - n) > 0)
+		warnx("undid the leftovers of %d dead run%s", n,
+		    n == 1 ? "" : "s");
+	b->qo.dir_fds = b->shares.fds;
+	return 0;
 }
 
 /*
@@ -730,10 +890,12 @@ boot_run(struct boot *b, struct opts *o, int *fatal)
 
 	if ((r = prepare_batch(b, &s)) != 0 ||
 	    (r = prepare_ready(b, o, true)) != 0 ||
-	    (r = boot_net(b, &s)) != 0)
+	    (r = boot_net(b, &s)) != 0 ||
+	    (r = shares_up(b, &s)) != 0)
 		return r;
 	if (!o->quiet)
 		boot_hint(b);
+	gdb_up(b, &s);
 	qo->fds = b->rn.fds;
 	/* Without a pair QEMU is stopped with SIGTERM: no reason to fail. */
 	if (qmp_socketpair(&s.qmp_ours, &s.qmp_fd) == 0)
@@ -753,7 +915,7 @@ boot_run(struct boot *b, struct opts *o, int *fatal)
 int
 cmd_boot(struct opts *o)
 {
-	struct boot b = { .qo = { .extra = &o->extra } };
+	struct boot b = { .qo = { .extra = &o->extra }, .gdb_fd = -1 };
 	int r, fatal = 0;
 
 	if (o->args.n != o->argi + 1) {
@@ -767,8 +929,11 @@ cmd_boot(struct opts *o)
 	priv_init(&b.priv);
 	config_init(&b.cfg);
 	runnet_init(&b.rn, &b.plan, &b.priv);
+	runshare_init(&b.shares);
 	if ((r = boot_load(o, &b.cfg, &b.plan, &b.priv)) != 0 ||
 	    (r = image_load(&b.priv, b.image, &b.type)) != 0 ||
+	    (r = shares_check(&b)) != 0 ||
+	    (r = gdb_prepare(&b, o->dry_run)) != 0 ||
 	    (r = boot_facts(&b, o->dry_run)) != 0 ||
 	    (r = prepare_ready(&b, o, false)) != 0)
 		goto out;

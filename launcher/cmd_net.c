@@ -544,7 +544,8 @@ status_json(const struct runs *rs)
 
 			json_object_object_add(o, key,
 			    strcmp(key, "pid") == 0 ||
-			    strcmp(key, "qemu-pid") == 0 ?
+			    strcmp(key, "qemu-pid") == 0 ||
+			    strcmp(key, "gdb-port") == 0 ?
 			    json_object_new_int(atoi(val)) :
 			    json_object_new_string(val));
 		}

@@ -50,6 +50,7 @@ guest_gone(struct shell *sh)
 	sh->qmp = NULL;
 	vm_free(&sh->vm);
 	sh->vm.pid = -1;
+	runshare_down(&sh->shares);
 }
 
 /* QMP as a participant: its input read, its events reported. */
@@ -278,10 +279,32 @@ shell_net_down(struct shell *sh)
 
 /* ----------------------------------------------------------------- boot */
 
+/* qemu.share for this QEMU: checked, its virtiofsds started (they go
+ * with it: guest_gone). 0 or EXIT_QRUN. */
+static int
+guest_shares(struct shell *sh, struct vm_spec *s, struct qemu_opts *qo)
+{
+	char why[HOSTDIR_PATH_MAX + 512];
+
+	runshare_init(&sh->shares);
+	if (runshare_check(&sh->shares, &sh->cfg, &sh->priv, why,
+	    sizeof(why)) < 0 || runshare_up(&sh->shares, &sh->rn,
+	    s->keep_fds, ARRAY_SIZE(s->keep_fds), &s->nkeep, why,
+	    sizeof(why)) < 0) {
+		warnx("%s", why);
+		runshare_down(&sh->shares);
+		return EXIT_QRUN;
+	}
+	qo->dirs = sh->shares.dirs.n ? &sh->shares.dirs : NULL;
+	qo->dir_fds = sh->shares.fds;
+	return 0;
+}
+
 /*
  * QEMU's command line for the next boot, and what QEMU inherits: the
- * taps' queues (and vhost fds), one end of a QMP socket pair (qmp.c);
- * *ours gets qrun's end, -1 without QMP. 0 or EXIT_QRUN.
+ * taps' queues (and vhost fds), the shares' sockets, one end of a QMP
+ * socket pair (qmp.c); *ours gets qrun's end, -1 without QMP. 0 or
+ * EXIT_QRUN.
  */
 static int
 guest_argv(struct shell *sh, struct vm_spec *s, struct strv *argv,
@@ -304,6 +327,8 @@ guest_argv(struct shell *sh, struct vm_spec *s, struct strv *argv,
 		warnx("%s", why);
 		return EXIT_QRUN;
 	}
+	if (guest_shares(sh, s, &qo) != 0)
+		return EXIT_QRUN;
 	*ours = -1;
 	if ((r = qmp_socketpair(ours, &qemus)) < 0)
 		warnx("QMP: %s (reboot will restart QEMU)", strerror(-r));
@@ -333,11 +358,13 @@ shell_guest_start(struct shell *sh)
 	s.argv = &argv;
 	r = vm_spawn(&s, &sh->vm);
 	runnet_spawned(&sh->rn);	/* QEMU has its own vhost fds now */
+	runshare_spawned(&sh->shares);
 	strv_free(&argv);
 	if (r < 0) {
 		if (ours >= 0)
 			close(ours);
 		sh->vm.pid = -1;
+		runshare_down(&sh->shares);
 		return spawn_failed(&sh->vm, r, sh->cfg.qemu_binary);
 	}
 	loop_add(&sh->loop, &sh->vm.part);

@@ -97,15 +97,18 @@ child_fds(int err, int fd3)
 /*
  * In the child: its own session, its fds, then wait until qrun has
  * journaled it (one byte on go; end of file: qrun is gone, or failed to
- * journal it, and then no exec), then exec with a clean environment.
+ * journal it, and then no exec), spec.setup, then exec with a clean
+ * environment.
  */
 static void __attribute__((noreturn))
 child_run(const struct helper_spec *s, int go, int err, int fd3)
 {
 	static char *const env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
 	    "LC_ALL=C", NULL };
+	const char *what = "setup";
 	char c = 0;
 	ssize_t n;
+	int r;
 
 	loop_signals_reset();
 	setsid();
@@ -117,6 +120,10 @@ child_run(const struct helper_spec *s, int go, int err, int fd3)
 		;
 	if (n != 1)
 		_exit(EXIT_QRUN);
+	if (s->setup != NULL && (r = s->setup(s->setup_arg, &what)) < 0) {
+		dprintf(2, "qrun: %s: %s\n", what, strerror(-r));
+		_exit(EXIT_QRUN);
+	}
 	if (s->caps != 0 && child_caps(s->caps) < 0) {
 		dprintf(2, "qrun: cannot pass its capabilities on: %s\n",
 		    strerror(errno));

@@ -74,6 +74,7 @@ enum {
 	O_INITRD = 256, O_CAPTURE, O_READY, O_TIMEOUT, O_EXPECT, O_FAIL,
 	O_SUCCESS_CODE, O_SERIAL_LOG, O_DRY_RUN, O_RUN, O_OWNER, O_GROUP,
 	O_ADDR, O_UPLINK, O_VXLAN, O_REMOTE, O_DEV, O_LOCAL, O_JSON,
+	O_KTAP, O_JUNIT, O_SNAPSHOT, O_SHARE, O_GDB, O_GDB_WAIT,
 };
 
 /*
@@ -107,6 +108,14 @@ static const struct optdef {
 	    "record the guest's traffic" },
 	{ "ready", O_READY, "SPEC", "test.ready", C_KEYS, 0,
 	    "wait for the guest: ping, ping6, tcp:PORT, serial:REGEX" },
+	{ "share", O_SHARE, "DIR[:TAG][:ro]", "qemu.share", C_KEYS, 0,
+	    "a host directory in the guest (virtiofs)" },
+	{ "snapshot", O_SNAPSHOT, NULL, "qemu.snapshot", C_KEYS, 0,
+	    "disk images: the guest's writes are thrown away" },
+	{ "gdb", O_GDB, "[PORT]", "test.gdb", C_BATCH, 0,
+	    "QEMU's gdb stub on 127.0.0.1 (a free port when none)" },
+	{ "gdb-wait", O_GDB_WAIT, NULL, "test.gdb_wait", C_BATCH, 0,
+	    "the guest waits until gdb continues it" },
 	{ "timeout", O_TIMEOUT, "SEC", "test.timeout", C_BATCH, 0,
 	    "batch: kill the guest after SEC seconds (124)" },
 	{ "expect", O_EXPECT, "REGEX", "test.expect", C_BATCH, 0,
@@ -117,6 +126,10 @@ static const struct optdef {
 	    0, "batch: the isa-debug-exit code of success" },
 	{ "serial-log", O_SERIAL_LOG, "FILE", "test.serial_log", C_BATCH, 0,
 	    "copy the serial console to FILE" },
+	{ "ktap", O_KTAP, NULL, "test.ktap", C_BATCH, 0,
+	    "batch: read KTAP/TAP results from the console" },
+	{ "junit", O_JUNIT, "FILE", "test.junit", C_BATCH, 0,
+	    "batch: write the KTAP results as JUnit XML" },
 	{ "dry-run", O_DRY_RUN, NULL, NULL, C_BOOT, 0,
 	    "print the plan and the QEMU command; change nothing" },
 	{ "run", O_RUN, "CMD [ARGS...]", NULL, C_BOOT, 0,
@@ -164,11 +177,12 @@ struct getopts {
 	char so[2 * ARRAY_SIZE(optdefs) + 3];
 };
 
-/* An option with an argument of its own (--run takes the rest). */
+/* An option with an argument of its own (--run takes the rest; --gdb's
+ * is optional). */
 static bool
 has_arg(const struct optdef *d)
 {
-	return d->arg != NULL && d->val != O_RUN;
+	return d->arg != NULL && d->val != O_RUN && d->val != O_GDB;
 }
 
 static void
@@ -184,7 +198,8 @@ getopts_make(struct getopts *g, unsigned mask)
 		if ((d->cmds & mask) == 0)
 			continue;
 		g->lo[n++] = (struct option){ d->name, has_arg(d) ?
-		    required_argument : no_argument, NULL, d->val };
+		    required_argument : d->val == O_GDB ? optional_argument :
+		    no_argument, NULL, d->val };
 		if (d->val < 256) {
 			g->so[k++] = (char)d->val;
 			if (has_arg(d))
@@ -238,7 +253,7 @@ opt_usage(const struct optdef *d, unsigned bit, char *buf, size_t len)
 static bool
 takes_rest(const struct optdef *d)
 {
-	return d->arg != NULL && !has_arg(d);
+	return d->val == O_RUN;
 }
 
 /* The tail that takes the rest of the line: "[-- QEMU-ARGS... | --run
@@ -573,14 +588,17 @@ bad_option(const struct call *cl, int c)
 	exit(EXIT_QRUN);
 }
 
-/* An option that sets a profile key: "KEY=VALUE", from "--timeout". */
+/* An option that sets a profile key: "KEY=VALUE", from "--timeout"; a
+ * flag sets its key to true; each use of a list's option adds to it. */
 static void
 set_key(struct opts *o, int val, const char *arg)
 {
 	const struct optdef *d = opt_by_val(C_ALL, val);
 
 	if (d && d->key) {
-		strv_pushf(&o->overrides, "%s=%s", d->key, arg);
+		strv_pushf(&o->overrides, "%s%s=%s", d->key,
+		    profile_key_list(profile_key_index(d->key)) ? "+" : "",
+		    d->arg ? arg : "true");
 		strv_pushf(&o->override_where, "--%s", d->name);
 	}
 }
@@ -604,6 +622,14 @@ take_opt(struct call *cl, int c)
 		    optarg);
 		break;
 	case O_DRY_RUN: o->dry_run = true; break;
+	case O_GDB:	/* --gdb, --gdb=PORT, --gdb PORT */
+		if (optarg == NULL && optind < cl->argc &&
+		    cl->argv[optind][0] >= '0' && cl->argv[optind][0] <= '9' &&
+		    strspn(cl->argv[optind], "0123456789") ==
+		    strlen(cl->argv[optind]))
+			optarg = cl->argv[optind++];
+		set_key(o, c, optarg ? optarg : "auto");
+		break;
 	case O_RUN:
 		for (int i = optind; i < cl->argc; i++)
 			strv_push(&o->run, cl->argv[i]);

@@ -33,14 +33,14 @@
 #define QRUN_SYSCONFDIR "/etc/qrun"
 #endif
 
-/* T_MEM: an integer in [min, max], or the string "auto" (stored as 0).
+/* T_AUTO: an integer in [min, max], or the string "auto" (stored as 0).
  * T_NICS: a list of groups, each one more NIC's net keys (net.extra). */
-enum ktype { T_STR, T_INT, T_BOOL, T_LIST, T_MODE, T_MEM, T_NICS };
+enum ktype { T_STR, T_INT, T_BOOL, T_LIST, T_MODE, T_AUTO, T_NICS };
 
 /* A proposed value, checked before it is stored. */
 struct val {
-	const char *s;			/* T_STR, T_MODE; T_MEM: "auto" */
-	long i;				/* T_INT, T_BOOL, T_MEM */
+	const char *s;			/* T_STR, T_MODE; T_AUTO: "auto" */
+	long i;				/* T_INT, T_BOOL, T_AUTO */
 	const struct strv *list;	/* T_LIST */
 	const char *add;		/* T_LIST: append this to the key's */
 	struct config *nics;		/* T_NICS: the new list (key_put
@@ -69,26 +69,27 @@ struct key {
 	const char *name;	/* "qemu.memory" */
 	enum ktype type;
 	size_t off;		/* into struct config */
-	const char *def;	/* T_STR, T_MODE, T_MEM; T_LIST: one element
+	const char *def;	/* T_STR, T_MODE, T_AUTO; T_LIST: one element
 				 * or NULL */
-	long idef;		/* T_INT, T_BOOL */
-	long min, max;		/* T_INT, T_MEM; max: T_STR, T_MODE bytes,
+	long idef;		/* T_INT, T_BOOL, T_AUTO when def is NULL */
+	long min, max;		/* T_INT, T_AUTO; max: T_STR, T_MODE bytes,
 				 * T_LIST elements */
-	const char *range;	/* T_INT, T_MEM: the reason when out of range */
+	const char *range;	/* T_INT, T_AUTO: the reason when out of range */
 	check_fn *check;
+	const char *expect;	/* T_AUTO: the reason for a wrong type */
 };
 
 static check_fn check_binary, check_accel, check_mode, check_ifname,
     check_host_addr, check_guest_addr, check_mac, check_model,
     check_forwards, check_regex, check_ready, check_path, check_host_addr6,
     check_guest_addr6, check_netem, check_vhost, check_ifname_opt,
-    check_remotes, check_local;
+    check_remotes, check_local, check_share;
 
 #define OFF(f) offsetof(struct config, f)
 #define STR(f, d, c) T_STR, OFF(f), d, 0, 0, STR_MAX, NULL, c
 #define INT(f, d, lo, hi, r) T_INT, OFF(f), NULL, d, lo, hi, r, NULL
 #define BOOL(f, d) T_BOOL, OFF(f), NULL, d, 0, 0, NULL, NULL
-#define MEM(f, lo, hi, r) T_MEM, OFF(f), "auto", 0, lo, hi, r, NULL
+#define AUTO(f, d, id, lo, hi, r, e) T_AUTO, OFF(f), d, id, lo, hi, r, NULL, e
 #define LIST(f, d, n, c) T_LIST, OFF(f), d, 0, 0, n, NULL, c
 #define NICS(f, n) T_NICS, OFF(f), NULL, 0, 0, n, NULL, NULL
 
@@ -98,8 +99,9 @@ static const struct key keys[K_COUNT] = {
 	    STR(qemu_binary, "qemu-system-x86_64", check_binary) },
 	[K_QEMU_ACCEL] = { "qemu.accel",
 	    STR(qemu_accel, "kvm:tcg", check_accel) },
-	[K_QEMU_MEMORY] = { "qemu.memory", MEM(qemu_memory, 16, 1048576,
-	    "must be between 16 and 1048576 MiB, or \"auto\"") },
+	[K_QEMU_MEMORY] = { "qemu.memory", AUTO(qemu_memory, "auto", 0, 16,
+	    1048576, "must be between 16 and 1048576 MiB, or \"auto\"",
+	    "expected an integer (MiB) or \"auto\"") },
 	[K_QEMU_CPUS] = { "qemu.cpus", INT(qemu_cpus, 1, 1, 256,
 	    "must be between 1 and 256") },
 	[K_QEMU_INITRD] = { "qemu.initrd", STR(qemu_initrd, "", NULL) },
@@ -107,6 +109,9 @@ static const struct key keys[K_COUNT] = {
 	    "console=ttyS0", 0, 0, APPEND_MAX, NULL, NULL },
 	[K_QEMU_ARGS] = { "qemu.args",
 	    LIST(qemu_args, "-nographic", ARGS_MAX, NULL) },
+	[K_QEMU_SHARE] = { "qemu.share",
+	    LIST(qemu_share, NULL, SHARE_MAX, check_share) },
+	[K_QEMU_SNAPSHOT] = { "qemu.snapshot", BOOL(qemu_snapshot, 0) },
 	[K_NET_MODE] = { "net.mode", T_MODE, OFF(net_mode), "user", 0, 0,
 	    STR_MAX, NULL, check_mode },
 	[K_NET_TAP] = { "net.tap", STR(net_tap, "tap1", check_ifname) },
@@ -157,6 +162,12 @@ static const struct key keys[K_COUNT] = {
 	[K_TEST_READY] = { "test.ready", STR(test_ready, "", check_ready) },
 	[K_TEST_SERIAL_LOG] = { "test.serial_log",
 	    STR(test_serial_log, "", check_path) },
+	[K_TEST_GDB] = { "test.gdb", AUTO(test_gdb, NULL, GDB_OFF, -1, 65535,
+	    "must be a port (1..65535), \"auto\" or -1 for none",
+	    "expected a port, \"auto\" or -1") },
+	[K_TEST_GDB_WAIT] = { "test.gdb_wait", BOOL(test_gdb_wait, 0) },
+	[K_TEST_KTAP] = { "test.ktap", BOOL(test_ktap, 0) },
+	[K_TEST_JUNIT] = { "test.junit", STR(test_junit, "", check_path) },
 };
 
 static const char *const groups[] = { "qemu", "net", "test" };
@@ -170,7 +181,7 @@ static const char *const expected[] = {
 	[T_STR] = "expected a string", [T_INT] = "expected an integer",
 	[T_BOOL] = "expected true or false",
 	[T_LIST] = "expected a list of strings", [T_MODE] = "expected a string",
-	[T_MEM] = "expected an integer (MiB) or \"auto\"",
+	[T_AUTO] = NULL,	/* the key's own expect */
 	[T_NICS] = "expected a list of groups, ( { mode = \"tap\"; ... }, ... ), "
 	    "in a profile file",
 };
@@ -181,9 +192,16 @@ static void file_setting_key(struct file_ctx *, const char *,
     const config_setting_t *);
 static char *nics_text(const struct config *, size_t);
 
-/* A T_MEM value that says "auto". */
+/* Why a value of key k has the wrong type. */
+static const char *
+expect_text(int k)
+{
+	return keys[k].expect ? keys[k].expect : expected[keys[k].type];
+}
+
+/* A T_AUTO value that says "auto". */
 static bool
-mem_auto(const struct val *v)
+is_auto(const struct val *v)
 {
 	return v->s != NULL && strcmp(v->s, "auto") == 0;
 }
@@ -513,6 +531,16 @@ check_netem(const struct val *v, struct strv *why)
 		strv_push(why, reason);
 }
 
+/* Each share's shape (hostdir.c), each tag once. */
+static void
+check_share(const struct val *v, struct strv *why)
+{
+	struct hostdirs *dirs = xmalloc(sizeof(*dirs));
+
+	hostdirs_make(v->list, dirs, why);
+	free(dirs);
+}
+
 static void
 check_vhost(const struct val *v, struct strv *why)
 {
@@ -537,6 +565,7 @@ config_batch(struct config *cfg)
 {
 	cfg->batch = cfg->test_timeout > 0 || cfg->test_expect[0] ||
 	    cfg->test_success_code >= 0 || cfg->test_ready[0] ||
+	    cfg->test_ktap || (cfg->test_junit && cfg->test_junit[0]) ||
 	    (cfg->where[K_TEST_FAIL] &&
 	    strcmp(cfg->where[K_TEST_FAIL], "default") != 0 &&
 	    cfg->test_fail[0]);
@@ -557,8 +586,8 @@ key_put(struct config *cfg, int k, const struct val *v, const char *where)
 	case T_INT:
 		*(long *)p = v->i;
 		break;
-	case T_MEM:
-		*(long *)p = mem_auto(v) ? QEMU_MEMORY_AUTO : v->i;
+	case T_AUTO:
+		*(long *)p = is_auto(v) ? QEMU_MEMORY_AUTO : v->i;
 		break;
 	case T_BOOL:
 		*(bool *)p = v->i != 0;
@@ -635,7 +664,7 @@ key_set(struct config *cfg, int k, const struct val *v, const char *where,
 		added = true;
 	}
 	if (why.n == 0 && (keys[k].type == T_INT ||
-	    (keys[k].type == T_MEM && !mem_auto(v))) &&
+	    (keys[k].type == T_AUTO && !is_auto(v))) &&
 	    (v->i < keys[k].min || v->i > keys[k].max))
 		strv_push(&why, keys[k].range);
 	else if (why.n == 0 && keys[k].check)
@@ -711,6 +740,12 @@ profile_key_name(int idx)
 	return idx >= 0 && idx < K_COUNT ? keys[idx].name : NULL;
 }
 
+bool
+profile_key_list(int idx)
+{
+	return idx >= 0 && idx < K_COUNT && keys[idx].type == T_LIST;
+}
+
 /* s as a libconfig string literal: "..." with \" \\ and \xNN. */
 static void
 quote_put(FILE *f, const char *s)
@@ -761,7 +796,7 @@ profile_get(const struct config *cfg, int idx)
 		return xstrdup(*(char *const *)p);
 	case T_INT:
 		return xasprintf("%ld", *(const long *)p);
-	case T_MEM:
+	case T_AUTO:
 		return *(const long *)p == QEMU_MEMORY_AUTO ? xstrdup("auto") :
 		    xasprintf("%ld", *(const long *)p);
 	case T_BOOL:
@@ -857,9 +892,9 @@ val_from_text(const struct config *cfg, int k, const char *text,
 	v->list = list;
 	v->add = NULL;
 	switch (keys[k].type) {
-	case T_MEM:
+	case T_AUTO:
 		v->i = 0;
-		if (mem_auto(v))
+		if (is_auto(v))
 			return 0;
 		/* FALLTHROUGH */
 	case T_INT:
@@ -946,7 +981,7 @@ profile_set(struct config *cfg, const char *key, const char *value,
 	else if (append && keys[k].type != T_LIST)
 		strv_pushf(diags, "%s: only a list can be appended to", prefix);
 	else if (val_from_text(cfg, k, value, append, &v, &list) < 0)
-		strv_pushf(diags, "%s: %s", prefix, expected[keys[k].type]);
+		strv_pushf(diags, "%s: %s", prefix, expect_text(k));
 	else
 		rc = key_set(cfg, k, &v, where, prefix, diags);
 	strv_free(&list);
@@ -1028,12 +1063,12 @@ val_from_setting(int k, const config_setting_t *s, struct val *v,
 			return -EINVAL;
 		v->s = config_setting_get_string(s);
 		return 0;
-	case T_MEM:
+	case T_AUTO:
 		v->s = NULL;
 		v->i = 0;
 		if (t == CONFIG_TYPE_STRING) {
 			v->s = config_setting_get_string(s);
-			return mem_auto(v) ? 0 : -EINVAL;
+			return is_auto(v) ? 0 : -EINVAL;
 		}
 		/* FALLTHROUGH */
 	case T_INT:
@@ -1071,7 +1106,7 @@ nic_setting(struct file_ctx *fx, struct config *nic, size_t i,
 		strv_pushf(fx->diags, "%s: not a key of a NIC (the net "
 		    "group's keys but extra)", prefix);
 	else if (val_from_setting(k, m, &v, &list) < 0)
-		strv_pushf(fx->diags, "%s: %s", prefix, expected[keys[k].type]);
+		strv_pushf(fx->diags, "%s: %s", prefix, expect_text(k));
 	else
 		key_set(nic, k, &v, where, prefix, fx->diags);
 	strv_free(&list);
@@ -1157,7 +1192,7 @@ file_setting_key(struct file_ctx *fx, const char *g,
 	else if (k == K_NET_EXTRA)
 		nics_from_setting(fx, s, where, prefix);
 	else if (val_from_setting(k, s, &v, &list) < 0)
-		strv_pushf(fx->diags, "%s: %s", prefix, expected[keys[k].type]);
+		strv_pushf(fx->diags, "%s: %s", prefix, expect_text(k));
 	else
 		key_set(fx->cfg, k, &v, where, prefix, fx->diags);
 	strv_free(&list);

@@ -217,21 +217,52 @@ argv_net(const struct config *c, const struct netplan *p,
 		    c->net_capture, "");
 }
 
+/*
+ * The guest workflow: disk writes to a temporary overlay (-snapshot, for
+ * every drive), the shared directories, and the gdb stub on 127.0.0.1
+ * only: the listening socket qrun bound (no port is free for a moment
+ * between qrun and QEMU), or in the pasteable form its port; -S holds
+ * the CPU until gdb continues it.
+ */
+static void
+argv_workflow(const struct config *c, const struct qemu_opts *o, long mem,
+    struct strv *argv)
+{
+	if (c->qemu_snapshot)
+		strv_push(argv, "-snapshot");
+	hostdirs_argv(o->dirs, o->dir_fds, mem, argv);
+	if (o->gdb_fd > 0) {
+		strv_push(argv, "-chardev");
+		strv_pushf(argv, "socket,id=gdb0,fd=%d,server=on,wait=off",
+		    o->gdb_fd);
+		strv_push(argv, "-gdb");
+		strv_push(argv, "chardev:gdb0");
+	} else if (o->gdb_port > 0) {
+		strv_push(argv, "-gdb");
+		strv_pushf(argv, "tcp:127.0.0.1:%ld", o->gdb_port);
+	}
+	if ((o->gdb_fd > 0 || o->gdb_port > 0) && c->test_gdb_wait)
+		strv_push(argv, "-S");
+}
+
 void
 qemu_argv(const struct config *c, const struct netplan *p,
     const struct qemu_opts *o, struct strv *argv)
 {
+	long mem = o->memory > 0 ? o->memory :
+	    c->qemu_memory != QEMU_MEMORY_AUTO ? c->qemu_memory :
+	    QEMU_MEMORY_DEFAULT;
+
 	strv_push(argv, c->qemu_binary);
 	strv_push(argv, "-accel");
 	strv_push(argv, o->accel);
 	strv_push(argv, "-m");
-	strv_pushf(argv, "%ld", o->memory > 0 ? o->memory :
-	    c->qemu_memory != QEMU_MEMORY_AUTO ? c->qemu_memory :
-	    QEMU_MEMORY_DEFAULT);
+	strv_pushf(argv, "%ld", mem);
 	strv_push(argv, "-smp");
 	strv_pushf(argv, "%ld", c->qemu_cpus);
 	argv_boot(c, p, o, argv);
 	argv_net(c, p, o, argv);
+	argv_workflow(c, o, mem, argv);
 	if (o->batch)
 		strv_push(argv, "-no-reboot");
 	if (c->test_success_code >= 0) {

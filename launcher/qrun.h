@@ -153,7 +153,8 @@ enum net_mode { NET_USER, NET_TAP, NET_BRIDGE, NET_NONE, NET_SWITCH };
  */
 enum cfg_key {
 	K_QEMU_BINARY, K_QEMU_ACCEL, K_QEMU_MEMORY, K_QEMU_CPUS,
-	K_QEMU_INITRD, K_QEMU_APPEND, K_QEMU_ARGS,
+	K_QEMU_INITRD, K_QEMU_APPEND, K_QEMU_ARGS, K_QEMU_SHARE,
+	K_QEMU_SNAPSHOT,
 	K_NET_MODE, K_NET_TAP, K_NET_HOST_ADDR, K_NET_GUEST_ADDR, K_NET_MAC,
 	K_NET_MODEL, K_NET_BRIDGE, K_NET_FORWARDS, K_NET_KEEP, K_NET_CAPTURE,
 	K_NET_DHCP, K_NET_DNS,
@@ -163,7 +164,8 @@ enum cfg_key {
 	K_NET_SLOT, K_NET_VXLAN_VNI, K_NET_VXLAN_REMOTES, K_NET_VXLAN_DEV,
 	K_NET_VXLAN_LOCAL, K_NET_EXTRA,
 	K_TEST_TIMEOUT, K_TEST_EXPECT, K_TEST_FAIL, K_TEST_SUCCESS_CODE,
-	K_TEST_READY, K_TEST_SERIAL_LOG,
+	K_TEST_READY, K_TEST_SERIAL_LOG, K_TEST_GDB, K_TEST_GDB_WAIT,
+	K_TEST_KTAP, K_TEST_JUNIT,
 	K_COUNT
 };
 
@@ -171,6 +173,11 @@ enum cfg_key {
  * (qemu_memory_auto). */
 #define QEMU_MEMORY_AUTO	0
 #define QEMU_MEMORY_DEFAULT	256
+/* test.gdb: -1 no stub, "auto" (stored as 0) a free port, else the port. */
+#define GDB_OFF		-1
+#define GDB_AUTO	0
+/* qemu.share: host directories in the guest (hostdir.c). */
+#define SHARE_MAX	8
 
 struct config {
 	char *qemu_binary;
@@ -180,6 +187,8 @@ struct config {
 	char *qemu_initrd;	/* "" = none */
 	char *qemu_append;
 	struct strv qemu_args;
+	struct strv qemu_share;	/* "DIR[:TAG][:ro][:9p]" each */
+	bool qemu_snapshot;	/* -snapshot: disk writes thrown away */
 
 	enum net_mode net_mode;
 	char *net_tap;
@@ -217,11 +226,15 @@ struct config {
 	long test_success_code;	/* -1 = none */
 	char *test_ready;	/* "" = none */
 	char *test_serial_log;	/* "" = none */
+	long test_gdb;		/* GDB_OFF, GDB_AUTO or a port */
+	bool test_gdb_wait;	/* the CPU starts stopped (implies a stub) */
+	bool test_ktap;		/* read KTAP from the console (ktap.c) */
+	char *test_junit;	/* "" = none; else JUnit XML here (and ktap) */
 
 	/* "FILE:LINE", "-o KEY", "--option" or "default", per key. */
 	char *where[K_COUNT];
-	bool batch;	/* any of timeout/expect/success_code/ready set: the
-			 * profile asks for a batch run (a boot's
+	bool batch;	/* any of timeout/expect/success_code/ready/ktap
+			 * set: the profile asks for a batch run (a boot's
 			 * qemu_opts.batch, with --run) */
 };
 
@@ -256,6 +269,8 @@ const char *net_mode_name(enum net_mode);
 /* Look up a key by its dotted name; -1 when unknown. */
 int profile_key_index(const char *name);
 const char *profile_key_name(int idx);
+/* Is key idx a list (set by "KEY+=VALUE" one element at a time)? */
+bool profile_key_list(int idx);
 /* The key a typo most likely meant ("qemu.memroy": qemu.memory), or
  * NULL; as -o and set suggest. */
 const char *profile_key_nearest(const char *name);
@@ -588,6 +603,61 @@ const struct nic *netplan_main(const struct netplan *);
 /* "52:54:00:12:34:56" into buf[18]. */
 const char *mac_str(const uint8_t mac[6], char *buf);
 
+/* ------------------------------------------------------------- hostdir.c */
+
+/*
+ * A host directory in the guest (qemu.share "DIR[:TAG][:ro][:9p]"):
+ * virtiofs through a virtiofsd qrun starts (virtiofsd.c), or 9p served
+ * by QEMU itself. Pure; the path is resolved as the user by virtiofsd.c.
+ */
+#define HOSTDIR_TAG_MAX		31
+#define HOSTDIR_PATH_MAX	4096
+#define VIRTIOFSD_PATH		"/usr/lib/qemu/virtiofsd"
+
+enum hostdir_fs { HOSTDIR_VIRTIOFS, HOSTDIR_9P };
+
+struct hostdir {
+	char path[HOSTDIR_PATH_MAX];	/* as given; once checked, absolute */
+	char tag[HOSTDIR_TAG_MAX + 1];	/* "qrun0" */
+	bool ro;
+	enum hostdir_fs fs;
+};
+
+struct hostdirs {
+	struct hostdir d[SHARE_MAX];
+	size_t n;
+};
+
+/* One "DIR[:TAG][:ro][:9p]", the index-th (its default tag qrunINDEX).
+ * 0, or -EINVAL with why. */
+int hostdir_parse(const char *spec, size_t index, struct hostdir *,
+    char *why, size_t whylen);
+/* Every share of the list, tags unique; each problem appended to why.
+ * 0 or -EINVAL. */
+int hostdirs_make(const struct strv *specs, struct hostdirs *,
+    struct strv *why);
+/* Is any of them virtiofs (QEMU's memory shared with virtiofsd)? */
+bool hostdirs_virtiofs(const struct hostdirs *);
+/* QEMU's arguments for the shares: fds[i], the socket connected to share
+ * i's virtiofsd, or fds NULL for the pasteable path= form; memory is
+ * -m's MiB (the shared memory backend's size). */
+void hostdirs_argv(const struct hostdirs *, const int *fds, long memory,
+    struct strv *argv);
+/* "share DIR -> guest: mount -t virtiofs qrun0 /mnt" (no "qrun: "). */
+char *hostdir_hint(const struct hostdir *);
+/* What --dry-run says a run would start for it. */
+char *hostdir_would(const struct hostdir *, const char *user);
+
+/* ------------------------------------------------------------- gdbstub.c */
+
+/* QEMU's gdb stub on 127.0.0.1: listen on port want (0: any free one),
+ * *fd the socket QEMU inherits, *port the port. 0 or -errno with why
+ * ("gdb: port 1234 on 127.0.0.1 is in use"). */
+int gdb_listen(long want, int *fd, long *port, char *why, size_t whylen);
+/* "gdb: gdb vmlinux -ex 'target remote 127.0.0.1:PORT'" (the kernel
+ * tree's vmlinux when image is its arch/x86/boot/bzImage), malloc'd. */
+char *gdb_hint(const char *image, bool kernel, long port, bool wait);
+
 /* ---------------------------------------------------------------- qemu.c */
 
 struct qemu_opts {
@@ -602,6 +672,12 @@ struct qemu_opts {
 	bool batch;		/* this run is a batch run: -no-reboot, and
 				 * panic=-1 for a kernel (never the shell's:
 				 * reboot is its point) */
+	const struct hostdirs *dirs;	/* qemu.share, checked; NULL: none */
+	const int *dir_fds;	/* per share, the virtiofsd socket QEMU
+				 * inherits; NULL: the pasteable path= form */
+	int gdb_fd;		/* > 0: the gdb stub's listening socket,
+				 * inherited; else gdb_port's tcp: form */
+	long gdb_port;		/* test.gdb as decided: 0 = no stub */
 	const struct strv *extra;	/* after "--" */
 };
 
@@ -1416,6 +1492,7 @@ enum loop_event {
 	LOOP_CMD_EXITED,	/* the host command exited (ready.c) */
 	LOOP_CHILD_EXITED,	/* a supervised helper exited (loop_child) */
 	LOOP_QUIET,		/* batch: the console after --fail went quiet */
+	LOOP_REPORT,		/* --ktap: the report is complete */
 	LOOP_HELPER_EXITED,	/* a journaled helper (helper.c: dnsmasq,
 				 * virtiofsd) exited */
 	LOOP_USER = 64,		/* a participant's own events from here on */
@@ -1506,6 +1583,12 @@ struct helper_spec {
 				 * capability-enabled qrun passed on as
 				 * ambient ones (0: none) */
 	bool pdeathsig;		/* SIGTERM when qrun dies */
+	/* In the child, once journaled, before the exec (become the user,
+	 * namespaces: virtiofsd.c); NULL: none. 0, or -errno with *what
+	 * naming the step, said on its stderr (h->last) and exit 125. A
+	 * change of credentials here clears pdeathsig. */
+	int (*setup)(const void *arg, const char **what);
+	const void *setup_arg;
 };
 
 struct helper {
@@ -1614,12 +1697,73 @@ void dnsmasq_gone(const struct dnsmasq *, char *why, size_t whylen);
  * device ifindex? 1, 0, or -errno. */
 int sockdiag_udp_bound(int family, uint16_t port, int ifindex);
 
+/* ----------------------------------------------------------- virtiofsd.c */
+
+/* One virtiofs share's virtiofsd, for one QEMU run (helper.c). */
+struct virtiofsd {
+	struct helper h;	/* in the loop: LOOP_HELPER_EXITED */
+	int qemu_fd;		/* QEMU's end of its socket (hostdirs_argv's
+				 * fds), -1 once closed */
+	const struct hostdir *dir;
+	bool stopped;		/* virtiofsd_stop ran */
+};
+
+/* Resolve the share's path as the user (absolute, symlinks followed):
+ * a directory the user may read and search (with the user's rights also
+ * when elevated for them), and for virtiofs the virtiofsd binary. 0, or
+ * -errno with why ("share /x: no such directory"). */
+int virtiofsd_check(struct hostdir *, const struct priv *, char *why,
+    size_t whylen);
+/* Start d's virtiofsd with no more rights than the developer has over
+ * d (the head of virtiofsd.c says how), journaled in j (helper.c), and
+ * wait until it waits for QEMU; v->qemu_fd is QEMU's end. 0 or -errno
+ * with why (its last words when it died). */
+int virtiofsd_start(struct virtiofsd *v, const struct hostdir *d,
+    const struct priv *, struct journal *j, char *why, size_t whylen);
+/* After QEMU: let it exit (it does once QEMU is gone), else SIGTERM,
+ * SIGKILL; reaped, out of its loop. */
+void virtiofsd_stop(struct virtiofsd *v);
+/* Did it exit while it should serve (why: how, its last line)? 0 no, 1
+ * with status 0 (as it does when QEMU is gone), 2 otherwise. */
+int virtiofsd_died(struct virtiofsd *v, char *why, size_t whylen);
+
+/* ------------------------------------------------------------ runshare.c */
+
+/* One run's shared directories (qemu.share): checked, their virtiofsds. */
+struct runshare {
+	struct hostdirs dirs;
+	struct virtiofsd vfs[SHARE_MAX];
+	int fds[SHARE_MAX];	/* QEMU's socket per share, -1: none */
+	unsigned made, dead;	/* bit i: share i's virtiofsd started, died */
+};
+
+void runshare_init(struct runshare *);
+/* Read qemu.share and check each directory as the developer (pure of
+ * changes: the same for --dry-run). 0 or -errno with why. */
+int runshare_check(struct runshare *, const struct config *,
+    const struct priv *, char *why, size_t whylen);
+/* Once the run's journal exists (runnet_up): the dead runs' journals
+ * replayed (what they left stopped), a virtiofsd per virtiofs share,
+ * QEMU's sockets appended to keep. 0 or -errno with why (runshare_down
+ * stops what started). */
+int runshare_up(struct runshare *, struct runnet *, int *keep, size_t max,
+    size_t *n, char *why, size_t whylen);
+/* After QEMU started: qrun's copies of QEMU's sockets closed. */
+void runshare_spawned(struct runshare *);
+/* The virtiofsds as participants (LOOP_HELPER_EXITED). */
+void runshare_watch(struct runshare *, struct loop *);
+/* After LOOP_HELPER_EXITED: was it one of ours (why: which, how)?
+ * virtiofsd_died's answer for it, 0 when none. */
+int runshare_gone(struct runshare *, char *why, size_t whylen);
+/* Stop every virtiofsd (after QEMU; before the undo). */
+void runshare_down(struct runshare *);
+
 /* ------------------------------------------------------------------ vm.c */
 
 /* Room a console output hook may grow the buffer by (see vm_spec.out). */
 #define VM_OUT_ROOM	16
 
-#define KEEP_FDS_MAX	(NIC_MAX * 2 * QUEUE_MAX + 4)
+#define KEEP_FDS_MAX	(NIC_MAX * 2 * QUEUE_MAX + 4 + SHARE_MAX)
 
 struct vm_spec {
 	const struct strv *argv;
@@ -1750,6 +1894,44 @@ void batch_tail(const struct batch *, struct strv *out);
 unsigned long batch_explain(const struct batch *, struct strv *out);
 /* Has the console said anything at all? */
 bool batch_heard(const struct batch *);
+
+/* ------------------------------------------------------------- results.c */
+
+/*
+ * The guest's test results in a batch run (--ktap, --junit): ktap.c fed
+ * every whole console line as a participant (LOOP_REPORT once the report
+ * is complete), then the report and the JUnit file. Prints only to the
+ * FILE * given.
+ */
+struct ktap;
+
+struct results {
+	struct ktap *k;		/* NULL: neither --ktap nor --junit */
+	FILE *junit;		/* opened as the developer, or NULL */
+	const char *path;	/* test.junit */
+	bool made;		/* the file was not there: removed again when
+				 * the guest never ran (results_free) */
+	const struct priv *pv;
+	bool done;		/* the report is complete */
+	struct loop_part part;
+};
+
+/* Ready r for c's test.ktap/test.junit: the JUnit file opened (created or
+ * truncated) with pv's user's rights. 0, or -errno with why and nothing
+ * made. */
+int results_open(struct results *, const struct config *c,
+    const struct priv *pv, char *why, size_t whylen);
+/* Its participant, NULL when there are no results to read. */
+struct loop_part *results_part(struct results *);
+/* The console ended: the report to out ("no KTAP or TAP report ..."
+ * first when there was none), the JUnit file written (testsuites name).
+ * ktap_exit's status, or EXIT_QRUN with why when the file could not be
+ * written. */
+int results_finish(struct results *, FILE *out, const char *name,
+    char *why, size_t whylen);
+/* A JUnit file never written (the run failed before QEMU) is removed
+ * again when results_open made it. */
+void results_free(struct results *);
 
 /* ----------------------------------------------------------------- qmp.c */
 

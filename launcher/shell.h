@@ -30,6 +30,7 @@ struct shell {
 	struct netplan plan;
 	bool net_up;
 	struct runnet rn;	/* journal, lock, tap: the same path as boot */
+	struct runshare shares;	/* qemu.share: this QEMU's virtiofsds */
 	/* The guest. */
 	char *image;		/* for the next boot/reboot */
 	struct stat img_st;	/* the image as booted */

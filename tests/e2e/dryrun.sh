@@ -29,7 +29,7 @@ dry() {
 	    sed -e "s|$IMG|IMAGE|g" -e "s|(owner $(id -un))|(owner USER)|"
 }
 
-for p in local-tap user-mode bridged-lab test slow-link; do
+for p in local-tap user-mode bridged-lab test slow-link kunit; do
 	dry "$p" >"$TESTDIR/$p.out"
 	if [ "${GOLDEN_UPDATE:-}" = 1 ]; then
 		cp "$TESTDIR/$p.out" "$GOLD/$p.out"
