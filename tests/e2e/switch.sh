@@ -7,6 +7,13 @@
 # takes the slot, removes only the dead run's tap; after the last run
 # the namespace (links, addresses, routes, rules) is as before and no
 # slot index is left.
+# The slot index is a SysV semaphore set, and those are per IPC namespace,
+# not per network namespace: the script runs in an IPC namespace of its
+# own, so the sets it counts are its own, whatever other suites run here.
+if [ -z "${QRUN_TEST_IPCNS:-}" ]; then
+	export QRUN_TEST_IPCNS=1
+	exec unshare --ipc sh "$0" "$@"
+fi
 . "$(dirname "$0")/lib.sh"
 need_root "switch"
 need_guests "switch" "$GUESTS/vmlinuz" "$GUESTS/initrd.gz"

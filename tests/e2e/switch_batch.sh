@@ -3,6 +3,13 @@
 # pass, each on its own slot with its own address, and the namespace is
 # as before afterwards (no qbr1, no qtap, no rule, no slot index); --run
 # gets QRUN_SWITCH, QRUN_SLOT and the slot's addresses.
+# The slot index is a SysV semaphore set, and those are per IPC namespace,
+# not per network namespace: the script runs in an IPC namespace of its
+# own, so the sets it counts are its own, whatever other suites run here.
+if [ -z "${QRUN_TEST_IPCNS:-}" ]; then
+	export QRUN_TEST_IPCNS=1
+	exec unshare --ipc sh "$0" "$@"
+fi
 . "$(dirname "$0")/lib.sh"
 need_root "switch_batch"
 need_guests "switch_batch" "$GUESTS/mbtest.elf"
