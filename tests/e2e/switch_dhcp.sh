@@ -9,7 +9,8 @@
 # 172.21.0.2 by DHCP). After the last run: no dnsmasq, no state files,
 # the namespace (links, addresses, routes, rules) as before. The same
 # when the first run ends normally (QEMU a stand-in): its dnsmasq stays
-# for the second, whose end stops it.
+# for the second, whose end stops it; and when both are killed with
+# SIGKILL, `qrun cleanup` stops it.
 . "$(dirname "$0")/lib.sh"
 need_root "switch_dhcp"
 need_guests "switch_dhcp" "$GUESTS/vmlinuz" "$GUESTS/initrd.gz"
@@ -148,3 +149,20 @@ check "after the second: no dnsmasq left" wait_cmd 3 no_dnsmasq
 check "after the second: no state files left ($(state_files | tr '\n' ' '))" \
     [ "$(state_files)" = "$files_before" ]
 check "after the second: namespace as before" [ "$before" = "$(snap)" ]
+
+# --- both runs killed with SIGKILL: cleanup stops the switch's dnsmasq --
+fake f3; q3=$qpid
+hinted f3
+fake f4; q4=$qpid
+hinted f4
+d=$(dnsmasq_pids)
+kill -KILL "$q3" "$q4"
+{ wait "$q3"; wait "$q4"; } 2>/dev/null
+sleep 1
+check "both killed: the switch's dnsmasq is left ($d)" sh -c \
+    "[ -n '$d' ] && [ '$(dnsmasq_pids)' = '$d' ]"
+expect_rc 0 "cleanup after both were killed" in_ns "$NS" "$QRUN" cleanup
+check "after cleanup: no dnsmasq left" wait_cmd 3 no_dnsmasq
+check "after cleanup: no state files left ($(state_files | tr '\n' ' '))" \
+    [ "$(state_files)" = "$files_before" ]
+check "after cleanup: namespace as before" [ "$before" = "$(snap)" ]
