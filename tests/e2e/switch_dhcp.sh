@@ -10,7 +10,8 @@
 # the namespace (links, addresses, routes, rules) as before. The same
 # when the first run ends normally (QEMU a stand-in): its dnsmasq stays
 # for the second, whose end stops it; and when both are killed with
-# SIGKILL, `qrun cleanup` stops it.
+# SIGKILL, `qrun cleanup` stops it. With IPv6 (another namespace) the
+# lease of slot 2 is the MAC and SLAAC address its run's hint names.
 . "$(dirname "$0")/lib.sh"
 need_root "switch_dhcp"
 need_guests "switch_dhcp" "$GUESTS/vmlinuz" "$GUESTS/initrd.gz"
@@ -166,3 +167,31 @@ check "after cleanup: no dnsmasq left" wait_cmd 3 no_dnsmasq
 check "after cleanup: no state files left ($(state_files | tr '\n' ' '))" \
     [ "$(state_files)" = "$files_before" ]
 check "after cleanup: namespace as before" [ "$before" = "$(snap)" ]
+
+# --- IPv6: slot 2's lease is its hint's MAC, IPv4 and SLAAC address ---
+netns_make NS6
+before6=$(snap_stable "$NS6")
+ip netns exec "$NS6" "$QRUN" -n switch -t tap1 -o qemu.binary="$FAKE" \
+    -o net.slot=2 -o net.kernel_ip=false "$GUESTS/vmlinuz" \
+    >"$TESTDIR/f6.out" 2>"$TESTDIR/f6.err" </dev/null &
+q6=$!
+bg_track "$q6"
+hinted f6
+mac=$(sed -n 's/.* mac \([0-9a-f:]*\).*/\1/p' "$TESTDIR/f6.err")
+g6=$(sed -n 's/.* guest6 \([0-9a-f:]*\).*/\1/p' "$TESTDIR/f6.err")
+conf=$(cat "$ST"/qbr1@*.dnsmasq.conf 2>/dev/null)
+case $conf in
+*"dhcp-host=$mac,172.21.0.3,[$g6],"*"host-record=guest2.qrun,172.21.0.3,$g6"* |\
+*"host-record=guest2.qrun,172.21.0.3,$g6"*"dhcp-host=$mac,172.21.0.3,[$g6],"*)
+	if [ -n "$mac" ] && [ -n "$g6" ]; then
+		ok "slot 2's lease: $mac -> 172.21.0.3 and $g6, guest2.qrun"
+	else
+		fail "slot 2's lease: no mac or guest6 in the hint ($(cat "$TESTDIR/f6.err"))"
+	fi ;;
+*) fail "slot 2's lease: $mac -> 172.21.0.3 and $g6 ($(cat "$TESTDIR/f6.err"))" ;;
+esac
+stop "$q6"
+check "IPv6: no dnsmasq left" sh -c "! ip netns pids '$NS6' | xargs -r ps -o comm= -p | grep -q dnsmasq"
+check "IPv6: no state files left ($(state_files | tr '\n' ' '))" \
+    [ "$(state_files)" = "$files_before" ]
+check "IPv6: namespace as before" same_as "$NS6" "$before6"
