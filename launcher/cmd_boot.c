@@ -165,6 +165,10 @@ dry_run_dhcp(const struct nic *nic)
 
 	if (nic->dhcp_off[0] != '\0')
 		printf("# no DHCP or DNS for the guest: %s\n", nic->dhcp_off);
+	if (nic->sw_dhcp)
+		printf("# the first run holding %s starts its dnsmasq: DHCP "
+		    "with a static lease for every slot%s\n", nic->bridge,
+		    nic->dns ? ", DNS guestK.qrun" : "");
 	if (!nic->dhcp || nic->guest.family != AF_INET)
 		return;
 	printf("# qrun would start dnsmasq on %s: DHCP %s for %s%s%s%s%s\n",

@@ -15,12 +15,15 @@
  * routes. With net.vxlan the first holder also gives qbrN a VXLAN port
  * to other hosts (vxlan.c), and bridge and taps the underlay's MTU - 50.
  *
- * DHCP: one dnsmasq per switch (the DHCP engineer's dnsmasq module, not
- * on main yet) belongs in switch_make: started by the first holder,
- * journaled (pid + start time) into the same shared journal sh->j, so
- * the last holder stops it with the bridge; it serves every slot a
- * static lease (MAC of qtapN-k -> 172.(20+N).0.(k+1)) from one dhcp-host
- * file written for all SLOT_MAX slots.
+ * net.dhcp: one dnsmasq per switch, on qbrN, started by the first
+ * holder and journaled (pid + start time, its files) into the switch's
+ * shared journal, so it outlives that run (no parent-death signal) and
+ * the last holder's undo stops it with the bridge. It serves every slot
+ * a static lease, the MAC derived from (qtapN-k, user) -> 172.(20+N).0.
+ * (k+1) (and that MAC's EUI-64 address), named guestK.qrun. A run that
+ * sets net.mac gets no lease: the leases follow the derived MACs only.
+ * nic->dhcp stays false (that is runnet's per-tap dnsmasq); nic->sw_dhcp
+ * says the switch's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +86,9 @@ switch_plan(const struct config *c, const char *user, struct nic *nic,
 	if (c->net_ipv6 && netplan_tap_default6(nic->tap, &nic->host6) == 0)
 		nic->v6_default = true;
 	plan_vxlan(c, nic, diags);
+	tap_plan_dhcp(c, nic, diags);
+	nic->sw_dhcp = nic->dhcp;
+	nic->dhcp = false;
 	nic->gw = nic->host;
 	nic->gw.prefix = -1;
 	nic->slot = (int)c->net_slot;
@@ -192,11 +198,49 @@ switch_vxlan(const struct host *h, struct journal *j, const struct nic *nic,
 	return 0;
 }
 
+/* Slot k's static lease: the MAC derived from (qtapN-k, user). */
+static void
+slot_host(const struct nic *nic, const char *user, int k,
+    struct dnsmasq_host *d)
+{
+	char tap[IFNAMSIZ];
+
+	netplan_mac(slot_tap(nic->sw, k, tap), user, d->mac);
+	d->v4 = ipaddr_add(&nic->host, k);
+	if (nic->host6.family)
+		d->v6 = ipaddr_eui64(&nic->host6, d->mac);
+	snprintf(d->name, sizeof(d->name), "guest%d", k);
+}
+
+/* net.dhcp: the switch's dnsmasq, serving every slot, into j (the shared
+ * journal); left running (its undo stops it) when this run ends. */
+static int
+switch_dhcp(const struct host *h, const struct nic *nic, struct journal *j,
+    unsigned mtu, char *why, size_t whylen)
+{
+	struct dnsmasq_host *hosts = xcalloc(SLOT_MAX, sizeof(*hosts));
+	struct dnsmasq_conf c = { .host = nic->host, .host6 = nic->host6,
+	    .dns = nic->dns, .hosts = hosts, .nhosts = SLOT_MAX, .mtu = mtu,
+	    .shared = true };
+	char *state = priv_state_dir(h->pv);
+	struct dnsmasq d;
+	int r;
+
+	snprintf(c.link, sizeof(c.link), "%s", nic->bridge);
+	for (int k = 1; k <= SLOT_MAX; k++)
+		slot_host(nic, h->pv->user, k, &hosts[k - 1]);
+	r = dnsmasq_start(j, state, &c, h->pv, &d, why, whylen);
+	dnsmasq_forget(&d);	/* on failure, stopped already */
+	free(state);
+	free(hosts);
+	return r;
+}
+
 /*
  * The first holder makes qbrN: checked (no such link yet, addresses
  * hostaddr.c allows), created with a MAC of its own (fixed, so ports
  * coming and going never change it under the guests' ARP caches), its
- * addresses, up. Every change into j, the switch's shared journal.
+ * addresses, up, and with net.dhcp its dnsmasq. Every change into j, the switch's shared journal.
  */
 static int
 switch_make(const struct host *h, const struct nic *nic, struct journal *j,
@@ -228,14 +272,14 @@ switch_make(const struct host *h, const struct nic *nic, struct journal *j,
 	if (nic->vx.vni && (r = switch_vxlan(h, j, nic, &br, why,
 	    whylen)) < 0)
 		return r;
-	/* Here the first holder would start the switch's dnsmasq into j
-	 * (see the top of this file). */
 	if ((r = make_step(h, j, J_ADDR_ADD, &br, &nic->host, why,
 	    whylen)) < 0 || (nic->host6.family && (r = make_step(h, j,
 	    J_ADDR_ADD, &br, &nic->host6, why, whylen)) < 0) ||
-	    (r = switch_fence(h, j, nic, &br, why, whylen)) < 0)
+	    (r = switch_fence(h, j, nic, &br, why, whylen)) < 0 ||
+	    (r = make_step(h, j, J_LINK_UP, &br, NULL, why, whylen)) < 0)
 		return r;
-	return make_step(h, j, J_LINK_UP, &br, NULL, why, whylen);
+	return nic->sw_dhcp ? switch_dhcp(h, nic, j, nic->vx.vni ? br.mtu :
+	    0, why, whylen) : 0;
 }
 
 /* Hold qbrN ("hold qbrN" journaled first), making it when first. */

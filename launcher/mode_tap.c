@@ -103,9 +103,10 @@ plan_ipv6(const struct config *c, struct nic *nic, struct strv *diags)
  * net.dns = true set with net.dhcp = false is a contradiction; left at
  * its default it just follows net.dhcp. Either one set (not a default)
  * makes a dnsmasq this qrun cannot start an error rather than a note.
+ * A switch's plan uses it too (then moves dhcp to sw_dhcp).
  */
-static void
-plan_dhcp(const struct config *c, struct nic *nic, struct strv *diags)
+void
+tap_plan_dhcp(const struct config *c, struct nic *nic, struct strv *diags)
 {
 	bool dns_set = strcmp(c->where[K_NET_DNS], "default") != 0;
 
@@ -136,7 +137,7 @@ tap_plan_auto(const struct config *c, struct nic *nic, struct strv *diags)
 			    "(the tap taken decides the addresses)",
 			    c->where[fixed[i]], profile_key_name(fixed[i]));
 	nic->v6_default = c->net_ipv6;
-	plan_dhcp(c, nic, diags);
+	tap_plan_dhcp(c, nic, diags);
 	nic->nat = c->net_nat;
 }
 
@@ -171,7 +172,7 @@ tap_plan(const struct config *c, const char *user, struct nic *nic,
 	}
 	plan_guest(c, nic, diags);
 	plan_ipv6(c, nic, diags);
-	plan_dhcp(c, nic, diags);
+	tap_plan_dhcp(c, nic, diags);
 	nic->nat = c->net_nat;
 }
 

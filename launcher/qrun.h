@@ -443,6 +443,9 @@ struct nic {
 				 * with host6 router advertisements and
 				 * DHCPv6) */
 	bool dns;		/* net.dns: that dnsmasq answers DNS too */
+	bool sw_dhcp;		/* switch: net.dhcp, the switch's dnsmasq
+				 * (started by its first holder; dhcp stays
+				 * false) */
 	bool dhcp_asked;	/* net.dhcp or net.dns set, not a default: a
 				 * dnsmasq this qrun cannot start is an
 				 * error, not a note */
@@ -565,6 +568,8 @@ struct netmode {
 
 extern const struct netmode netmode_user, netmode_tap, netmode_bridge,
     netmode_switch;
+/* mode_tap.c: net.dhcp and net.dns into nic (a switch's plan too). */
+void tap_plan_dhcp(const struct config *, struct nic *, struct strv *);
 
 /* Pure: decide the NICs from the profile. user is the developer's login
  * name (for the stable MAC). Problems go to diags. 0 or -EINVAL. */

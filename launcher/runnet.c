@@ -32,13 +32,15 @@ dhcp_facts(struct nic *nic, const struct priv *pv, char *why,
 {
 	char reason[256];
 
-	if (!nic->dhcp || dnsmasq_usable(pv, reason, sizeof(reason)) == 0)
+	if (!(nic->dhcp || nic->sw_dhcp) ||
+	    dnsmasq_usable(pv, reason, sizeof(reason)) == 0)
 		return 0;
 	if (nic->dhcp_asked) {
-		WHY("%s: net.dhcp: %s", nic->tap, reason);
+		WHY("%s: net.dhcp: %s", nic->sw >= 0 ? nic->bridge : nic->tap,
+		    reason);
 		return -EPERM;
 	}
-	nic->dhcp = nic->dns = false;
+	nic->dhcp = nic->sw_dhcp = nic->dns = false;
 	snprintf(nic->dhcp_off, sizeof(nic->dhcp_off), "%s", reason);
 	return 0;
 }
