@@ -357,60 +357,72 @@ nat_granted(const config_t *lc, const struct priv *pv, const char *tap)
 	return false;
 }
 
-/*
- * May pv masquerade the guests of tap (net.nat)? Root and sudo may; a
- * user without privileges cannot anyway (the kernel says no); netcap
- * only where an entry naming them grants the tap with nat = true.
- */
-int
-access_nat_check(const struct priv *pv, const char *tap, char *why,
-    size_t whylen)
+/* What a check asks of the access list. */
+struct ask {
+	const char *name;		/* the tap or interface */
+	const struct ipaddr *addr;	/* addrs: the address; NULL: nat */
+};
+
+/* Does the list at path grant q to pv? false with the reason in why. */
+static bool
+ask_one(const config_t *lc, const struct priv *pv, const struct ask *q,
+    const char *path, char *why, size_t whylen)
+{
+	char b[IPADDR_STRLEN];
+
+	if (q->addr == NULL && !nat_granted(lc, pv, q->name)) {
+		WHY("%s: NAT not granted to %s by %s (nat = true)", q->name,
+		    pv->user, path);
+		return false;
+	}
+	if (q->addr != NULL && !granted(lc, pv, "addrs", NULL, q->addr)) {
+		WHY("%s: %s is not granted to %s by %s (addrs)", q->name,
+		    ipaddr_cidr(q->addr, b), pv->user, path);
+		return false;
+	}
+	return true;
+}
+
+/* Root, sudo and users without privileges may (the kernel limits the
+ * last); netcap only what the access list grants: 0 or -EPERM. */
+static int
+ask(const struct priv *pv, const struct ask *q, char *why, size_t whylen)
 {
 	char *path;
 	config_t lc;
-	int r;
+	int r = 0;
 
 	if (!pv->netcap)
 		return 0;
 	path = access_path(pv);
-	if ((r = list_load(path, &lc, why, whylen)) < 0)
+	if (list_load(path, &lc, why, whylen) < 0 ||
+	    !ask_one(&lc, pv, q, path, why, whylen))
 		r = -EPERM;
-	else if (!nat_granted(&lc, pv, tap)) {
-		WHY("%s: NAT not granted to %s by %s (nat = true)", tap,
-		    pv->user, path);
-		r = -EPERM;
-	}
 	config_destroy(&lc);
 	free(path);
 	return r;
 }
 
-/*
- * May pv put address a (with its prefix) on a host interface? Root and
- * an unprivileged user (limited by the kernel) may; netcap only what the
- * access list's addrs grant.
- */
+/* May pv masquerade the guests of tap (net.nat)? With netcap only where
+ * an entry naming them grants the tap with nat = true. */
+int
+access_nat_check(const struct priv *pv, const char *tap, char *why,
+    size_t whylen)
+{
+	struct ask q = { tap, NULL };
+
+	return ask(pv, &q, why, whylen);
+}
+
+/* May pv put address a (with its prefix) on a host interface? With
+ * netcap only what the access list's addrs grant. */
 int
 access_addr_check(const struct priv *pv, const char *ifname,
     const struct ipaddr *a, char *why, size_t whylen)
 {
-	char b[IPADDR_STRLEN], *path;
-	config_t lc;
-	int r;
+	struct ask q = { ifname, a };
 
-	if (!pv->netcap)
-		return 0;
-	path = access_path(pv);
-	if ((r = list_load(path, &lc, why, whylen)) < 0)
-		r = -EPERM;
-	else if (!granted(&lc, pv, "addrs", NULL, a)) {
-		WHY("%s: %s is not granted to %s by %s (addrs)", ifname,
-		    ipaddr_cidr(a, b), pv->user, path);
-		r = -EPERM;
-	}
-	config_destroy(&lc);
-	free(path);
-	return r;
+	return ask(pv, &q, why, whylen);
 }
 
 /* net.c's guard: every change must name a granted tap (and bridge); a

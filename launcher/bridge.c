@@ -186,7 +186,7 @@ make_bridge(struct net *n, struct journal *j, const char *name,
 {
 	int r;
 
-	if ((r = change_bridge_create(j, n, name, br)) < 0) {
+	if ((r = change_link_create(j, n, J_BRIDGE_CREATE, name, br)) < 0) {
 		WHY("%s: cannot create: %s", name, strerror(-r));
 		return r;
 	}

@@ -750,25 +750,28 @@ create_indexed(struct journal *j, struct net *n, struct jrec *r,
 }
 
 static int
-make_bridge(struct net *n, const char *name, int ifindex, const void *arg)
+make_plain(struct net *n, const char *name, int ifindex, const void *arg)
 {
-	(void)arg;
+	if (*(const enum jkind *)arg == J_IFB_CREATE)
+		return net_ifb_create(n, name, ifindex);
 	return net_bridge_create(n, name, ifindex);
 }
 
 /*
- * Create bridge name with the ifindex its record names, journaled first;
- * STP off, forward delay 0. The new link in *l. 0, -EEXIST when the
- * name is taken, -errno.
+ * Create link name of kind J_BRIDGE_CREATE (STP off, forward delay 0) or
+ * J_IFB_CREATE with the ifindex its record names, journaled first. The
+ * new link in *l. 0, -EEXIST when the name is taken, -errno.
  */
 int
-change_bridge_create(struct journal *j, struct net *n, const char *name,
-    struct net_link *l)
+change_link_create(struct journal *j, struct net *n, enum jkind kind,
+    const char *name, struct net_link *l)
 {
-	struct jrec r = { .kind = J_BRIDGE_CREATE };
+	struct jrec r = { .kind = kind };
 
+	if (kind != J_BRIDGE_CREATE && kind != J_IFB_CREATE)
+		return -EINVAL;
 	snprintf(r.l[0].name, sizeof(r.l[0].name), "%s", name);
-	return create_indexed(j, n, &r, make_bridge, NULL, l);
+	return create_indexed(j, n, &r, make_plain, &r.kind, l);
 }
 
 static int
@@ -817,25 +820,6 @@ change_vxlan_delete_rec(struct jrec *r, const struct vxlan_link *v,
     const char *dev)
 {
 	vxlan_rec(r, J_VXLAN_DELETE, v, dev);
-}
-
-static int
-make_ifb(struct net *n, const char *name, int ifindex, const void *arg)
-{
-	(void)arg;
-	return net_ifb_create(n, name, ifindex);
-}
-
-/* An ifb device name, with the ifindex its record names (journaled
- * first); the new link in *l. */
-int
-change_ifb_create(struct journal *j, struct net *n, const char *name,
-    struct net_link *l)
-{
-	struct jrec r = { .kind = J_IFB_CREATE };
-
-	snprintf(r.l[0].name, sizeof(r.l[0].name), "%s", name);
-	return create_indexed(j, n, &r, make_ifb, NULL, l);
 }
 
 /* netem ne as link l's root qdisc, journaled first ("qdisc-add L

@@ -86,6 +86,18 @@ const char *run_get(const struct strv *kv, const char *key);
 /* The first run on tap and bridge (NULL: any), or NULL. */
 const struct strv *run_find(const struct runs *, const char *tap,
     const char *bridge);
+/* A list command: the links of kind, each printed by one() after the
+ * header, then after() (NULL: nothing). */
+struct lister {
+	const char *cmd;	/* "tap list", for errors */
+	const char *kind;	/* the links' kind: "tun", "bridge" */
+	const char *header;	/* the first line, with its newline */
+	void (*one)(struct net *, const struct net_link *,
+	    const struct runs *);
+	void (*after)(const struct runs *);
+};
+/* Run it over at most max links in l; EXIT_OK or EXIT_QRUN. */
+int list_links(const struct lister *, struct net_link *l, size_t max);
 int cmd_help(struct opts *);
 int cmd_shell(struct opts *);
 int cmd_doctor(struct opts *);

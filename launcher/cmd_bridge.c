@@ -151,34 +151,12 @@ list_one(struct net *n, const struct net_link *br, const struct runs *runs)
 static int
 bridge_list(void)
 {
+	static const struct lister ls = { "bridge list", "bridge",
+	    "BRIDGE          STATE ADDRESS              PORTS\n", list_one,
+	    NULL };
 	struct net_link l[64];
-	struct runs runs;
-	struct priv pv;
-	struct net *n = NULL;
-	size_t cnt = 0;
-	char *state;
-	int r;
 
-	priv_init(&pv);
-	state = priv_state_dir(&pv);
-	runs_load(state, &runs);
-	if ((r = net_open(&n)) < 0 ||
-	    ((r = net_link_list(n, "bridge", l, ARRAY_SIZE(l), &cnt)) < 0 &&
-	    r != -ENOSPC)) {
-		warnx("bridge list: %s", strerror(-r));
-		r = EXIT_QRUN;
-		goto out;
-	}
-	printf("%-15s %-5s %-20s %s\n", "BRIDGE", "STATE", "ADDRESS",
-	    "PORTS");
-	for (size_t i = 0; i < cnt; i++)
-		list_one(n, &l[i], &runs);
-	r = EXIT_OK;
-out:
-	runs_free(&runs);
-	net_close(n);
-	free(state);
-	return r;
+	return list_links(&ls, l, ARRAY_SIZE(l));
 }
 
 /* --vxlan and its options (only with create): into *vx, *on when given;

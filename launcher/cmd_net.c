@@ -485,6 +485,8 @@ list_tap(struct net *n, const struct net_link *l, const struct runs *runs)
 	struct net_addr a[4];
 	size_t na = 0;
 
+	if (!l->is_tap)
+		return;
 	if (net_addr_list(n, l->ifindex, AF_INET, a, 4, &na) >= 0 && na > 0)
 		ipaddr_cidr(&a[0].a, b);
 	printf("%-15s %-10s %-10s %-5s %-20s %s\n", l->name,
@@ -494,9 +496,8 @@ list_tap(struct net *n, const struct net_link *l, const struct runs *runs)
 }
 
 int
-cmd_tap_list(struct opts *o)
+list_links(const struct lister *ls, struct net_link *l, size_t max)
 {
-	struct net_link l[256];
 	struct runs runs;
 	struct priv pv;
 	struct net *n = NULL;
@@ -504,30 +505,39 @@ cmd_tap_list(struct opts *o)
 	char *state;
 	int r;
 
-	(void)o;
 	priv_init(&pv);
 	state = priv_state_dir(&pv);
 	runs_load(state, &runs);
 	if ((r = net_open(&n)) < 0 ||
-	    ((r = net_link_list(n, "tun", l, ARRAY_SIZE(l), &cnt)) < 0 &&
+	    ((r = net_link_list(n, ls->kind, l, max, &cnt)) < 0 &&
 	    r != -ENOSPC)) {
-		warnx("tap list: %s", strerror(-r));
+		warnx("%s: %s", ls->cmd, strerror(-r));
 		r = EXIT_QRUN;
 		goto out;
 	}
-	printf("%-15s %-10s %-10s %-5s %-20s %s\n", "TAP", "OWNER", "GROUP",
-	    "STATE", "ADDRESS", "QRUN");
+	fputs(ls->header, stdout);
 	for (size_t i = 0; i < cnt; i++)
-		if (l[i].is_tap)
-			list_tap(n, &l[i], &runs);
-	list_switches(&runs);
+		ls->one(n, &l[i], &runs);
+	if (ls->after)
+		ls->after(&runs);
 	r = EXIT_OK;
 out:
-	if (n)
-		net_close(n);
+	net_close(n);
 	runs_free(&runs);
 	free(state);
 	return r;
+}
+
+int
+cmd_tap_list(struct opts *o)
+{
+	static const struct lister ls = { "tap list", "tun",
+	    "TAP             OWNER      GROUP      STATE ADDRESS           "
+	    "   QRUN\n", list_tap, list_switches };
+	struct net_link l[256];
+
+	(void)o;
+	return list_links(&ls, l, ARRAY_SIZE(l));
 }
 
 static void

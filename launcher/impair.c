@@ -86,7 +86,7 @@ ifb_make(struct net *n, struct journal *j, const struct net_link *tap,
 	int r;
 
 	ifb_name(tap, name);
-	if ((r = change_ifb_create(j, n, name, ifb)) < 0) {
+	if ((r = change_link_create(j, n, J_IFB_CREATE, name, ifb)) < 0) {
 		if (r == -EPERM)
 			WHY("%s: net.netem needs root (an ifb device for the "
 			    "tap's ingress)", tap->name);

@@ -259,7 +259,8 @@ switch_make(const struct host *h, const struct nic *nic, struct journal *j,
 	    why, whylen)) < 0 || (nic->host6.family && (r = hostaddr_check(
 	    h->net, h->pv, nic->bridge, &nic->host6, 0, why, whylen)) < 0))
 		return r;
-	if ((r = change_bridge_create(j, h->net, nic->bridge, &br)) < 0) {
+	if ((r = change_link_create(j, h->net, J_BRIDGE_CREATE, nic->bridge,
+	    &br)) < 0) {
 		WHY("%s: cannot create: %s", nic->bridge, strerror(-r));
 		return r;
 	}

@@ -1016,11 +1016,13 @@ int change_do(struct journal *, struct net *, const struct jrec *,
 void change_why(const struct journal *, const struct jrec *, int rc,
     char *why, size_t whylen);
 /* The changes that learn their identity while being made: a tap (the
- * queue returned, the link in *l), a bridge, a state-dir directory. */
+ * queue returned, the link in *l), a bridge or an ifb (kind
+ * J_BRIDGE_CREATE, J_IFB_CREATE; the ifindex its record names), a
+ * state-dir directory. */
 int change_tap_create(struct journal *, struct net *, const char *name,
     uid_t owner, gid_t group, unsigned flags, struct net_link *l);
-int change_bridge_create(struct journal *, struct net *, const char *name,
-    struct net_link *l);
+int change_link_create(struct journal *, struct net *, enum jkind kind,
+    const char *name, struct net_link *l);
 /* A VXLAN link as v says (its underlay v->dev called dev, or NULL), with
  * the ifindex its record names (v->ifindex is ignored); the new link in
  * *l. And the record that deletes such a link (v->ifindex its own), for
@@ -1029,9 +1031,6 @@ int change_vxlan_create(struct journal *, struct net *,
     const struct vxlan_link *v, const char *dev, struct net_link *l);
 void change_vxlan_delete_rec(struct jrec *, const struct vxlan_link *v,
     const char *dev);
-/* An ifb device, with the ifindex its record names; the link in *l. */
-int change_ifb_create(struct journal *, struct net *, const char *name,
-    struct net_link *l);
 /* netem ne as l's root qdisc ("qdisc-add L netem"). */
 int change_netem(struct journal *, struct net *, const struct jlink *l,
     const struct netem *ne);

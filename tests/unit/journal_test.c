@@ -276,7 +276,7 @@ t_undo_created(const char *state)
 	T(ipaddr_parse("10.99.0.1/24", IPA_PREFIX, &r.addr) == 0);
 	apply(j, n, r);
 	apply(j, n, rec1(n, J_LINK_UP, "tapj0"));
-	TEQ(change_bridge_create(j, n, "brj0", &br), 0);
+	TEQ(change_link_create(j, n, J_BRIDGE_CREATE, "brj0", &br), 0);
 	T(br.ifindex >= 100000 && br.ifindex == ifindex(n, "brj0"));
 	r = rec1(n, J_ENSLAVE, "tapj0");
 	r.l[1] = rec1(n, J_ENSLAVE, "brj0").l[0];
@@ -738,7 +738,8 @@ hold(const char *state, struct net *n, struct share *sh, bool *first)
 	TEQ(share_take(dfd, "brs0", n, sh, first), 0);
 	close(dfd);
 	if (*first)
-		TEQ(change_bridge_create(sh->j, n, "brs0", &l), 0);
+		TEQ(change_link_create(sh->j, n, J_BRIDGE_CREATE, "brs0", &l),
+		    0);
 	share_ready(sh);
 	return j;
 }

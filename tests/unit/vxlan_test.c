@@ -142,7 +142,8 @@ lab_make(struct journal **j, struct net_link *br)
 	char why[256] = "";
 
 	ck_assert_int_eq(journal_open(state, j), 0);
-	ck_assert_int_eq(change_bridge_create(*j, nl, "labbr", br), 0);
+	ck_assert_int_eq(change_link_create(*j, nl, J_BRIDGE_CREATE, "labbr",
+	    br), 0);
 	ck_assert_int_eq(vxlan_conf_parse("42", "10.99.0.2", NULL, NULL, &c,
 	    why, sizeof(why)), 0);
 	ck_assert_int_eq(vxlan_check(nl, &c, &p, why, sizeof(why)), 0);
