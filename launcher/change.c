@@ -933,6 +933,24 @@ created_here(const struct undo_ctx *u, size_t i)
 	return false;
 }
 
+/*
+ * The link of record i, for an undo that changes it: 1 when there is
+ * something to undo; 0 when there is not (a link this journal made goes
+ * with all its changes), or the lookup's failure (gone: 0).
+ */
+static int
+undo_link(struct undo_ctx *u, const struct jrec *r, size_t i,
+    struct net_link *l)
+{
+	int rc;
+
+	if (created_here(u, i))
+		return 0;
+	if ((rc = rec_link(u->net, &r->l[0], l)) < 0)
+		return gone_ok(rc);
+	return 1;
+}
+
 static int
 undo_tap_create(struct undo_ctx *u, const struct jrec *r, size_t i)
 {
@@ -951,10 +969,8 @@ undo_addr_add(struct undo_ctx *u, const struct jrec *r, size_t i)
 	struct net_link l;
 	int rc;
 
-	if (created_here(u, i))
-		return 0;
-	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0)
-		return gone_ok(rc);
+	if ((rc = undo_link(u, r, i, &l)) <= 0)
+		return rc;
 	rc = net_addr_del(u->net, l.ifindex, &r->addr);
 	return rc == -EADDRNOTAVAIL ? 0 : gone_ok(rc);
 }
@@ -965,10 +981,8 @@ undo_link_up(struct undo_ctx *u, const struct jrec *r, size_t i)
 	struct net_link l;
 	int rc;
 
-	if (created_here(u, i))
-		return 0;
-	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0 || !l.up)
-		return gone_ok(rc);
+	if ((rc = undo_link(u, r, i, &l)) <= 0 || !l.up)
+		return rc < 0 ? rc : 0;
 	return gone_ok(net_link_set_up(u->net, l.ifindex, false));
 }
 
@@ -978,10 +992,9 @@ undo_enslave(struct undo_ctx *u, const struct jrec *r, size_t i)
 	struct net_link port, br;
 	int rc;
 
-	if (created_here(u, i))
-		return 0;
-	if ((rc = rec_link(u->net, &r->l[0], &port)) < 0 ||
-	    (rc = rec_link(u->net, &r->l[1], &br)) < 0)
+	if ((rc = undo_link(u, r, i, &port)) <= 0)
+		return rc;
+	if ((rc = rec_link(u->net, &r->l[1], &br)) < 0)
 		return gone_ok(rc);
 	if (port.master != br.ifindex)
 		return 0;
@@ -994,10 +1007,8 @@ undo_mtu(struct undo_ctx *u, const struct jrec *r, size_t i)
 	struct net_link l;
 	int rc;
 
-	if (created_here(u, i))
-		return 0;
-	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0 || l.mtu != r->mtu[1])
-		return gone_ok(rc);
+	if ((rc = undo_link(u, r, i, &l)) <= 0 || l.mtu != r->mtu[1])
+		return rc < 0 ? rc : 0;
 	return gone_ok(net_link_set_mtu(u->net, l.ifindex, r->mtu[0]));
 }
 
@@ -1106,10 +1117,8 @@ undo_fdb_add(struct undo_ctx *u, const struct jrec *r, size_t i)
 	struct net_link l;
 	int rc;
 
-	if (created_here(u, i))
-		return 0;
-	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0)
-		return gone_ok(rc);
+	if ((rc = undo_link(u, r, i, &l)) <= 0)
+		return rc;
 	rc = net_fdb_del(u->net, l.ifindex, &r->addr);
 	return rc == -ENOENT ? 0 : gone_ok(rc);
 }
@@ -1187,10 +1196,9 @@ undo_qdisc_add(struct undo_ctx *u, const struct jrec *r, size_t i)
 	char kind[16];
 	int rc;
 
-	if (created_here(u, i))
-		return 0;
-	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0 ||
-	    (rc = tc_qdisc_kind(u->net, l.ifindex, w, kind)) < 0)
+	if ((rc = undo_link(u, r, i, &l)) <= 0)
+		return rc;
+	if ((rc = tc_qdisc_kind(u->net, l.ifindex, w, kind)) < 0)
 		return gone_ok(rc);
 	if (strcmp(kind, r->text) != 0)
 		return 0;
@@ -1204,10 +1212,8 @@ undo_redirect(struct undo_ctx *u, const struct jrec *r, size_t i)
 	struct net_link l;
 	int rc;
 
-	if (created_here(u, i))
-		return 0;
-	if ((rc = rec_link(u->net, &r->l[0], &l)) < 0)
-		return gone_ok(rc);
+	if ((rc = undo_link(u, r, i, &l)) <= 0)
+		return rc;
 	rc = tc_redirect_del(u->net, l.ifindex);
 	return rc == -ENOENT || rc == -EINVAL ? 0 : gone_ok(rc);
 }
