@@ -18,66 +18,11 @@
 #include "qrun.h"
 #include "unit.h"
 
-static int fail_fd = -1;
-
-static void __attribute__((noreturn, format(printf, 2, 3)))
-die(int line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	int n;
-
-	n = snprintf(msg, sizeof(msg), "line %d: ", line);
-	va_start(ap, fmt);
-	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
-	va_end(ap);
-	if (write(fail_fd, msg, strlen(msg)) < 0)
-		_exit(2);
-	_exit(1);
-}
-
-#define T(c) do { if (!(c)) die(__LINE__, "%s", #c); } while (0)
+#define T(c) do { if (!(c)) unit_die(__LINE__, "%s", #c); } while (0)
 #define TEQ(a, b) do { long a_ = (a), b_ = (b); if (a_ != b_) \
-	die(__LINE__, "%s == %ld, want %ld", #a, a_, b_); } while (0)
+	unit_die(__LINE__, "%s == %ld, want %ld", #a, a_, b_); } while (0)
 #define TSTR(a, b) do { if (strcmp((a), (b)) != 0) \
-	die(__LINE__, "%s == \"%s\", want \"%s\"", #a, (a), (b)); } while (0)
-
-static int
-rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st; (void)flag; (void)f;
-	return remove(p);
-}
-
-/* fn(state_dir) in a child that first unshares flags. */
-static void
-in_child(void (*fn)(const char *), int flags)
-{
-	char dir[] = "/tmp/qrun-helper.XXXXXX", state[64], msg[1024];
-	int p[2], st = 0;
-	ssize_t n;
-	pid_t pid;
-
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(state, sizeof(state), "%s/state", dir);
-	ck_assert_int_eq(pipe(p), 0);
-	if ((pid = fork()) == 0) {
-		close(p[0]);
-		fail_fd = p[1];
-		if (flags && unshare(flags) < 0)
-			die(__LINE__, "unshare: %s", strerror(errno));
-		fn(state);
-		_exit(0);
-	}
-	close(p[1]);
-	n = read(p[0], msg, sizeof(msg) - 1);
-	msg[n > 0 ? n : 0] = '\0';
-	close(p[0]);
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s",
-	    msg[0] ? msg : "child died");
-}
+	unit_die(__LINE__, "%s == \"%s\", want \"%s\"", #a, (a), (b)); } while (0)
 
 /* Start sh -c script as helper "sh" journaled into j. */
 static void
@@ -138,7 +83,7 @@ t_records(const char *state)
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		copy = xstrdup(bad[i]);
 		if (jrec_parse(copy, &r) != -EINVAL)
-			die(__LINE__, "\"%s\" parsed", bad[i]);
+			unit_die(__LINE__, "\"%s\" parsed", bad[i]);
 		free(copy);
 	}
 }
@@ -287,7 +232,7 @@ t_loop(const char *state)
 }
 
 #define CHILD_TEST(name, fn, flags) \
-	START_TEST(name) { in_child(fn, flags); } END_TEST
+	START_TEST(name) { unit_in_child(fn, flags); } END_TEST
 
 CHILD_TEST(test_records, t_records, 0)
 CHILD_TEST(test_spawn_undo, t_spawn_undo, CLONE_NEWNET)

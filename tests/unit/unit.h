@@ -16,6 +16,13 @@ extern int unit_skipped;
 	fprintf(stderr, "SKIP: " __VA_ARGS__); fputc('\n', stderr); \
 	unit_skipped += (n); } while (0)
 
+/* child.c: fn(state_dir) in a child that first unshares flags, with a
+ * fresh private state dir removed afterwards; in it, unit_die (die)
+ * reports a failed check at line and ends the child. */
+void unit_in_child(void (*fn)(const char *), int flags);
+void unit_die(int line, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+
 #ifndef SRCDIR
 #define SRCDIR "."
 #endif

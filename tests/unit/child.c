@@ -1,0 +1,72 @@
+/*
+ * child.c - for unit tests that change the host: run a test body in a
+ * child process (in new namespaces), which reports the first failed
+ * check through a pipe (unit_die) instead of Check's own machinery.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+/* Where a failing child reports what failed. */
+static int fail_fd = -1;
+
+void
+unit_die(int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "line %d: ", line);
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (write(fail_fd, msg, strlen(msg)) < 0)
+		_exit(2);
+	_exit(1);
+}
+
+static int
+rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st; (void)flag; (void)f;
+	return remove(p);
+}
+
+void
+unit_in_child(void (*fn)(const char *), int flags)
+{
+	char dir[] = "/tmp/qrun-unit.XXXXXX", state[64], msg[1024];
+	int p[2], st = 0;
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(state, sizeof(state), "%s/state", dir);
+	ck_assert_int_eq(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		fail_fd = p[1];
+		if (flags && unshare(flags) < 0)
+			unit_die(__LINE__, "unshare: %s", strerror(errno));
+		fn(state);
+		_exit(0);
+	}
+	close(p[1]);
+	n = read(p[0], msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s",
+	    msg[0] ? msg : "child died");
+}
