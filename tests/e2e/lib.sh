@@ -273,3 +273,26 @@ CGI
 guest_do() {
 	in_ns "$1" wget -q -T 20 -O - "http://${GUEST_IP:-172.21.0.2}/cgi-bin/do?$2" 2>&1
 }
+
+# underlay_make: "two hosts" for VXLAN tests: namespaces $HA and $HB (IPv6
+# off) joined by veth u0, 10.99.0.1/24 and 10.99.0.2/24, up (carrier on
+# both ends, so snapshots see the settled state) and reaching each other.
+underlay_make() {
+	netns_make HA
+	netns_make HB
+	for ns in "$HA" "$HB"; do
+		in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		    net.ipv6.conf.default.disable_ipv6=1
+	done
+	ip -n "$HA" link add u0 type veth peer name u0 netns "$HB"
+	in_ns "$HA" ip addr add 10.99.0.1/24 dev u0
+	in_ns "$HB" ip addr add 10.99.0.2/24 dev u0
+	for ns in "$HA" "$HB"; do
+		in_ns "$ns" sysctl -qw net.ipv6.conf.u0.disable_ipv6=1
+		in_ns "$ns" ip link set u0 up
+	done
+	for ns in "$HA" "$HB"; do
+		wait_cmd 5 sh -c "ip -n '$ns' link show u0 | grep -q 'state UP'"
+	done
+	wait_cmd 5 in_ns "$HA" ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1
+}

@@ -33,24 +33,7 @@ same() {
 	fi
 }
 
-netns_make HA
-netns_make HB
-for ns in "$HA" "$HB"; do
-	in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-	    net.ipv6.conf.default.disable_ipv6=1
-done
-ip -n "$HA" link add u0 type veth peer name u0 netns "$HB"
-in_ns "$HA" ip addr add 10.99.0.1/24 dev u0
-in_ns "$HB" ip addr add 10.99.0.2/24 dev u0
-for ns in "$HA" "$HB"; do
-	in_ns "$ns" sysctl -qw net.ipv6.conf.u0.disable_ipv6=1
-	in_ns "$ns" ip link set u0 up
-done
-# the carrier, on both ends, so the snapshots are the settled state
-for ns in "$HA" "$HB"; do
-	wait_cmd 5 sh -c "ip -n '$ns' link show u0 | grep -q 'state UP'"
-done
-wait_cmd 5 in_ns "$HA" ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1
+underlay_make
 pa=$(snap "$HA")
 pb=$(snap "$HB")
 

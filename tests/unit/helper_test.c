@@ -22,7 +22,8 @@
 #define TEQ(a, b) do { long a_ = (a), b_ = (b); if (a_ != b_) \
 	unit_die(__LINE__, "%s == %ld, want %ld", #a, a_, b_); } while (0)
 #define TSTR(a, b) do { if (strcmp((a), (b)) != 0) \
-	unit_die(__LINE__, "%s == \"%s\", want \"%s\"", #a, (a), (b)); } while (0)
+	unit_die(__LINE__, "%s == \"%s\", want \"%s\"", #a, (a), (b)); \
+	} while (0)
 
 /* Start sh -c script as helper "sh" journaled into j. */
 static void

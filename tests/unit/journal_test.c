@@ -513,8 +513,8 @@ t_records(const char *state)
 		TEQ(jrec_parse(copy, &r), 0);
 		TEQ(jrec_format(&r, buf, sizeof(buf)), 0);
 		if (strcmp(buf, lines[i]) != 0)
-			unit_die(__LINE__, "\"%s\" came back as \"%s\"", lines[i],
-			    buf);
+			unit_die(__LINE__, "\"%s\" came back as \"%s\"",
+			    lines[i], buf);
 		free(copy);
 	}
 	copy = xstrdup("addr-add tap1@7 fd00:172:21::1/64");
