@@ -296,3 +296,24 @@ underlay_make() {
 	done
 	wait_cmd 5 in_ns "$HA" ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1
 }
+
+# switch_guest NAME TAP [ARGS...]: the Linux guest on the switch of TAP in
+# $NS (TCG, $INITRD), its qrun pid in $qpid, its files
+# $TESTDIR/NAME.{out,err,log}.
+switch_guest() {
+	_n=$1 _t=$2
+	shift 2
+	ip netns exec "$NS" "$QRUN" -n switch -t "$_t" -o qemu.accel=tcg \
+	    -o "qemu.append=console=ttyS0 no_timer_check" \
+	    --serial-log "$TESTDIR/$_n.log" --initrd "$INITRD" "$@" \
+	    "$GUESTS/vmlinuz" >"$TESTDIR/$_n.out" 2>"$TESTDIR/$_n.err" \
+	    </dev/null &
+	qpid=$!
+	bg_track "$qpid"
+}
+
+# switch_hinted NAME SEC: wait until the run has its slot (its hint is out)
+switch_hinted() {
+	wait_line "$TESTDIR/$1.err" '^qrun: qtap' "$2" ||
+	    fail "$1: no hint in $2 s ($(cat "$TESTDIR/$1.err"))"
+}

@@ -27,22 +27,13 @@ snap() {
 # guest NAME TAP [ARGS...]: a Linux guest on the switch of TAP; its qrun
 # pid in $qpid, its files $TESTDIR/NAME.{out,err,log}.
 guest() {
-	_n=$1 _t=$2
-	shift 2
-	ip netns exec "$NS" "$QRUN" -n switch -t "$_t" -o qemu.accel=tcg \
-    -o "qemu.append=console=ttyS0 no_timer_check" \
-	    --serial-log "$TESTDIR/$_n.log" --initrd "$INITRD" "$@" \
-	    "$GUESTS/vmlinuz" >"$TESTDIR/$_n.out" 2>"$TESTDIR/$_n.err" \
-	    </dev/null &
-	qpid=$!
-	bg_track "$qpid"
+	switch_guest "$@"
 }
 
 # hinted NAME: wait until the run has its slot (its hint is out), so the
 # next run's is the next one
 hinted() {
-	wait_line "$TESTDIR/$1.err" '^qrun: qtap' 30 ||
-	    fail "$1: no hint in 30 s ($(cat "$TESTDIR/$1.err"))"
+	switch_hinted "$1" 30
 }
 
 ready() {

@@ -42,18 +42,10 @@ no_dnsmasq() { [ -z "$(dnsmasq_pids)" ]; }
 
 # guest NAME: a DHCP guest on switch 1, its qrun pid in $qpid
 guest() {
-	ip netns exec "$NS" "$QRUN" -n switch -t tap1 -o qemu.accel=tcg \
-	    -o net.kernel_ip=false \
-	    -o "qemu.append=console=ttyS0 no_timer_check" \
-	    --serial-log "$TESTDIR/$1.log" --initrd "$INITRD" \
-	    "$GUESTS/vmlinuz" >"$TESTDIR/$1.out" 2>"$TESTDIR/$1.err" \
-	    </dev/null &
-	qpid=$!
-	bg_track "$qpid"
+	switch_guest "$1" tap1 -o net.kernel_ip=false
 }
 hinted() {
-	wait_line "$TESTDIR/$1.err" '^qrun: qtap' 60 ||
-	    fail "$1: no hint in 60 s ($(cat "$TESTDIR/$1.err"))"
+	switch_hinted "$1" 60
 }
 # leased NAME ADDR: the guest reports ADDR, got by DHCP
 leased() {
