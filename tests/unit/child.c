@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <ftw.h>
 #include <sched.h>
+#include <stdbool.h>
+#include <sys/mount.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,4 +71,39 @@ unit_in_child(void (*fn)(const char *), int flags)
 	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s",
 	    msg[0] ? msg : "child died");
+}
+
+/* In the probe child: does a tmpfs mount work (a private mount
+ * namespace)? */
+static bool
+can_mount(void)
+{
+	char dir[] = "/tmp/qrun-probe.XXXXXX";
+	bool ok = mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == 0 &&
+	    mkdtemp(dir) != NULL &&
+	    mount("tmpfs", dir, "tmpfs", 0, "size=4k") == 0;
+
+	if (ok)
+		umount(dir);
+	rmdir(dir);
+	return ok;
+}
+
+bool
+unit_can_unshare(int flags, bool tun)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		bool ok = unshare(flags) == 0;
+
+		if (ok && (flags & CLONE_NEWNS))
+			ok = can_mount();
+		if (ok && tun)
+			ok = access("/dev/net/tun", R_OK | W_OK) == 0;
+		_exit(ok ? 0 : 1);
+	}
+	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0;
 }

@@ -242,19 +242,6 @@ CHILD_TEST(test_no_program, t_no_program, 0)
 CHILD_TEST(test_probe, t_probe, 0)
 CHILD_TEST(test_loop, t_loop, 0)
 
-/* Can a child enter a network namespace of its own? */
-static bool
-can_unshare_net(void)
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid == 0)
-		_exit(unshare(CLONE_NEWNET) == 0 ? 0 : 1);
-	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
-	    WEXITSTATUS(st) == 0;
-}
-
 Suite *
 helper_suite(void)
 {
@@ -267,7 +254,7 @@ helper_suite(void)
 	tcase_add_test(tc, test_no_program);
 	tcase_add_test(tc, test_probe);
 	tcase_add_test(tc, test_loop);
-	if (can_unshare_net())
+	if (unit_can_unshare(CLONE_NEWNET, false))
 		tcase_add_test(tc, test_spawn_undo);
 	else
 		UNIT_SKIP(1, "helper: cannot unshare a network namespace "

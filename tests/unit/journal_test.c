@@ -879,32 +879,6 @@ CHILD_TEST(test_share, t_share, CLONE_NEWNET)
 CHILD_TEST(test_lock, t_lock, 0)
 CHILD_TEST(test_enospc, t_enospc, CLONE_NEWNS)
 
-/* Can a child unshare these namespaces (and, for a mount namespace,
- * mount a tmpfs)? Decided once, when the suite is built. */
-static bool
-can_unshare(int flags)
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid == 0) {
-		char dir[] = "/tmp/qrun-probe.XXXXXX";
-		int ok = unshare(flags) == 0;
-
-		if (ok && (flags & CLONE_NEWNS)) {
-			ok = mount("none", "/", "none", MS_REC | MS_PRIVATE,
-			    NULL) == 0 && mkdtemp(dir) != NULL &&
-			    mount("tmpfs", dir, "tmpfs", 0, "size=4k") == 0;
-			if (ok)
-				umount(dir);
-			rmdir(dir);
-		}
-		_exit(ok ? 0 : 1);
-	}
-	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
-	    WEXITSTATUS(st) == 0;
-}
-
 Suite *
 journal_suite(void)
 {
@@ -916,8 +890,7 @@ journal_suite(void)
 	tcase_add_test(tc, test_records);
 	tcase_add_test(tc, test_verdicts);
 	tcase_add_test(tc, test_lock);
-	if (can_unshare(CLONE_NEWNET) && access("/dev/net/tun", R_OK | W_OK)
-	    == 0) {
+	if (unit_can_unshare(CLONE_NEWNET, true)) {
 		tcase_add_test(tc, test_undo_created);
 		tcase_add_test(tc, test_undo_preexisting);
 		tcase_add_test(tc, test_cleanup_dead_live);
@@ -929,7 +902,7 @@ journal_suite(void)
 	} else
 		UNIT_SKIP(8, "journal: cannot unshare a network namespace "
 		    "or open /dev/net/tun (need root): netns tests skipped");
-	if (can_unshare(CLONE_NEWNS))
+	if (unit_can_unshare(CLONE_NEWNS, false))
 		tcase_add_test(tc, test_enospc);
 	else
 		UNIT_SKIP(1, "journal: cannot mount a tmpfs in a private "

@@ -191,19 +191,6 @@ START_TEST(test_impair_undo)
 }
 END_TEST
 
-static bool
-can_unshare(void)
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid == 0)
-		_exit(unshare(CLONE_NEWNET) == 0 &&
-		    access("/dev/net/tun", R_OK | W_OK) == 0 ? 0 : 1);
-	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
-	    WEXITSTATUS(st) == 0;
-}
-
 Suite *
 netem_suite(void)
 {
@@ -213,7 +200,7 @@ netem_suite(void)
 	tcase_add_test(tc, test_parse_good);
 	tcase_add_loop_test(tc, test_parse_bad, 0, (int)ARRAY_SIZE(bads));
 	suite_add_tcase(s, tc);
-	if (geteuid() != 0 || !can_unshare()) {
+	if (geteuid() != 0 || !unit_can_unshare(CLONE_NEWNET, true)) {
 		UNIT_SKIP(N_NS_TESTS, "netem: no private network namespace");
 		return s;
 	}

@@ -3,6 +3,7 @@
 #define UNIT_H
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 /* Prototypes of every suite function (build/suites.h). */
@@ -22,6 +23,9 @@ extern int unit_skipped;
 void unit_in_child(void (*fn)(const char *), int flags);
 void unit_die(int line, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 2, 3)));
+/* Can a child unshare these namespaces (for a mount namespace: and mount
+ * a tmpfs), and with tun, then open /dev/net/tun? */
+bool unit_can_unshare(int flags, bool tun);
 
 #ifndef SRCDIR
 #define SRCDIR "."

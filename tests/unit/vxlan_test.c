@@ -221,19 +221,6 @@ START_TEST(test_detach_undo)
 }
 END_TEST
 
-static bool
-can_unshare(void)
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid == 0)
-		_exit(unshare(CLONE_NEWNET) == 0 &&
-		    access("/dev/net/tun", R_OK | W_OK) == 0 ? 0 : 1);
-	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
-	    WEXITSTATUS(st) == 0;
-}
-
 Suite *
 vxlan_suite(void)
 {
@@ -243,7 +230,7 @@ vxlan_suite(void)
 	tcase_add_loop_test(tc, test_conf_bad, 0, (int)ARRAY_SIZE(bads));
 	tcase_add_test(tc, test_conf_good);
 	suite_add_tcase(s, tc);
-	if (geteuid() != 0 || !can_unshare()) {
+	if (geteuid() != 0 || !unit_can_unshare(CLONE_NEWNET, true)) {
 		UNIT_SKIP(N_NS_TESTS, "vxlan: no private network namespace");
 		return s;
 	}
