@@ -4,6 +4,7 @@
  * check through a pipe (unit_die) instead of Check's own machinery.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -16,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "qrun.h"
 #include "unit.h"
 
 /* Where a failing child reports what failed. */
@@ -106,4 +108,35 @@ unit_can_unshare(int flags, bool tun)
 	}
 	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
 	    WEXITSTATUS(st) == 0;
+}
+
+/* The namespace a fixture came from, while it is in another. */
+static int orig_ns = -1;
+
+void
+unit_netns_enter(struct net **nl, char *state, size_t len)
+{
+	if (state != NULL) {
+		snprintf(state, len, "/tmp/qrun-unit.XXXXXX");
+		ck_assert_ptr_nonnull(mkdtemp(state));
+	}
+	orig_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(orig_ns, 0);
+	ck_assert_msg(unshare(CLONE_NEWNET) == 0, "unshare: %s",
+	    strerror(errno));
+	ck_assert_int_eq(net_open(nl), 0);
+}
+
+void
+unit_netns_leave(struct net **nl, const char *state)
+{
+	net_close(*nl);
+	*nl = NULL;
+	if (orig_ns >= 0) {
+		ck_assert_int_eq(setns(orig_ns, CLONE_NEWNET), 0);
+		close(orig_ns);
+		orig_ns = -1;
+	}
+	if (state != NULL)
+		nftw(state, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }

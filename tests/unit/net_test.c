@@ -21,31 +21,20 @@
 /* The tests net_suite registers, counted as skipped without a namespace. */
 #define N_TESTS 9
 
-static int orig_ns = -1;
 static struct net *nl;
 
 /* Enter a fresh, empty network namespace and open a socket in it. */
 static void
 ns_setup(void)
 {
-	orig_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	ck_assert_int_ge(orig_ns, 0);
-	ck_assert_msg(unshare(CLONE_NEWNET) == 0, "unshare: %s",
-	    strerror(errno));
-	ck_assert_int_eq(net_open(&nl), 0);
+	unit_netns_enter(&nl, NULL, 0);
 }
 
 /* Close the socket (the namespace dies with it) and go back. */
 static void
 ns_teardown(void)
 {
-	net_close(nl);
-	nl = NULL;
-	if (orig_ns >= 0) {
-		ck_assert_int_eq(setns(orig_ns, CLONE_NEWNET), 0);
-		close(orig_ns);
-		orig_ns = -1;
-	}
+	unit_netns_leave(&nl, NULL);
 }
 
 static struct ipaddr

@@ -99,39 +99,19 @@ END_TEST
 
 /* --------------------------------------------------------- namespace */
 
-static int orig_ns = -1;
 static struct net *nl;
 static char state[64];
-
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st; (void)flag; (void)f;
-	return remove(p);
-}
 
 static void
 ns_setup(void)
 {
-	strcpy(state, "/tmp/qrun-netem-test.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(state));
-	orig_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	ck_assert_int_ge(orig_ns, 0);
-	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
-	ck_assert_int_eq(net_open(&nl), 0);
+	unit_netns_enter(&nl, state, sizeof(state));
 }
 
 static void
 ns_teardown(void)
 {
-	net_close(nl);
-	nl = NULL;
-	if (orig_ns >= 0) {
-		ck_assert_int_eq(setns(orig_ns, CLONE_NEWNET), 0);
-		close(orig_ns);
-		orig_ns = -1;
-	}
-	nftw(state, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_netns_leave(&nl, state);
 }
 
 static void

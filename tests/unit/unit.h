@@ -26,6 +26,13 @@ void unit_die(int line, const char *fmt, ...)
 /* Can a child unshare these namespaces (for a mount namespace: and mount
  * a tmpfs), and with tun, then open /dev/net/tun? */
 bool unit_can_unshare(int flags, bool tun);
+/* A checked fixture's private network namespace: entered, *nl opened in
+ * it and (state not NULL) a fresh temp dir made into state; and left:
+ * *nl closed (the namespace goes with it), back where it came from, the
+ * temp dir removed. */
+struct net;
+void unit_netns_enter(struct net **nl, char *state, size_t len);
+void unit_netns_leave(struct net **nl, const char *state);
 
 #ifndef SRCDIR
 #define SRCDIR "."

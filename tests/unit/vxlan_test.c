@@ -87,16 +87,8 @@ END_TEST
 
 /* --------------------------------------------------------- namespace */
 
-static int orig_ns = -1;
 static struct net *nl;
 static char state[64];
-
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st; (void)flag; (void)f;
-	return remove(p);
-}
 
 /* A fresh namespace with an underlay: tap u0, 10.99.0.1/24, up. */
 static void
@@ -106,12 +98,7 @@ ns_setup(void)
 	struct ipaddr a;
 	int fd;
 
-	strcpy(state, "/tmp/qrun-vxlan-test.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(state));
-	orig_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	ck_assert_int_ge(orig_ns, 0);
-	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
-	ck_assert_int_eq(net_open(&nl), 0);
+	unit_netns_enter(&nl, state, sizeof(state));
 	ck_assert_int_ge(fd = net_tap_new(nl, "u0", true, &l), 0);
 	ck_assert_int_eq(net_tap_persist(fd, 0, (gid_t)-1, &l), 0);
 	close(fd);
@@ -123,14 +110,7 @@ ns_setup(void)
 static void
 ns_teardown(void)
 {
-	net_close(nl);
-	nl = NULL;
-	if (orig_ns >= 0) {
-		ck_assert_int_eq(setns(orig_ns, CLONE_NEWNET), 0);
-		close(orig_ns);
-		orig_ns = -1;
-	}
-	nftw(state, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_netns_leave(&nl, state);
 }
 
 /* labbr with a VXLAN port to 10.99.0.2, journaled in *j. */
